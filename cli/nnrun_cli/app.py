@@ -1,0 +1,41 @@
+"""``nnrun`` command: parses arguments, calls the library, formats results; no numerics here."""
+
+from __future__ import annotations
+
+import typer
+
+import nnrun
+
+app = typer.Typer(
+    name="nnrun",
+    help="Train and inspect neural networks described in YAML, on NumPy (CPU) or CuPy (GPU).",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"nnrun {nnrun.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """nnrun: PyTorch-shaped neural networks on NumPy/CuPy."""
+
+
+@app.command()
+def info() -> None:
+    """Show the nnrun version and the compute devices it can use."""
+    typer.echo(f"nnrun {nnrun.__version__}")
+    count = nnrun.cuda.device_count()
+    typer.echo("devices: cpu" + "".join(f", cuda:{i}" for i in range(count)))
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,248 @@
+"""Tensor factories: ``tensor``, ``zeros``, ``ones``, ``full``, ``arange``, ``rand``, ``*_like``…"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from nnrun import _backend, _dtype, _random
+from nnrun._tensor import Tensor
+from nnrun.ops.shape import sizes_from_args
+
+
+def _finish(array: Any, device: Any, requires_grad: bool) -> Tensor:
+    if device is not None:
+        array = _backend.transfer(array, _backend.as_device(device))
+    t = Tensor._make(array)
+    if requires_grad:
+        t.requires_grad = True
+    return t
+
+
+def _float_dtype(dtype: Any) -> np.dtype:
+    return (_dtype.get_default_dtype() if dtype is None else _dtype.to_dtype(dtype)).np
+
+
+def _infer_dtype(data: Any) -> np.dtype:
+    """dtype of Python data by torch's rules: floats -> default dtype, ints -> int64, bools -> bool."""
+    array = np.asarray(data)
+    kind = array.dtype.kind
+    if kind == "f":
+        return _dtype.get_default_dtype().np
+    if kind in "iu":
+        return np.dtype(np.int64)
+    if kind == "b":
+        return np.dtype(np.bool_)
+    raise TypeError(f"can't build a tensor from {type(data).__name__} data of dtype {array.dtype}")
+
+
+def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """A new tensor holding a copy of ``data`` (nested lists, scalars, arrays or tensors)."""
+    if isinstance(data, Tensor):
+        array = data._data.copy()
+        if device is None:
+            device = data.device
+    elif isinstance(data, np.ndarray) or hasattr(data, "__cuda_array_interface__"):
+        array = data.copy()
+    else:
+        array = np.array(data, dtype=_infer_dtype(data) if dtype is None else None)
+    if dtype is not None:
+        array = array.astype(_dtype.to_dtype(dtype).np, copy=False)
+    else:
+        _dtype.from_numpy_dtype(array.dtype)  # rejects unsupported dtypes with a clear message
+    return _finish(array, device, requires_grad)
+
+
+def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
+    """Like ``tensor`` but shares memory with a tensor or array when no conversion is needed."""
+    if isinstance(data, Tensor):
+        return data.to(device=device, dtype=dtype) if (dtype or device) else data
+    if isinstance(data, np.ndarray) and dtype is None and device is None:
+        return from_numpy(data)
+    return tensor(data, dtype=dtype, device=device)
+
+
+def from_numpy(ndarray: np.ndarray) -> Tensor:
+    """A tensor sharing memory with ``ndarray``."""
+    if not isinstance(ndarray, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(ndarray).__name__})")
+    _dtype.from_numpy_dtype(ndarray.dtype)
+    return Tensor._make(ndarray)
+
+
+def _filled(fill: Any, size: tuple[Any, ...], dtype: Any, device: Any, requires_grad: bool) -> Tensor:
+    shape = sizes_from_args(size)
+    np_dtype = _float_dtype(dtype)
+    xp = _backend.module_for(_backend.as_device(device))
+    array = xp.empty(shape, dtype=np_dtype) if fill is None else xp.full(shape, fill, dtype=np_dtype)
+    return _finish(array, device, requires_grad)
+
+
+def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    return _filled(0, size, dtype, device, requires_grad)
+
+
+def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    return _filled(1, size, dtype, device, requires_grad)
+
+
+def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    return _filled(None, size, dtype, device, requires_grad)
+
+
+def full(
+    size: Any, fill_value: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
+    if dtype is None:
+        dtype = _dtype.from_numpy_dtype(_infer_dtype(fill_value))
+    return _filled(fill_value, (tuple(size),), dtype, device, requires_grad)
+
+
+def _like(input: Tensor, dtype: Any, device: Any) -> tuple[Any, Any]:
+    return (input.dtype if dtype is None else dtype), (input.device if device is None else device)
+
+
+def zeros_like(
+    input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
+    dtype, device = _like(input, dtype, device)
+    return _filled(0, (input.shape,), dtype, device, requires_grad)
+
+
+def ones_like(input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    dtype, device = _like(input, dtype, device)
+    return _filled(1, (input.shape,), dtype, device, requires_grad)
+
+
+def empty_like(
+    input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
+    dtype, device = _like(input, dtype, device)
+    return _filled(None, (input.shape,), dtype, device, requires_grad)
+
+
+def full_like(
+    input: Tensor, fill_value: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
+    dtype, device = _like(input, dtype, device)
+    return _filled(fill_value, (input.shape,), dtype, device, requires_grad)
+
+
+def arange(
+    start: Any,
+    end: Any = None,
+    step: Any = 1,
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """Values from ``start`` to ``end`` (exclusive) by ``step``; int64 unless a bound is a float."""
+    if end is None:
+        start, end = 0, start
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if dtype is None:
+        is_float = any(
+            isinstance(v, float) or (isinstance(v, Tensor) and v.is_floating_point())
+            for v in (start, end, step)
+        )
+        dtype = _dtype.get_default_dtype() if is_float else _dtype.int64
+    np_dtype = _dtype.to_dtype(dtype).np
+    start, end, step = (v.item() if isinstance(v, Tensor) else v for v in (start, end, step))
+    count = max(int(np.ceil((end - start) / step)), 0)
+    array = (
+        (start + step * np.arange(count, dtype=np.float64)).astype(np_dtype)
+        if np_dtype.kind == "f"
+        else (np.arange(start, end, step).astype(np_dtype))
+    )
+    return _finish(array, device, requires_grad)
+
+
+def linspace(
+    start: float,
+    end: float,
+    steps: int,
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    if steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
+    array = np.linspace(start, end, steps).astype(_float_dtype(dtype))
+    return _finish(array, device, requires_grad)
+
+
+def eye(
+    n: int, m: int | None = None, *, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
+    xp = _backend.module_for(_backend.as_device(device))
+    return _finish(xp.eye(n, n if m is None else m, dtype=_float_dtype(dtype)), device, requires_grad)
+
+
+# ----- random -----
+def _random_array(kind: str, shape: tuple[int, ...], np_dtype: np.dtype, generator: Any, device: Any) -> Any:
+    dev = _backend.as_device(device)
+    rng = _random.generator_or_default(generator).array_generator(dev)
+    draw_dtype = np_dtype if np_dtype in (np.float32, np.float64) else np.float32
+    if kind == "uniform":
+        array = rng.random(shape, dtype=draw_dtype)
+    else:
+        array = rng.standard_normal(shape, dtype=draw_dtype)
+    return array.astype(np_dtype, copy=False)
+
+
+def rand(
+    *size: Any, generator: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
+    """Uniform samples from [0, 1)."""
+    array = _random_array("uniform", sizes_from_args(size), _float_dtype(dtype), generator, device)
+    return _finish(array, None, requires_grad)
+
+
+def randn(
+    *size: Any, generator: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
+    """Standard normal samples."""
+    array = _random_array("normal", sizes_from_args(size), _float_dtype(dtype), generator, device)
+    return _finish(array, None, requires_grad)
+
+
+def rand_like(input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    dtype, device = _like(input, dtype, device)
+    return rand(input.shape, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def randn_like(
+    input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
+    dtype, device = _like(input, dtype, device)
+    return randn(input.shape, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def randint(
+    low: int,
+    high: Any = None,
+    size: Any = None,
+    *,
+    generator: Any = None,
+    dtype: Any = None,
+    device: Any = None,
+) -> Tensor:
+    """Integers uniform in [low, high); ``randint(high, size)`` as in torch."""
+    if size is None:
+        low, high, size = 0, low, high
+    if size is None:
+        raise TypeError("randint() missing required argument 'size'")
+    rng = _random.generator_or_default(generator).array_generator(_backend.as_device(device))
+    np_dtype = _dtype.int64.np if dtype is None else _dtype.to_dtype(dtype).np
+    return Tensor._make(rng.integers(low, high, size=tuple(size)).astype(np_dtype, copy=False))
+
+
+def randperm(n: int, *, generator: Any = None, dtype: Any = None, device: Any = None) -> Tensor:
+    """A random permutation of ``0 .. n-1``."""
+    rng = _random.generator_or_default(generator).numpy_generator
+    np_dtype = _dtype.int64.np if dtype is None else _dtype.to_dtype(dtype).np
+    return _finish(rng.permutation(n).astype(np_dtype), device, False)

@@ -1,0 +1,18 @@
+"""Reverse-mode automatic differentiation: ``Function``, ``backward``, ``grad``, grad modes, ``gradcheck``."""
+
+from nnrun.autograd.engine import backward, grad
+from nnrun.autograd.function import Function
+from nnrun.autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from nnrun.autograd.gradcheck import GradcheckError, gradcheck
+
+__all__ = [
+    "Function",
+    "GradcheckError",
+    "backward",
+    "enable_grad",
+    "grad",
+    "gradcheck",
+    "is_grad_enabled",
+    "no_grad",
+    "set_grad_enabled",
+]

@@ -1,0 +1,198 @@
+"""``Function``: one differentiable operation, and (as ``ctx``) the graph node that remembers it.
+
+``forward(ctx, *args)`` receives arrays (NumPy on ``cpu``, CuPy on ``cuda``; ``ctx.xp`` is that module) in
+place of tensors and returns an array or a tuple of arrays. ``backward(ctx, *grad_outputs)`` receives one
+gradient array per output and returns one gradient (or ``None``) per ``forward`` argument.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from nnrun import _backend, _tensor
+from nnrun.autograd.grad_mode import is_grad_enabled
+
+_FREED_MESSAGE = (
+    "Trying to backward through the graph a second time (or directly access saved tensors after they have "
+    "already been freed). Saved intermediate values of the graph are freed when you call .backward() or "
+    "autograd.grad(). Specify retain_graph=True if you need to backward through the graph a second time or "
+    "if you need to access saved tensors after calling backward."
+)
+
+
+class Function:
+    """Base class of differentiable operations; subclass it and call ``YourFunction.apply(...)``."""
+
+    # Outputs alias the first input's memory, so they share its in-place version counter.
+    is_view = False
+
+    # Per-node extras, set only on the few nodes that use them.
+    _output_meta: tuple[tuple[Any, Any], ...] | None = None  # (shape, dtype) per output when several
+    _pre_hooks: dict[int, list[Any]] | None = None  # tensor hooks by output index
+    _retained: dict[int, Any] | None = None  # weakrefs of outputs that retain_grad(), by output index
+
+    xp: ModuleType
+    needs_input_grad: tuple[bool, ...]
+    next_edges: tuple[Any, ...]
+
+    @staticmethod
+    def forward(ctx: Function, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("a Function subclass must implement forward(ctx, ...)")
+
+    @staticmethod
+    def backward(ctx: Function, *grad_outputs: Any) -> Any:
+        raise NotImplementedError(f"the derivative of {type(ctx).__name__} is not implemented")
+
+    # ----- what forward keeps for backward -----
+    def save_for_backward(self, *arrays: Any) -> None:
+        self._saved = arrays
+
+    @property
+    def saved_tensors(self) -> tuple[Any, ...]:
+        saved = self._saved
+        if saved is None:
+            raise RuntimeError(_FREED_MESSAGE)
+        versions = self._saved_versions
+        if versions is not None:
+            for array, record in zip(saved, versions):
+                if record is not None and record[0][0] != record[1]:
+                    raise RuntimeError(
+                        "one of the variables needed for gradient computation has been modified by an "
+                        f"inplace operation: [{_tensor.type_name(array)} {list(array.shape)}], saved by "
+                        f"{self.name()}, is at version {record[0][0]}; expected version {record[1]} instead. "
+                        "Hint: compute on a clone, or move the inplace operation after backward."
+                    )
+        return saved
+
+    def mark_non_differentiable(self, *arrays: Any) -> None:
+        self._non_differentiable = {id(a) for a in arrays}
+
+    def release(self) -> None:
+        """Free what backward kept (called after backward unless the graph is retained)."""
+        self._saved = None
+        self._saved_versions = None
+
+    # ----- introspection, as torch's grad_fn objects offer -----
+    def name(self) -> str:
+        return f"{type(self).__name__}Backward0"
+
+    @property
+    def next_functions(self) -> tuple[tuple[Any, int], ...]:
+        edges = []
+        for edge in self.next_edges:
+            if edge is None:
+                edges.append((None, 0))
+            elif type(edge) is tuple:
+                edges.append(edge)
+            else:
+                edges.append((AccumulateGrad(edge), 0))
+        return tuple(edges)
+
+    def __repr__(self) -> str:
+        return f"<{self.name()} object at {id(self):#x}>"
+
+    # ----- the one place graph edges are made -----
+    @classmethod
+    def apply(cls, *args: Any, **kwargs: Any) -> Any:
+        Tensor = _tensor.Tensor
+        ctx = cls.__new__(cls)
+        ctx._saved = ()
+        ctx._saved_versions = None
+        ctx._non_differentiable = None
+        arrays = []
+        needs = []
+        first_array = None
+        grad_on = is_grad_enabled()
+        for arg in args:
+            if isinstance(arg, Tensor):
+                data = arg._data
+                if first_array is None:
+                    first_array = data
+                elif type(data) is not type(first_array) or (
+                    type(data) is not np.ndarray and data.device != first_array.device
+                ):
+                    _raise_device_mismatch(first_array, data)
+                arrays.append(data)
+                needs.append(grad_on and arg._requires_grad)
+            else:
+                arrays.append(arg)
+                needs.append(False)
+        ctx.xp = np if first_array is None else _backend.array_module(first_array)
+        ctx.needs_input_grad = needs = tuple(needs)
+        out = cls.forward(ctx, *arrays, **kwargs)
+        requires_grad = True in needs
+        if type(out) is not tuple:
+            result = Tensor._make(out, True, ctx) if requires_grad else Tensor._make(out)
+            outputs = (result,)
+        else:
+            skip = (ctx._non_differentiable or ()) if requires_grad else None
+            outputs = result = tuple(
+                Tensor._make(o) if skip is None or id(o) in skip else Tensor._make(o, True, ctx, i)
+                for i, o in enumerate(out)
+            )
+            ctx._output_meta = tuple((o.shape, o.dtype) for o in out)
+        if cls.is_view:
+            _share_version_counter(args[0], outputs)
+        if not requires_grad:
+            return result
+        ctx.next_edges = tuple(
+            None if not need else arg if arg.grad_fn is None else (arg.grad_fn, arg._output_nr)
+            for arg, need in zip(args, needs)
+        )
+        if ctx._saved:
+            _record_saved_versions(ctx, args, outputs)
+        return result
+
+
+class AccumulateGrad:
+    """Stand-in node for a leaf tensor in ``next_functions`` (leaves are stored directly in edges)."""
+
+    def __init__(self, variable: Any) -> None:
+        self.variable = variable
+        self.next_functions = ()
+
+    def name(self) -> str:
+        return "AccumulateGrad"
+
+    def __repr__(self) -> str:
+        return f"<AccumulateGrad object at {id(self):#x}>"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, AccumulateGrad) and other.variable is self.variable
+
+    def __hash__(self) -> int:
+        return id(self.variable)
+
+
+def _raise_device_mismatch(a: Any, b: Any) -> None:
+    raise RuntimeError(
+        "Expected all tensors to be on the same device, but found at least two devices, "
+        f"{_backend.device_of(a)} and {_backend.device_of(b)}!"
+    )
+
+
+def _share_version_counter(source: Any, outputs: tuple[Any, ...]) -> None:
+    counter = source._version_counter()
+    for out in outputs:
+        if out._data.base is not None:
+            out._vc = counter
+
+
+def _record_saved_versions(ctx: Function, args: tuple[Any, ...], outputs: tuple[Any, ...]) -> None:
+    """Remember the version of every saved array that belongs to an input or output tensor."""
+    Tensor = _tensor.Tensor
+    owners = [a for a in args if isinstance(a, Tensor)]
+    owners.extend(outputs)
+    records = []
+    for array in ctx._saved:
+        record = None
+        for owner in owners:
+            if owner._data is array:
+                counter = owner._version_counter()
+                record = (counter, counter[0])
+                break
+        records.append(record)
+    ctx._saved_versions = records

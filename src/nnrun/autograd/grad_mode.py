@@ -1,0 +1,75 @@
+"""Thread-local switch for graph recording: ``no_grad``, ``enable_grad``, ``set_grad_enabled``."""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+_state = threading.local()
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def is_grad_enabled() -> bool:
+    """Whether operations on tensors that require grad are recorded for backward."""
+    return getattr(_state, "enabled", True)
+
+
+def _set(mode: bool) -> None:
+    _state.enabled = mode
+
+
+class _GradModeContext:
+    """Base of the grad-mode context managers; also usable as function decorators."""
+
+    _mode: bool
+
+    def __enter__(self) -> None:
+        self._previous = is_grad_enabled()
+        _set(self._mode)
+
+    def __exit__(self, *exc_info: object) -> None:
+        _set(self._previous)
+
+    def __call__(self, fn: F) -> F:
+        mode = self._mode
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            previous = is_grad_enabled()
+            _set(mode)
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                _set(previous)
+
+        return wrapper  # type: ignore[return-value]
+
+
+class no_grad(_GradModeContext):
+    """Disable graph recording inside the block or decorated function."""
+
+    _mode = False
+
+
+class enable_grad(_GradModeContext):
+    """Enable graph recording inside the block or decorated function."""
+
+    _mode = True
+
+
+class set_grad_enabled(_GradModeContext):
+    """Set recording on or off; takes effect at once, and is undone on exit when used with ``with``."""
+
+    def __init__(self, mode: bool) -> None:
+        self._previous = is_grad_enabled()
+        self._mode = bool(mode)
+        _set(self._mode)
+
+    def __enter__(self) -> None:
+        pass
+
+    def __call__(self, fn: F) -> F:
+        _set(self._previous)  # as a decorator it must not change the mode at decoration time
+        return super().__call__(fn)

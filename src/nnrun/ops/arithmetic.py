@@ -1,0 +1,209 @@
+"""Binary arithmetic with broadcasting: + - * / // ** maximum minimum."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nnrun import _backend, _tensor
+from nnrun.autograd.function import Function
+from nnrun.ops._broadcast import promote, shape_of, to_float, unbroadcast
+
+
+def _cast_back(grad: Any, like_dtype: Any) -> Any:
+    return grad if grad.dtype == like_dtype else grad.astype(like_dtype)
+
+
+class _Binary(Function):
+    """Records input shapes and dtypes so backward can sum broadcast gradients and undo promotion."""
+
+    @staticmethod
+    def remember(ctx: Function, a: Any, b: Any) -> None:
+        ctx.a_shape, ctx.b_shape = shape_of(a), shape_of(b)
+        ctx.a_dtype = getattr(a, "dtype", None)
+        ctx.b_dtype = getattr(b, "dtype", None)
+
+    @staticmethod
+    def grads(ctx: Function, grad_a: Any, grad_b: Any) -> tuple[Any, Any]:
+        needs_a, needs_b = ctx.needs_input_grad
+        return (
+            _cast_back(unbroadcast(grad_a, ctx.a_shape), ctx.a_dtype) if needs_a else None,
+            _cast_back(unbroadcast(grad_b, ctx.b_shape), ctx.b_dtype) if needs_b else None,
+        )
+
+
+class Add(_Binary):
+    @staticmethod
+    def forward(ctx, a, b):
+        _Binary.remember(ctx, a, b)
+        a, b = promote(a, b)
+        return a + b
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return _Binary.grads(ctx, grad_out, grad_out)
+
+
+class Sub(_Binary):
+    @staticmethod
+    def forward(ctx, a, b):
+        _Binary.remember(ctx, a, b)
+        a, b = promote(a, b)
+        return a - b
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return _Binary.grads(ctx, grad_out, -grad_out if ctx.needs_input_grad[1] else None)
+
+
+class Mul(_Binary):
+    @staticmethod
+    def forward(ctx, a, b):
+        _Binary.remember(ctx, a, b)
+        a, b = promote(a, b)
+        ctx.save_for_backward(a, b)
+        return a * b
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        a, b = ctx.saved_tensors
+        needs_a, needs_b = ctx.needs_input_grad
+        return _Binary.grads(ctx, grad_out * b if needs_a else None, grad_out * a if needs_b else None)
+
+
+class Div(_Binary):
+    @staticmethod
+    def forward(ctx, a, b):
+        _Binary.remember(ctx, a, b)
+        a, b = promote(a, b)
+        if getattr(a, "dtype", getattr(b, "dtype", None)).kind != "f":  # true division: int / int -> float
+            a = to_float(a) if hasattr(a, "dtype") else a
+            b = to_float(b) if hasattr(b, "dtype") else b
+        ctx.save_for_backward(a, b)
+        return a / b
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        a, b = ctx.saved_tensors
+        needs_a, needs_b = ctx.needs_input_grad
+        grad_a = grad_out / b if needs_a else None
+        grad_b = -grad_out * a / (b * b) if needs_b else None  # d(a/b)/db = -a/b^2
+        return _Binary.grads(ctx, grad_a, grad_b)
+
+
+class Pow(_Binary):
+    @staticmethod
+    def forward(ctx, a, b):
+        _Binary.remember(ctx, a, b)
+        a, b = promote(a, b)
+        out = a**b
+        ctx.save_for_backward(a, b, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        a, b, out = ctx.saved_tensors
+        needs_a, needs_b = ctx.needs_input_grad
+        xp = ctx.xp
+        grad_a = grad_b = None
+        if needs_a:
+            # d(a^b)/da = b * a^(b-1); zero where b == 0, so that 0^0 has gradient 0 as in torch
+            if hasattr(b, "shape"):
+                grad_a = grad_out * xp.where(b == 0, 0, b * a ** xp.where(b == 0, 1, b - 1))
+            else:
+                grad_a = grad_out * (b * a ** (b - 1)) if b != 0 else xp.zeros_like(grad_out)
+        if needs_b:
+            # d(a^b)/db = a^b * log(a), taken as 0 where a == 0 (torch's convention)
+            grad_b = grad_out * xp.where(a == 0, 0, out * xp.log(xp.where(a == 0, 1, a)))
+        return _Binary.grads(ctx, grad_a, grad_b)
+
+
+class Maximum(_Binary):
+    @staticmethod
+    def forward(ctx, a, b):
+        _Binary.remember(ctx, a, b)
+        a, b = promote(a, b)
+        ctx.save_for_backward(a, b)
+        return ctx.xp.maximum(a, b)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        a, b = ctx.saved_tensors
+        return _Binary.grads(ctx, *_split_by_winner(ctx.xp, grad_out, a > b, a == b))
+
+
+class Minimum(_Binary):
+    @staticmethod
+    def forward(ctx, a, b):
+        _Binary.remember(ctx, a, b)
+        a, b = promote(a, b)
+        ctx.save_for_backward(a, b)
+        return ctx.xp.minimum(a, b)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        a, b = ctx.saved_tensors
+        return _Binary.grads(ctx, *_split_by_winner(ctx.xp, grad_out, a < b, a == b))
+
+
+def _split_by_winner(xp: Any, grad_out: Any, a_wins: Any, tie: Any) -> tuple[Any, Any]:
+    """Gradient of max/min: to the winner, split evenly on ties (as torch does)."""
+    share_a = xp.where(a_wins, 1.0, xp.where(tie, 0.5, 0.0)).astype(grad_out.dtype)
+    return grad_out * share_a, grad_out * (1 - share_a)
+
+
+def add(input: Any, other: Any, *, alpha: float = 1) -> Any:
+    """``input + alpha * other``."""
+    return Add.apply(input, other if alpha == 1 else mul(other, alpha))
+
+
+def sub(input: Any, other: Any, *, alpha: float = 1) -> Any:
+    """``input - alpha * other``."""
+    return Sub.apply(input, other if alpha == 1 else mul(other, alpha))
+
+
+def mul(input: Any, other: Any) -> Any:
+    return Mul.apply(input, other)
+
+
+def div(input: Any, other: Any, *, rounding_mode: str | None = None) -> Any:
+    """``input / other``; ``rounding_mode`` "trunc" or "floor" rounds the quotient (not differentiable)."""
+    if rounding_mode is None:
+        return Div.apply(input, other)
+    if rounding_mode == "floor":
+        return floor_divide(input, other)
+    if rounding_mode == "trunc":
+        a, b = promote(_unwrap(input), _unwrap(other))
+        dtype = getattr(a, "dtype", None) or b.dtype
+        quotient = _backend.array_module(a if hasattr(a, "dtype") else b).trunc(a / b)
+        return _tensor.Tensor._make(quotient.astype(dtype, copy=False))
+    raise ValueError(
+        f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{rounding_mode}'"
+    )
+
+
+def floor_divide(input: Any, other: Any) -> Any:
+    """Element-wise floor of ``input / other``; not differentiable (as in torch)."""
+    a, b = promote(_unwrap(input), _unwrap(other))
+    return _tensor.Tensor._make(a // b)
+
+
+def remainder(input: Any, other: Any) -> Any:
+    """Python-style modulus (sign of the divisor); not differentiable here."""
+    a, b = promote(_unwrap(input), _unwrap(other))
+    return _tensor.Tensor._make(a % b)
+
+
+def pow(input: Any, exponent: Any) -> Any:
+    return Pow.apply(input, exponent)
+
+
+def maximum(input: Any, other: Any) -> Any:
+    return Maximum.apply(input, other)
+
+
+def minimum(input: Any, other: Any) -> Any:
+    return Minimum.apply(input, other)
+
+
+def _unwrap(x: Any) -> Any:
+    return x._data if isinstance(x, _tensor.Tensor) else x

@@ -1,0 +1,377 @@
+"""Reductions over all elements or over ``dim`` (an int or a tuple), with ``keepdim``."""
+
+from __future__ import annotations
+
+from collections import namedtuple
+from typing import Any
+
+from nnrun import _backend, _dtype, _tensor
+from nnrun.autograd.function import Function
+from nnrun.ops._broadcast import to_float
+
+ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
+
+
+def normalize_dims(dim: Any, ndim: int) -> tuple[int, ...] | None:
+    """``dim`` as a tuple of non-negative axes (``None`` = all), checked against ``ndim``."""
+    if dim is None:
+        return None
+    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    if not dims:
+        return None
+    rank = max(ndim, 1)
+    result = []
+    for d in dims:
+        if not -rank <= d < rank:
+            raise IndexError(
+                f"Dimension out of range (expected to be in range of [{-rank}, {rank - 1}], but got {d})"
+            )
+        d = d % rank
+        if d in result:
+            raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
+        result.append(d)
+    return tuple(result) if ndim > 0 else ()
+
+
+def _expand_back(ctx: Function, grad: Any) -> Any:
+    """Re-insert the reduced axes (unless kept) so ``grad`` broadcasts against the input."""
+    if ctx.keepdim:
+        return grad
+    if ctx.axes is None:
+        return grad.reshape((1,) * len(ctx.in_shape))
+    return ctx.xp.expand_dims(grad, ctx.axes)
+
+
+class _Reduce(Function):
+    @staticmethod
+    def setup(ctx: Function, x: Any, dim: Any, keepdim: bool) -> tuple[int, ...] | None:
+        ctx.in_shape = x.shape
+        ctx.axes = normalize_dims(dim, x.ndim)
+        ctx.keepdim = keepdim
+        return ctx.axes
+
+
+class Sum(_Reduce):
+    @staticmethod
+    def forward(ctx, x, dim, keepdim, dtype):
+        axes = _Reduce.setup(ctx, x, dim, keepdim)
+        if dtype is None and x.dtype.kind in "bi":
+            dtype = "int64"  # torch sums integers and bools in int64
+        return ctx.xp.asarray(x.sum(axis=axes, keepdims=keepdim, dtype=dtype))
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return ctx.xp.broadcast_to(_expand_back(ctx, grad_out), ctx.in_shape), None, None, None
+
+
+class Mean(_Reduce):
+    @staticmethod
+    def forward(ctx, x, dim, keepdim):
+        if x.dtype.kind != "f":
+            raise RuntimeError(
+                "mean(): could not infer output dtype. Input dtype must be either a floating point or "
+                f"complex dtype. Got: {x.dtype}"
+            )
+        axes = _Reduce.setup(ctx, x, dim, keepdim)
+        out = ctx.xp.asarray(x.mean(axis=axes, keepdims=keepdim))
+        ctx.count = x.size // max(out.size, 1) if x.size else 0
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        grad = _expand_back(ctx, grad_out) / ctx.count
+        return ctx.xp.broadcast_to(grad, ctx.in_shape), None, None
+
+
+class Prod(_Reduce):
+    @staticmethod
+    def forward(ctx, x, dim, keepdim):
+        axes = _Reduce.setup(ctx, x, dim, keepdim)
+        if axes is not None and len(axes) > 1:
+            raise TypeError("prod(): dim must be a single int")
+        ctx.save_for_backward(x)
+        return ctx.xp.asarray(x.prod(axis=axes, keepdims=keepdim))
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (x,) = ctx.saved_tensors
+        if x.ndim == 0:
+            return grad_out, None, None
+        flat = x.reshape(-1) if ctx.axes is None else x
+        axis = 0 if ctx.axes is None else ctx.axes[0]
+        others = _product_of_others(ctx.xp, flat, axis).reshape(x.shape)
+        return _expand_back(ctx, grad_out) * others, None, None
+
+
+def _product_of_others(xp: Any, x: Any, axis: int) -> Any:
+    """For each element, the product of the other elements along ``axis``: the exclusive cumulative
+    products from the left and from the right multiplied; exact when ``x`` holds zeros (unlike prod / x)."""
+    ones_shape = list(x.shape)
+    ones_shape[axis] = 1
+    ones = xp.ones(ones_shape, dtype=x.dtype)
+    from_left = xp.cumprod(xp.concatenate([ones, x], axis=axis), axis=axis)
+    from_right = xp.flip(xp.cumprod(xp.flip(xp.concatenate([x, ones], axis=axis), axis), axis=axis), axis)
+    n = x.shape[axis]
+    return xp.take(from_left, xp.arange(n), axis=axis) * xp.take(from_right, xp.arange(1, n + 1), axis=axis)
+
+
+class MaxMin(_Reduce):
+    """``amax``/``amin`` (and ``max``/``min`` without dim); the gradient is split evenly among ties."""
+
+    @staticmethod
+    def forward(ctx, x, dim, keepdim, largest):
+        axes = _Reduce.setup(ctx, x, dim, keepdim)
+        if x.size == 0:
+            raise RuntimeError(
+                "max(): Expected reduction dim to be specified for input.numel() == 0. Specify the reduction "
+                "dim with the 'dim' argument."
+            )
+        out = x.max(axis=axes, keepdims=True) if largest else x.min(axis=axes, keepdims=True)
+        ctx.save_for_backward(x, out)
+        return ctx.xp.asarray(out if keepdim else out.reshape(_reduced_shape(x.shape, axes)))
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        x, out = ctx.saved_tensors
+        hits = (x == out).astype(grad_out.dtype)
+        count = hits.sum(axis=ctx.axes, keepdims=True)
+        return _expand_back(ctx, grad_out) * hits / count, None, None, None
+
+
+class MaxMinDim(Function):
+    """``max(dim)``/``min(dim)``: values and (non-differentiable) indices; the gradient goes to the index."""
+
+    @staticmethod
+    def forward(ctx, x, dim, keepdim, largest):
+        xp = ctx.xp
+        (axis,) = normalize_dims(dim, x.ndim) or (0,)
+        if x.ndim == 0:
+            return x.copy(), xp.zeros((), dtype=xp.int64)
+        if x.shape[axis] == 0:
+            raise IndexError(
+                f"{'max' if largest else 'min'}(): Expected reduction dim {axis} to have non-zero size."
+            )
+        indices = xp.expand_dims((x.argmax if largest else x.argmin)(axis=axis), axis)
+        values = xp.take_along_axis(x, indices, axis)
+        ctx.axis, ctx.in_shape, ctx.keepdim = axis, x.shape, keepdim
+        ctx.save_for_backward(indices)
+        if not keepdim:
+            values, indices = values.squeeze(axis), indices.squeeze(axis)
+        ctx.mark_non_differentiable(indices)
+        return values, indices.astype(xp.int64, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad_values, _grad_indices):
+        (indices,) = ctx.saved_tensors
+        if ctx.in_shape == ():
+            return grad_values, None, None, None
+        xp = ctx.xp
+        grad = xp.zeros(ctx.in_shape, dtype=grad_values.dtype)
+        if not ctx.keepdim:
+            grad_values = xp.expand_dims(grad_values, ctx.axis)
+        xp.put_along_axis(grad, indices, grad_values, ctx.axis)
+        return grad, None, None, None
+
+
+class Var(_Reduce):
+    @staticmethod
+    def forward(ctx, x, dim, keepdim, correction):
+        axes = _Reduce.setup(ctx, x, dim, keepdim)
+        x = to_float(x)
+        mean = x.mean(axis=axes, keepdims=True)
+        centered = x - mean
+        count = x.size // max(mean.size, 1)
+        ctx.divisor = max(count - correction, 0)
+        ctx.save_for_backward(centered)
+        total = (centered * centered).sum(axis=axes, keepdims=keepdim)
+        return ctx.xp.asarray(total / ctx.divisor if ctx.divisor else total * float("nan"))
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (centered,) = ctx.saved_tensors
+        return (
+            _expand_back(ctx, grad_out) * (2 / ctx.divisor) * centered,
+            None,
+            None,
+            None,
+        )  # d var = 2(x-m)/(N-c)
+
+
+class LogSumExp(_Reduce):
+    @staticmethod
+    def forward(ctx, x, dim, keepdim):
+        xp = ctx.xp
+        axes = _Reduce.setup(ctx, x, dim, keepdim)
+        x = to_float(x)
+        peak = x.max(axis=axes, keepdims=True) if x.size else xp.zeros([1] * x.ndim, x.dtype)
+        peak = xp.where(xp.isfinite(peak), peak, 0)  # all -inf rows give -inf, not nan
+        out = xp.log(xp.exp(x - peak).sum(axis=axes, keepdims=True)) + peak
+        ctx.save_for_backward(x, out)
+        return xp.asarray(out if keepdim else out.reshape(_reduced_shape(x.shape, axes)))
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        x, out = ctx.saved_tensors
+        return _expand_back(ctx, grad_out) * ctx.xp.exp(x - out), None, None  # softmax weights
+
+
+class Norm(_Reduce):
+    @staticmethod
+    def forward(ctx, x, p, dim, keepdim):
+        xp = ctx.xp
+        axes = _Reduce.setup(ctx, x, dim, keepdim)
+        x = to_float(x)
+        magnitude = xp.abs(x)
+        if p == float("inf"):
+            out = magnitude.max(axis=axes, keepdims=True)
+        elif p == 2:
+            out = xp.sqrt((x * x).sum(axis=axes, keepdims=True))
+        elif p == 1:
+            out = magnitude.sum(axis=axes, keepdims=True)
+        elif p > 0:
+            out = (magnitude**p).sum(axis=axes, keepdims=True) ** (1.0 / p)
+        else:
+            raise ValueError(f"norm: p must be positive or inf, got {p}")
+        ctx.p = p
+        ctx.save_for_backward(x, out)
+        return xp.asarray(out if keepdim else out.reshape(_reduced_shape(x.shape, axes)))
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        x, out = ctx.saved_tensors
+        xp, p = ctx.xp, ctx.p
+        grad = _expand_back(ctx, grad_out)
+        safe = xp.where(out == 0, 1, out)
+        if p == float("inf"):
+            hits = (xp.abs(x) == out).astype(x.dtype)
+            local = xp.sign(x) * hits / hits.sum(axis=ctx.axes, keepdims=True)
+        elif p == 2:
+            local = x / safe  # d||x|| = x / ||x||, 0 at the origin
+        elif p == 1:
+            local = xp.sign(x)
+        else:
+            local = xp.sign(x) * xp.abs(x) ** (p - 1) / safe ** (p - 1)
+        return grad * xp.where(out == 0, 0, local) if p != 1 else grad * local, None, None, None
+
+
+def _reduced_shape(shape: tuple[int, ...], axes: tuple[int, ...] | None) -> tuple[int, ...]:
+    if axes is None:
+        return ()
+    return tuple(s for i, s in enumerate(shape) if i not in axes)
+
+
+# ----- public functions (also bound as Tensor methods) -----
+def sum(input: Any, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Any:
+    return Sum.apply(input, dim, keepdim, None if dtype is None else _dtype.to_dtype(dtype).np)
+
+
+def mean(input: Any, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Any:
+    if dtype is not None:
+        input = input.to(dtype)
+    return Mean.apply(input, dim, keepdim)
+
+
+def prod(input: Any, dim: int | None = None, keepdim: bool = False) -> Any:
+    return Prod.apply(input, dim, keepdim)
+
+
+def amax(input: Any, dim: Any = (), keepdim: bool = False) -> Any:
+    return MaxMin.apply(input, dim, keepdim, True)
+
+
+def amin(input: Any, dim: Any = (), keepdim: bool = False) -> Any:
+    return MaxMin.apply(input, dim, keepdim, False)
+
+
+def max(input: Any, dim: Any = None, keepdim: bool = False) -> Any:
+    """Largest element; with ``dim``, a ``(values, indices)`` named tuple; with a tensor, maximum."""
+    if isinstance(dim, _tensor.Tensor):
+        from nnrun.ops.arithmetic import maximum
+
+        return maximum(input, dim)
+    if dim is None:
+        return MaxMin.apply(input, None, False, True)
+    return ValuesIndices(*MaxMinDim.apply(input, dim, keepdim, True))
+
+
+def min(input: Any, dim: Any = None, keepdim: bool = False) -> Any:
+    """Smallest element; with ``dim``, a ``(values, indices)`` named tuple; with a tensor, minimum."""
+    if isinstance(dim, _tensor.Tensor):
+        from nnrun.ops.arithmetic import minimum
+
+        return minimum(input, dim)
+    if dim is None:
+        return MaxMin.apply(input, None, False, False)
+    return ValuesIndices(*MaxMinDim.apply(input, dim, keepdim, False))
+
+
+def argmax(input: Any, dim: int | None = None, keepdim: bool = False) -> Any:
+    return _arg_extreme(input, dim, keepdim, largest=True)
+
+
+def argmin(input: Any, dim: int | None = None, keepdim: bool = False) -> Any:
+    return _arg_extreme(input, dim, keepdim, largest=False)
+
+
+def _arg_extreme(input: Any, dim: int | None, keepdim: bool, largest: bool) -> Any:
+    x = input._data
+    xp = _backend.array_module(x)
+    pick = x.argmax if largest else x.argmin
+    if dim is None:
+        result = xp.asarray(pick())
+        if keepdim:
+            result = result.reshape((1,) * x.ndim)
+    elif x.ndim == 0:
+        result = xp.zeros((), dtype=xp.int64)
+    else:
+        (axis,) = normalize_dims(dim, x.ndim)
+        result = xp.asarray(pick(axis=axis, keepdims=keepdim))
+    return _tensor.Tensor._make(result.astype(xp.int64, copy=False))
+
+
+def var(
+    input: Any,
+    dim: Any = None,
+    unbiased: bool | None = None,
+    keepdim: bool = False,
+    *,
+    correction: Any = None,
+) -> Any:
+    """Variance with Bessel's correction by default (``correction=1``, or ``unbiased=False`` for 0)."""
+    return Var.apply(input, dim, keepdim, _correction(unbiased, correction))
+
+
+def std(
+    input: Any,
+    dim: Any = None,
+    unbiased: bool | None = None,
+    keepdim: bool = False,
+    *,
+    correction: Any = None,
+) -> Any:
+    from nnrun.ops.unary import Sqrt
+
+    return Sqrt.apply(var(input, dim, unbiased, keepdim, correction=correction))
+
+
+def _correction(unbiased: bool | None, correction: Any) -> float:
+    if unbiased is not None and correction is not None:
+        raise RuntimeError("var/std: pass either unbiased or correction, not both")
+    if correction is not None:
+        return float(correction)
+    return 0.0 if unbiased is False else 1.0
+
+
+def logsumexp(input: Any, dim: Any, keepdim: bool = False) -> Any:
+    return LogSumExp.apply(input, dim, keepdim)
+
+
+def norm(input: Any, p: Any = "fro", dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Any:
+    """Vector p-norm over ``dim`` (all elements by default); ``"fro"`` is the 2-norm."""
+    if dtype is not None:
+        input = input.to(dtype)
+    if p == "fro" or p is None:
+        p = 2
+    if p == "nuc":
+        raise NotImplementedError("the nuclear norm is not supported")
+    return Norm.apply(input, float(p), dim, keepdim)

@@ -1,0 +1,198 @@
+"""Element-wise functions of one tensor: exp, log, sqrt, trigonometry, activations, abs, neg, clamp."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nnrun.autograd.function import Function
+from nnrun.ops._broadcast import to_float
+
+
+class Neg(Function):
+    @staticmethod
+    def forward(ctx, x):
+        return -x
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return -grad_out
+
+
+class Exp(Function):
+    @staticmethod
+    def forward(ctx, x):
+        y = ctx.xp.exp(to_float(x))
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (y,) = ctx.saved_tensors
+        return grad_out * y  # d/dx exp(x) = exp(x)
+
+
+class Log(Function):
+    @staticmethod
+    def forward(ctx, x):
+        x = to_float(x)
+        ctx.save_for_backward(x)
+        return ctx.xp.log(x)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (x,) = ctx.saved_tensors
+        return grad_out / x  # d/dx log(x) = 1/x
+
+
+class Log1p(Function):
+    @staticmethod
+    def forward(ctx, x):
+        x = to_float(x)
+        ctx.save_for_backward(x)
+        return ctx.xp.log1p(x)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (x,) = ctx.saved_tensors
+        return grad_out / (1 + x)  # d/dx log(1+x) = 1/(1+x)
+
+
+class Sqrt(Function):
+    @staticmethod
+    def forward(ctx, x):
+        y = ctx.xp.sqrt(to_float(x))
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (y,) = ctx.saved_tensors
+        return grad_out / (2 * y)  # d/dx sqrt(x) = 1/(2 sqrt(x))
+
+
+class Rsqrt(Function):
+    @staticmethod
+    def forward(ctx, x):
+        y = 1 / ctx.xp.sqrt(to_float(x))
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (y,) = ctx.saved_tensors
+        return grad_out * (-0.5 * y * y * y)  # d/dx x^(-1/2) = -1/2 x^(-3/2)
+
+
+class Sin(Function):
+    @staticmethod
+    def forward(ctx, x):
+        x = to_float(x)
+        ctx.save_for_backward(x)
+        return ctx.xp.sin(x)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (x,) = ctx.saved_tensors
+        return grad_out * ctx.xp.cos(x)
+
+
+class Cos(Function):
+    @staticmethod
+    def forward(ctx, x):
+        x = to_float(x)
+        ctx.save_for_backward(x)
+        return ctx.xp.cos(x)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (x,) = ctx.saved_tensors
+        return grad_out * -ctx.xp.sin(x)
+
+
+class Tanh(Function):
+    @staticmethod
+    def forward(ctx, x):
+        y = ctx.xp.tanh(to_float(x))
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (y,) = ctx.saved_tensors
+        return grad_out * (1 - y * y)  # d/dx tanh(x) = 1 - tanh(x)^2
+
+
+class Sigmoid(Function):
+    @staticmethod
+    def forward(ctx, x):
+        xp = ctx.xp
+        x = to_float(x)
+        # exp(-|x|) never overflows; pick the algebraic form that stays accurate on each side of 0
+        e = xp.exp(-xp.abs(x))
+        y = xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (y,) = ctx.saved_tensors
+        return grad_out * (y * (1 - y))  # d/dx sigmoid(x) = s(1-s)
+
+
+class Relu(Function):
+    @staticmethod
+    def forward(ctx, x):
+        y = ctx.xp.maximum(x, 0)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (y,) = ctx.saved_tensors
+        return grad_out * (y > 0)
+
+
+class Abs(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return ctx.xp.abs(x)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (x,) = ctx.saved_tensors
+        return grad_out * ctx.xp.sign(x)  # d/dx |x| = sign(x), 0 at 0 as in torch
+
+
+class Clamp(Function):
+    @staticmethod
+    def forward(ctx, x, min, max):
+        xp = ctx.xp
+        if min is None and max is None:
+            raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+        ctx.save_for_backward(x)
+        ctx.bounds = (min, max)
+        if min is not None and max is not None:
+            return xp.minimum(xp.maximum(x, min), max)
+        return xp.maximum(x, min) if min is not None else xp.minimum(x, max)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (x,) = ctx.saved_tensors
+        low, high = ctx.bounds
+        inside = True
+        if low is not None:
+            inside = x >= low
+        if high is not None:
+            inside = inside & (x <= high)
+        return grad_out * inside, None, None
+
+
+def clamp(input: Any, min: Any = None, max: Any = None) -> Any:
+    """Limit each element to ``[min, max]``; the gradient flows where the input lies inside the bounds."""
+    return Clamp.apply(input, _plain(min), _plain(max))
+
+
+def _plain(bound: Any) -> Any:
+    """Tensor bounds act as constants (no gradient to the bounds)."""
+    return bound._data if hasattr(bound, "_data") else bound
