@@ -371,8 +371,8 @@ class Tensor:
     __mod__ = arithmetic.remainder
     __pow__ = arithmetic.pow
     __matmul__ = linalg.matmul
-    __neg__ = unary.Neg.apply
-    __abs__ = unary.Abs.apply
+    __neg__ = unary.neg
+    __abs__ = unary.abs
     __getitem__ = indexing.getitem
     __eq__ = comparison.eq  # type: ignore[assignment]
     __ne__ = comparison.ne  # type: ignore[assignment]
@@ -427,19 +427,19 @@ class Tensor:
     pow = arithmetic.pow
     maximum = arithmetic.maximum
     minimum = arithmetic.minimum
-    neg = unary.Neg.apply
-    negative = unary.Neg.apply
-    abs = unary.Abs.apply
-    exp = unary.Exp.apply
-    log = unary.Log.apply
-    log1p = unary.Log1p.apply
-    sqrt = unary.Sqrt.apply
-    rsqrt = unary.Rsqrt.apply
-    sin = unary.Sin.apply
-    cos = unary.Cos.apply
-    tanh = unary.Tanh.apply
-    sigmoid = unary.Sigmoid.apply
-    relu = unary.Relu.apply
+    neg = unary.neg
+    negative = unary.neg
+    abs = unary.abs
+    exp = unary.exp
+    log = unary.log
+    log1p = unary.log1p
+    sqrt = unary.sqrt
+    rsqrt = unary.rsqrt
+    sin = unary.sin
+    cos = unary.cos
+    tanh = unary.tanh
+    sigmoid = unary.sigmoid
+    relu = unary.relu
     clamp = unary.clamp
     clip = unary.clamp
     matmul = linalg.matmul
@@ -540,7 +540,7 @@ class Tensor:
         return _inplace(self, arithmetic.Pow, exponent)
 
     def clamp_(self, min: Any = None, max: Any = None) -> Tensor:
-        return _inplace(self, unary.Clamp, unary._plain(min), unary._plain(max))
+        return _inplace(self, unary.Clamp, unary.bound_value(min), unary.bound_value(max))
 
     clip_ = clamp_
 

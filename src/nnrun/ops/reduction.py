@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections import namedtuple
 from typing import Any
 
@@ -19,7 +20,7 @@ def normalize_dims(dim: Any, ndim: int) -> tuple[int, ...] | None:
     dims = (dim,) if isinstance(dim, int) else tuple(dim)
     if not dims:
         return None
-    rank = max(ndim, 1)
+    rank = builtins.max(ndim, 1)
     result = []
     for d in dims:
         if not -rank <= d < rank:
@@ -74,7 +75,7 @@ class Mean(_Reduce):
             )
         axes = _Reduce.setup(ctx, x, dim, keepdim)
         out = ctx.xp.asarray(x.mean(axis=axes, keepdims=keepdim))
-        ctx.count = x.size // max(out.size, 1) if x.size else 0
+        ctx.count = x.size // builtins.max(out.size, 1) if x.size else 0
         return out
 
     @staticmethod
@@ -180,8 +181,8 @@ class Var(_Reduce):
         x = to_float(x)
         mean = x.mean(axis=axes, keepdims=True)
         centered = x - mean
-        count = x.size // max(mean.size, 1)
-        ctx.divisor = max(count - correction, 0)
+        count = x.size // builtins.max(mean.size, 1)
+        ctx.divisor = builtins.max(count - correction, 0)
         ctx.save_for_backward(centered)
         total = (centered * centered).sum(axis=axes, keepdims=keepdim)
         return ctx.xp.asarray(total / ctx.divisor if ctx.divisor else total * float("nan"))

@@ -188,11 +188,60 @@ class Clamp(Function):
         return grad_out * inside, None, None
 
 
+# ----- public functions (also bound as Tensor methods) -----
+def neg(input: Any) -> Any:
+    return Neg.apply(input)
+
+
+def exp(input: Any) -> Any:
+    return Exp.apply(input)
+
+
+def log(input: Any) -> Any:
+    return Log.apply(input)
+
+
+def log1p(input: Any) -> Any:
+    return Log1p.apply(input)
+
+
+def sqrt(input: Any) -> Any:
+    return Sqrt.apply(input)
+
+
+def rsqrt(input: Any) -> Any:
+    return Rsqrt.apply(input)
+
+
+def sin(input: Any) -> Any:
+    return Sin.apply(input)
+
+
+def cos(input: Any) -> Any:
+    return Cos.apply(input)
+
+
+def tanh(input: Any) -> Any:
+    return Tanh.apply(input)
+
+
+def sigmoid(input: Any) -> Any:
+    return Sigmoid.apply(input)
+
+
+def relu(input: Any) -> Any:
+    return Relu.apply(input)
+
+
+def abs(input: Any) -> Any:
+    return Abs.apply(input)
+
+
 def clamp(input: Any, min: Any = None, max: Any = None) -> Any:
     """Limit each element to ``[min, max]``; the gradient flows where the input lies inside the bounds."""
-    return Clamp.apply(input, _plain(min), _plain(max))
+    return Clamp.apply(input, bound_value(min), bound_value(max))
 
 
-def _plain(bound: Any) -> Any:
+def bound_value(bound: Any) -> Any:
     """Tensor bounds act as constants (no gradient to the bounds)."""
     return bound._data if hasattr(bound, "_data") else bound
