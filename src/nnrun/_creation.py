@@ -43,7 +43,9 @@ def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool
         array = data._data.copy()
         if device is None:
             device = data.device
-    elif isinstance(data, np.ndarray) or hasattr(data, "__cuda_array_interface__"):
+    elif isinstance(data, (np.ndarray, np.generic)):
+        array = np.array(data)  # a copy that keeps NumPy's dtype, for scalars too (as torch does)
+    elif hasattr(data, "__cuda_array_interface__"):
         array = data.copy()
     else:
         array = np.array(data, dtype=_infer_dtype(data) if dtype is None else None)
@@ -184,6 +186,8 @@ def eye(
 
 # ----- random -----
 def _random_array(kind: str, shape: tuple[int, ...], np_dtype: np.dtype, generator: Any, device: Any) -> Any:
+    if np_dtype.kind != "f":
+        raise RuntimeError(f"{kind} random numbers need a floating-point dtype, got {np_dtype}")
     dev = _backend.as_device(device)
     rng = _random.generator_or_default(generator).array_generator(dev)
     draw_dtype = np_dtype if np_dtype in (np.float32, np.float64) else np.float32

@@ -73,20 +73,18 @@ class _Formatter:
                 magnitude = np.abs(finite)
                 smallest, largest = float(magnitude.min()), float(magnitude.max())
                 self.int_mode = bool(np.all(finite == np.ceil(finite)))
-                if self.int_mode:
-                    if largest / smallest > 1000.0 or largest > 1.0e8:
-                        self.sci_mode = True
-                        strings = [f"{v:.{precision}e}" for v in finite.tolist()]
-                    else:
-                        strings = [f"{v:.0f}." for v in finite.tolist()]
-                elif largest / smallest > 1000.0 or largest > 1.0e8 or smallest < 1.0e-4:
-                    self.sci_mode = True
+                self.sci_mode = (
+                    largest / smallest > 1000.0 or largest > 1.0e8 or smallest < 1.0e-4
+                    if _OPTIONS.sci_mode is None
+                    else _OPTIONS.sci_mode
+                )
+                if self.sci_mode:
                     strings = [f"{v:.{precision}e}" for v in finite.tolist()]
+                elif self.int_mode:
+                    strings = [f"{v:.0f}." for v in finite.tolist()]
                 else:
                     strings = [f"{v:.{precision}f}" for v in finite.tolist()]
                 self.max_width = max(len(s) for s in strings)
-        if _OPTIONS.sci_mode is not None:
-            self.sci_mode = _OPTIONS.sci_mode
 
     def format(self, value: Any) -> str:
         precision = _OPTIONS.precision

@@ -39,7 +39,17 @@ def type_name(array: Any) -> str:
 class Tensor:
     """A multi-dimensional array with optional gradient tracking, shaped like ``torch.Tensor``."""
 
-    __slots__ = ("__weakref__", "_data", "_grad", "_hooks", "_output_nr", "_requires_grad", "_vc", "grad_fn")
+    __slots__ = (
+        "__weakref__",
+        "_data",
+        "_grad",
+        "_hooks",
+        "_output_nr",
+        "_requires_grad",
+        "_vc",
+        "_view_of",  # (root base tensor, replay: base-shaped array -> this view) for views, else None
+        "grad_fn",
+    )
 
     def __init__(self, data: Any = None, requires_grad: bool = False) -> None:
         if data is None:
@@ -53,6 +63,7 @@ class Tensor:
         self._output_nr = 0
         self._vc = None
         self._hooks = None
+        self._view_of = None
         self.grad_fn = None
         self._requires_grad = False
         if requires_grad:
@@ -71,6 +82,7 @@ class Tensor:
         t._output_nr = output_nr
         t._vc = None
         t._hooks = None
+        t._view_of = None
         return t
 
     # ----- basic properties -----
@@ -360,6 +372,20 @@ class Tensor:
     def __reduce_ex__(self, protocol: Any) -> Any:
         raise TypeError("nnrun tensors are not picklable; use nnrun.save/nnrun.load")
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> Tensor:
+        """``copy.deepcopy``: a new leaf with copied memory (and ``.grad``), so modules can be deep-copied."""
+        if self.grad_fn is not None:
+            raise RuntimeError(
+                "Only Tensors created explicitly by the user (graph leaves) support the deepcopy protocol"
+            )
+        copied = memo.get(id(self))
+        if copied is None:
+            copied = Tensor._make(self._data.copy(), self._requires_grad)
+            if self._grad is not None:
+                copied._grad = Tensor._make(self._grad._data.copy())
+            memo[id(self)] = copied
+        return copied
+
     # ----- operators -----
     __add__ = arithmetic.add
     __radd__ = arithmetic.add
@@ -525,10 +551,10 @@ class Tensor:
 
     # ----- in-place ops -----
     def add_(self, other: Any, *, alpha: float = 1) -> Tensor:
-        return _inplace(self, arithmetic.Add, other if alpha == 1 else arithmetic.mul(other, alpha))
+        return _inplace(self, arithmetic.Add, other if alpha == 1 else other * alpha)
 
     def sub_(self, other: Any, *, alpha: float = 1) -> Tensor:
-        return _inplace(self, arithmetic.Sub, other if alpha == 1 else arithmetic.mul(other, alpha))
+        return _inplace(self, arithmetic.Sub, other if alpha == 1 else other * alpha)
 
     def mul_(self, other: Any) -> Tensor:
         return _inplace(self, arithmetic.Mul, other)
@@ -638,6 +664,11 @@ def _inplace(target: Tensor, function: type[Function], *args: Any) -> Tensor:
     recording = grad_mode.is_grad_enabled()
     if recording and target._requires_grad and target.grad_fn is None:
         raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+    view_of = target._view_of if recording else None
+    if view_of is not None and view_of[0]._requires_grad and view_of[0].grad_fn is None:
+        raise RuntimeError(
+            "a view of a leaf Variable that requires grad is being used in an in-place operation."
+        )
     data = target._data
     result = function.apply(target, *args)
     node = result.grad_fn
@@ -662,10 +693,39 @@ def _inplace(target: Tensor, function: type[Function], *args: Any) -> Tensor:
         _backend.array_module(data).copyto(data, out, casting="unsafe")
     target._bump_version()
     if node is not None:
+        retained = target.retains_grad
+        if retained:  # retain_grad follows the tensor to its new value, as in torch
+            del target.grad_fn._retained[target._output_nr]
         target.grad_fn = node
         target._output_nr = 0
         target._requires_grad = True
+        if retained:
+            target.retain_grad()
+        if view_of is not None:  # the base changed too: its new value is its old one with the view replaced
+            base, replay = view_of
+            base_node = _CopySlices.apply(base, target, replay).grad_fn
+            base.grad_fn = base_node
+            base._output_nr = 0
+            base._requires_grad = True
     return target
+
+
+class _CopySlices(Function):
+    """The base of a view after an in-place op on the view (the memory is already written)."""
+
+    @staticmethod
+    def forward(ctx, base, view, replay):
+        ctx.replay = replay
+        return base
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        # a C-contiguous copy, on which replaying the view ops always gives a writable view
+        grad_base = ctx.xp.array(grad_out, copy=True, order="C")
+        region = ctx.replay(grad_base)
+        grad_view = region.copy()
+        region[...] = 0  # the old values there were overwritten: no gradient flows to them
+        return grad_base, grad_view, None
 
 
 def _protect_saved(node: Function, overwritten: Any) -> None:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from nnrun import _backend, _tensor
+from nnrun._size import Size
 from nnrun.autograd.function import Function
 
 
@@ -19,7 +20,11 @@ def backward(
     roots = _as_tuple(tensors)
     root_grads = _root_gradients(roots, _as_tuple(grad_tensors) if grad_tensors is not None else None)
     targets = _as_tuple(inputs) if inputs is not None else None
-    leaf_grads, _ = _execute(roots, root_grads, bool(retain_graph), targets, capture=False)
+    leaf_grads, node_grads = _execute(
+        roots, root_grads, bool(retain_graph), targets, capture=targets is not None
+    )
+    for position, grad in node_grads.items():  # non-leaf ``inputs`` accumulate into their .grad, as in torch
+        _accumulate_into(targets[position], grad, exclusive=False)
     taken: set[int] = set()
     for leaf, grad in leaf_grads.values():
         # A fresh array nobody else holds becomes .grad as is; anything possibly shared is copied.
@@ -93,8 +98,8 @@ def _root_gradients(roots: Sequence[Any], given: Sequence[Any] | None) -> list[A
         array = supplied._data if isinstance(supplied, Tensor) else supplied
         if tuple(array.shape) != tuple(root.shape):
             raise RuntimeError(
-                f"Mismatch in shape: grad_output[{i}] has a shape of {list(array.shape)} and output[{i}] "
-                f"has a shape of {list(root.shape)}."
+                f"Mismatch in shape: grad_output[{i}] has a shape of {Size(array.shape)} and output[{i}] "
+                f"has a shape of {Size(root.shape)}."
             )
         grads.append(array)
     return grads
@@ -139,6 +144,9 @@ def _execute(
     while ready:
         node = ready.pop()
         grads = buffers.pop(node)
+        if all(g is None for g in grads):  # every gradient into this node was None: pass "none" on
+            _pass_on_no_gradient(node, buffers, dependencies, ready)
+            continue
         if node._pre_hooks is not None:
             _run_tensor_hooks(node._pre_hooks, grads)
         if node._retained is not None:
@@ -163,22 +171,40 @@ def _execute(
                 f"(expected {len(edges)}, got {len(grads_in)})"
             )
         for edge, g in zip(edges, grads_in):
-            if edge is None or g is None:
+            if edge is None:
                 continue
             if type(edge) is not tuple:
-                _add_leaf_grad(leaf_grads, leaf_filter, edge, g, node)
+                if g is not None:
+                    _add_leaf_grad(leaf_grads, leaf_filter, edge, g, node)
                 continue
             next_node, nr = edge
             buffer = buffers.get(next_node)
             if buffer is None:
                 buffer = buffers[next_node] = _empty_buffer(next_node)
-            previous = buffer[nr]
-            buffer[nr] = g if previous is None else previous + g
+            if g is not None:
+                previous = buffer[nr]
+                buffer[nr] = g if previous is None else previous + g
+            # a None gradient still counts as the edge's arrival, or the next node would never run
             remaining = dependencies[next_node] - 1
             dependencies[next_node] = remaining
             if remaining == 0:
                 ready.append(next_node)
     return leaf_grads, node_grads
+
+
+def _pass_on_no_gradient(
+    node: Function, buffers: dict[Function, list[Any]], dependencies: dict[Function, int], ready: list[Any]
+) -> None:
+    """Skip a node that received no gradient, counting its outgoing edges as arrived."""
+    for edge in node.next_edges:
+        if type(edge) is not tuple:
+            continue
+        next_node = edge[0]
+        if next_node not in buffers:
+            buffers[next_node] = _empty_buffer(next_node)
+        dependencies[next_node] -= 1
+        if dependencies[next_node] == 0:
+            ready.append(next_node)
 
 
 def _empty_buffer(node: Function) -> list[Any]:

@@ -125,17 +125,21 @@ class Function:
         out = cls.forward(ctx, *arrays, **kwargs)
         requires_grad = True in needs
         if type(out) is not tuple:
+            requires_grad = requires_grad and out.dtype.kind == "f"  # integer/bool outputs get no gradient
             result = Tensor._make(out, True, ctx) if requires_grad else Tensor._make(out)
             outputs = (result,)
         else:
             skip = (ctx._non_differentiable or ()) if requires_grad else None
             outputs = result = tuple(
-                Tensor._make(o) if skip is None or id(o) in skip else Tensor._make(o, True, ctx, i)
+                Tensor._make(o)
+                if skip is None or id(o) in skip or o.dtype.kind != "f"
+                else Tensor._make(o, True, ctx, i)
                 for i, o in enumerate(out)
             )
             ctx._output_meta = tuple((o.shape, o.dtype) for o in out)
         if cls.is_view:
             _share_version_counter(args[0], outputs)
+            _record_views(cls, ctx.xp, args, outputs)
         if not requires_grad:
             return result
         ctx.next_edges = tuple(
@@ -179,6 +183,35 @@ def _share_version_counter(source: Any, outputs: tuple[Any, ...]) -> None:
     for out in outputs:
         if out._data.base is not None:
             out._vc = counter
+
+
+def _record_views(
+    cls: type[Function], xp: ModuleType, args: tuple[Any, ...], outputs: tuple[Any, ...]
+) -> None:
+    """Give each output that aliases the source's memory a way to find its root base and recompute itself
+    from an array shaped like that base, so an in-place op on the view can rebase the base's history."""
+    source, extra = args[0], args[1:]
+    parent = source._view_of
+    root = source if parent is None else parent[0]
+    for i, out in enumerate(outputs):
+        if out._data.base is None or not xp.may_share_memory(out._data, source._data):
+            continue  # a copy, not a view
+        step = _view_step(cls, xp, extra, i if len(outputs) > 1 else None)
+        out._view_of = (root, step if parent is None else _composed(parent[1], step))
+
+
+def _view_step(cls: type[Function], xp: ModuleType, extra: tuple[Any, ...], index: int | None) -> Any:
+    def replay(array: Any) -> Any:
+        scratch = cls.__new__(cls)
+        scratch.xp = xp
+        out = cls.forward(scratch, array, *extra)
+        return out if index is None else out[index]
+
+    return replay
+
+
+def _composed(first: Any, second: Any) -> Any:
+    return lambda array: second(first(array))
 
 
 def _record_saved_versions(ctx: Function, args: tuple[Any, ...], outputs: tuple[Any, ...]) -> None:

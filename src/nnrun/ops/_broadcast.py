@@ -20,6 +20,20 @@ def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
     return grad.reshape(shape)
 
 
+def check_broadcastable(a_shape: tuple[int, ...], b_shape: tuple[int, ...]) -> None:
+    """Raise torch's error when two shapes don't broadcast (NumPy's ValueError names no dimension)."""
+    if a_shape == b_shape:
+        return
+    ndim = max(len(a_shape), len(b_shape))
+    for i in range(1, min(len(a_shape), len(b_shape)) + 1):
+        size_a, size_b = a_shape[-i], b_shape[-i]
+        if size_a != size_b and size_a != 1 and size_b != 1:
+            raise RuntimeError(
+                f"The size of tensor a ({size_a}) must match the size of tensor b ({size_b}) "
+                f"at non-singleton dimension {ndim - i}"
+            )
+
+
 def promote(a: Any, b: Any) -> tuple[Any, Any]:
     """Cast the operands of a binary op to their common dtype by PyTorch's rules (not NumPy's)."""
     a_is_array, b_is_array = hasattr(a, "dtype"), hasattr(b, "dtype")

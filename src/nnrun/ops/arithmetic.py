@@ -6,7 +6,7 @@ from typing import Any
 
 from nnrun import _backend, _tensor
 from nnrun.autograd.function import Function
-from nnrun.ops._broadcast import promote, shape_of, to_float, unbroadcast
+from nnrun.ops._broadcast import check_broadcastable, promote, shape_of, to_float, unbroadcast
 
 
 def _cast_back(grad: Any, like_dtype: Any) -> Any:
@@ -19,6 +19,7 @@ class _Binary(Function):
     @staticmethod
     def remember(ctx: Function, a: Any, b: Any) -> None:
         ctx.a_shape, ctx.b_shape = shape_of(a), shape_of(b)
+        check_broadcastable(ctx.a_shape, ctx.b_shape)
         ctx.a_dtype = getattr(a, "dtype", None)
         ctx.b_dtype = getattr(b, "dtype", None)
 
@@ -60,7 +61,9 @@ class Mul(_Binary):
     def forward(ctx, a, b):
         _Binary.remember(ctx, a, b)
         a, b = promote(a, b)
-        ctx.save_for_backward(a, b)
+        needs_a, needs_b = ctx.needs_input_grad
+        # keep only what backward reads, so a later in-place change to an unneeded operand is allowed
+        ctx.save_for_backward(a if needs_b else None, b if needs_a else None)
         return a * b
 
     @staticmethod
@@ -78,7 +81,7 @@ class Div(_Binary):
         if getattr(a, "dtype", getattr(b, "dtype", None)).kind != "f":  # true division: int / int -> float
             a = to_float(a) if hasattr(a, "dtype") else a
             b = to_float(b) if hasattr(b, "dtype") else b
-        ctx.save_for_backward(a, b)
+        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b)  # a only for d/db
         return a / b
 
     @staticmethod
@@ -153,12 +156,12 @@ def _split_by_winner(xp: Any, grad_out: Any, a_wins: Any, tie: Any) -> tuple[Any
 
 def add(input: Any, other: Any, *, alpha: float = 1) -> Any:
     """``input + alpha * other``."""
-    return Add.apply(input, other if alpha == 1 else mul(other, alpha))
+    return Add.apply(input, other if alpha == 1 else other * alpha)  # other may be a Python scalar
 
 
 def sub(input: Any, other: Any, *, alpha: float = 1) -> Any:
     """``input - alpha * other``."""
-    return Sub.apply(input, other if alpha == 1 else mul(other, alpha))
+    return Sub.apply(input, other if alpha == 1 else other * alpha)
 
 
 def mul(input: Any, other: Any) -> Any:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from nnrun import _backend, _tensor
-from nnrun.ops._broadcast import promote
+from nnrun.ops._broadcast import check_broadcastable, promote, shape_of
 from nnrun.ops.reduction import normalize_dims
 
 
@@ -23,6 +23,7 @@ def _compare(op: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
                 "Expected all tensors to be on the same device, but found at least two devices, "
                 f"{_backend.device_of(a)} and {_backend.device_of(b)}!"
             )
+        check_broadcastable(shape_of(a), shape_of(b))
         a, b = promote(a, b)
         return _tensor.Tensor._make(_backend.array_module(a).asarray(op(a, b)))
 

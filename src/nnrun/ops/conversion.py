@@ -16,6 +16,9 @@ class Cast(Function):
     def backward(ctx, grad_out):
         return grad_out.astype(ctx.in_dtype), None
 
+    def name(self) -> str:
+        return "ToCopyBackward0"
+
 
 class ToDevice(Function):
     @staticmethod

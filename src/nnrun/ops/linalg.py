@@ -21,6 +21,7 @@ class MatMul(Function):
             rows = "x".join(map(str, a.shape if a.ndim > 1 else (1, *a.shape)))
             cols = "x".join(map(str, b.shape if b.ndim > 1 else (*b.shape, 1)))
             raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows} and {cols})")
+        ctx.ndims = (a.ndim, b.ndim)
         ctx.save_for_backward(a, b)
         return a @ b
 
@@ -34,7 +35,7 @@ class MatMul(Function):
         b2 = b[:, None] if b.ndim == 1 else b
         g = grad_out
         if a.ndim == 1:
-            g = xp.expand_dims(g, -2)
+            g = xp.expand_dims(g, g.ndim - 1)  # before the last axis (the only one when g is 0-d)
         if b.ndim == 1:
             g = xp.expand_dims(g, -1)
         grad_a = grad_b = None
@@ -43,6 +44,12 @@ class MatMul(Function):
         if needs_b:
             grad_b = unbroadcast(xp.swapaxes(a2, -1, -2) @ g, b2.shape).reshape(b.shape)
         return grad_a, grad_b
+
+    def name(self) -> str:
+        # torch names the kernel matmul dispatched to; batched products stay MatMul here
+        return {(2, 2): "MmBackward0", (1, 1): "DotBackward0", (2, 1): "MvBackward0"}.get(
+            self.ndims, "MatMulBackward0"
+        )
 
 
 def matmul(input: Any, other: Any) -> Any:

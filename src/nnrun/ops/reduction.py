@@ -64,6 +64,9 @@ class Sum(_Reduce):
     def backward(ctx, grad_out):
         return ctx.xp.broadcast_to(_expand_back(ctx, grad_out), ctx.in_shape), None, None, None
 
+    def name(self) -> str:
+        return "SumBackward0" if self.axes is None else "SumBackward1"  # torch's overload numbers
+
 
 class Mean(_Reduce):
     @staticmethod
@@ -82,6 +85,9 @@ class Mean(_Reduce):
     def backward(ctx, grad_out):
         grad = _expand_back(ctx, grad_out) / ctx.count
         return ctx.xp.broadcast_to(grad, ctx.in_shape), None, None
+
+    def name(self) -> str:
+        return "MeanBackward0" if self.axes is None else "MeanBackward1"
 
 
 class Prod(_Reduce):
@@ -128,6 +134,7 @@ class MaxMin(_Reduce):
                 "dim with the 'dim' argument."
             )
         out = x.max(axis=axes, keepdims=True) if largest else x.min(axis=axes, keepdims=True)
+        ctx.op_name = ("Max" if largest else "Min") if dim is None else ("Amax" if largest else "Amin")
         ctx.save_for_backward(x, out)
         return ctx.xp.asarray(out if keepdim else out.reshape(_reduced_shape(x.shape, axes)))
 
@@ -138,6 +145,9 @@ class MaxMin(_Reduce):
         count = hits.sum(axis=ctx.axes, keepdims=True)
         return _expand_back(ctx, grad_out) * hits / count, None, None, None
 
+    def name(self) -> str:
+        return f"{self.op_name}Backward1" if self.op_name in ("Max", "Min") else f"{self.op_name}Backward0"
+
 
 class MaxMinDim(Function):
     """``max(dim)``/``min(dim)``: values and (non-differentiable) indices; the gradient goes to the index."""
@@ -145,9 +155,13 @@ class MaxMinDim(Function):
     @staticmethod
     def forward(ctx, x, dim, keepdim, largest):
         xp = ctx.xp
+        ctx.largest = largest
         (axis,) = normalize_dims(dim, x.ndim) or (0,)
         if x.ndim == 0:
-            return x.copy(), xp.zeros((), dtype=xp.int64)
+            ctx.in_shape = ()
+            index = xp.zeros((), dtype=xp.int64)
+            ctx.mark_non_differentiable(index)
+            return x.copy(), index
         if x.shape[axis] == 0:
             raise IndexError(
                 f"{'max' if largest else 'min'}(): Expected reduction dim {axis} to have non-zero size."
@@ -163,15 +177,18 @@ class MaxMinDim(Function):
 
     @staticmethod
     def backward(ctx, grad_values, _grad_indices):
-        (indices,) = ctx.saved_tensors
         if ctx.in_shape == ():
             return grad_values, None, None, None
+        (indices,) = ctx.saved_tensors
         xp = ctx.xp
         grad = xp.zeros(ctx.in_shape, dtype=grad_values.dtype)
         if not ctx.keepdim:
             grad_values = xp.expand_dims(grad_values, ctx.axis)
         xp.put_along_axis(grad, indices, grad_values, ctx.axis)
         return grad, None, None, None
+
+    def name(self) -> str:
+        return "MaxBackward0" if self.largest else "MinBackward0"
 
 
 class Var(_Reduce):
@@ -185,17 +202,22 @@ class Var(_Reduce):
         ctx.divisor = builtins.max(count - correction, 0)
         ctx.save_for_backward(centered)
         total = (centered * centered).sum(axis=axes, keepdims=keepdim)
-        return ctx.xp.asarray(total / ctx.divisor if ctx.divisor else total * float("nan"))
+        if not ctx.divisor:  # N - correction <= 0: x / 0 as torch gives it, without NumPy's warning
+            return _divided_by_zero(ctx.xp, total)
+        return ctx.xp.asarray(total / ctx.divisor)
 
     @staticmethod
     def backward(ctx, grad_out):
         (centered,) = ctx.saved_tensors
-        return (
-            _expand_back(ctx, grad_out) * (2 / ctx.divisor) * centered,
-            None,
-            None,
-            None,
-        )  # d var = 2(x-m)/(N-c)
+        grad = _expand_back(ctx, grad_out) * centered  # d var = 2(x-m)/(N-c)
+        grad = grad * (2 / ctx.divisor) if ctx.divisor else _divided_by_zero(ctx.xp, grad)
+        return grad, None, None, None
+
+
+def _divided_by_zero(xp: Any, x: Any) -> Any:
+    """``x / 0`` in IEEE arithmetic: nan where ``x`` is 0, else an infinity of ``x``'s sign."""
+    negative_or_nan = xp.where(x < 0, float("-inf"), float("nan"))  # nan stays nan
+    return xp.asarray(xp.where(x > 0, float("inf"), negative_or_nan).astype(x.dtype, copy=False))
 
 
 class LogSumExp(_Reduce):
@@ -214,6 +236,9 @@ class LogSumExp(_Reduce):
     def backward(ctx, grad_out):
         x, out = ctx.saved_tensors
         return _expand_back(ctx, grad_out) * ctx.xp.exp(x - out), None, None  # softmax weights
+
+    def name(self) -> str:
+        return "LogsumexpBackward0"
 
 
 class Norm(_Reduce):

@@ -43,7 +43,8 @@ class Reshape(Function):
     def forward(ctx, x, shape, must_view):
         ctx.in_shape = x.shape
         out = x.reshape(infer_shape(shape, x.size))
-        if must_view and out.base is None and x.size > 0 and out is not x:
+        # a reshape that had to copy gives an array that shares no memory with x (its .base is the copy)
+        if must_view and x.size > 0 and out is not x and not ctx.xp.may_share_memory(out, x):
             raise RuntimeError(
                 "view size is not compatible with input tensor's size and stride (at least one dimension "
                 "spans across two contiguous subspaces). Use .reshape(...) instead."
@@ -339,9 +340,11 @@ def cat(tensors: Any, dim: int = 0) -> Any:
     (axis,) = normalize_dims(dim, tensors[0].ndim)
     reference = tensors[0].shape
     for i, t in enumerate(tensors[1:], 1):
-        if t.ndim != len(reference) or any(
-            a != b for k, (a, b) in enumerate(zip(t.shape, reference)) if k != axis
-        ):
+        if t.ndim != len(reference):
+            raise RuntimeError(
+                f"Tensors must have same number of dimensions: got {len(reference)} and {t.ndim}"
+            )
+        if any(a != b for k, (a, b) in enumerate(zip(t.shape, reference)) if k != axis):
             raise RuntimeError(
                 f"Sizes of tensors must match except in dimension {axis}. Expected size "
                 f"{_first_mismatch(reference, t.shape, axis)} for tensor number {i} in the list."
@@ -352,7 +355,7 @@ def cat(tensors: Any, dim: int = 0) -> Any:
 def _first_mismatch(reference: tuple[int, ...], shape: tuple[int, ...], axis: int) -> str:
     for k, (a, b) in enumerate(zip(reference, shape)):
         if k != axis and a != b:
-            return f"{a} but got size {b} for dimension {k}"
+            return f"{a} but got size {b}"  # torch's wording: the dimension is not named
     return f"{len(reference)} dimensions but got {len(shape)}"
 
 

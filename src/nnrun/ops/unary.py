@@ -187,6 +187,10 @@ class Clamp(Function):
             inside = inside & (x <= high)
         return grad_out * inside, None, None
 
+    def name(self) -> str:
+        tensor_bounds = any(hasattr(bound, "shape") for bound in self.bounds)
+        return "ClampBackward0" if tensor_bounds else "ClampBackward1"  # torch's Tensor / Scalar overloads
+
 
 # ----- public functions (also bound as Tensor methods) -----
 def neg(input: Any) -> Any:
