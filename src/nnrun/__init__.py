@@ -2,7 +2,7 @@
 
 import builtins
 
-from nnrun import autograd, cuda
+from nnrun import autograd, cuda, nn
 from nnrun._backend import device
 from nnrun._creation import (
     arange,
@@ -112,6 +112,7 @@ from nnrun.ops.shape import (
     unsqueeze,
 )
 from nnrun.ops.unary import clamp
+from nnrun.serialization import load, save
 
 __version__ = "0.1.0"
 

@@ -1,0 +1,68 @@
+"""The affine map of ``nn.Linear``: ``y = x @ W.T + b`` as one node (one matmul forward, two backward)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nnrun.autograd.function import Function
+from nnrun.ops._broadcast import promote
+
+
+class Linear(Function):
+    @staticmethod
+    def forward(ctx, x, weight, bias):
+        if x.ndim == 0 or weight.ndim == 0:
+            raise RuntimeError(
+                f"both arguments to linear need to be at least 1D, but they are {x.ndim}D and {weight.ndim}D"
+            )
+        if weight.ndim != 2:
+            raise RuntimeError(f"linear: weight must be 2-D (out_features, in_features), got {weight.ndim}-D")
+        if x.shape[-1] != weight.shape[1]:
+            raise RuntimeError(
+                f"mat1 and mat2 shapes cannot be multiplied ({_as_matrix(x.shape)} and "
+                f"{weight.shape[1]}x{weight.shape[0]})"
+            )
+        ctx.dtypes = (x.dtype, weight.dtype, None if bias is None else bias.dtype)
+        x, weight = promote(x, weight)
+        y = x @ weight.T
+        if bias is not None:
+            y, bias = promote(y, bias)
+            y += bias
+        ctx.save_for_backward(x, weight)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        x, weight = ctx.saved_tensors
+        needs_x, needs_w, needs_b = ctx.needs_input_grad
+        x_dtype, w_dtype, b_dtype = ctx.dtypes
+        out_features = weight.shape[0]
+        grad_rows = grad_out.reshape(-1, out_features)  # (N, out) with every leading dim folded into N
+        grad_x = grad_w = grad_b = None
+        if needs_x:
+            grad_x = (grad_out @ weight).astype(x_dtype, copy=False)  # dL/dx = g W
+        if needs_w:
+            grad_w = (grad_rows.T @ x.reshape(-1, weight.shape[1])).astype(
+                w_dtype, copy=False
+            )  # dL/dW = g^T x
+        if needs_b:
+            grad_b = grad_rows.sum(axis=0).astype(b_dtype, copy=False)  # dL/db = sum over rows of g
+        return grad_x, grad_w, grad_b
+
+
+def _as_matrix(shape: tuple[int, ...]) -> str:
+    """How torch names an input in its shape error: leading dims folded into rows."""
+    if len(shape) == 1:
+        return f"1x{shape[0]}"
+    rows = 1
+    for size in shape[:-1]:
+        rows *= size
+    return f"{rows}x{shape[-1]}"
+
+
+def linear(input: Any, weight: Any, bias: Any = None) -> Any:
+    """``input @ weight.T + bias``.
+
+    Shapes: input ``(*, in)``, weight ``(out, in)``, bias ``(out,)`` or None; output ``(*, out)``.
+    """
+    return Linear.apply(input, weight, bias)

@@ -1,0 +1,345 @@
+"""``nnrun.save`` / ``nnrun.load``: checkpoints as one safetensors file, never pickle.
+
+File format: a standard safetensors file. Every tensor occurrence is stored as a safetensors tensor; the
+Python structure around the tensors (containers, key order, numbers, strings, tensor flags and devices) is
+one JSON document in the safetensors header metadata under the key ``"nnrun"``. A tensor's name in the file
+is the ``.``-joined path of keys/indices leading to it, so a flat ``state_dict`` is stored under exactly its
+own keys and opens with ``safetensors.torch.load_file`` for ``torch.nn.Module.load_state_dict``.
+
+Loading reads only JSON and raw tensor bytes: it cannot execute code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import sys
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import safetensors
+import safetensors.numpy
+
+from nnrun import _backend, _dtype
+from nnrun._tensor import Tensor
+
+FORMAT_VERSION = 1
+_METADATA_KEY = "nnrun"
+_RESERVED_NAMES = frozenset({"__metadata__"})
+# safetensors dtype codes nnrun can hold; any other code in a file is refused by name.
+_SAFETENSORS_DTYPES = {
+    "F16": _dtype.float16,
+    "F32": _dtype.float32,
+    "F64": _dtype.float64,
+    "U8": _dtype.uint8,
+    "I8": _dtype.int8,
+    "I16": _dtype.int16,
+    "I32": _dtype.int32,
+    "I64": _dtype.int64,
+    "BOOL": _dtype.bool_,
+}
+_SUPPORTED = "Tensor, dict, OrderedDict, list, tuple, str, int, float, bool and None"
+
+MapLocation = str | _backend.device | dict | Callable[[Tensor, str], Tensor] | None
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint file is not a valid nnrun/safetensors file, or cannot be loaded as asked."""
+
+
+def save(obj: Any, f: str | os.PathLike) -> None:
+    """Save ``obj`` to the path ``f`` as a safetensors file, atomically.
+
+    ``obj`` is a Tensor (or Parameter), a ``state_dict``, or nested dict/OrderedDict/list/tuple holding
+    tensors, str, int, float, bool and None (dict keys: str or int). Tensors are copied to the host; their
+    dtype, shape, ``requires_grad``, Parameter-ness and device are recorded. The file is written to a
+    temporary file in the same folder and renamed over ``f``, so ``f`` is never left half written.
+    """
+    path = _as_path(f, "save")
+    arrays: dict[str, np.ndarray] = {}
+    tree = _encode(obj, (), arrays, set())
+    header = json.dumps({"format_version": FORMAT_VERSION, "object": tree}, allow_nan=False)
+    _write_atomic(path, arrays, {_METADATA_KEY: header})
+
+
+def load(f: str | os.PathLike, map_location: MapLocation = None) -> Any:
+    """Load an object written by :func:`save`, or a plain safetensors file.
+
+    A plain safetensors file (e.g. from ``safetensors.torch.save_file``) loads as an ``OrderedDict`` of
+    tensors in the file's (sorted) key order. ``map_location``: ``None`` restores each tensor to the device
+    it was saved from; a device or string (``"cpu"``, ``"cuda:0"``) puts every tensor there; a dict maps
+    saved device strings to new ones; a callable ``fn(tensor_on_cpu, saved_device) -> Tensor`` decides.
+    Raises :class:`CheckpointError` for a file that is not valid, truncated or tampered with.
+    """
+    path = _as_path(f, "load")
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"{path} is a directory, not a checkpoint file")
+    if not isinstance(map_location, (str, _backend.device, dict, type(None))) and not callable(map_location):
+        raise TypeError(f"map_location must be a device, str, dict or callable, got {map_location!r}")
+    reader = _Reader(path, map_location)
+    try:
+        with safetensors.safe_open(path, framework="np") as handle:
+            return reader.read(handle)
+    except safetensors.SafetensorError as exc:
+        raise _not_safetensors(path, exc) from None
+    except RecursionError:
+        raise CheckpointError(f"{path}: nnrun metadata is nested too deeply") from None
+
+
+# ----- saving -----
+def _encode(obj: Any, where: tuple[Any, ...], arrays: dict[str, np.ndarray], active: set[int]) -> Any:
+    """Return the JSON node for ``obj``; store its tensors' host arrays in ``arrays`` under unique names."""
+    if obj is None or isinstance(obj, (bool, str)) or type(obj) is int:
+        return obj
+    if type(obj) is float:
+        return obj if math.isfinite(obj) else {"type": "float", "value": repr(obj)}
+    if isinstance(obj, Tensor):
+        return _encode_tensor(obj, where, arrays)
+    if type(obj) in (list, tuple, dict) or isinstance(obj, OrderedDict):
+        if id(obj) in active:
+            raise ValueError(f"cannot save a self-referencing container (at {_describe(where)})")
+        active.add(id(obj))
+        try:
+            return _encode_container(obj, where, arrays, active)
+        finally:
+            active.discard(id(obj))
+    raise TypeError(
+        f"cannot save object of type {type(obj).__name__} at {_describe(where)}; "
+        f"nnrun.save supports {_SUPPORTED}"
+    )
+
+
+def _encode_container(
+    obj: Any, where: tuple[Any, ...], arrays: dict[str, np.ndarray], active: set[int]
+) -> dict[str, Any]:
+    if not isinstance(obj, dict):
+        items = [_encode(value, (*where, i), arrays, active) for i, value in enumerate(obj)]
+        return {"type": type(obj).__name__, "items": items}
+    for key in obj:
+        if type(key) not in (str, int):
+            raise TypeError(
+                f"cannot save dict key {key!r} ({type(key).__name__}) at {_describe(where)}: "
+                "keys must be str or int"
+            )
+    items = [[key, _encode(value, (*where, key), arrays, active)] for key, value in obj.items()]
+    return {"type": "OrderedDict" if isinstance(obj, OrderedDict) else "dict", "items": items}
+
+
+def _encode_tensor(tensor: Tensor, where: tuple[Any, ...], arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    base = ".".join(str(part) for part in where) if where else "tensor"
+    name, n = base, 0
+    while name in arrays or name in _RESERVED_NAMES:
+        n += 1
+        name = f"{base}#{n}"
+    # A host copy for CUDA; a C-contiguous array always (safetensors 0.8 writes strided arrays wrongly).
+    host = _backend.transfer(tensor._data, _backend.CPU)
+    arrays[name] = np.ascontiguousarray(host).reshape(host.shape)  # reshape: ascontiguousarray makes 0-d 1-d
+    return {
+        "type": "tensor",
+        "name": name,
+        "dtype": tensor.dtype.name,
+        "shape": list(tensor.shape),
+        "device": str(tensor.device),
+        "requires_grad": tensor.requires_grad,
+        "parameter": _is_parameter(tensor),
+    }
+
+
+def _is_parameter(tensor: Tensor) -> bool:
+    # nn sits above serialization: look Parameter up only if nnrun.nn is loaded (else none can exist).
+    parameter_class = getattr(sys.modules.get("nnrun.nn"), "Parameter", None)
+    return parameter_class is not None and isinstance(tensor, parameter_class)
+
+
+def _write_atomic(path: str, arrays: dict[str, np.ndarray], metadata: dict[str, str]) -> None:
+    """Write to a fresh temporary file beside ``path``, fsync it, then rename it over ``path``."""
+    folder, name = os.path.split(os.path.abspath(path))
+    temporary = os.path.join(folder, f".{name}.{uuid.uuid4().hex}.tmp")
+    # O_EXCL: never reuse an existing file; mode 0o666 lets the umask decide, as for an ordinary open().
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    mode = os.fstat(descriptor).st_mode
+    os.close(descriptor)
+    try:
+        safetensors.numpy.save_file(arrays, temporary, metadata=metadata)
+        os.chmod(temporary, mode)  # safetensors recreates the file as 0o600
+        with open(temporary, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+# ----- loading -----
+class _Reader:
+    """Rebuild the saved object from an open safetensors handle, checking the metadata as it goes."""
+
+    def __init__(self, path: str, map_location: MapLocation) -> None:
+        self.path = path
+        self.map_location = map_location
+        self.handle: Any = None
+        self.names: set[str] = set()
+        self.used: set[str] = set()
+
+    def read(self, handle: Any) -> Any:
+        self.handle = handle
+        names = handle.keys()
+        header = (handle.metadata() or {}).get(_METADATA_KEY)
+        if header is None:  # a plain safetensors file
+            return OrderedDict((name, self.plain_tensor(name)) for name in names)
+        document = self.parse_header(header)
+        self.names = set(names)
+        result = self.decode(document["object"], "object")
+        unused = sorted(self.names - self.used)
+        if unused:
+            raise self.corrupt(f"tensors {unused} are not referenced by the nnrun metadata")
+        return result
+
+    def parse_header(self, header: str) -> dict[str, Any]:
+        try:
+            document = json.loads(header)
+        except ValueError as exc:
+            raise self.corrupt(f"nnrun metadata is not valid JSON ({exc})") from None
+        if not isinstance(document, dict) or "object" not in document:
+            raise self.corrupt("nnrun metadata has no 'object' entry")
+        version = document.get("format_version")
+        if type(version) is not int:
+            raise self.corrupt(f"nnrun metadata has an invalid format_version {version!r}")
+        if version > FORMAT_VERSION:
+            raise CheckpointError(
+                f"{self.path}: written in nnrun checkpoint format {version}; "
+                f"this nnrun reads format {FORMAT_VERSION} or older — upgrade nnrun"
+            )
+        return document
+
+    def decode(self, node: Any, where: str) -> Any:
+        if node is None or isinstance(node, (bool, str, int, float)):
+            return node
+        if not isinstance(node, dict):
+            raise self.corrupt(f"unexpected {type(node).__name__} at {where}")
+        kind = node.get("type")
+        if kind == "float":
+            value = node.get("value")
+            if value not in ("inf", "-inf", "nan"):
+                raise self.corrupt(f"invalid float {value!r} at {where}")
+            return float(value)
+        if kind == "tensor":
+            return self.decode_tensor(node, where)
+        items = node.get("items")
+        if kind in ("list", "tuple") and isinstance(items, list):
+            values = [self.decode(value, f"{where}[{i}]") for i, value in enumerate(items)]
+            return values if kind == "list" else tuple(values)
+        if kind in ("dict", "OrderedDict") and isinstance(items, list):
+            result = {} if kind == "dict" else OrderedDict()
+            for item in items:
+                if not (isinstance(item, list) and len(item) == 2 and type(item[0]) in (str, int)):
+                    raise self.corrupt(f"invalid dict item {item!r} at {where}")
+                key, value = item
+                result[key] = self.decode(value, f"{where}[{key!r}]")
+            return result
+        raise self.corrupt(f"invalid entry {_preview(node)} at {where}")
+
+    def decode_tensor(self, node: dict[str, Any], where: str) -> Tensor:
+        name, device = node.get("name"), node.get("device")
+        requires_grad, parameter = node.get("requires_grad"), node.get("parameter")
+        if not (isinstance(name, str) and isinstance(device, str)):
+            raise self.corrupt(f"tensor entry at {where} lacks a name or device")
+        if not (isinstance(requires_grad, bool) and isinstance(parameter, bool)):
+            raise self.corrupt(f"tensor entry at {where} lacks requires_grad/parameter flags")
+        if name not in self.names:
+            raise self.corrupt(f"tensor {name!r} (at {where}) is missing from the file")
+        if name in self.used:
+            raise self.corrupt(f"tensor {name!r} is referenced twice")
+        self.used.add(name)
+        dtype, shape = self.header_entry(name)
+        if dtype.name != node.get("dtype") or shape != node.get("shape"):
+            raise self.corrupt(
+                f"tensor {name!r} is {dtype.name}{shape} in the file but "
+                f"{node.get('dtype')}{node.get('shape')} in the nnrun metadata"
+            )
+        return self.tensor(name, device, requires_grad, parameter)
+
+    def header_entry(self, name: str) -> tuple[_dtype.dtype, list[int]]:
+        """The dtype and shape that the safetensors header gives tensor ``name``."""
+        entry = self.handle.get_slice(name)
+        code = entry.get_dtype()
+        if code not in _SAFETENSORS_DTYPES:
+            raise CheckpointError(
+                f"{self.path}: tensor {name!r} has dtype {code}, which nnrun does not support "
+                f"(supported: {', '.join(_SAFETENSORS_DTYPES)})"
+            )
+        return _SAFETENSORS_DTYPES[code], list(entry.get_shape())
+
+    def plain_tensor(self, name: str) -> Tensor:
+        self.header_entry(name)
+        return self.tensor(name, "cpu", False, False)
+
+    def tensor(self, name: str, saved_device: str, requires_grad: bool, parameter: bool) -> Tensor:
+        array = self.handle.get_tensor(name)
+        if not array.flags.writeable:
+            array = array.copy()
+        tensor = self.place(Tensor(array), saved_device)
+        requires_grad = requires_grad and tensor.dtype.is_floating_point  # only float tensors can hold it
+        tensor.requires_grad = requires_grad
+        if parameter:
+            from nnrun.nn import Parameter  # nn sits above serialization; only needed for saved Parameters
+
+            tensor = Parameter(tensor, requires_grad=requires_grad)
+        return tensor
+
+    def place(self, tensor: Tensor, saved_device: str) -> Tensor:
+        target: Any = self.map_location
+        if callable(target):
+            placed = target(tensor, saved_device)
+            if not isinstance(placed, Tensor):
+                raise TypeError(f"map_location callable must return a Tensor, got {type(placed).__name__}")
+            return placed.detach()
+        if isinstance(target, dict):
+            target = target.get(saved_device, saved_device)
+        elif target is None:
+            target = saved_device
+        try:
+            device = _backend.device(target)
+        except (RuntimeError, TypeError) as exc:
+            raise CheckpointError(f"{self.path}: invalid device {target!r} ({exc})") from None
+        if device.type == "cuda" and not _backend.cuda_is_available():
+            raise CheckpointError(
+                f"{self.path}: cannot put a tensor saved on {saved_device} on {device}: CUDA is not "
+                "available here; load with map_location='cpu'"
+            )
+        return Tensor(_backend.transfer(tensor._data, _backend.as_device(device)))
+
+    def corrupt(self, what: str) -> CheckpointError:
+        return CheckpointError(f"{self.path}: corrupt or tampered nnrun checkpoint: {what}")
+
+
+# ----- helpers -----
+def _as_path(f: Any, verb: str) -> str:
+    if isinstance(f, (str, os.PathLike)):
+        return os.fspath(f)
+    raise TypeError(f"nnrun.{verb} expects a file path (str or os.PathLike), got {type(f).__name__}")
+
+
+def _describe(where: tuple[Any, ...]) -> str:
+    return "obj" + "".join(f"[{part!r}]" for part in where)
+
+
+def _preview(node: Any) -> str:
+    text = json.dumps(node)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _not_safetensors(path: str, exc: Exception) -> CheckpointError:
+    with open(path, "rb") as handle:
+        magic = handle.read(4)
+    if magic == b"PK\x03\x04" or magic[:1] == b"\x80":
+        hint = "it looks like a pickle/torch.save file, which nnrun never loads (it could run code)"
+    else:
+        hint = f"not a valid safetensors file ({exc})"
+    return CheckpointError(f"{path}: cannot load: {hint}")
