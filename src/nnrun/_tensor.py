@@ -10,7 +10,7 @@ import numpy as np
 
 from nnrun import _backend, _dtype
 from nnrun._size import Size
-from nnrun.autograd import grad_mode
+from nnrun.autograd import grad_mode, views
 from nnrun.ops import arithmetic, comparison, conversion, indexing, linalg, reduction, unary
 from nnrun.ops import shape as shape_ops
 
@@ -47,7 +47,7 @@ class Tensor:
         "_output_nr",
         "_requires_grad",
         "_vc",
-        "_view_of",  # (root base tensor, replay: base-shaped array -> this view) for views, else None
+        "_view_of",  # (root, view steps, version) for views, else None: see autograd/views.py
         "grad_fn",
     )
 
@@ -701,12 +701,12 @@ def _inplace(target: Tensor, function: type[Function], *args: Any) -> Tensor:
         target._requires_grad = True
         if retained:
             target.retain_grad()
-        if view_of is not None:  # the base changed too: its new value is its old one with the view replaced
-            base, replay = view_of
-            base_node = _CopySlices.apply(base, target, replay).grad_fn
-            base.grad_fn = base_node
-            base._output_nr = 0
-            base._requires_grad = True
+        if view_of is not None:  # the root changed too: its new value is its old one with the view replaced
+            root, steps, _ = view_of
+            target._view_of = (root, steps, target._vc[0])  # the view's own history is current
+            root.grad_fn = _CopySlices.apply(root, target, steps).grad_fn
+            root._output_nr = 0
+            root._requires_grad = True
     return target
 
 
@@ -714,15 +714,15 @@ class _CopySlices(Function):
     """The base of a view after an in-place op on the view (the memory is already written)."""
 
     @staticmethod
-    def forward(ctx, base, view, replay):
-        ctx.replay = replay
-        return base
+    def forward(ctx, root, view, steps):
+        ctx.steps = steps
+        return root
 
     @staticmethod
     def backward(ctx, grad_out):
         # a C-contiguous copy, on which replaying the view ops always gives a writable view
         grad_base = ctx.xp.array(grad_out, copy=True, order="C")
-        region = ctx.replay(grad_base)
+        region = views.replay(ctx.steps, ctx.xp, grad_base)
         grad_view = region.copy()
         region[...] = 0  # the old values there were overwritten: no gradient flows to them
         return grad_base, grad_view, None

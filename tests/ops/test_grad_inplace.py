@@ -217,6 +217,27 @@ def _mutation_after_use(x):
     return z + y
 
 
+def _view_taken_before_base_mutation(x, other):
+    y = x * 1.0
+    v = y[1]  # its history must be rebuilt from y's after y changes in place
+    y.mul_(other)
+    return v * v
+
+
+def _expanded_view_taken_before_base_mutation(x):
+    y = x * 1.0
+    e = y[0].expand(2, 3)
+    y.add_(1.0)
+    return e * e
+
+
+def _sibling_view_mutation(x, other):
+    y = x * 1.0
+    row, col = y[0], y[:, 1]  # overlapping views of one base
+    row.mul_(other[0])
+    return col * col
+
+
 INPLACE = [
     ("add_", _add_, 1),
     ("add_tensor_alpha", _add_tensor_alpha, 2),
@@ -248,6 +269,9 @@ INPLACE = [
     ("write_into_constant_buffer", _write_into_constant_buffer, 2),
     ("chain", _chain, 2),
     ("mutation_after_use", _mutation_after_use, 1),
+    ("view_taken_before_base_mutation", _view_taken_before_base_mutation, 2),
+    ("expanded_view_taken_before_base_mutation", _expanded_view_taken_before_base_mutation, 1),
+    ("sibling_view_mutation", _sibling_view_mutation, 2),
 ]
 
 # a 3-element value for masked/indexed writes (MASK has three True entries), a (2, 3) tensor otherwise

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from nnrun import _backend, _tensor
+from nnrun.autograd import views
 from nnrun.autograd.grad_mode import is_grad_enabled
 
 _FREED_MESSAGE = (
@@ -108,6 +109,8 @@ class Function:
         grad_on = is_grad_enabled()
         for arg in args:
             if isinstance(arg, Tensor):
+                if arg._view_of is not None and grad_on:
+                    views.refresh_if_stale(arg)
                 data = arg._data
                 if first_array is None:
                     first_array = data
@@ -139,7 +142,7 @@ class Function:
             ctx._output_meta = tuple((o.shape, o.dtype) for o in out)
         if cls.is_view:
             _share_version_counter(args[0], outputs)
-            _record_views(cls, ctx.xp, args, outputs)
+            views.record_views(cls, ctx.xp, args, outputs)
         if not requires_grad:
             return result
         ctx.next_edges = tuple(
@@ -183,35 +186,6 @@ def _share_version_counter(source: Any, outputs: tuple[Any, ...]) -> None:
     for out in outputs:
         if out._data.base is not None:
             out._vc = counter
-
-
-def _record_views(
-    cls: type[Function], xp: ModuleType, args: tuple[Any, ...], outputs: tuple[Any, ...]
-) -> None:
-    """Give each output that aliases the source's memory a way to find its root base and recompute itself
-    from an array shaped like that base, so an in-place op on the view can rebase the base's history."""
-    source, extra = args[0], args[1:]
-    parent = source._view_of
-    root = source if parent is None else parent[0]
-    for i, out in enumerate(outputs):
-        if out._data.base is None or not xp.may_share_memory(out._data, source._data):
-            continue  # a copy, not a view
-        step = _view_step(cls, xp, extra, i if len(outputs) > 1 else None)
-        out._view_of = (root, step if parent is None else _composed(parent[1], step))
-
-
-def _view_step(cls: type[Function], xp: ModuleType, extra: tuple[Any, ...], index: int | None) -> Any:
-    def replay(array: Any) -> Any:
-        scratch = cls.__new__(cls)
-        scratch.xp = xp
-        out = cls.forward(scratch, array, *extra)
-        return out if index is None else out[index]
-
-    return replay
-
-
-def _composed(first: Any, second: Any) -> Any:
-    return lambda array: second(first(array))
 
 
 def _record_saved_versions(ctx: Function, args: tuple[Any, ...], outputs: tuple[Any, ...]) -> None:

@@ -7,13 +7,18 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-_state = threading.local()
+
+class _GradState(threading.local):
+    enabled = True  # each thread starts with recording on
+
+
+_state = _GradState()
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def is_grad_enabled() -> bool:
     """Whether operations on tensors that require grad are recorded for backward."""
-    return getattr(_state, "enabled", True)
+    return _state.enabled
 
 
 def _set(mode: bool) -> None:

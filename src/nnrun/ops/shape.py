@@ -42,9 +42,16 @@ class Reshape(Function):
     @staticmethod
     def forward(ctx, x, shape, must_view):
         ctx.in_shape = x.shape
-        out = x.reshape(infer_shape(shape, x.size))
+        if shape and min(shape) < 0:
+            shape = infer_shape(shape, x.size)
+        try:
+            out = x.reshape(shape)
+        except ValueError:
+            infer_shape(shape, x.size)  # raises torch's message for a wrong element count
+            raise
         # a reshape that had to copy gives an array that shares no memory with x (its .base is the copy)
-        if must_view and x.size > 0 and out is not x and not ctx.xp.may_share_memory(out, x):
+        owner = x if x.base is None else x.base
+        if must_view and x.size > 0 and out.base is not owner and not ctx.xp.may_share_memory(out, x):
             raise RuntimeError(
                 "view size is not compatible with input tensor's size and stride (at least one dimension "
                 "spans across two contiguous subspaces). Use .reshape(...) instead."
