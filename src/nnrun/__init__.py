@@ -2,7 +2,7 @@
 
 import builtins
 
-from nnrun import autograd, cuda, nn
+from nnrun import autograd, cuda, nn, optim
 from nnrun._backend import device
 from nnrun._creation import (
     arange,
@@ -141,3 +141,4 @@ def is_tensor(obj: object) -> builtins.bool:
 
 def numel(input: Tensor) -> int:
     return input.numel()
+

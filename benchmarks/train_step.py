@@ -1,0 +1,165 @@
+"""Full train steps (forward, cross-entropy, backward, SGD-momentum step) and inference of nnrun's reference
+models against the same architectures in PyTorch, measured in the same run.
+
+Run by hand on a quiet machine: ``python benchmarks/train_step.py [--models mlp,lenet] [--rounds 5]``.
+Ratio = nnrun throughput / PyTorch throughput (above 1 means nnrun is faster); float32, synthetic data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+# (input shape without batch, batch size, default number of timed steps per round)
+MODELS = {
+    "mlp": ((1, 28, 28), 128, 50),
+    "lenet": ((1, 28, 28), 128, 20),
+    "resnet20": ((3, 32, 32), 128, 2),
+    "resnet18": ((3, 32, 32), 32, 2),
+}
+
+
+def torch_model(torch: ModuleType, name: str) -> Any:
+    """The PyTorch twin of ``nnrun.models``' model ``name`` (same layers, same order)."""
+    nn = torch.nn
+
+    class BasicBlock(nn.Module):
+        def __init__(self, inplanes: int, planes: int, stride: int = 1) -> None:
+            super().__init__()
+            self.conv1 = nn.Conv2d(inplanes, planes, 3, stride=stride, padding=1, bias=False)
+            self.bn1 = nn.BatchNorm2d(planes)
+            self.relu = nn.ReLU(inplace=True)
+            self.conv2 = nn.Conv2d(planes, planes, 3, padding=1, bias=False)
+            self.bn2 = nn.BatchNorm2d(planes)
+            self.downsample = None
+            if stride != 1 or inplanes != planes:
+                self.downsample = nn.Sequential(
+                    nn.Conv2d(inplanes, planes, 1, stride=stride, bias=False), nn.BatchNorm2d(planes)
+                )
+
+        def forward(self, x: Any) -> Any:
+            out = self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x)))))
+            return self.relu(out + (x if self.downsample is None else self.downsample(x)))
+
+    def resnet(blocks: list[int], widths: list[int], num_classes: int) -> Any:
+        layers: list[Any] = [nn.Conv2d(3, widths[0], 3, padding=1, bias=False), nn.BatchNorm2d(widths[0])]
+        layers.append(nn.ReLU(inplace=True))
+        inplanes = widths[0]
+        for i, (count, width) in enumerate(zip(blocks, widths)):
+            for j in range(count):
+                layers.append(BasicBlock(inplanes, width, 2 if i > 0 and j == 0 else 1))
+                inplanes = width
+        layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(inplanes, num_classes)]
+        return nn.Sequential(*layers)
+
+    if name == "mlp":
+        return nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(784, 256),
+            nn.ReLU(True),
+            nn.Linear(256, 256),
+            nn.ReLU(True),
+            nn.Linear(256, 10),
+        )
+    if name == "lenet":
+        return nn.Sequential(
+            nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(True), nn.MaxPool2d(2),
+            nn.Conv2d(6, 16, 5), nn.ReLU(True), nn.MaxPool2d(2), nn.Flatten(),
+            nn.Linear(400, 120), nn.ReLU(True), nn.Linear(120, 84), nn.ReLU(True), nn.Linear(84, 10),
+        )  # fmt: skip
+    if name == "resnet20":
+        return resnet([3, 3, 3], [16, 32, 64], 10)
+    return resnet([2, 2, 2, 2], [64, 128, 256, 512], 10)
+
+
+def nnrun_model(name: str) -> Any:
+    from nnrun import models
+
+    return {
+        "mlp": lambda: models.MLP(),
+        "lenet": lambda: models.LeNet5(),
+        "resnet20": lambda: models.resnet20(),
+        "resnet18": lambda: models.resnet18(num_classes=10, stem="cifar"),
+    }[name]()
+
+
+def steps(lib: ModuleType, model: Any, shape: tuple[int, ...], batch: int) -> tuple[Callable[[], None], ...]:
+    """A train-step closure and an inference closure for ``model`` written against ``lib``'s API."""
+    x = lib.randn(batch, *shape)
+    y = lib.randint(0, 10, (batch,))
+    optimizer = lib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    loss_fn = lib.nn.CrossEntropyLoss()
+
+    def train() -> None:
+        model.train()
+        optimizer.zero_grad()
+        loss_fn(model(x), y).backward()
+        optimizer.step()
+
+    def infer() -> None:
+        model.eval()
+        with lib.no_grad():
+            model(x)
+
+    return train, infer
+
+
+def mean_ms(fn: Callable[[], None], count: int) -> float:
+    start = time.perf_counter()
+    for _ in range(count):
+        fn()
+    return (time.perf_counter() - start) / count * 1e3
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--models", default=",".join(MODELS), help="comma-separated subset of " + ",".join(MODELS)
+    )
+    parser.add_argument("--rounds", type=int, default=5, help="alternating timing rounds per model")
+    parser.add_argument("--threads", type=int, default=2, help="BLAS/PyTorch threads for both libraries")
+    args = parser.parse_args()
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, str(args.threads))
+    import torch
+
+    import nnrun
+
+    torch.set_num_threads(args.threads)
+    print(
+        f"nnrun {nnrun.__version__} vs torch {torch.__version__}, {args.threads} threads, median of "
+        f"{args.rounds} alternating rounds; ratio = nnrun throughput / torch throughput"
+    )
+    print(
+        f"{'model':10s} {'batch':>5s} {'nnrun train':>12s} {'torch train':>12s} {'ratio':>6s} "
+        f"{'nnrun infer':>12s} {'torch infer':>12s} {'ratio':>6s}"
+    )
+    for name in args.models.split(","):
+        shape, batch, count = MODELS[name]
+        runs = {
+            "nnrun": steps(nnrun, nnrun_model(name), shape, batch),
+            "torch": steps(torch, torch_model(torch, name), shape, batch),
+        }
+        times: dict[tuple[str, int], list[float]] = {(lib, k): [] for lib in runs for k in (0, 1)}
+        for lib in runs:  # warm-up: first calls allocate buffers and caches
+            for fn in runs[lib]:
+                fn()
+        for _ in range(args.rounds):
+            for lib, fns in runs.items():
+                for k, fn in enumerate(fns):
+                    times[lib, k].append(mean_ms(fn, count))
+        med = {key: statistics.median(values) for key, values in times.items()}
+        print(
+            f"{name:10s} {batch:5d} {med['nnrun', 0]:9.2f} ms {med['torch', 0]:9.2f} ms "
+            f"{med['torch', 0] / med['nnrun', 0]:6.2f} {med['nnrun', 1]:9.2f} ms {med['torch', 1]:9.2f} ms "
+            f"{med['torch', 1] / med['nnrun', 1]:6.2f}"
+        )
+
+
+if __name__ == "__main__":
+    main()

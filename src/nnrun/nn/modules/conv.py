@@ -1,0 +1,245 @@
+"""Convolution layers: ``Conv1d``, ``Conv2d`` and ``ConvTranspose2d``."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from nnrun import _creation
+from nnrun._tensor import Tensor
+from nnrun.nn import functional as F
+from nnrun.nn import init
+from nnrun.nn.module import Module
+from nnrun.nn.parameter import Parameter
+
+
+def _ntuple(value: Any, n: int, name: str) -> tuple[int, ...]:
+    if isinstance(value, int):
+        return (value,) * n
+    value = tuple(value)
+    if len(value) != n:
+        raise ValueError(f"{name} must be an int or a tuple of {n} ints, got {value!r}")
+    return value
+
+
+class _ConvNd(Module):
+    """Shared state of the convolution layers.
+
+    ``weight`` is ``(out_channels, in_channels/groups, *kernel_size)`` (transposed:
+    ``(in_channels, out_channels/groups, *kernel_size)``), ``bias`` ``(out_channels,)``; both start as in
+    PyTorch: kaiming_uniform_(a=sqrt(5)) and U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+    """
+
+    in_channels: int
+    out_channels: int
+    kernel_size: tuple[int, ...]
+    stride: tuple[int, ...]
+    padding: tuple[int, ...] | str
+    dilation: tuple[int, ...]
+    transposed: bool
+    output_padding: tuple[int, ...]
+    groups: int
+    padding_mode: str
+    weight: Parameter
+    bias: Parameter | None
+
+    def __init__(
+        self,
+        dims: int,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Any,
+        stride: Any,
+        padding: Any,
+        dilation: Any,
+        transposed: bool,
+        output_padding: Any,
+        groups: int,
+        bias: bool,
+        padding_mode: str,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        if groups <= 0:
+            raise ValueError("groups must be a positive integer")
+        if in_channels % groups != 0:
+            raise ValueError("in_channels must be divisible by groups")
+        if out_channels % groups != 0:
+            raise ValueError("out_channels must be divisible by groups")
+        if padding_mode not in ("zeros", "reflect", "replicate", "circular"):
+            raise ValueError(
+                "padding_mode must be one of ['zeros', 'reflect', 'replicate', 'circular'], but got "
+                f"padding_mode='{padding_mode}'"
+            )
+        if padding_mode != "zeros":
+            raise ValueError(f"padding_mode='{padding_mode}' is not supported by nnrun yet; use 'zeros'")
+        self.stride = _ntuple(stride, dims, "stride")
+        self.dilation = _ntuple(dilation, dims, "dilation")
+        if isinstance(padding, str):
+            if padding not in ("same", "valid"):
+                raise ValueError(f"Invalid padding string '{padding}', should be one of ['valid', 'same']")
+            if padding == "same" and any(s != 1 for s in self.stride):
+                raise ValueError("padding='same' is not supported for strided convolutions")
+            self.padding = padding
+        else:
+            self.padding = _ntuple(padding, dims, "padding")
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.kernel_size = _ntuple(kernel_size, dims, "kernel_size")
+        self.transposed = transposed
+        self.output_padding = _ntuple(output_padding, dims, "output_padding")
+        self.groups = groups
+        self.padding_mode = padding_mode
+        shape = (
+            (in_channels, out_channels // groups, *self.kernel_size)
+            if transposed
+            else (out_channels, in_channels // groups, *self.kernel_size)
+        )
+        self.weight = Parameter(_creation.empty(shape, device=device, dtype=dtype))
+        if bias:
+            self.bias = Parameter(_creation.empty(out_channels, device=device, dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        # kaiming_uniform_ with a = sqrt(5): bound = 1 / sqrt(fan_in), fan_in = weight.shape[1] * kernel area
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
+            if fan_in != 0:
+                bound = 1 / math.sqrt(fan_in)
+                init.uniform_(self.bias, -bound, bound)
+
+    def extra_repr(self) -> str:
+        dims = len(self.kernel_size)
+        text = (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        )
+        if self.padding != (0,) * dims:
+            text += f", padding={self.padding}"
+        if self.dilation != (1,) * dims:
+            text += f", dilation={self.dilation}"
+        if self.output_padding != (0,) * dims:
+            text += f", output_padding={self.output_padding}"
+        if self.groups != 1:
+            text += f", groups={self.groups}"
+        if self.bias is None:
+            text += ", bias=False"
+        if self.padding_mode != "zeros":
+            text += f", padding_mode={self.padding_mode}"
+        return text
+
+
+class Conv1d(_ConvNd):
+    """1-D convolution: ``(N, C_in, L)`` → ``(N, C_out, L_out)`` (or unbatched ``(C_in, L)``)."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Any,
+        stride: Any = 1,
+        padding: Any = 0,
+        dilation: Any = 1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__(
+            1, in_channels, out_channels, kernel_size, stride, padding, dilation, False, 0, groups, bias,
+            padding_mode, device, dtype,
+        )  # fmt: skip
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.conv1d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+
+class Conv2d(_ConvNd):
+    """2-D convolution: ``(N, C_in, H, W)`` → ``(N, C_out, H_out, W_out)`` (or unbatched ``(C_in, H, W)``)."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Any,
+        stride: Any = 1,
+        padding: Any = 0,
+        dilation: Any = 1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__(
+            2, in_channels, out_channels, kernel_size, stride, padding, dilation, False, 0, groups, bias,
+            padding_mode, device, dtype,
+        )  # fmt: skip
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+
+class ConvTranspose2d(_ConvNd):
+    """Transposed 2-D convolution: ``(N, C_in, H, W)`` → ``(N, C_out, H_out, W_out)`` with
+    ``H_out = (H - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1``."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Any,
+        stride: Any = 1,
+        padding: Any = 0,
+        output_padding: Any = 0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation: Any = 1,
+        padding_mode: str = "zeros",
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        if isinstance(padding, str):
+            raise ValueError(f'padding "{padding}" is not supported by ConvTranspose2d')
+        super().__init__(
+            2, in_channels, out_channels, kernel_size, stride, padding, dilation, True, output_padding,
+            groups, bias, padding_mode, device, dtype,
+        )  # fmt: skip
+
+    def forward(self, input: Tensor, output_size: Any = None) -> Tensor:
+        output_padding = self.output_padding
+        if output_size is not None:
+            output_padding = self._output_padding_for(input, output_size)
+        return F.conv_transpose2d(
+            input,
+            self.weight,
+            self.bias,
+            self.stride,
+            self.padding,
+            output_padding,
+            self.groups,
+            self.dilation,
+        )
+
+    def _output_padding_for(self, input: Tensor, output_size: Any) -> tuple[int, ...]:
+        """The output_padding that makes the output ``output_size`` (its last two entries are used)."""
+        wanted = list(output_size)[-2:]
+        extra = []
+        for i in range(2):
+            smallest = (
+                (input.shape[-2 + i] - 1) * self.stride[i]
+                - 2 * self.padding[i]
+                + self.dilation[i] * (self.kernel_size[i] - 1)
+                + 1
+            )
+            if not smallest <= wanted[i] < smallest + self.stride[i]:
+                raise ValueError(
+                    f"requested an output size of {wanted}, but valid sizes range from {smallest} to "
+                    f"{smallest + self.stride[i] - 1} (for an input of {list(input.shape[-2:])})"
+                )
+            extra.append(wanted[i] - smallest)
+        return tuple(extra)

@@ -1,0 +1,273 @@
+"""Array-level 2-D convolution kernels: im2col + one GEMM per block of images, col2im by kernel offsets.
+
+All three passes (``conv_forward``, and ``conv_backward`` for the input and weight gradients) walk the batch
+in blocks of images sized so the patch matrix of a block stays in cache. Per block:
+
+* the block is copied into a zero-padded buffer laid out ``(C, images * Hp * Wp)`` ("CNHW", flat);
+* the patch matrix ``cols`` ``(C*kh*kw, positions)`` is one strided copy of that buffer;
+* one GEMM ``W (O, C*kh*kw) @ cols`` gives the block's output ``(O, positions)``;
+* backward: ``dW += G @ cols.T`` (the patches are rebuilt from the input, which is cheaper than keeping a
+  9x-sized matrix alive from forward to backward), ``dcols = W.T @ G``, and col2im adds the ``kh*kw`` shifted
+  slices of ``dcols`` into the padded gradient buffer (a loop over kernel offsets, never over pixels).
+
+For stride 1 the positions are the *whole padded grid* ("flat" mode): output ``(h, w)`` of image ``n`` reads
+flat input ``n*Hp*Wp + h*Wp + w + (i*dh*Wp + j*dw)``, so every patch row is a contiguous run of the buffer and
+col2im adds contiguous runs. Positions with ``h >= Ho`` or ``w >= Wo`` are computed and dropped (forward) or
+fed zero gradient (backward). When the grid is much larger than the output, or for strided convolutions, the
+positions are the output pixels only ("strided" mode).
+
+Shapes: ``x`` ``(N, C, H, W)``, ``w`` ``(O, C/groups, kh, kw)``, ``y`` ``(N, O, Ho, Wo)``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Bytes of patch matrix per block on the CPU (fits the last-level cache); a GPU takes the whole batch.
+_CPU_BLOCK_BYTES = 4 << 20
+# Use the flat padded grid while it computes at most this many times the needed output positions.
+_FLAT_MAX_INFLATION = 1.4
+
+
+class ConvGeometry:
+    """Everything about one convolution's shapes that the kernels need, computed once per call."""
+
+    __slots__ = (
+        "C",
+        "H",
+        "Hg",
+        "Ho",
+        "Hp",
+        "N",
+        "O",
+        "W",
+        "Wg",
+        "Wo",
+        "Wp",
+        "block",
+        "dh",
+        "dw",
+        "flat",
+        "groups",
+        "kh",
+        "kw",
+        "pl",
+        "pt",
+        "sh",
+        "step_h",
+        "step_w",
+        "sw",
+        "tail",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        x_shape: tuple[int, ...],
+        w_shape: tuple[int, ...],
+        stride: tuple[int, int],
+        padding: tuple[int, int, int, int],
+        dilation: tuple[int, int],
+        groups: int,
+        out_hw: tuple[int, int],
+        on_gpu: bool,
+    ) -> None:
+        self.N, self.C, self.H, self.W = x_shape
+        self.O, _, self.kh, self.kw = w_shape
+        self.groups = groups
+        self.sh, self.sw = stride
+        self.dh, self.dw = dilation
+        self.pt, pb, self.pl, pr = padding
+        self.Ho, self.Wo = out_hw
+        self.Hp, self.Wp = self.H + self.pt + pb, self.W + self.pl + pr
+        grid = self.Hp * self.Wp
+        self.flat = stride == (1, 1) and grid <= _FLAT_MAX_INFLATION * self.Ho * self.Wo
+        if self.flat:
+            self.Hg, self.Wg, self.step_h, self.step_w = self.Hp, self.Wp, self.Wp, 1
+            self.tail = (self.kh - 1) * self.dh * self.Wp + (self.kw - 1) * self.dw
+        else:
+            self.Hg, self.Wg, self.step_h, self.step_w = self.Ho, self.Wo, self.sh * self.Wp, self.sw
+            self.tail = 0
+        per_image = self.C * self.kh * self.kw * self.Hg * self.Wg * 4
+        self.block = self.N if on_gpu else max(1, min(self.N, _CPU_BLOCK_BYTES // max(per_image, 1)))
+
+    @property
+    def positions(self) -> int:
+        """Patch-matrix columns per image."""
+        return self.Hg * self.Wg
+
+
+def _blocks(geo: ConvGeometry) -> range:
+    return range(0, geo.N, geo.block)
+
+
+class _Workspace:
+    """The per-call buffers: padded input block, patch matrix, and (backward) padded gradient blocks."""
+
+    def __init__(self, geo: ConvGeometry, xp: Any, dtype: Any) -> None:
+        self.geo, self.xp = geo, xp
+        self.span = geo.block * geo.Hp * geo.Wp + geo.tail  # padded buffer length per channel
+        self.cols = xp.empty((geo.C * geo.kh * geo.kw, geo.block * geo.positions), dtype=dtype)
+        self.itemsize = self.cols.itemsize
+        self._padded: Any = None
+
+    def padded(self) -> Any:
+        if self._padded is None:  # zeroed once: later blocks only overwrite the interior
+            self._padded = self.xp.zeros((self.geo.C, self.span), dtype=self.cols.dtype)
+        return self._padded
+
+    def interior(self, buffer: Any, images: int) -> Any:
+        """The ``(C, images, H, W)`` unpadded part of a padded block buffer."""
+        g = self.geo
+        grid = buffer[:, : images * g.Hp * g.Wp].reshape(buffer.shape[0], images, g.Hp, g.Wp)
+        return grid[:, :, g.pt : g.pt + g.H, g.pl : g.pl + g.W]
+
+    def kernel_view(self, buffer: Any, images: int) -> Any:
+        """``(C, kh, kw, images, Hg, Wg)`` strided view: element ``[c, i, j, n, h, w]`` is the input under
+        kernel tap ``(i, j)`` for output position ``(h, w)`` of image ``n``."""
+        g, s = self.geo, self.itemsize
+        return self.xp.lib.stride_tricks.as_strided(
+            buffer,
+            (g.C, g.kh, g.kw, images, g.Hg, g.Wg),
+            (buffer.strides[0], g.dh * g.Wp * s, g.dw * s, g.Hp * g.Wp * s, g.step_h * s, g.step_w * s),
+        )
+
+    def im2col(self, x_block: Any) -> Any:
+        """Patch matrix ``(C*kh*kw, images*positions)`` of a block ``(images, C, H, W)``."""
+        images = x_block.shape[0]
+        padded = self.padded()
+        self.interior(padded, images)[...] = x_block.transpose(1, 0, 2, 3)
+        cols = self.cols[:, : images * self.geo.positions]
+        g = self.geo
+        cols6 = cols.reshape(g.C, g.kh, g.kw, images, g.Hg, g.Wg)
+        self.xp.copyto(cols6, self.kernel_view(padded, images))
+        return cols
+
+    def col2im(self, dcols: Any, images: int) -> Any:
+        """Sum the patch-matrix gradient back onto the input: ``(images, C, H, W)`` view (CNHW memory)."""
+        g, xp = self.geo, self.xp
+        grad = xp.zeros((g.C, self.span), dtype=dcols.dtype)
+        taps = dcols.reshape(g.C, g.kh * g.kw, images, g.Hg, g.Wg)
+        s = self.itemsize
+        strides = (grad.strides[0], g.Hp * g.Wp * s, g.step_h * s, g.step_w * s)
+        for i in range(g.kh):
+            for j in range(g.kw):
+                start = i * g.dh * g.Wp + j * g.dw
+                target = xp.lib.stride_tricks.as_strided(grad[:, start:], (g.C, images, g.Hg, g.Wg), strides)
+                target += taps[:, i * g.kw + j]
+        return self.interior(grad, images).transpose(1, 0, 2, 3)
+
+
+def _is_pointwise(geo: ConvGeometry) -> bool:
+    """A 1x1 kernel without padding: the convolution is a matmul over channels (after subsampling)."""
+    return geo.kh == geo.kw == 1 and geo.Hp == geo.H and geo.Wp == geo.W
+
+
+def _grouped(w2: Any, groups: int) -> Any:
+    """``(O, K)`` → ``(groups, O/groups, K)`` (a no-op view for one group)."""
+    o, k = w2.shape
+    return w2 if groups == 1 else w2.reshape(groups, o // groups, k)
+
+
+def _block_gemm(w2: Any, cols: Any, groups: int, xp: Any) -> Any:
+    """``w2 (O, K) @ cols (K, P)``, block-diagonal over groups: ``(O, P)``."""
+    if groups == 1:
+        return w2 @ cols
+    o, k = w2.shape
+    return xp.matmul(_grouped(w2, groups), cols.reshape(groups, k, -1)).reshape(o, -1)
+
+
+def conv_forward(x: Any, w: Any, bias: Any, geo: ConvGeometry, xp: Any) -> Any:
+    """``y (N, O, Ho, Wo)`` of a convolution; ``bias`` ``(O,)`` or None."""
+    bias4 = None if bias is None else bias.reshape(1, geo.O, 1, 1)
+    if _is_pointwise(geo):
+        y = _pointwise_forward(x, w, geo, xp)
+        if bias4 is not None:
+            y += bias4
+        return y
+    y = xp.empty((geo.N, geo.O, geo.Ho, geo.Wo), dtype=x.dtype)
+    work = _Workspace(geo, xp, x.dtype)
+    w2 = w.reshape(geo.O, -1)
+    for n0 in _blocks(geo):
+        block = x[n0 : n0 + geo.block]
+        images = block.shape[0]
+        out = _block_gemm(w2, work.im2col(block), geo.groups, xp)
+        out = out.reshape(geo.O, images, geo.Hg, geo.Wg)[:, :, : geo.Ho, : geo.Wo].transpose(1, 0, 2, 3)
+        if bias4 is None:
+            y[n0 : n0 + images] = out
+        else:
+            xp.add(out, bias4, out=y[n0 : n0 + images])
+    return y
+
+
+def conv_backward(
+    x: Any, w: Any, grad_out: Any, geo: ConvGeometry, xp: Any, need_input: bool, need_weight: bool
+) -> tuple[Any, Any]:
+    """``(grad_input (N, C, H, W) or None, grad_weight like w or None)``; ``x`` may be None when only the
+    input gradient is wanted (which is also the forward pass of a transposed convolution)."""
+    if _is_pointwise(geo):
+        return _pointwise_backward(x, w, grad_out, geo, xp, need_input, need_weight)
+    dtype = grad_out.dtype
+    work = _Workspace(geo, xp, dtype)
+    w2 = w.reshape(geo.O, -1)
+    grouped_w = _grouped(w2, geo.groups)
+    grouped_wt = grouped_w.swapaxes(-1, -2)
+    k_group = w2.shape[1]
+    grad_x = xp.empty((geo.N, geo.C, geo.H, geo.W), dtype=dtype) if need_input else None
+    grad_w = xp.zeros(grouped_w.shape, dtype=dtype) if need_weight else None
+    # Gradient on the (padded) position grid; positions outside the output stay zero throughout.
+    grid = xp.zeros((geo.O, geo.block, geo.Hg, geo.Wg), dtype=dtype)
+    for n0 in _blocks(geo):
+        g_block = grad_out[n0 : n0 + geo.block]
+        images = g_block.shape[0]
+        positions = images * geo.positions
+        grid[:, :images, : geo.Ho, : geo.Wo] = g_block.transpose(1, 0, 2, 3)
+        g2 = grid[:, :images].reshape(geo.O, positions)
+        g3 = g2 if geo.groups == 1 else g2.reshape(geo.groups, geo.O // geo.groups, positions)
+        cols = None
+        if need_weight:
+            cols = work.im2col(x[n0 : n0 + images])
+            cols3 = cols if geo.groups == 1 else cols.reshape(geo.groups, k_group, positions)
+            grad_w += xp.matmul(g3, cols3.swapaxes(-1, -2))  # dW = G @ cols.T
+        if need_input:
+            if cols is None:
+                cols = work.cols[:, :positions]
+            cols3 = cols if geo.groups == 1 else cols.reshape(geo.groups, k_group, positions)
+            xp.matmul(grouped_wt, g3, out=cols3)  # dcols = W.T @ G, into the patch buffer
+            grad_x[n0 : n0 + images] = work.col2im(cols, images)
+    return grad_x, None if grad_w is None else grad_w.reshape(w.shape)
+
+
+def _subsample(x: Any, geo: ConvGeometry) -> Any:
+    """The input pixels a strided 1x1 kernel reads: ``(N, C, Ho, Wo)``."""
+    if geo.sh == geo.sw == 1 and (geo.Ho, geo.Wo) == (geo.H, geo.W):
+        return x
+    return x[:, :, : (geo.Ho - 1) * geo.sh + 1 : geo.sh, : (geo.Wo - 1) * geo.sw + 1 : geo.sw]
+
+
+def _pointwise_forward(x: Any, w: Any, geo: ConvGeometry, xp: Any) -> Any:
+    """1x1 convolution as a batched matmul ``W (O, C) @ x_n (C, Ho*Wo)``: NCHW in, NCHW out, no im2col."""
+    xs = xp.ascontiguousarray(_subsample(x, geo))
+    g, n, hw = geo.groups, geo.N, geo.Ho * geo.Wo
+    x4 = xs.reshape(n, g, geo.C // g, hw)
+    y = xp.matmul(w.reshape(g, geo.O // g, geo.C // g), x4)
+    return y.reshape(n, geo.O, geo.Ho, geo.Wo)
+
+
+def _pointwise_backward(
+    x: Any, w: Any, grad_out: Any, geo: ConvGeometry, xp: Any, need_input: bool, need_weight: bool
+) -> tuple[Any, Any]:
+    g, n, hw = geo.groups, geo.N, geo.Ho * geo.Wo
+    g4 = grad_out.reshape(n, g, geo.O // g, hw)
+    w3 = w.reshape(g, geo.O // g, geo.C // g)
+    grad_x = grad_w = None
+    if need_weight:
+        xs = xp.ascontiguousarray(_subsample(x, geo)).reshape(n, g, geo.C // g, hw)
+        grad_w = xp.matmul(g4, xs.swapaxes(-1, -2)).sum(axis=0).reshape(w.shape)  # sum_n G_n @ x_n.T
+    if need_input:
+        dx = xp.matmul(w3.swapaxes(-1, -2), g4).reshape(n, geo.C, geo.Ho, geo.Wo)  # W.T @ G_n
+        if geo.sh == geo.sw == 1 and (geo.Ho, geo.Wo) == (geo.H, geo.W):
+            grad_x = dx
+        else:
+            grad_x = xp.zeros((n, geo.C, geo.H, geo.W), dtype=dx.dtype)
+            _subsample(grad_x, geo)[...] = dx
+    return grad_x, grad_w

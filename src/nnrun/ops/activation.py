@@ -1,0 +1,238 @@
+"""Activation functions, each one fused node, stable for any finite input (±1e4 included).
+
+``hardtanh`` (and ``relu6``), ``leaky_relu``, ``elu``, ``gelu`` (exact and tanh), ``silu``, ``softplus``,
+``softmax`` and ``log_softmax``. ``sigmoid``, ``tanh`` and ``relu`` live in ``unary.py``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from nnrun import _tensor
+from nnrun.autograd.function import Function
+from nnrun.ops import _special
+
+_SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
+_INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
+_GELU_CUBIC = 0.044715
+
+
+def _sigmoid(xp: Any, x: Any) -> Any:
+    """1 / (1 + exp(-x)) without overflow: exp(-|x|) <= 1, and the form picked on each side of 0."""
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+class Hardtanh(Function):
+    @staticmethod
+    def forward(ctx, x, min_val, max_val):
+        ctx.save_for_backward(x)
+        ctx.bounds = (min_val, max_val)
+        return ctx.xp.clip(x, min_val, max_val)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (x,) = ctx.saved_tensors
+        low, high = ctx.bounds
+        return grad_out * ((x > low) & (x < high)), None, None  # flat (zero slope) at and beyond the bounds
+
+
+class LeakyRelu(Function):
+    @staticmethod
+    def forward(ctx, x, negative_slope):
+        ctx.save_for_backward(x)
+        ctx.negative_slope = negative_slope
+        return ctx.xp.where(x > 0, x, x * negative_slope)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (x,) = ctx.saved_tensors
+        return ctx.xp.where(x > 0, grad_out, grad_out * ctx.negative_slope), None
+
+
+class Elu(Function):
+    @staticmethod
+    def forward(ctx, x, alpha):
+        xp = ctx.xp
+        y = xp.where(x > 0, x, alpha * xp.expm1(xp.minimum(x, 0)))
+        ctx.save_for_backward(x, y)
+        ctx.alpha = alpha
+        return y
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        x, y = ctx.saved_tensors
+        # x <= 0: d/dx alpha (exp(x) - 1) = alpha exp(x) = y + alpha
+        return ctx.xp.where(x > 0, grad_out, grad_out * (y + ctx.alpha)), None
+
+
+class Gelu(Function):
+    @staticmethod
+    def forward(ctx, x, approximate):
+        xp = ctx.xp
+        ctx.approximate = approximate
+        if approximate == "tanh":
+            # 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x³)))
+            t = xp.tanh(_SQRT_2_OVER_PI * (x + _GELU_CUBIC * x * x * x))
+            ctx.save_for_backward(x, t)
+            return 0.5 * x * (1 + t)
+        cdf = _special.normal_cdf(xp, x).astype(x.dtype, copy=False)  # x Phi(x)
+        ctx.save_for_backward(x, cdf)
+        return x * cdf
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        x, saved = ctx.saved_tensors
+        if ctx.approximate == "tanh":
+            t = saved
+            inner_slope = _SQRT_2_OVER_PI * (1 + 3 * _GELU_CUBIC * x * x)
+            return grad_out * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * inner_slope), None
+        # d/dx x Phi(x) = Phi(x) + x phi(x), phi the standard normal density
+        density = ctx.xp.exp(-0.5 * x * x) * _INV_SQRT_2PI
+        return grad_out * (saved + x * density), None
+
+
+class Silu(Function):
+    @staticmethod
+    def forward(ctx, x):
+        s = _sigmoid(ctx.xp, x)
+        ctx.save_for_backward(x, s)
+        return x * s
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        x, s = ctx.saved_tensors
+        return grad_out * (s * (1 + x * (1 - s)))  # d/dx x s(x) = s + x s (1 - s)
+
+
+class Softplus(Function):
+    @staticmethod
+    def forward(ctx, x, beta, threshold):
+        xp = ctx.xp
+        bx = x * beta
+        ctx.save_for_backward(bx)
+        ctx.threshold = threshold
+        # log(1 + exp(bx)) / beta, which is x itself (to rounding) once bx passes the threshold
+        return xp.where(bx > threshold, x, xp.logaddexp(0, bx) / beta)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (bx,) = ctx.saved_tensors
+        xp = ctx.xp
+        return xp.where(bx > ctx.threshold, grad_out, grad_out * _sigmoid(xp, bx)), None, None
+
+
+class Softmax(Function):
+    @staticmethod
+    def forward(ctx, x, dim):
+        xp = ctx.xp
+        shifted = x - x.max(axis=dim, keepdims=True)  # exp(<= 0) cannot overflow
+        y = xp.exp(shifted)
+        y /= y.sum(axis=dim, keepdims=True)
+        ctx.save_for_backward(y)
+        ctx.dim = dim
+        return y
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (y,) = ctx.saved_tensors
+        # dL/dx = y (g - sum(g y)) along dim
+        return y * (grad_out - (grad_out * y).sum(axis=ctx.dim, keepdims=True)), None
+
+
+class LogSoftmax(Function):
+    @staticmethod
+    def forward(ctx, x, dim):
+        xp = ctx.xp
+        shifted = x - x.max(axis=dim, keepdims=True)
+        y = shifted - xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
+        ctx.save_for_backward(y)
+        ctx.dim = dim
+        return y
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (y,) = ctx.saved_tensors
+        # dL/dx = g - softmax(x) sum(g) along dim
+        return grad_out - ctx.xp.exp(y) * grad_out.sum(axis=ctx.dim, keepdims=True), None
+
+
+# ----- public functions -----
+def _float(input: Any) -> Any:
+    if input._data.dtype.kind != "f":
+        raise RuntimeError(f"expected a floating-point input, got {input.dtype}")
+    return input
+
+
+def _run(function: type[Function], input: Any, inplace: bool, *args: Any) -> Any:
+    """``function`` applied to ``input``, or written back into it when ``inplace``."""
+    _float(input)
+    return _tensor._inplace(input, function, *args) if inplace else function.apply(input, *args)
+
+
+def hardtanh(input: Any, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Any:
+    """``clip(input, min_val, max_val)``; the gradient is 1 strictly inside the bounds."""
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
+    return _run(Hardtanh, input, inplace, min_val, max_val)
+
+
+def relu6(input: Any, inplace: bool = False) -> Any:
+    """``min(max(input, 0), 6)``."""
+    return _run(Hardtanh, input, inplace, 0.0, 6.0)
+
+
+def leaky_relu(input: Any, negative_slope: float = 0.01, inplace: bool = False) -> Any:
+    """``input`` where positive, ``negative_slope * input`` elsewhere."""
+    return _run(LeakyRelu, input, inplace, negative_slope)
+
+
+def elu(input: Any, alpha: float = 1.0, inplace: bool = False) -> Any:
+    """``input`` where positive, ``alpha (exp(input) - 1)`` elsewhere."""
+    return _run(Elu, input, inplace, alpha)
+
+
+def gelu(input: Any, approximate: str = "none") -> Any:
+    """``input * Phi(input)`` (``approximate='tanh'``: the tanh approximation of Phi)."""
+    if approximate not in ("none", "tanh"):
+        raise RuntimeError("approximate argument must be either none or tanh.")
+    return Gelu.apply(_float(input), approximate)
+
+
+def silu(input: Any, inplace: bool = False) -> Any:
+    """``input * sigmoid(input)``."""
+    return _run(Silu, input, inplace)
+
+
+def softplus(input: Any, beta: float = 1.0, threshold: float = 20.0) -> Any:
+    """``log(1 + exp(beta x)) / beta``, and ``x`` itself where ``beta x > threshold``."""
+    return Softplus.apply(_float(input), beta, threshold)
+
+
+def softmax_dim(ndim: int, dim: int | None) -> int:
+    """The axis for ``dim`` (``None``: torch's legacy choice, 0 for 0-, 1- and 3-D inputs, else 1)."""
+    if dim is None:
+        return 0 if ndim in (0, 1, 3) else 1
+    size = max(ndim, 1)
+    if not -size <= dim < size:
+        raise IndexError(
+            f"Dimension out of range (expected to be in range of [{-size}, {size - 1}], but got {dim})"
+        )
+    return dim % size if ndim else 0
+
+
+def _softmax_input(input: Any, dtype: Any) -> Any:
+    return _float(input if dtype is None else input.to(dtype))
+
+
+def softmax(input: Any, dim: int | None = None, dtype: Any = None) -> Any:
+    """``exp(x) / sum(exp(x))`` along ``dim``, computed after subtracting the maximum."""
+    input = _softmax_input(input, dtype)
+    return Softmax.apply(input, softmax_dim(input.ndim, dim) if input.ndim else None)
+
+
+def log_softmax(input: Any, dim: int | None = None, dtype: Any = None) -> Any:
+    """``x - logsumexp(x)`` along ``dim``, stable for any finite logits."""
+    input = _softmax_input(input, dtype)
+    return LogSoftmax.apply(input, softmax_dim(input.ndim, dim) if input.ndim else None)

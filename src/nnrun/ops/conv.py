@@ -1,0 +1,282 @@
+"""Convolutions as fused autograd nodes: ``conv1d``, ``conv2d`` and ``conv_transpose2d``.
+
+One node per layer: forward is im2col + GEMM, backward computes the input, weight and bias gradients together
+(see ``_conv_kernels`` for the blocked im2col/col2im). A 1-D convolution is the 2-D one on a height-1 image.
+A transposed convolution's forward pass is a convolution's input gradient and its backward pass is a
+convolution forward (input gradient) plus a convolution's weight gradient.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nnrun import _backend
+from nnrun.autograd.function import Function
+from nnrun.ops._conv_kernels import ConvGeometry, conv_backward, conv_forward
+
+Pair = tuple[int, int]
+Pads = tuple[int, int, int, int]  # (top, bottom, left, right)
+
+
+def _shape(shape: tuple[int, ...]) -> str:
+    return "[" + ", ".join(str(s) for s in shape) + "]"
+
+
+def _on_gpu(array: Any) -> bool:
+    return _backend.array_module(array).__name__ == "cupy"
+
+
+def _as_batched_2d(x: Any, weight: Any, spatial: int, name: str) -> tuple[Any, Any]:
+    """Check ranks and view ``x`` as ``(N, C, H, W)`` and ``weight`` as ``(O, C/groups, kh, kw)``."""
+    if weight.ndim != spatial + 2:
+        raise RuntimeError(
+            f"{name}: expected a {spatial + 2}-D weight, but got weight of size {_shape(weight.shape)}"
+        )
+    if x.ndim not in (spatial + 1, spatial + 2):
+        raise RuntimeError(
+            f"Expected {spatial + 1}D (unbatched) or {spatial + 2}D (batched) input to {name}, but got "
+            f"input of size: {_shape(x.shape)}"
+        )
+    if x.ndim == spatial + 1:
+        x = x[None]
+    if spatial == 1:
+        x, weight = x[:, :, None, :], weight[:, :, None, :]
+    return x, weight
+
+
+def _check_dtypes(x: Any, weight: Any, bias: Any) -> None:
+    if x.dtype != weight.dtype:
+        raise RuntimeError(f"Input type ({x.dtype}) and weight type ({weight.dtype}) should be the same")
+    if bias is not None and bias.dtype != weight.dtype:
+        raise RuntimeError(f"Input type ({x.dtype}) and bias type ({bias.dtype}) should be the same")
+
+
+def _check_bias(bias: Any, weight_shape: tuple[int, ...], channels: int) -> None:
+    if bias is not None and (bias.ndim != 1 or bias.shape[0] != channels):
+        raise RuntimeError(
+            f"Given weight of size {_shape(weight_shape)}, expected bias to be 1-dimensional with "
+            f"{channels} elements, but got bias of size {_shape(bias.shape)} instead"
+        )
+
+
+def _check_hyper(stride: Pair, padding: Pads, dilation: Pair, groups: int) -> None:
+    if min(stride) <= 0:
+        raise RuntimeError("non-positive stride is not supported")
+    if min(padding) < 0:
+        raise RuntimeError("negative padding is not supported")
+    if min(dilation) <= 0:
+        raise RuntimeError("dilation should be greater than zero")
+    if groups <= 0:
+        raise RuntimeError("non-positive groups is not supported")
+
+
+def conv_output_size(size: int, kernel: int, stride: int, before: int, after: int, dilation: int) -> int:
+    """Output length of a convolution along one axis."""
+    return (size + before + after - dilation * (kernel - 1) - 1) // stride + 1
+
+
+class ConvNd(Function):
+    """``y = conv(x, weight) + bias`` for 1-D or 2-D inputs, batched or not."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, stride, padding, dilation, groups, spatial):
+        name = f"conv{spatial}d"
+        _check_hyper(stride, padding, dilation, groups)
+        x4, w4 = _as_batched_2d(x, weight, spatial, name)
+        _check_dtypes(x, weight, bias)
+        out_channels, in_per_group, kh, kw = w4.shape
+        if out_channels % groups:
+            raise RuntimeError(
+                f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, but got "
+                f"weight of size {_shape(weight.shape)} instead"
+            )
+        if x4.shape[1] != in_per_group * groups:
+            batched = x if x.ndim == spatial + 2 else x[None]
+            raise RuntimeError(
+                f"Given groups={groups}, weight of size {_shape(weight.shape)}, expected "
+                f"input{_shape(batched.shape)} to have {in_per_group * groups} channels, but got "
+                f"{x4.shape[1]} channels instead"
+            )
+        _check_bias(bias, weight.shape, out_channels)
+        (top, bottom, left, right), (dh, dw) = padding, dilation
+        ho = conv_output_size(x4.shape[2], kh, stride[0], top, bottom, dh)
+        wo = conv_output_size(x4.shape[3], kw, stride[1], left, right, dw)
+        if ho <= 0 or wo <= 0:
+            padded = (x4.shape[2] + top + bottom, x4.shape[3] + left + right)
+            kernel = (dh * (kh - 1) + 1, dw * (kw - 1) + 1)
+            shown = padded[1:] if spatial == 1 else padded
+            kshown = kernel[1:] if spatial == 1 else kernel
+            raise RuntimeError(
+                f"Calculated padded input size per channel: ({' x '.join(map(str, shown))}). Kernel size: "
+                f"({' x '.join(map(str, kshown))}). Kernel size can't be greater than actual input size"
+            )
+        geo = ConvGeometry(x4.shape, w4.shape, stride, padding, dilation, groups, (ho, wo), _on_gpu(x))
+        y = conv_forward(x4, w4, bias, geo, ctx.xp)
+        ctx.geo = geo
+        ctx.save_for_backward(x, weight)
+        if spatial == 1:
+            y = y[:, :, 0]
+        return y if x.ndim == spatial + 2 else y[0]
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        x, weight = ctx.saved_tensors
+        need_x, need_w, need_b = ctx.needs_input_grad[:3]
+        geo = ctx.geo
+        g4 = grad_out.reshape(geo.N, geo.O, geo.Ho, geo.Wo)
+        x4 = x.reshape(geo.N, geo.C, geo.H, geo.W)
+        w4 = weight.reshape(geo.O, geo.C // geo.groups, geo.kh, geo.kw)
+        grad_x = grad_w = grad_b = None
+        if need_x or need_w:
+            grad_x, grad_w = conv_backward(x4, w4, g4, geo, ctx.xp, need_x, need_w)
+            grad_x = None if grad_x is None else grad_x.reshape(x.shape)
+            grad_w = None if grad_w is None else grad_w.reshape(weight.shape)
+        if need_b:
+            grad_b = g4.sum(axis=(0, 2, 3))  # dL/db = sum of the gradient over batch and positions
+        return grad_x, grad_w, grad_b, None, None, None, None, None
+
+
+class ConvTranspose2d(Function):
+    """``y = conv_transpose2d(x, weight) + bias``: the adjoint of ``conv2d`` with the same weight."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, stride, padding, output_padding, dilation, groups):
+        _check_hyper(stride, padding, dilation, groups)
+        x4, w4 = _as_batched_2d(x, weight, 2, "conv_transpose2d")
+        _check_dtypes(x, weight, bias)
+        in_channels, out_per_group, kh, kw = w4.shape
+        if x4.shape[1] != in_channels:
+            raise RuntimeError(
+                f"Given transposed=1, weight of size {_shape(weight.shape)}, expected input"
+                f"{_shape(x4.shape)} to have {in_channels} channels, but got {x4.shape[1]} channels instead"
+            )
+        if in_channels % groups:
+            raise RuntimeError(
+                f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, but got "
+                f"weight of size {_shape(weight.shape)} instead"
+            )
+        (sh, sw), (dh, dw), (oph, opw) = stride, dilation, output_padding
+        if not (oph < max(sh, dh) and opw < max(sw, dw)) or min(output_padding) < 0:
+            raise RuntimeError(
+                "output padding must be smaller than either stride or dilation, but got "
+                f"output_padding_height: {oph} output_padding_width: {opw} stride_height: {sh} "
+                f"stride_width: {sw} dilation_height: {dh} dilation_width: {dw}"
+            )
+        out_channels = out_per_group * groups
+        _check_bias(bias, weight.shape, out_channels)
+        n, _, h, w = x4.shape
+        top, _, left, _ = padding
+        ho = (h - 1) * sh - 2 * top + dh * (kh - 1) + oph + 1
+        wo = (w - 1) * sw - 2 * left + dw * (kw - 1) + opw + 1
+        if ho <= 0 or wo <= 0:
+            raise RuntimeError(f"conv_transpose2d: the output size ({ho}, {wo}) is not positive")
+        # The convolution this transposes maps (N, out_channels, ho, wo) to x's shape with the same weight.
+        geo = ConvGeometry(
+            (n, out_channels, ho, wo), w4.shape, stride, padding, dilation, groups, (h, w), _on_gpu(x)
+        )
+        y, _ = conv_backward(None, w4, x4, geo, ctx.xp, True, False)
+        if bias is not None:
+            y += bias.reshape(1, -1, 1, 1)
+        ctx.geo = geo
+        ctx.save_for_backward(x, weight)
+        return y if x.ndim == 4 else y[0]
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        x, weight = ctx.saved_tensors
+        need_x, need_w, need_b = ctx.needs_input_grad[:3]
+        geo = ctx.geo
+        g4 = grad_out.reshape(geo.N, geo.C, geo.H, geo.W)
+        x4 = x.reshape(geo.N, geo.O, geo.Ho, geo.Wo)
+        grad_x = grad_w = grad_b = None
+        if need_x:
+            grad_x = conv_forward(g4, weight, None, geo, ctx.xp).reshape(x.shape)
+        if need_w:
+            grad_w = conv_backward(g4, weight, x4, geo, ctx.xp, False, True)[1]
+        if need_b:
+            grad_b = g4.sum(axis=(0, 2, 3))
+        return grad_x, grad_w, grad_b, None, None, None, None, None
+
+
+# ----- argument normalisation shared by the functional forms -----
+def _tuple(value: Any, n: int, name: str) -> tuple[int, ...]:
+    if isinstance(value, int):
+        return (value,) * n
+    value = tuple(value)
+    if len(value) == 1:
+        return value * n
+    if len(value) != n or not all(isinstance(v, int) for v in value):
+        raise ValueError(f"{name} must be an int or a tuple of {n} ints, got {value!r}")
+    return value
+
+
+def _padding(
+    padding: Any, kernel: tuple[int, ...], stride: tuple[int, ...], dilation: tuple[int, ...]
+) -> Pads:
+    """``(top, bottom, left, right)`` for an int, a tuple, ``"valid"`` or ``"same"`` (odd extra: end)."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return (0, 0, 0, 0)
+        if padding != "same":
+            raise ValueError(f"Invalid padding string '{padding}', should be one of ['valid', 'same']")
+        if any(s != 1 for s in stride):
+            raise ValueError("padding='same' is not supported for strided convolutions")
+        pads = []
+        for k, d in zip(kernel, dilation):
+            total = d * (k - 1)
+            pads += [total // 2, total - total // 2]
+        return tuple([0, 0] * (2 - len(kernel)) + pads)  # type: ignore[return-value]
+    p = _tuple(padding, len(kernel), "padding")
+    return (0, 0, p[0], p[0]) if len(p) == 1 else (p[0], p[0], p[1], p[1])
+
+
+def conv2d(
+    input: Any,
+    weight: Any,
+    bias: Any = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+) -> Any:
+    """2-D convolution. input ``(N, C, H, W)`` or ``(C, H, W)``, weight ``(O, C/groups, kh, kw)``,
+    bias ``(O,)``; output ``(N, O, Ho, Wo)``. ``padding`` is an int, a pair, ``"valid"`` or ``"same"``."""
+    stride, dilation = _tuple(stride, 2, "stride"), _tuple(dilation, 2, "dilation")
+    kernel = tuple(weight.shape[-2:])
+    pads = _padding(padding, kernel, stride, dilation)
+    return ConvNd.apply(input, weight, bias, stride, pads, dilation, groups, 2)
+
+
+def conv1d(
+    input: Any,
+    weight: Any,
+    bias: Any = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+) -> Any:
+    """1-D convolution. input ``(N, C, L)`` or ``(C, L)``, weight ``(O, C/groups, k)``, bias ``(O,)``;
+    output ``(N, O, Lo)``. ``padding`` is an int, ``"valid"`` or ``"same"``."""
+    (s,), (d,) = _tuple(stride, 1, "stride"), _tuple(dilation, 1, "dilation")
+    pads = _padding(padding, tuple(weight.shape[-1:]), (s,), (d,))
+    return ConvNd.apply(input, weight, bias, (1, s), pads, (1, d), groups, 1)
+
+
+def conv_transpose2d(
+    input: Any,
+    weight: Any,
+    bias: Any = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    output_padding: Any = 0,
+    groups: int = 1,
+    dilation: Any = 1,
+) -> Any:
+    """Transposed 2-D convolution. input ``(N, Cin, H, W)``, weight ``(Cin, Cout/groups, kh, kw)``, bias
+    ``(Cout,)``; output ``(N, Cout, (H-1)*stride - 2*padding + dilation*(k-1) + output_padding + 1, ...)``."""
+    stride, dilation = _tuple(stride, 2, "stride"), _tuple(dilation, 2, "dilation")
+    p = _tuple(padding, 2, "padding")
+    output_padding = _tuple(output_padding, 2, "output_padding")
+    pads = (p[0], p[0], p[1], p[1])
+    return ConvTranspose2d.apply(input, weight, bias, stride, pads, output_padding, dilation, groups)

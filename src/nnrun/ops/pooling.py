@@ -1,0 +1,363 @@
+"""Pooling as autograd nodes: max_pool2d, avg_pool2d, adaptive_avg_pool2d, adaptive_max_pool2d.
+
+Windowed pooling loops over the ``kh*kw`` kernel offsets, never over pixels: offset ``(i, j)`` contributes the
+strided view ``x[:, :, i*d : : s, j*d : : s]`` of the (padded) input, one whole-tensor operation per offset.
+Max pooling keeps, per output, the first offset holding the maximum (as PyTorch does), and backward adds the
+gradient through that offset only. Adaptive average pooling is separable: ``y = P_h @ x @ P_w.T`` with
+averaging matrices. Adaptive max pooling gathers the ``kmax_h*kmax_w`` candidates of every bin.
+
+Shapes: input ``(N, C, H, W)`` or ``(C, H, W)``; output ``(N, C, Ho, Wo)``; indices are flat positions
+``h * W + w`` within each input plane, as PyTorch returns them.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from nnrun.autograd.function import Function
+
+Pair = tuple[int, int]
+
+
+def _batched(x: Any, name: str) -> Any:
+    if x.ndim not in (3, 4):
+        raise RuntimeError(f"{name}: expected 3D or 4D input, but got input of size: {list(x.shape)}")
+    return x if x.ndim == 4 else x[None]
+
+
+def pool_output_size(size: int, kernel: int, stride: int, pad: int, dilation: int, ceil_mode: bool) -> int:
+    """PyTorch's output length: a last window (in ceil mode) must start inside the input or left padding."""
+    span = size + 2 * pad - dilation * (kernel - 1) - 1
+    out = (-(-span // stride) if ceil_mode else span // stride) + 1
+    if ceil_mode and (out - 1) * stride >= size + pad:
+        out -= 1
+    return out
+
+
+def _check_window(
+    x: Any, kernel: Pair, stride: Pair, padding: Pair, dilation: Pair, ceil_mode: bool, name: str
+) -> Pair:
+    if min(kernel) <= 0 or min(stride) <= 0 or min(dilation) <= 0:
+        raise RuntimeError(
+            f"{name}: kernel_size, stride and dilation must be greater than zero, but got "
+            f"kernel_size={kernel} stride={stride} dilation={dilation}"
+        )
+    for k, p, d in zip(kernel, padding, dilation):
+        if p < 0 or p > (d * (k - 1) + 1) // 2:
+            raise RuntimeError(
+                f"pad should be at most half of effective kernel size, but got pad={p}, kernel_size={k} and "
+                f"dilation={d}"
+            )
+    h, w = x.shape[-2:]
+    out = tuple(
+        pool_output_size(n, k, s, p, d, ceil_mode)
+        for n, k, s, p, d in zip((h, w), kernel, stride, padding, dilation)
+    )
+    if min(out) <= 0:
+        size = "x".join(map(str, x.shape[-3:]))
+        raise RuntimeError(
+            f"Given input size: ({size}). Calculated output size: ({x.shape[-3]}x{out[0]}x{out[1]}). "
+            "Output size is too small"
+        )
+    return out  # type: ignore[return-value]
+
+
+class _Windows:
+    """The padded input of a windowed pooling and its per-offset strided views."""
+
+    def __init__(self, xp: Any, shape: tuple[int, ...], kernel: Pair, stride: Pair, padding: Pair,
+                 dilation: Pair, out: Pair) -> None:  # fmt: skip
+        self.xp, self.shape, self.kernel, self.stride, self.padding, self.dilation, self.out = (
+            xp, shape, kernel, stride, padding, dilation, out,
+        )  # fmt: skip
+        # Padded extent that covers every window, including ceil-mode windows past the right edge.
+        self.extent = tuple(
+            max(n + p, (o - 1) * s + d * (k - 1) + 1) + p
+            for n, p, o, s, d, k in zip(shape[2:], padding, out, stride, dilation, kernel)
+        )
+        self.padded = self.extent != tuple(shape[2:])
+
+    def pad(self, x: Any, fill: float) -> Any:
+        if not self.padded:
+            return x
+        buffer = self.xp.full(self.shape[:2] + self.extent, fill, dtype=x.dtype)
+        self.interior(buffer)[...] = x
+        return buffer
+
+    def interior(self, buffer: Any) -> Any:
+        (pt, pl), (h, w) = self.padding, self.shape[2:]
+        return buffer[:, :, pt : pt + h, pl : pl + w] if self.padded else buffer
+
+    def views(self, buffer: Any) -> list[Any]:
+        """One ``(N, C, Ho, Wo)`` view per kernel offset, in row-major kernel order."""
+        (kh, kw), (sh, sw), (dh, dw), (ho, wo) = self.kernel, self.stride, self.dilation, self.out
+        return [
+            buffer[:, :, i * dh : i * dh + (ho - 1) * sh + 1 : sh, j * dw : j * dw + (wo - 1) * sw + 1 : sw]
+            for i in range(kh)
+            for j in range(kw)
+        ]
+
+
+def _flat_indices(xp: Any, offset: Any, win: _Windows) -> Any:
+    """Flat input positions ``h * W + w`` of the chosen offsets (int64, like PyTorch's indices)."""
+    (_, kw), (sh, sw), (dh, dw), (pt, pl), (ho, wo) = (
+        win.kernel, win.stride, win.dilation, win.padding, win.out,
+    )  # fmt: skip
+    width = win.shape[3]
+    base = (xp.arange(ho) * sh - pt)[:, None] * width + (xp.arange(wo) * sw - pl)[None, :]
+    offset = offset.astype(xp.int64)
+    return base + (offset // kw) * (dh * width) + (offset % kw) * dw
+
+
+class MaxPool2d(Function):
+    @staticmethod
+    def forward(ctx, x, kernel, stride, padding, dilation, ceil_mode, return_indices):
+        x4 = _batched(x, "max_pool2d")
+        xp = ctx.xp
+        out = _check_window(x4, kernel, stride, padding, dilation, ceil_mode, "max_pool2d")
+        win = _Windows(xp, x4.shape, kernel, stride, padding, dilation, out)
+        views = win.views(win.pad(x4, -math.inf))
+        y = views[0].copy()
+        offset = xp.zeros(y.shape, dtype=xp.uint8 if len(views) < 256 else xp.int32)
+        for q in range(1, len(views)):
+            larger = views[q] > y  # strictly: ties keep the first maximum, as in PyTorch
+            xp.maximum(y, views[q], out=y)  # NaN propagates
+            xp.copyto(offset, q, where=larger)
+        ctx.win, ctx.offset, ctx.shape = win, offset, x.shape
+        y = y if x.ndim == 4 else y[0]
+        if not return_indices:
+            return y
+        indices = _flat_indices(xp, offset, win)
+        return y, indices if x.ndim == 4 else indices[0]
+
+    @staticmethod
+    def backward(ctx, grad_out, grad_indices=None):
+        xp, win, offset = ctx.xp, ctx.win, ctx.offset
+        g = grad_out.reshape(offset.shape)
+        grad = xp.zeros(win.shape[:2] + win.extent, dtype=g.dtype)
+        # the gradient goes to the first maximum of each window; disjoint windows need no accumulation
+        disjoint = all(s >= d * (k - 1) + 1 for s, d, k in zip(win.stride, win.dilation, win.kernel))
+        for q, view in enumerate(win.views(grad)):
+            if disjoint:
+                xp.multiply(g, offset == q, out=view)
+            else:
+                view += g * (offset == q)
+        grad_x = win.interior(grad).reshape(ctx.shape)
+        return grad_x, None, None, None, None, None, None
+
+
+def _avg_divisor(xp: Any, win: _Windows, count_include_pad: bool, divisor_override: int | None) -> Any:
+    """``(Ho, Wo)`` window sizes, clipped to the padded input (or to the input without count_include_pad)."""
+    if divisor_override:
+        return divisor_override
+    sizes = []
+    for n, k, s, p, o in zip(win.shape[2:], win.kernel, win.stride, win.padding, win.out):
+        start = xp.arange(o) * s - p
+        end = xp.minimum(start + k, n + p)
+        if count_include_pad:
+            sizes.append(end - start)
+        else:
+            sizes.append(xp.minimum(end, n) - xp.maximum(start, 0))
+    return sizes[0][:, None] * sizes[1][None, :]
+
+
+class AvgPool2d(Function):
+    @staticmethod
+    def forward(ctx, x, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override):
+        if divisor_override is not None and divisor_override == 0:
+            raise RuntimeError("divisor must be not zero")
+        x4 = _batched(x, "avg_pool2d")
+        xp = ctx.xp
+        out = _check_window(x4, kernel, stride, padding, (1, 1), ceil_mode, "avg_pool2d")
+        win = _Windows(xp, x4.shape, kernel, stride, padding, (1, 1), out)
+        views = win.views(win.pad(x4, 0.0))
+        y = views[0].copy()
+        for view in views[1:]:
+            y += view
+        divisor = _avg_divisor(xp, win, count_include_pad, divisor_override)
+        y /= divisor if isinstance(divisor, int) else divisor.astype(y.dtype)
+        ctx.win, ctx.divisor, ctx.shape = win, divisor, x.shape
+        return y if x.ndim == 4 else y[0]
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        xp, win, divisor = ctx.xp, ctx.win, ctx.divisor
+        g = grad_out.reshape(win.shape[:2] + win.out)
+        g = g / (divisor if isinstance(divisor, int) else divisor.astype(g.dtype))
+        grad = xp.zeros(win.shape[:2] + win.extent, dtype=g.dtype)
+        for view in win.views(grad):
+            view += g
+        return win.interior(grad).reshape(ctx.shape), None, None, None, None, None, None
+
+
+# ----- adaptive pooling -----
+def adaptive_bins(size: int, out: int) -> tuple[list[int], list[int]]:
+    """Bin ``i`` of ``out`` covers ``[floor(i*size/out), ceil((i+1)*size/out))``."""
+    starts = [(i * size) // out for i in range(out)]
+    ends = [-(-((i + 1) * size) // out) for i in range(out)]
+    return starts, ends
+
+
+def _averaging_matrix(xp: Any, size: int, out: int, dtype: Any) -> Any:
+    """``(out, size)``: row ``i`` holds ``1/len`` over bin ``i``."""
+    matrix = xp.zeros((out, size), dtype=dtype)
+    for i, (start, end) in enumerate(zip(*adaptive_bins(size, out))):
+        matrix[i, start:end] = 1.0 / (end - start)
+    return matrix
+
+
+class AdaptiveAvgPool2d(Function):
+    @staticmethod
+    def forward(ctx, x, output_size):
+        x4 = _batched(x, "adaptive_avg_pool2d")
+        xp = ctx.xp
+        (n, c, h, w), (oh, ow) = x4.shape, output_size
+        if (oh, ow) == (1, 1):
+            y = x4.mean(axis=(2, 3), keepdims=True)
+            ctx.mats = None
+        else:
+            ph, pw = _averaging_matrix(xp, h, oh, x.dtype), _averaging_matrix(xp, w, ow, x.dtype)
+            y = ph @ (x4.reshape(n * c, h, w) @ pw.T)  # P_h @ x @ P_w.T per plane
+            y = y.reshape(n, c, oh, ow)
+            ctx.mats = (ph, pw)
+        ctx.shape4, ctx.shape = x4.shape, x.shape
+        return y if x.ndim == 4 else y[0]
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        n, c, h, w = ctx.shape4
+        if ctx.mats is None:
+            g = grad_out.reshape(n, c, 1, 1) / (h * w)
+            grad_x = ctx.xp.broadcast_to(g, ctx.shape4).copy()
+        else:
+            ph, pw = ctx.mats
+            g = grad_out.reshape(n * c, ph.shape[0], pw.shape[0])
+            grad_x = ph.T @ g @ pw  # adjoint of P_h @ x @ P_w.T
+        return grad_x.reshape(ctx.shape), None
+
+
+class AdaptiveMaxPool2d(Function):
+    @staticmethod
+    def forward(ctx, x, output_size, return_indices):
+        x4 = _batched(x, "adaptive_max_pool2d")
+        xp = ctx.xp
+        h, w = x4.shape[2:]
+        oh, ow = output_size
+        candidates = []  # (flat positions (oh, ow), values (n, c, oh, ow)) per offset inside a bin
+        rows_s, rows_e = (xp.asarray(v) for v in adaptive_bins(h, oh))
+        cols_s, cols_e = (xp.asarray(v) for v in adaptive_bins(w, ow))
+        for a in range(int((rows_e - rows_s).max())):
+            rows = xp.minimum(rows_s + a, rows_e - 1)  # clipped offsets repeat a real candidate
+            for b in range(int((cols_e - cols_s).max())):
+                cols = xp.minimum(cols_s + b, cols_e - 1)
+                candidates.append((rows[:, None] * w + cols[None, :], x4[:, :, rows[:, None], cols[None, :]]))
+        y = candidates[0][1].copy()
+        for _, values in candidates[1:]:
+            xp.maximum(y, values, out=y)
+        indices = xp.broadcast_to(candidates[0][0], y.shape).copy()
+        for positions, values in reversed(candidates[1:]):
+            xp.copyto(indices, xp.broadcast_to(positions, y.shape), where=values == y)
+        xp.copyto(indices, xp.broadcast_to(candidates[0][0], y.shape), where=candidates[0][1] == y)
+        indices = indices.astype(xp.int64)
+        ctx.indices, ctx.shape4, ctx.shape = indices, x4.shape, x.shape
+        y = y if x.ndim == 4 else y[0]
+        if not return_indices:
+            return y
+        return y, indices if x.ndim == 4 else indices[0]
+
+    @staticmethod
+    def backward(ctx, grad_out, grad_indices=None):
+        xp = ctx.xp
+        n, c, h, w = ctx.shape4
+        planes = ctx.indices.reshape(n * c, -1) + (xp.arange(n * c) * (h * w))[:, None]
+        g = grad_out.reshape(n * c, -1)
+        # bins may overlap, so positions can repeat: accumulate with bincount
+        grad_x = xp.bincount(planes.ravel(), weights=g.ravel(), minlength=n * c * h * w).astype(g.dtype)
+        return grad_x.reshape(ctx.shape), None, None
+
+
+# ----- argument normalisation shared by the functional forms -----
+def _pair(value: Any, name: str) -> Pair:
+    if isinstance(value, int):
+        return (value, value)
+    value = tuple(value)
+    if len(value) == 1:
+        value = value * 2
+    if len(value) != 2 or not all(isinstance(v, int) for v in value):
+        raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
+    return value  # type: ignore[return-value]
+
+
+def max_pool2d(
+    input: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Any:
+    """Max over ``kernel_size`` windows. ``(N, C, H, W)`` → ``(N, C, Ho, Wo)``; stride defaults to the
+    kernel, padding counts as -inf; with ``return_indices`` also the flat ``h * W + w`` of each maximum."""
+    kernel = _pair(kernel_size, "kernel_size")
+    stride = kernel if stride is None or stride == [] or stride == () else _pair(stride, "stride")
+    pads, dil = _pair(padding, "padding"), _pair(dilation, "dilation")
+    return MaxPool2d.apply(input, kernel, stride, pads, dil, bool(ceil_mode), bool(return_indices))
+
+
+def avg_pool2d(
+    input: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Any:
+    """Mean over ``kernel_size`` windows. ``(N, C, H, W)`` → ``(N, C, Ho, Wo)``; stride defaults to the
+    kernel; zero padding counts in the divisor unless ``count_include_pad=False``."""
+    kernel = _pair(kernel_size, "kernel_size")
+    stride = kernel if stride is None or stride == [] or stride == () else _pair(stride, "stride")
+    return AvgPool2d.apply(
+        input,
+        kernel,
+        stride,
+        _pair(padding, "padding"),
+        bool(ceil_mode),
+        bool(count_include_pad),
+        divisor_override,
+    )
+
+
+def _adaptive_size(input: Any, output_size: Any) -> Pair:
+    sizes = (output_size, output_size) if isinstance(output_size, int) or output_size is None else output_size
+    sizes = tuple(sizes)
+    if len(sizes) != 2:
+        raise ValueError(f"output_size must be an int or a pair, got {output_size!r}")
+    resolved = tuple(input.shape[-2 + i] if s is None else int(s) for i, s in enumerate(sizes))
+    if min(resolved) < 0 or (min(resolved) == 0 and input.numel() > 0):
+        raise RuntimeError(f"adaptive pooling: output_size must be positive, got {resolved}")
+    return resolved  # type: ignore[return-value]
+
+
+def adaptive_avg_pool2d(input: Any, output_size: Any) -> Any:
+    """Average over ``output_size`` near-equal bins: ``(N, C, H, W)`` → ``(N, C, *output_size)``; ``None``
+    keeps that input size."""
+    size = _adaptive_size(input, output_size)
+    h, w = input.shape[-2:]
+    if h % size[0] == 0 and w % size[1] == 0 and size != (1, 1):
+        kernel = (h // size[0], w // size[1])
+        return AvgPool2d.apply(input, kernel, kernel, (0, 0), False, True, None)
+    return AdaptiveAvgPool2d.apply(input, size)
+
+
+def adaptive_max_pool2d(input: Any, output_size: Any, return_indices: bool = False) -> Any:
+    """Max over ``output_size`` near-equal bins: ``(N, C, H, W)`` → ``(N, C, *output_size)``; with
+    ``return_indices`` also the flat ``h * W + w`` of each maximum."""
+    size = _adaptive_size(input, output_size)
+    h, w = input.shape[-2:]
+    if h % size[0] == 0 and w % size[1] == 0:
+        kernel = (h // size[0], w // size[1])
+        return MaxPool2d.apply(input, kernel, kernel, (0, 0), (1, 1), False, bool(return_indices))
+    return AdaptiveMaxPool2d.apply(input, size, bool(return_indices))

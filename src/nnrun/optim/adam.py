@@ -1,0 +1,162 @@
+"""``Adam``: adaptive moment estimation (Kingma & Ba, 2015), with optional AMSGrad and decoupled weight decay
+(the latter is ``AdamW``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nnrun import _backend
+from nnrun._tensor import Tensor
+from nnrun.optim.optimizer import Optimizer, ParamsT, step_counter, zeros_state
+
+
+def adam(
+    param: Any,
+    grad: Any,
+    exp_avg: Any,
+    exp_avg_sq: Any,
+    max_exp_avg_sq: Any,
+    step: float,
+    *,
+    lr: float,
+    beta1: float,
+    beta2: float,
+    eps: float,
+    weight_decay: float,
+    amsgrad: bool,
+    maximize: bool,
+    decoupled_weight_decay: bool,
+) -> None:
+    """One Adam step (``step`` counts from 1) on raw arrays; updates ``param`` and the moments in place.
+
+    g = ±grad (+ weight_decay·param unless decoupled, where param *= 1 - lr·weight_decay);
+    m += (1 - β1)(g - m);  v = β2·v + (1 - β2)·g²;  v̂ = max(v̂, v) with amsgrad;
+    param -= lr / (1 - β1^t) · m / (sqrt(v or v̂) / sqrt(1 - β2^t) + eps)
+    """
+    xp = _backend.array_module(param)
+    if maximize:
+        grad = -grad
+    if weight_decay != 0:
+        if decoupled_weight_decay:
+            param *= 1 - lr * weight_decay
+        else:
+            grad = grad + weight_decay * param
+    scratch = lerp_(exp_avg, grad, 1 - beta1)
+    xp.multiply(grad, grad, out=scratch)
+    scratch *= 1 - beta2
+    exp_avg_sq *= beta2
+    exp_avg_sq += scratch
+    second = exp_avg_sq
+    if amsgrad:
+        xp.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
+        second = max_exp_avg_sq
+    denom = xp.sqrt(second, out=scratch)
+    denom /= (1 - beta2**step) ** 0.5
+    denom += eps
+    xp.divide(exp_avg, denom, out=denom)
+    denom *= -lr / (1 - beta1**step)
+    param += denom
+
+
+def lerp_(start: Any, end: Any, weight: float) -> Any:
+    """``start += weight·(end - start)`` in place, evaluated from the nearer end as torch's ``lerp_`` does;
+    returns the scratch array it used (free for reuse)."""
+    scratch = end - start
+    if weight < 0.5:
+        scratch *= weight
+        start += scratch
+    else:
+        scratch *= weight - 1
+        _backend.array_module(start).add(end, scratch, out=start)
+    return scratch
+
+
+class Adam(Optimizer):
+    """Adam, as ``torch.optim.Adam``.
+
+    Args:
+        params: parameters or param groups to optimize.
+        lr: learning rate.
+        betas: decay rates of the first and second moment averages.
+        eps: added to the denominator for stability.
+        weight_decay: L2 penalty (added to the gradient; decoupled when ``decoupled_weight_decay``).
+        amsgrad: use the running maximum of the second moment (AMSGrad).
+        maximize: maximize the objective instead of minimizing it.
+        foreach, capturable, differentiable, fused: kept for PyTorch compatibility; only their defaults are
+            supported.
+        decoupled_weight_decay: decay the weights directly, as AdamW.
+    """
+
+    def __init__(
+        self,
+        params: ParamsT,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0,
+        amsgrad: bool = False,
+        *,
+        foreach: bool | None = None,
+        maximize: bool = False,
+        capturable: bool = False,
+        differentiable: bool = False,
+        fused: bool | None = None,
+        decoupled_weight_decay: bool = False,
+    ) -> None:
+        if not lr >= 0.0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not eps >= 0.0:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        if not 0.0 <= betas[0] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
+        if not 0.0 <= betas[1] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+        if not weight_decay >= 0.0:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        defaults = {
+            "lr": lr,
+            "betas": betas,
+            "eps": eps,
+            "weight_decay": weight_decay,
+            "amsgrad": amsgrad,
+            "maximize": maximize,
+            "foreach": foreach,
+            "capturable": capturable,
+            "differentiable": differentiable,
+            "fused": fused,
+            "decoupled_weight_decay": decoupled_weight_decay,
+        }
+        super().__init__(params, defaults)
+
+    def _update_group(self, group: dict[str, Any], params: list[Tensor]) -> None:
+        beta1, beta2 = group["betas"]
+        amsgrad = bool(group["amsgrad"])
+        options = {
+            "lr": float(group["lr"]),
+            "beta1": float(beta1),
+            "beta2": float(beta2),
+            "eps": float(group["eps"]),
+            "weight_decay": float(group["weight_decay"]),
+            "amsgrad": amsgrad,
+            "maximize": bool(group["maximize"]),
+            "decoupled_weight_decay": bool(group["decoupled_weight_decay"]),
+        }
+        for p in params:
+            state = self.state[p]
+            if not state:
+                state["step"] = step_counter()
+                state["exp_avg"] = zeros_state(p)
+                state["exp_avg_sq"] = zeros_state(p)
+                if amsgrad:
+                    state["max_exp_avg_sq"] = zeros_state(p)
+            state["step"]._data += 1
+            max_exp_avg_sq = state["max_exp_avg_sq"]._data if amsgrad else None
+            adam(
+                p._data,
+                p._grad._data,
+                state["exp_avg"]._data,
+                state["exp_avg_sq"]._data,
+                max_exp_avg_sq,
+                float(state["step"]._data),
+                **options,
+            )

@@ -1,0 +1,112 @@
+"""``SGD``: stochastic gradient descent with optional momentum (heavy-ball or Nesterov) and weight decay."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nnrun._tensor import Tensor
+from nnrun.optim.optimizer import Optimizer, ParamsT
+
+
+def sgd(
+    param: Any,
+    grad: Any,
+    momentum_buffer: Any,
+    *,
+    lr: float,
+    momentum: float,
+    dampening: float,
+    weight_decay: float,
+    nesterov: bool,
+    maximize: bool,
+) -> Any:
+    """One SGD step on raw arrays: updates ``param`` in place and returns the momentum buffer (``None``
+    without momentum; a new array on the first step).
+
+    g = ±grad + weight_decay·param;  b = momentum·b + (1 - dampening)·g  (b = g on the first step);
+    param -= lr·(g + momentum·b if nesterov else b)
+    """
+    own = False  # whether ``grad`` is a temporary of ours (never write into the caller's gradient)
+    if maximize:
+        grad, own = -grad, True
+    if weight_decay != 0:
+        grad, own = grad + weight_decay * param, True
+    if momentum != 0:
+        if momentum_buffer is None:
+            momentum_buffer = grad if own else grad.copy()
+        else:
+            momentum_buffer *= momentum
+            momentum_buffer += grad if dampening == 0 else (1 - dampening) * grad
+        grad = grad + momentum * momentum_buffer if nesterov else momentum_buffer
+    param -= lr * grad
+    return momentum_buffer
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, as ``torch.optim.SGD``.
+
+    Args:
+        params: parameters or param groups to optimize.
+        lr: learning rate.
+        momentum: momentum factor (0 disables it).
+        dampening: dampening of the momentum.
+        weight_decay: L2 penalty added to the gradient.
+        nesterov: use Nesterov momentum (needs ``momentum > 0`` and ``dampening == 0``).
+        maximize: maximize the objective instead of minimizing it.
+        foreach, differentiable, fused: kept for PyTorch compatibility; only their defaults are supported.
+    """
+
+    def __init__(
+        self,
+        params: ParamsT,
+        lr: float = 1e-3,
+        momentum: float = 0,
+        dampening: float = 0,
+        weight_decay: float = 0,
+        nesterov: bool = False,
+        *,
+        maximize: bool = False,
+        foreach: bool | None = None,
+        differentiable: bool = False,
+        fused: bool | None = None,
+    ) -> None:
+        if lr < 0.0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if momentum < 0.0:
+            raise ValueError(f"Invalid momentum value: {momentum}")
+        if weight_decay < 0.0:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+        defaults = {
+            "lr": lr,
+            "momentum": momentum,
+            "dampening": dampening,
+            "weight_decay": weight_decay,
+            "nesterov": nesterov,
+            "maximize": maximize,
+            "foreach": foreach,
+            "differentiable": differentiable,
+            "fused": fused,
+        }
+        super().__init__(params, defaults)
+
+    def _update_group(self, group: dict[str, Any], params: list[Tensor]) -> None:
+        momentum = float(group["momentum"])
+        options = {
+            "lr": float(group["lr"]),
+            "momentum": momentum,
+            "dampening": float(group["dampening"]),
+            "weight_decay": float(group["weight_decay"]),
+            "nesterov": bool(group["nesterov"]),
+            "maximize": bool(group["maximize"]),
+        }
+        for p in params:
+            if momentum == 0:
+                sgd(p._data, p._grad._data, None, **options)
+                continue
+            state = self.state[p]
+            buf = state.get("momentum_buffer")
+            new_buf = sgd(p._data, p._grad._data, None if buf is None else buf._data, **options)
+            if buf is None:
+                state["momentum_buffer"] = Tensor._make(new_buf)

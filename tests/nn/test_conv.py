@@ -1,0 +1,361 @@
+"""Convolutions: F.conv1d / F.conv2d / F.conv_transpose2d and the Conv1d / Conv2d / ConvTranspose2d layers."""
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+
+import nnrun
+from nnrun import nn
+from nnrun.autograd import gradcheck
+from nnrun.nn import functional as F
+from nnrun.ops import _conv_kernels
+
+torch = pytest.importorskip("torch")
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    nnrun.manual_seed(0)
+
+
+def _rng(seed=0):
+    return np.random.default_rng(seed)
+
+
+def _close(ours, theirs, rtol=1e-5):
+    theirs = theirs.detach().numpy()
+    np.testing.assert_allclose(
+        ours.detach().numpy(), theirs, rtol=rtol, atol=rtol * max(1.0, np.abs(theirs).max())
+    )
+
+
+def _parity(fn_ours, fn_theirs, arrays, rtol=1e-5):
+    """Run both with the same arrays, compare the output and every input's gradient."""
+    ours = [None if a is None else nnrun.tensor(a, requires_grad=True) for a in arrays]
+    theirs = [None if a is None else torch.tensor(a, requires_grad=True) for a in arrays]
+    y_ours, y_theirs = fn_ours(*ours), fn_theirs(*theirs)
+    _close(y_ours, y_theirs, rtol)
+    seed = _rng(1).standard_normal(tuple(y_theirs.shape)).astype(arrays[0].dtype)
+    y_ours.backward(nnrun.tensor(seed))
+    y_theirs.backward(torch.tensor(seed))
+    for a, b in zip(ours, theirs):
+        if a is not None:
+            _close(a.grad, b.grad, rtol)
+
+
+CONV2D_GRID = [
+    (stride, padding, dilation, groups, bias, size)
+    for stride, padding, dilation, groups, bias, size in itertools.product(
+        [1, 2], [0, 1, "same", "valid", (2, 0)], [1, 2], [1, 2, 4], [True, False], [(7, 9), (8, 8)]
+    )
+    if not (padding == "same" and stride != 1)
+]
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")  # torch's own warning
+@pytest.mark.parametrize("stride,padding,dilation,groups,bias,size", CONV2D_GRID)
+def test_conv2d_parity_grid(stride, padding, dilation, groups, bias, size):
+    rng = _rng()
+    x = rng.standard_normal((2, 4, *size)).astype(np.float32)
+    w = rng.standard_normal((4, 4 // groups, 3, 2)).astype(np.float32)
+    b = rng.standard_normal(4).astype(np.float32) if bias else None
+
+    def run(lib):
+        return lambda x, w, b: lib.nn.functional.conv2d(x, w, b, stride, padding, dilation, groups)
+
+    _parity(run(nnrun), run(torch), [x, w, b])
+
+
+@pytest.mark.parametrize("flat_inflation", [0.0, 10.0])  # force the strided / the flat patch grid
+@pytest.mark.parametrize("block_bytes", [1, 1 << 30])  # one image per block / the whole batch at once
+def test_conv2d_blocking_and_grid_modes(monkeypatch, flat_inflation, block_bytes):
+    monkeypatch.setattr(_conv_kernels, "_FLAT_MAX_INFLATION", flat_inflation)
+    monkeypatch.setattr(_conv_kernels, "_CPU_BLOCK_BYTES", block_bytes)
+    rng = _rng()
+    x = rng.standard_normal((5, 3, 6, 7)).astype(np.float32)
+    w = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(4).astype(np.float32)
+    for padding, dilation in [(1, 1), (2, 2), (0, 1)]:
+        _parity(
+            lambda x, w, b, p=padding, d=dilation: F.conv2d(x, w, b, 1, p, d),
+            lambda x, w, b, p=padding, d=dilation: torch.nn.functional.conv2d(x, w, b, 1, p, d),
+            [x, w, b],
+        )
+
+
+def test_conv2d_block_boundaries_with_partial_last_block(monkeypatch):
+    # a block size that does not divide the batch
+    monkeypatch.setattr(_conv_kernels, "_CPU_BLOCK_BYTES", 3 * 3 * 9 * 10 * 10 * 4)
+    rng = _rng()
+    x = rng.standard_normal((7, 3, 8, 8)).astype(np.float32)
+    w = rng.standard_normal((5, 3, 3, 3)).astype(np.float32)
+    _parity(
+        lambda x, w: F.conv2d(x, w, padding=1),
+        lambda x, w: torch.nn.functional.conv2d(x, w, padding=1),
+        [x, w],
+    )
+
+
+@pytest.mark.parametrize("stride,groups", [(1, 1), (2, 1), (1, 3), (2, 3), (3, 1)])
+def test_conv2d_pointwise(stride, groups):
+    rng = _rng()
+    x = rng.standard_normal((3, 6, 7, 5)).astype(np.float32)
+    w = rng.standard_normal((9, 6 // groups, 1, 1)).astype(np.float32)
+    b = rng.standard_normal(9).astype(np.float32)
+    _parity(
+        lambda x, w, b: F.conv2d(x, w, b, stride, groups=groups),
+        lambda x, w, b: torch.nn.functional.conv2d(x, w, b, stride, groups=groups),
+        [x, w, b],
+    )
+
+
+def test_conv2d_depthwise():
+    rng = _rng()
+    x = rng.standard_normal((2, 6, 9, 9)).astype(np.float32)
+    w = rng.standard_normal((12, 1, 3, 3)).astype(np.float32)
+    _parity(
+        lambda x, w: F.conv2d(x, w, stride=2, padding=1, groups=6),
+        lambda x, w: torch.nn.functional.conv2d(x, w, stride=2, padding=1, groups=6),
+        [x, w],
+    )
+
+
+def test_conv2d_unbatched_and_float64():
+    rng = _rng()
+    x = rng.standard_normal((3, 6, 6))
+    w = rng.standard_normal((2, 3, 3, 3))
+    _parity(
+        lambda x, w: F.conv2d(x, w, padding=1),
+        lambda x, w: torch.nn.functional.conv2d(x, w, padding=1),
+        [x, w],
+        1e-10,
+    )
+
+
+def test_conv2d_only_weight_grad_when_input_is_constant():
+    rng = _rng()
+    x = nnrun.tensor(rng.standard_normal((2, 3, 5, 5)).astype(np.float32))
+    conv = nn.Conv2d(3, 4, 3)
+    conv(x).sum().backward()
+    assert x.grad is None and conv.weight.grad is not None and conv.bias.grad is not None
+
+
+@pytest.mark.parametrize(
+    "stride,padding,dilation,groups",
+    [(1, 0, 1, 1), (2, 1, 1, 2), (1, "same", 2, 1), (3, 2, 2, 4), (1, "valid", 1, 1)],
+)
+def test_conv1d_parity(stride, padding, dilation, groups):
+    rng = _rng()
+    x = rng.standard_normal((3, 4, 11)).astype(np.float32)
+    w = rng.standard_normal((8, 4 // groups, 3)).astype(np.float32)
+    b = rng.standard_normal(8).astype(np.float32)
+
+    def run(lib):
+        return lambda x, w, b: lib.nn.functional.conv1d(x, w, b, stride, padding, dilation, groups)
+
+    _parity(run(nnrun), run(torch), [x, w, b])
+    _parity(run(nnrun), run(torch), [x[0], w, b])  # unbatched (C, L)
+
+
+@pytest.mark.parametrize(
+    "stride,padding,output_padding,dilation,groups",
+    [
+        (1, 0, 0, 1, 1),
+        (2, 1, 1, 1, 1),
+        (2, 0, 1, 2, 2),
+        (3, 1, 2, 1, 1),
+        (1, 1, 1, 2, 1),
+        ((2, 1), (1, 0), (1, 0), 1, 2),
+    ],
+)
+def test_conv_transpose2d_parity(stride, padding, output_padding, dilation, groups):
+    rng = _rng()
+    x = rng.standard_normal((2, 4, 5, 6)).astype(np.float32)
+    w = rng.standard_normal((4, 6 // groups, 3, 2)).astype(np.float32)
+    b = rng.standard_normal(6).astype(np.float32)
+
+    def run(lib):
+        return lambda x, w, b: lib.nn.functional.conv_transpose2d(
+            x, w, b, stride, padding, output_padding, groups, dilation
+        )
+
+    _parity(run(nnrun), run(torch), [x, w, b])
+
+
+# ----- float64 gradchecks -----
+def _inputs(*shapes):
+    rng = _rng(3)
+    return [nnrun.tensor(rng.standard_normal(s), dtype=nnrun.float64, requires_grad=True) for s in shapes]
+
+
+@pytest.mark.parametrize(
+    "stride,padding,dilation,groups", [(1, 1, 1, 1), (2, 0, 1, 2), (1, "same", 2, 1), (2, 1, 1, 2)]
+)
+def test_conv2d_gradcheck(stride, padding, dilation, groups):
+    x, w, b = _inputs((2, 2, 5, 4), (2, 2 // groups, 3, 2), (2,))
+    assert gradcheck(lambda x, w, b: F.conv2d(x, w, b, stride, padding, dilation, groups), (x, w, b))
+
+
+def test_conv2d_pointwise_gradcheck():
+    x, w, b = _inputs((2, 2, 3, 3), (3, 2, 1, 1), (3,))
+    assert gradcheck(lambda x, w, b: F.conv2d(x, w, b, stride=2), (x, w, b))
+
+
+def test_conv1d_gradcheck():
+    x, w, b = _inputs((2, 2, 7), (3, 2, 3), (3,))
+    assert gradcheck(lambda x, w, b: F.conv1d(x, w, b, stride=2, padding=1, dilation=2), (x, w, b))
+
+
+def test_conv_transpose2d_gradcheck():
+    x, w, b = _inputs((1, 2, 3, 3), (2, 2, 3, 2), (4,))
+    assert gradcheck(lambda x, w, b: F.conv_transpose2d(x, w, b, 2, 1, 1, 2, 1), (x, w, b))
+
+
+# ----- modules -----
+def test_conv2d_module_structure_and_init_bounds():
+    layer = nn.Conv2d(6, 32, 3)
+    assert layer.weight.shape == nnrun.Size([32, 6, 3, 3]) and layer.bias.shape == nnrun.Size([32])
+    assert [n for n, _ in layer.named_parameters()] == ["weight", "bias"]
+    bound = 1 / math.sqrt(6 * 9)  # kaiming_uniform_(a=sqrt(5)) and the bias both give 1/sqrt(fan_in)
+    for p in (layer.weight, layer.bias):
+        values = p.detach().numpy()
+        assert values.min() >= -bound and values.max() <= bound and values.max() > 0.8 * bound
+    assert list(layer.state_dict()) == ["weight", "bias"]
+    assert nn.Conv2d(4, 6, 3, groups=2, bias=False).weight.shape == nnrun.Size([6, 2, 3, 3])
+    assert nn.Conv2d(4, 6, 3, bias=False).bias is None
+    assert nn.ConvTranspose2d(4, 6, (3, 2), groups=2).weight.shape == nnrun.Size([4, 3, 3, 2])
+    assert nn.Conv1d(4, 6, 5).weight.shape == nnrun.Size([6, 4, 5])
+
+
+@pytest.mark.parametrize(
+    "cls,args,kwargs",
+    [
+        ("Conv2d", (3, 5, 3), {"stride": 2, "padding": 1}),
+        ("Conv2d", (4, 4, (3, 2)), {"padding": "same", "dilation": 2, "groups": 2, "bias": False}),
+        ("Conv1d", (3, 5, 3), {"stride": 2}),
+        ("ConvTranspose2d", (4, 6, 3), {"stride": 2, "padding": 1, "output_padding": 1, "groups": 2}),
+    ],
+)
+def test_conv_modules_match_torch(cls, args, kwargs):
+    ours, theirs = getattr(nn, cls)(*args, **kwargs), getattr(torch.nn, cls)(*args, **kwargs)
+    assert str(ours) == str(theirs)
+    theirs.load_state_dict({k: torch.tensor(v.numpy()) for k, v in ours.state_dict().items()})
+    shape = (2, args[0], 7) if cls == "Conv1d" else (2, args[0], 7, 6)
+    x = _rng().standard_normal(shape).astype(np.float32)
+    _close(ours(nnrun.tensor(x)), theirs(torch.tensor(x)))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Conv2d(3, 32, 3, padding=1)",
+        "Conv2d(3, 32, (3, 5), stride=2, bias=False)",
+        "Conv2d(4, 8, 3, groups=2, dilation=2, padding='same')",
+        "Conv1d(4, 8, 3, padding='valid')",
+        "ConvTranspose2d(4, 8, 3, stride=2, padding=1, output_padding=1)",
+        "ConvTranspose2d(4, 8, 3, groups=2, bias=False, dilation=2)",
+    ],
+)
+def test_conv_printed_forms(text):
+    assert str(eval("nn." + text)) == str(eval("torch.nn." + text))
+
+
+def test_conv_printed_form_example_from_the_issue():
+    assert (
+        str(nn.Conv2d(3, 32, 3, padding=1))
+        == "Conv2d(3, 32, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))"
+    )
+
+
+def test_conv_transpose2d_output_size_argument():
+    ours, theirs = (
+        nn.ConvTranspose2d(2, 3, 3, stride=2, padding=1),
+        torch.nn.ConvTranspose2d(2, 3, 3, stride=2, padding=1),
+    )
+    x = _rng().standard_normal((1, 2, 4, 4)).astype(np.float32)
+    assert (
+        ours(nnrun.tensor(x), output_size=[8, 8]).shape == theirs(torch.tensor(x), output_size=[8, 8]).shape
+    )
+
+
+# ----- errors -----
+def test_conv2d_wrong_input_channels_message():
+    conv = nn.Conv2d(3, 32, 3)
+    with pytest.raises(RuntimeError) as ours:
+        conv(nnrun.zeros(1, 4, 8, 8))
+    with pytest.raises(RuntimeError) as theirs:
+        torch.nn.Conv2d(3, 32, 3)(torch.zeros(1, 4, 8, 8))
+    assert str(ours.value) == str(theirs.value)
+    assert "[32, 3, 3, 3]" in str(ours.value) and "input[1, 4, 8, 8]" in str(ours.value)
+
+
+@pytest.mark.parametrize(
+    "call,error,match",
+    [
+        (
+            lambda: F.conv2d(nnrun.zeros(1, 2, 4, 4), nnrun.zeros(2, 2, 3, 3), stride=2, padding="same"),
+            ValueError,
+            "padding='same' is not supported for strided",
+        ),
+        (
+            lambda: F.conv2d(nnrun.zeros(1, 2, 4, 4), nnrun.zeros(2, 2, 3, 3), padding="full"),
+            ValueError,
+            "Invalid padding string",
+        ),
+        (
+            lambda: F.conv2d(nnrun.zeros(1, 2, 2, 2), nnrun.zeros(2, 2, 3, 3)),
+            RuntimeError,
+            "Kernel size can't be greater",
+        ),
+        (
+            lambda: F.conv2d(nnrun.zeros(2, 4), nnrun.zeros(2, 2, 3, 3)),
+            RuntimeError,
+            "Expected 3D .unbatched. or 4D",
+        ),
+        (
+            lambda: F.conv2d(nnrun.zeros(1, 4, 5, 5), nnrun.zeros(3, 2, 3, 3), groups=2),
+            RuntimeError,
+            "divisible by 2",
+        ),
+        (
+            lambda: F.conv2d(nnrun.zeros(1, 2, 5, 5), nnrun.zeros(3, 2, 3, 3), nnrun.zeros(2)),
+            RuntimeError,
+            "bias",
+        ),
+        (
+            lambda: F.conv2d(nnrun.zeros(1, 2, 5, 5), nnrun.zeros(3, 2, 3, 3), stride=0),
+            RuntimeError,
+            "non-positive stride",
+        ),
+        (
+            lambda: F.conv2d(nnrun.zeros(1, 2, 5, 5, dtype=nnrun.float64), nnrun.zeros(3, 2, 3, 3)),
+            RuntimeError,
+            "should be the same",
+        ),
+        (
+            lambda: F.conv_transpose2d(
+                nnrun.zeros(1, 2, 5, 5), nnrun.zeros(2, 2, 3, 3), stride=2, output_padding=2
+            ),
+            RuntimeError,
+            "output padding must be smaller",
+        ),
+        (
+            lambda: F.conv_transpose2d(nnrun.zeros(1, 3, 5, 5), nnrun.zeros(2, 2, 3, 3)),
+            RuntimeError,
+            "to have 2 channels",
+        ),
+        (
+            lambda: nn.Conv2d(3, 4, 3, padding_mode="reflect"),
+            ValueError,
+            "padding_mode='reflect' is not supported",
+        ),
+        (lambda: nn.Conv2d(3, 4, 3, padding_mode="mirror"), ValueError, "padding_mode must be one of"),
+        (lambda: nn.Conv2d(3, 4, 3, groups=2), ValueError, "in_channels must be divisible by groups"),
+        (lambda: nn.Conv2d(3, 4, 3, stride=2, padding="same"), ValueError, "not supported for strided"),
+    ],
+)
+def test_conv_errors(call, error, match):
+    with pytest.raises(error, match=match):
+        call()

@@ -1,0 +1,360 @@
+"""Learning-rate schedulers against torch.optim.lr_scheduler: values over long runs, resume, plateau logic."""
+
+import math
+import warnings
+
+import pytest
+
+import nnrun
+from nnrun import optim
+from nnrun.optim import lr_scheduler
+
+torch = pytest.importorskip("torch")
+
+STEPS = 40
+
+
+def _optimizers(kind="SGD"):
+    """The same two-group optimizer in nnrun and torch (lr 0.1 and 0.02)."""
+    ours_params = [nnrun.nn.Parameter(nnrun.ones(3)), nnrun.nn.Parameter(nnrun.ones(2))]
+    t_params = [torch.nn.Parameter(torch.ones(3)), torch.nn.Parameter(torch.ones(2))]
+    kwargs = {"momentum": 0.9} if kind == "SGD" else {}
+    ours = getattr(optim, kind)(
+        [{"params": ours_params[:1]}, {"params": ours_params[1:], "lr": 0.02}], lr=0.1, **kwargs
+    )
+    theirs = getattr(torch.optim, kind)(
+        [{"params": t_params[:1]}, {"params": t_params[1:], "lr": 0.02}], lr=0.1, **kwargs
+    )
+    return ours, theirs
+
+
+def _decay(epoch):
+    return 0.9**epoch
+
+
+class WarmupLambda:
+    """A callable object: its attributes are saved by LambdaLR.state_dict."""
+
+    def __init__(self, warmup):
+        self.warmup = warmup
+
+    def __call__(self, epoch):
+        return min(1.0, (epoch + 1) / self.warmup)
+
+
+# name -> (optimizer kind, factory(module, optimizer) -> scheduler)
+SCHEDULERS = {
+    "StepLR": ("SGD", lambda m, o: m.StepLR(o, step_size=3, gamma=0.5)),
+    "MultiStepLR": ("SGD", lambda m, o: m.MultiStepLR(o, milestones=[2, 5, 5, 9], gamma=0.3)),
+    "ExponentialLR": ("SGD", lambda m, o: m.ExponentialLR(o, gamma=0.93)),
+    "CosineAnnealingLR": ("SGD", lambda m, o: m.CosineAnnealingLR(o, T_max=7, eta_min=0.001)),
+    "CosineAnnealingLR-zero-min": ("SGD", lambda m, o: m.CosineAnnealingLR(o, T_max=10)),
+    "LinearLR": ("SGD", lambda m, o: m.LinearLR(o, start_factor=0.25, end_factor=0.9, total_iters=8)),
+    "LinearLR-default": ("SGD", lambda m, o: m.LinearLR(o)),
+    "LambdaLR": ("SGD", lambda m, o: m.LambdaLR(o, _decay)),
+    "LambdaLR-per-group": ("SGD", lambda m, o: m.LambdaLR(o, [_decay, WarmupLambda(6)])),
+    "OneCycleLR": ("SGD", lambda m, o: m.OneCycleLR(o, max_lr=[0.5, 0.05], total_steps=STEPS + 1)),
+    "OneCycleLR-linear-three-phase": (
+        "SGD",
+        lambda m, o: m.OneCycleLR(
+            o, max_lr=0.4, epochs=4, steps_per_epoch=11, anneal_strategy="linear", three_phase=True
+        ),
+    ),
+    "OneCycleLR-adam": ("Adam", lambda m, o: m.OneCycleLR(o, max_lr=0.01, total_steps=50, pct_start=0.25)),
+    "OneCycleLR-no-momentum": (
+        "SGD",
+        lambda m, o: m.OneCycleLR(o, max_lr=0.3, total_steps=60, cycle_momentum=False, div_factor=10.0),
+    ),
+    "SequentialLR-warmup-cosine": (
+        "SGD",
+        lambda m, o: m.SequentialLR(
+            o,
+            [m.LinearLR(o, start_factor=0.1, total_iters=5), m.CosineAnnealingLR(o, T_max=25, eta_min=1e-4)],
+            milestones=[5],
+        ),
+    ),
+    "SequentialLR-three": (
+        "SGD",
+        lambda m, o: m.SequentialLR(
+            o,
+            [m.ExponentialLR(o, gamma=0.8), m.StepLR(o, step_size=4, gamma=0.5), m.LinearLR(o, 0.5, 1.0, 6)],
+            milestones=[6, 20],
+        ),
+    ),
+}
+
+
+def _pair(name):
+    kind, factory = SCHEDULERS[name]
+    ours_opt, t_opt = _optimizers(kind)
+    return ours_opt, t_opt, factory(lr_scheduler, ours_opt), factory(torch.optim.lr_scheduler, t_opt)
+
+
+def _momenta(opt):
+    return [g["betas"][0] if "betas" in g else g["momentum"] for g in opt.param_groups]
+
+
+def _assert_same(ours_opt, t_opt, ours, theirs):
+    for a, b in zip(ours.get_last_lr(), theirs.get_last_lr()):
+        assert a == b
+    for a, b in zip(ours_opt.param_groups, t_opt.param_groups):
+        assert a["lr"] == b["lr"]
+    for a, b in zip(_momenta(ours_opt), _momenta(t_opt)):
+        assert a == b
+
+
+@pytest.mark.parametrize("name", SCHEDULERS)
+def test_matches_torch(name):
+    ours_opt, t_opt, ours, theirs = _pair(name)
+    _assert_same(ours_opt, t_opt, ours, theirs)  # the constructor's initial step
+    history = []
+    for step in range(STEPS):
+        if step == 20:  # someone changes the rates mid-run: chainable schedulers continue from the new ones
+            for group in (*ours_opt.param_groups, *t_opt.param_groups):
+                group["lr"] *= 0.5
+        ours_opt.step()
+        t_opt.step()
+        ours.step()
+        theirs.step()
+        _assert_same(ours_opt, t_opt, ours, theirs)
+        assert ours.last_epoch == theirs.last_epoch
+        history.append(ours.get_last_lr()[0])
+    assert len(set(history)) > 2  # the schedule actually moved
+
+
+@pytest.mark.parametrize("name", SCHEDULERS)
+def test_state_dict_resume(name):
+    """Save optimizer and scheduler mid-run; fresh ones that load them continue exactly like the original."""
+    ours_opt, _, ours, _ = _pair(name)
+    for _ in range(12):
+        ours_opt.step()
+        ours.step()
+    saved, saved_opt = ours.state_dict(), ours_opt.state_dict()
+    assert "optimizer" not in saved
+    assert saved["last_epoch"] == ours.last_epoch
+    fresh_opt, _, fresh, _ = _pair(name)
+    fresh.load_state_dict(saved)
+    fresh_opt.load_state_dict(saved_opt)
+    for _ in range(STEPS - 12):
+        for opt, sched in ((ours_opt, ours), (fresh_opt, fresh)):
+            opt.step()
+            sched.step()
+        assert fresh.get_last_lr() == ours.get_last_lr()
+        assert [g["lr"] for g in fresh_opt.param_groups] == [g["lr"] for g in ours_opt.param_groups]
+        assert _momenta(fresh_opt) == _momenta(ours_opt)
+
+
+@pytest.mark.parametrize("name", ["StepLR", "CosineAnnealingLR", "LinearLR", "OneCycleLR"])
+def test_state_dict_core_fields_like_torch(name):
+    ours_opt, t_opt, ours, theirs = _pair(name)
+    for _ in range(5):
+        ours_opt.step()
+        t_opt.step()
+        ours.step()
+        theirs.step()
+    mine, ref = ours.state_dict(), theirs.state_dict()
+    for key in ("last_epoch", "base_lrs", "_step_count"):
+        assert mine[key] == ref[key]
+    assert set(mine) <= set(ref)
+    assert ours_opt.param_groups[0]["initial_lr"] == t_opt.param_groups[0]["initial_lr"]
+
+
+def test_lambda_state_dict_saves_only_callable_objects():
+    opt, _ = _optimizers()
+    warmup = WarmupLambda(6)
+    sched = lr_scheduler.LambdaLR(opt, [_decay, warmup])
+    state = sched.state_dict()
+    assert state["lr_lambdas"] == [None, {"warmup": 6}]
+    other_opt, _ = _optimizers()
+    other_warmup = WarmupLambda(2)
+    other = lr_scheduler.LambdaLR(other_opt, [_decay, other_warmup])
+    other.load_state_dict(state)
+    assert other_warmup.warmup == 6 and other.lr_lambdas[0] is _decay
+
+
+def test_sequential_warmup_then_cosine_values():
+    """LinearLR warm-up for 5 epochs, then cosine from the base lr: checked against the formulas."""
+    opt, _ = _optimizers()
+    warmup = lr_scheduler.LinearLR(opt, start_factor=0.1, total_iters=5)
+    cosine = lr_scheduler.CosineAnnealingLR(opt, T_max=20)
+    sched = lr_scheduler.SequentialLR(opt, [warmup, cosine], milestones=[5])
+    lrs = [sched.get_last_lr()[0]]
+    for _ in range(25):
+        opt.step()
+        sched.step()
+        lrs.append(sched.get_last_lr()[0])
+    for epoch in range(5):
+        assert lrs[epoch] == pytest.approx(0.1 * (0.1 + 0.9 * epoch / 5), abs=1e-12)
+    for epoch in range(5, 26):
+        assert lrs[epoch] == pytest.approx(0.05 * (1 + math.cos(math.pi * (epoch - 5) / 20)), abs=1e-12)
+
+
+def test_one_cycle_cycles_momentum():
+    opt, t_opt = _optimizers()
+    ours = lr_scheduler.OneCycleLR(opt, max_lr=1.0, total_steps=20, base_momentum=0.8, max_momentum=0.9)
+    theirs = torch.optim.lr_scheduler.OneCycleLR(
+        t_opt, max_lr=1.0, total_steps=20, base_momentum=0.8, max_momentum=0.9
+    )
+    momenta = [opt.param_groups[0]["momentum"]]
+    for _ in range(19):
+        opt.step()
+        t_opt.step()
+        ours.step()
+        theirs.step()
+        momenta.append(opt.param_groups[0]["momentum"])
+        _assert_same(opt, t_opt, ours, theirs)
+    assert momenta[0] == pytest.approx(0.9) and min(momenta) == pytest.approx(0.8)
+    assert momenta[-1] == pytest.approx(0.9)
+    assert opt.param_groups[0]["max_lr"] == 1.0 and opt.param_groups[0]["initial_lr"] == 1.0 / 25
+    opt.step()
+    ours.step()  # step 20 of 20 is allowed; one more is not
+    with pytest.raises(
+        ValueError, match=r"Tried to step 21 times\. The specified number of total steps is 20"
+    ):
+        ours.step()
+
+
+METRICS = [1.0, 0.9, 0.95, 0.91, 0.92, 0.93, 0.89, 0.9, 0.9, 0.9, 0.9, 0.7, 0.8, 0.8, 0.8, 0.8, 0.8, 0.8]
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"patience": 2},
+        {"patience": 1, "factor": 0.5, "cooldown": 2},
+        {"mode": "max", "patience": 1, "threshold": 0.05},
+        {"patience": 0, "threshold_mode": "abs", "threshold": 0.02, "min_lr": [0.05, 0.001]},
+        {"mode": "max", "patience": 0, "threshold_mode": "abs", "factor": 0.5, "min_lr": 0.02, "eps": 1e-3},
+    ],
+)
+def test_reduce_on_plateau_matches_torch(kwargs):
+    opt, t_opt = _optimizers()
+    ours = lr_scheduler.ReduceLROnPlateau(opt, **kwargs)
+    theirs = torch.optim.lr_scheduler.ReduceLROnPlateau(t_opt, **kwargs)
+    assert ours.get_last_lr() == theirs.get_last_lr()
+    lrs = set()
+    for i, metric in enumerate(METRICS * 2):
+        opt.step()
+        t_opt.step()
+        ours.step(nnrun.tensor(metric) if i % 2 else metric)  # a 0-d tensor works as the metric
+        theirs.step(torch.tensor(metric) if i % 2 else metric)
+        assert ours.get_last_lr() == theirs.get_last_lr()
+        assert (ours.best, ours.num_bad_epochs, ours.cooldown_counter, ours.last_epoch) == (
+            theirs.best,
+            theirs.num_bad_epochs,
+            theirs.cooldown_counter,
+            theirs.last_epoch,
+        )
+        lrs.add(ours.get_last_lr()[0])
+        if i == 10:  # resume mid-run
+            state = ours.state_dict()
+            opt2, _ = _optimizers()
+            opt2.load_state_dict(opt.state_dict())
+            ours = lr_scheduler.ReduceLROnPlateau(opt2)
+            ours.load_state_dict(state)
+            opt = opt2
+    assert len(lrs) > 1
+
+
+def test_scheduler_before_optimizer_step_warns():
+    opt, _ = _optimizers()
+    sched = lr_scheduler.StepLR(opt, step_size=2)
+    with pytest.warns(UserWarning, match=r"`lr_scheduler.step\(\)` before `optimizer.step\(\)`"):
+        sched.step()
+    opt2, _ = _optimizers()
+    sched2 = lr_scheduler.StepLR(opt2, step_size=2)
+    opt2.step()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sched2.step()
+        sched2.step()
+
+
+def test_epoch_argument_uses_closed_form_with_warning():
+    opt, t_opt = _optimizers()
+    ours = lr_scheduler.CosineAnnealingLR(opt, T_max=10)
+    theirs = torch.optim.lr_scheduler.CosineAnnealingLR(t_opt, T_max=10)
+    opt.step()
+    t_opt.step()
+    with pytest.warns(UserWarning, match="deprecated"):
+        ours.step(7)
+    with pytest.warns(UserWarning):
+        theirs.step(7)
+    assert ours.get_last_lr() == pytest.approx(theirs.get_last_lr(), abs=1e-15)
+
+
+def _error(factory):
+    try:
+        factory()
+    except Exception as exc:  # any error is compared with torch's
+        return type(exc), str(exc)
+    return None
+
+
+@pytest.mark.parametrize(
+    "factory",
+    [
+        lambda m, o: m.LinearLR(o, start_factor=0),
+        lambda m, o: m.LinearLR(o, end_factor=1.5),
+        lambda m, o: m.LambdaLR(o, [_decay]),
+        lambda m, o: m.OneCycleLR(o, max_lr=0.1),
+        lambda m, o: m.OneCycleLR(o, max_lr=0.1, total_steps=0),
+        lambda m, o: m.OneCycleLR(o, max_lr=0.1, epochs=0, steps_per_epoch=3),
+        lambda m, o: m.OneCycleLR(o, max_lr=0.1, total_steps=10, pct_start=1.5),
+        lambda m, o: m.OneCycleLR(o, max_lr=0.1, total_steps=10, anneal_strategy="exp"),
+        lambda m, o: m.OneCycleLR(o, max_lr=[0.1], total_steps=10),
+        lambda m, o: m.SequentialLR(o, [m.StepLR(o, 2), m.StepLR(o, 3)], milestones=[]),
+        lambda m, o: m.SequentialLR(o, [], milestones=[]),
+        lambda m, o: m.SequentialLR(o, [m.ReduceLROnPlateau(o)], milestones=[]),
+        lambda m, o: m.ReduceLROnPlateau(o, factor=1.0),
+        lambda m, o: m.ReduceLROnPlateau(o, mode="median"),
+        lambda m, o: m.ReduceLROnPlateau(o, threshold_mode="pct"),
+        lambda m, o: m.ReduceLROnPlateau(o, min_lr=[0.1]),
+        lambda m, o: m.StepLR(o, step_size=2, last_epoch=3),
+        lambda m, o: m.StepLR("not an optimizer", step_size=2),
+    ],
+)
+def test_errors_match_torch(factory):
+    ours_opt, t_opt = _optimizers()
+    expected = _error(lambda: factory(torch.optim.lr_scheduler, t_opt))
+    got = _error(lambda: factory(lr_scheduler, ours_opt))
+    assert expected is not None and got is not None
+    assert got[0] is expected[0]
+    if expected[0] is not KeyError:  # torch's KeyError text names its own troubleshooting steps
+        assert got[1] == expected[1]
+    else:
+        assert "initial_lr" in got[1]
+
+
+def test_one_cycle_needs_momentum():
+    params = [nnrun.nn.Parameter(nnrun.ones(2))]
+    opt = optim.Adagrad(params)
+    with pytest.raises(ValueError, match="optimizer must support momentum or beta1"):
+        lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=10)
+    lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=10, cycle_momentum=False)
+
+
+def test_resume_with_last_epoch():
+    """Constructing with last_epoch (after loading the optimizer) continues the schedule as torch does."""
+    opt, t_opt = _optimizers()
+    ours = lr_scheduler.ExponentialLR(opt, gamma=0.9)
+    theirs = torch.optim.lr_scheduler.ExponentialLR(t_opt, gamma=0.9)
+    for _ in range(4):
+        opt.step()
+        t_opt.step()
+        ours.step()
+        theirs.step()
+    ours = lr_scheduler.ExponentialLR(opt, gamma=0.9, last_epoch=4)
+    theirs = torch.optim.lr_scheduler.ExponentialLR(t_opt, gamma=0.9, last_epoch=4)
+    _assert_same(opt, t_opt, ours, theirs)
+    cos, t_cos = _optimizers()
+    a = lr_scheduler.CosineAnnealingLR(cos, T_max=10, last_epoch=-1)
+    b = torch.optim.lr_scheduler.CosineAnnealingLR(t_cos, T_max=10, last_epoch=-1)
+    a = lr_scheduler.CosineAnnealingLR(cos, T_max=10, last_epoch=3)
+    b = torch.optim.lr_scheduler.CosineAnnealingLR(t_cos, T_max=10, last_epoch=3)
+    for _ in range(5):
+        cos.step()
+        t_cos.step()
+        a.step()
+        b.step()
+        _assert_same(cos, t_cos, a, b)
