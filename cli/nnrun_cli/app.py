@@ -5,12 +5,15 @@ from __future__ import annotations
 import typer
 
 import nnrun
+from nnrun_cli.commands.inspect import inspect
+from nnrun_cli.commands.validate import validate
 
 app = typer.Typer(
     name="nnrun",
     help="Train and inspect neural networks described in YAML, on NumPy (CPU) or CuPy (GPU).",
     no_args_is_help=True,
     add_completion=False,
+    pretty_exceptions_show_locals=False,
 )
 
 
@@ -22,11 +25,14 @@ def _print_version(value: bool) -> None:
 
 @app.callback()
 def main_options(
+    ctx: typer.Context,
     version: bool = typer.Option(
         False, "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
     ),
+    debug: bool = typer.Option(False, "--debug", help="Show Python tracebacks of errors (any command)."),
 ) -> None:
     """nnrun: PyTorch-shaped neural networks on NumPy/CuPy."""
+    ctx.obj = {"debug": debug}
 
 
 @app.command()
@@ -35,6 +41,10 @@ def info() -> None:
     typer.echo(f"nnrun {nnrun.__version__}")
     count = nnrun.cuda.device_count()
     typer.echo("devices: cpu" + "".join(f", cuda:{i}" for i in range(count)))
+
+
+app.command()(inspect)
+app.command()(validate)
 
 
 def main() -> None:

@@ -113,6 +113,7 @@ from nnrun.ops.shape import (
 )
 from nnrun.ops.unary import clamp
 from nnrun.serialization import load, save
+from nnrun.summary import summary
 
 __version__ = "0.1.0"
 
@@ -142,3 +143,11 @@ def is_tensor(obj: object) -> builtins.bool:
 def numel(input: Tensor) -> int:
     return input.numel()
 
+
+def __getattr__(name: str) -> object:
+    # nnrun.config (pydantic, yaml) sits above the core: imported on first use of nnrun.register/nnrun.config
+    if name in ("config", "register"):
+        import nnrun.config
+
+        return nnrun.config if name == "config" else nnrun.config.register
+    raise AttributeError(f"module 'nnrun' has no attribute '{name}'")

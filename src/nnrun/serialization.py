@@ -6,7 +6,11 @@ one JSON document in the safetensors header metadata under the key ``"nnrun"``. 
 is the ``.``-joined path of keys/indices leading to it, so a flat ``state_dict`` is stored under exactly its
 own keys and opens with ``safetensors.torch.load_file`` for ``torch.nn.Module.load_state_dict``.
 
-Loading reads only JSON and raw tensor bytes: it cannot execute code.
+A Module (one built from a YAML config, or a tree of registered layers) is stored as its model config text
+plus its ``state_dict``; loading rebuilds it from the config with ``nnrun.config`` (imported lazily: config
+sits above this module) and loads the state, the YAML equivalent of ``torch.save(model)``.
+
+Loading reads only JSON, YAML (safe loader) and raw tensor bytes: it cannot execute code.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import numpy as np
 import safetensors
 import safetensors.numpy
 
-from nnrun import _backend, _dtype
+from nnrun import _backend, _dtype, _random
 from nnrun._tensor import Tensor
 
 FORMAT_VERSION = 1
@@ -108,10 +112,34 @@ def _encode(obj: Any, where: tuple[Any, ...], arrays: dict[str, np.ndarray], act
             return _encode_container(obj, where, arrays, active)
         finally:
             active.discard(id(obj))
+    if _is_module(obj):
+        return _encode_module(obj, where, arrays, active)
     raise TypeError(
         f"cannot save object of type {type(obj).__name__} at {_describe(where)}; "
         f"nnrun.save supports {_SUPPORTED}"
     )
+
+
+def _is_module(obj: Any) -> bool:
+    module_class = getattr(sys.modules.get("nnrun.nn"), "Module", None)
+    return module_class is not None and isinstance(obj, module_class)
+
+
+def _encode_module(
+    module: Any, where: tuple[Any, ...], arrays: dict[str, np.ndarray], active: set[int]
+) -> dict[str, Any]:
+    """A Module as its model config (YAML text) plus its ``state_dict``; loading rebuilds it."""
+    # nnrun.config sits above serialization (it imports nn, pydantic, yaml): imported only to save a Module
+    from nnrun.config import to_yaml
+
+    try:
+        config = to_yaml(module)
+    except TypeError as exc:
+        raise TypeError(
+            f"cannot save the {type(module).__name__} at {_describe(where)} as a module ({exc}); "
+            "build it from a config (nnrun.config.build_model) or save its state_dict()"
+        ) from None
+    return {"type": "module", "config": config, "state": _encode(module.state_dict(), where, arrays, active)}
 
 
 def _encode_container(
@@ -231,6 +259,8 @@ class _Reader:
             return float(value)
         if kind == "tensor":
             return self.decode_tensor(node, where)
+        if kind == "module":
+            return self.decode_module(node, where)
         items = node.get("items")
         if kind in ("list", "tuple") and isinstance(items, list):
             values = [self.decode(value, f"{where}[{i}]") for i, value in enumerate(items)]
@@ -244,6 +274,29 @@ class _Reader:
                 result[key] = self.decode(value, f"{where}[{key!r}]")
             return result
         raise self.corrupt(f"invalid entry {_preview(node)} at {where}")
+
+    def decode_module(self, node: dict[str, Any], where: str) -> Any:
+        """Rebuild a saved Module from its config, without touching the global RNG, and load its state."""
+        # nnrun.config sits above serialization: imported only when the file holds a Module
+        from nnrun.config import ConfigError, build_model, load
+
+        config, state = node.get("config"), self.decode(node.get("state"), f"{where}.state")
+        if not isinstance(config, str) or not isinstance(state, dict):
+            raise self.corrupt(f"module entry at {where} lacks its config or state")
+        rng_state = _random.get_rng_state()
+        try:
+            model = build_model(load(config, allow_imports=False))
+        except ConfigError as exc:
+            raise CheckpointError(
+                f"{self.path}: the model config saved at {where} is invalid:\n{exc}"
+            ) from None
+        finally:
+            _random.set_rng_state(rng_state)
+        devices = {str(value.device) for value in state.values() if isinstance(value, Tensor)}
+        if len(devices) == 1 and devices != {"cpu"}:
+            model.to(devices.pop())
+        model.load_state_dict(state)
+        return model
 
     def decode_tensor(self, node: dict[str, Any], where: str) -> Tensor:
         name, device = node.get("name"), node.get("device")

@@ -1,0 +1,1 @@
+"""One module per ``nnrun`` sub-command; ``app.py`` registers them."""

@@ -1,0 +1,30 @@
+"""Models described in YAML: load and validate a config, build the Module, and write a Module back.
+
+``load(path_or_text)`` → :class:`ModelConfig` (raises :class:`ConfigError` listing every problem with its
+file, line, column and YAML path); ``build_model(config)`` → ``nnrun.nn.Module``; ``to_yaml(module)`` → text.
+pydantic and PyYAML are imported only inside this package.
+"""
+
+from nnrun.config.document import CONFIG_ATTRIBUTE, ModelConfig, build_model, load, load_model_section
+from nnrun.config.errors import ConfigError, ConfigIssue, Mark
+from nnrun.config.registry import register, unregister
+from nnrun.config.to_yaml import to_yaml
+from nnrun.config.yaml_source import YamlMap, YamlSeq, parse_file, parse_yaml
+
+__all__ = [
+    "CONFIG_ATTRIBUTE",
+    "ConfigError",
+    "ConfigIssue",
+    "Mark",
+    "ModelConfig",
+    "YamlMap",
+    "YamlSeq",
+    "build_model",
+    "load",
+    "load_model_section",
+    "parse_file",
+    "parse_yaml",
+    "register",
+    "to_yaml",
+    "unregister",
+]

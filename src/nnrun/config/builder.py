@@ -1,0 +1,262 @@
+"""From located YAML nodes to modules, collecting every problem on the way.
+
+A node is a layer name, ``{Layer: kwargs | [positional…] | scalar}``, a container (``Sequential``,
+``ModuleList``, ``ModuleDict``, ``Repeat``) or a block. Each problem is reported with its YAML path and mark
+and replaced by a placeholder module, so one pass finds all of them.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any
+
+from nnrun import nn
+from nnrun.config.blocks import BlockDef, block_schema
+from nnrun.config.errors import Issues, Mark, did_you_mean, join_path
+from nnrun.config.registry import CONTAINERS, import_dotted, layer_classes
+from nnrun.config.shapes import PendingLayer
+from nnrun.config.signature import AUTO, AUTO_DIMS, ArgSchema, schema_for, validate_arguments
+from nnrun.config.template import has_reference, substitute
+from nnrun.config.yaml_source import YamlMap, YamlSeq, to_plain
+
+_MAX_DEPTH = 64  # nested block instantiations; deeper means a cycle the static check missed
+
+
+class Builder:
+    """Builds nodes; ``origins`` maps ``id(module)`` to the (YAML path, mark) it was built from."""
+
+    def __init__(
+        self,
+        blocks: dict[str, BlockDef],
+        issues: Issues,
+        broken: set[str] = frozenset(),
+        allow_dotted_paths: bool = False,
+        shapes_known: bool = False,
+    ) -> None:
+        self.blocks = blocks
+        self.issues = issues
+        self.broken = broken
+        self.allow_dotted_paths = allow_dotted_paths
+        self.shapes_known = shapes_known
+        self.layers = layer_classes()
+        self.origins: dict[int, tuple[str, Mark]] = {}
+        self.active: list[str] = []
+        self.pending = 0
+
+    # ----- nodes -----
+    def node(self, value: Any, path: str, mark: Mark) -> nn.Module:
+        """Build the node ``value`` found at ``path``/``mark``."""
+        if isinstance(value, str):
+            if has_reference(value):
+                return self.fail(path, f"{value!r}: ${{...}} can only be used inside a block", mark)
+            return self.head(value, None, path, mark, mark)
+        if isinstance(value, YamlMap) and len(value) == 1:
+            ((head, body),) = value.items()
+            if isinstance(head, str):
+                return self.head(
+                    head, body, join_path(path, head), value.key_marks[head], value.value_marks[head]
+                )
+        if isinstance(value, YamlMap):
+            keys = ", ".join(map(str, value)) or "none"
+            return self.fail(
+                path, f"a node is one layer name mapped to its arguments, got keys: {keys}", mark
+            )
+        if value is None:
+            return self.fail(path, "a node cannot be null here", mark)
+        return self.fail(path, f"expected a layer name or {{Layer: arguments}}, got {value!r}", mark)
+
+    def head(self, name: str, body: Any, path: str, name_mark: Mark, body_mark: Mark) -> nn.Module:
+        if name in CONTAINERS:
+            return self.container(name, body, path, body_mark if body is not None else name_mark)
+        if name in self.blocks:
+            return self.block(self.blocks[name], body, path, name_mark, body_mark)
+        if name in self.broken:
+            return nn.Identity()  # its definition is wrong and was reported already
+        if name in self.layers:
+            return self.layer(self.layers[name], body, path, name_mark, body_mark)
+        if "." in name:
+            return self.dotted(name, body, path, name_mark, body_mark)
+        known = [*self.layers, *self.blocks, *CONTAINERS]
+        return self.fail(path, f"unknown layer '{name}'{did_you_mean(name, known)}", name_mark)
+
+    def dotted(self, name: str, body: Any, path: str, name_mark: Mark, body_mark: Mark) -> nn.Module:
+        if not self.allow_dotted_paths:
+            return self.fail(
+                path,
+                f"unknown layer '{name}': classes are not imported by dotted path; register the class with "
+                "@nnrun.register and list its module under imports:",
+                name_mark,
+            )
+        try:
+            cls = import_dotted(name)
+        except Exception as exc:
+            return self.fail(path, f"cannot import {name}: {exc}", name_mark)
+        return self.layer(cls, body, path, name_mark, body_mark)
+
+    def fail(self, path: str, message: str, mark: Mark) -> nn.Module:
+        self.issues.add(path, message, mark)
+        return nn.Identity()
+
+    def record(self, module: nn.Module, path: str, mark: Mark) -> nn.Module:
+        self.origins.setdefault(id(module), (path, mark))
+        return module
+
+    # ----- containers -----
+    def container(self, kind: str, body: Any, path: str, mark: Mark) -> nn.Module:
+        try:
+            if kind == "Repeat":
+                return self.record(nn.Sequential(*self.repeat(body, path, mark)), path, mark)
+            if kind in ("Sequential", "ModuleList") and (body is None or isinstance(body, YamlSeq)):
+                children = self.listed(body or [], path)
+                built = nn.Sequential(*children) if kind == "Sequential" else nn.ModuleList(children)
+                return self.record(built, path, mark)
+            if kind in ("Sequential", "ModuleDict") and isinstance(body, YamlMap):
+                named = OrderedDict(
+                    (str(key), self.node(child, join_path(path, key), body.value_marks[key]))
+                    for key, child in body.items()
+                )
+                built = nn.Sequential(named) if kind == "Sequential" else nn.ModuleDict(named)
+                return self.record(built, path, mark)
+            if kind == "ModuleDict" and body is None:
+                return self.record(nn.ModuleDict(), path, mark)
+        except (KeyError, TypeError) as exc:
+            return self.fail(path, f"{kind}: {exc}", mark)
+        forms = {"Sequential": "a list or a mapping", "ModuleList": "a list", "ModuleDict": "a mapping"}
+        return self.fail(path, f"{kind} takes {forms[kind]} of nodes, got {body!r}", mark)
+
+    def listed(self, items: list, path: str) -> list[nn.Module]:
+        """The children of a list form; ``{Repeat: …}`` items are expanded in place."""
+        children = []
+        for i, item in enumerate(items):
+            mark = items.item_marks[i] if isinstance(items, YamlSeq) else None
+            if isinstance(item, YamlMap) and list(item) == ["Repeat"]:
+                where = join_path(path, i, "Repeat")
+                children += self.repeat(item["Repeat"], where, item.value_marks["Repeat"])
+            else:
+                children.append(self.node(item, join_path(path, i), mark))
+        return children
+
+    def repeat(self, body: Any, path: str, mark: Mark) -> list[nn.Module]:
+        """``{times: N, node: NODE}`` → N separately built copies of NODE."""
+        if not (isinstance(body, YamlMap) and set(body) == {"times", "node"}):
+            self.fail(path, "Repeat takes {times: N, node: NODE}", mark)
+            return []
+        times = body["times"]
+        if type(times) is not int or times < 0:
+            self.fail(join_path(path, "times"), f"times must be a non-negative int, got {times!r}",
+                      body.value_marks["times"])  # fmt: skip
+            return []
+        return [
+            self.node(body["node"], join_path(path, "node"), body.value_marks["node"]) for _ in range(times)
+        ]
+
+    # ----- layers and blocks -----
+    def layer(self, cls: type, body: Any, path: str, name_mark: Mark, body_mark: Mark) -> nn.Module:
+        schema = schema_for(cls)
+        bound = self.bind(schema, body, path, body_mark)
+        if bound is None:
+            return nn.Identity()
+        kwargs, marks, extra = bound
+        for name in schema.node_params & kwargs.keys():
+            if kwargs[name] is not None:
+                kwargs[name] = self.node(kwargs[name], join_path(path, name), marks[name][1])
+        auto = frozenset(name for name, value in kwargs.items() if isinstance(value, str) and value == AUTO)
+        for name in auto - AUTO_DIMS.keys():
+            self.fail(join_path(path, name), f"'auto' works only for {', '.join(AUTO_DIMS)}", marks[name][1])
+        values, messages = validate_arguments(schema, kwargs, auto)
+        for name, message in messages.items():
+            key_mark, value_mark = marks.get(name, (body_mark, body_mark))
+            self.fail(
+                join_path(path, name), message, key_mark if "unknown argument" in message else value_mark
+            )
+        if messages or not auto <= AUTO_DIMS.keys():
+            return nn.Identity()
+        if auto:
+            if not self.shapes_known:
+                return self.fail(path, f"{cls.__name__}: 'auto' arguments need input_shape", name_mark)
+            self.pending += 1
+            return self.record(PendingLayer(schema, kwargs, auto), path, name_mark)
+        try:
+            module = cls(*extra, **values)
+        except Exception as exc:
+            return self.fail(path, f"{cls.__name__}: {type(exc).__name__}: {exc}", name_mark)
+        return self.record(module, path, name_mark)
+
+    def block(self, block: BlockDef, body: Any, path: str, name_mark: Mark, body_mark: Mark) -> nn.Module:
+        """Instantiate ``block`` with the arguments ``body``: substitute them into its children, build."""
+        if block.name in self.active or len(self.active) >= _MAX_DEPTH:
+            trail = " -> ".join([*self.active, block.name])
+            return self.fail(path, f"cyclic block use: {trail}", name_mark)
+        schema = block_schema(block)
+        bound = self.bind(schema, body, path, body_mark)
+        if bound is None:
+            return nn.Identity()
+        kwargs, marks, _ = bound
+        values, messages = validate_arguments(schema, kwargs)
+        for name, message in messages.items():
+            key_mark, value_mark = marks.get(name, (body_mark, body_mark))
+            self.fail(
+                join_path(path, name), message, key_mark if "unknown argument" in message else value_mark
+            )
+        if values is None:
+            return nn.Identity()
+        args = {name: spec.default for name, spec in block.args.items()} | values
+        modules_path = join_path(block.path, "modules")
+        children_yaml = substitute(block.modules, args, modules_path, block.modules.mark, self.issues.add)
+        self.active.append(block.name)
+        try:
+            children = {
+                key: None
+                if raw is None
+                else self.node(raw, join_path(modules_path, key), children_yaml.value_marks[key])
+                for key, raw in children_yaml.items()
+            }
+        finally:
+            self.active.pop()
+        self.check_absent(block, children)
+        try:
+            module = block.cls(children, to_plain(kwargs))
+        except (KeyError, TypeError) as exc:
+            return self.fail(modules_path, f"{block.name}: {exc}", block.modules.mark)
+        return self.record(module, path, name_mark)
+
+    def check_absent(self, block: BlockDef, children: dict[str, nn.Module | None]) -> None:
+        if block.program is None:
+            return
+        for name, child in children.items():
+            if child is None:
+                for line in block.program.unguarded_calls(name):
+                    self.fail(
+                        join_path(block.path, "forward", line),
+                        f"'{name}' is null here but this line calls it; write '... if {name} else ...'",
+                        block.forward_marks[line],
+                    )
+
+    def bind(
+        self, schema: ArgSchema, body: Any, path: str, mark: Mark
+    ) -> tuple[dict[str, Any], dict[str, tuple[Mark, Mark]], list[Any]] | None:
+        """Arguments as keywords (with the key and value marks of each) plus any extra positionals."""
+        if body is None:
+            return {}, {}, []
+        if isinstance(body, YamlMap):
+            bad = [key for key in body if not isinstance(key, str)]
+            for key in bad:
+                self.fail(
+                    join_path(path, key), f"argument names are strings, got {key!r}", body.key_marks[key]
+                )
+            marks = {key: (body.key_marks[key], body.value_marks[key]) for key in body}
+            return None if bad else (dict(body), marks, [])
+        items = body if isinstance(body, YamlSeq) else [body]
+        item_marks = body.item_marks if isinstance(body, YamlSeq) else [mark]
+        names = schema.positional
+        if len(items) > len(names) and not schema.var_positional:
+            listed = ", ".join(names) or "none"
+            message = f"{schema.title} takes at most {len(names)} positional arguments ({listed})"
+            return self.fail_bind(path, f"{message}, got {len(items)}", mark)
+        kwargs = dict(zip(names, items))
+        marks = {name: (m, m) for name, m in zip(names, item_marks)}
+        return kwargs, marks, list(items[len(names) :])
+
+    def fail_bind(self, path: str, message: str, mark: Mark) -> None:
+        self.issues.add(path, message, mark)
+        return None

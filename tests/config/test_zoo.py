@@ -1,0 +1,63 @@
+"""The model zoo in configs/: each YAML model equals its Python reference in nnrun.models."""
+
+from pathlib import Path
+
+import pytest
+
+import nnrun
+from nnrun import models
+from nnrun.config import build_model, load
+
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+ZOO = {
+    "mlp_mnist.yaml": (models.MLP, (1, 28, 28), 269_322),
+    "lenet_mnist.yaml": (models.LeNet5, (1, 28, 28), 61_706),
+    "resnet20_cifar10.yaml": (models.resnet20, (3, 32, 32), 272_474),
+    "resnet18_cifar10.yaml": (lambda: models.resnet18(num_classes=10, stem="cifar"), (3, 32, 32), 11_173_962),
+    "resnet18_imagenet.yaml": (models.resnet18, (3, 224, 224), 11_689_512),
+}
+
+
+def _layout(model):
+    return [(key, tuple(value.shape)) for key, value in model.state_dict().items()]
+
+
+def _count(model):
+    return sum(p.numel() for p in model.parameters())
+
+
+@pytest.fixture(scope="module")
+def built():
+    return {name: build_model(load(CONFIGS / name)) for name in ZOO}
+
+
+@pytest.mark.parametrize("name", list(ZOO))
+def test_zoo_model_equals_the_python_reference(name, built):
+    make_reference, input_shape, parameters = ZOO[name]
+    model, reference = built[name], make_reference()
+    assert load(CONFIGS / name).input_shape == input_shape
+    assert _count(model) == _count(reference) == parameters
+    assert _layout(model) == _layout(reference)
+    assert repr(model) == repr(reference)
+
+
+@pytest.mark.parametrize("name", ["resnet18_imagenet.yaml", "resnet18_cifar10.yaml", "resnet20_cifar10.yaml"])
+def test_yaml_resnet_computes_what_the_python_resnet_computes(name, built):
+    make_reference, _, _ = ZOO[name]
+    model, reference = built[name], make_reference()
+    model.load_state_dict(reference.state_dict())
+    x = nnrun.randn(2, 3, 32, 32)
+    for mode in (True, False):
+        model.train(mode), reference.train(mode)
+        with nnrun.no_grad():
+            assert nnrun.allclose(model(x), reference(x), rtol=1e-5, atol=1e-6)
+
+
+def test_model_files_are_usable_alone():
+    model = build_model(CONFIGS / "models" / "lenet.yaml")
+    assert model(nnrun.zeros(1, 1, 28, 28)).shape == (1, 10)
+
+
+def test_every_zoo_file_is_tested():
+    tested = set(ZOO) | {"containers_demo.yaml"}
+    assert {path.name for path in CONFIGS.glob("*.yaml")} == tested
