@@ -1,0 +1,79 @@
+"""``load_dataset``: a dataset by name, from a folder of standard files, as an ``ArrayDataset``."""
+
+from __future__ import annotations
+
+import inspect
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from nnrun.data.dataset import ArrayDataset
+from nnrun.data.datasets.cifar10 import load_cifar10
+from nnrun.data.datasets.mnist import FASHION_MNIST, MNIST, load_idx_family
+from nnrun.data.datasets.npz import load_npz
+from nnrun.data.datasets.sample import load_mnist_sample
+from nnrun.data.datasets.synthetic import make_classification
+from nnrun.data.errors import DatasetError
+
+
+@dataclass(frozen=True)
+class DatasetEntry:
+    """How to load a named dataset: ``reader(root?, split, download_missing?, **options)``."""
+
+    reader: Callable[..., ArrayDataset]
+    reads_files: bool
+    downloadable: bool
+
+    def options(self) -> list[str]:
+        fixed = {"root", "split", "download_missing"}
+        return [name for name in inspect.signature(self.reader).parameters if name not in fixed]
+
+
+DATASETS: dict[str, DatasetEntry] = {
+    "mnist": DatasetEntry(partial(load_idx_family, MNIST), reads_files=True, downloadable=True),
+    "fashion_mnist": DatasetEntry(
+        partial(load_idx_family, FASHION_MNIST), reads_files=True, downloadable=True
+    ),
+    "cifar10": DatasetEntry(load_cifar10, reads_files=True, downloadable=True),
+    "npz": DatasetEntry(load_npz, reads_files=True, downloadable=False),
+    "synthetic": DatasetEntry(make_classification, reads_files=False, downloadable=False),
+    "mnist_sample": DatasetEntry(load_mnist_sample, reads_files=False, downloadable=False),
+}
+
+
+def load_dataset(
+    name: str,
+    root: str | os.PathLike[str] | None = None,
+    split: str = "train",
+    download: bool = False,
+    **options: Any,
+) -> ArrayDataset:
+    """The ``split`` ("train" or "test") of dataset ``name`` as an ``ArrayDataset``.
+
+    ``name`` is one of mnist, fashion_mnist, cifar10, npz, synthetic, mnist_sample. File datasets read
+    ``root``; with ``download=True`` missing files are fetched (MNIST family and CIFAR-10). Options go to
+    the reader: ``transform`` for all; ``num_classes``, ``shape``, ``seed``… for synthetic. Every problem is
+    a ``DatasetError`` that names the file or folder.
+    """
+    entry = DATASETS.get(name)
+    if entry is None:
+        raise DatasetError(f"Unknown dataset {name!r}: expected one of {', '.join(DATASETS)}.")
+    if entry.reads_files and root is None:
+        raise DatasetError(
+            f"Dataset {name!r} reads files: give root, the folder (or .npz file) that holds them."
+        )
+    if download and not entry.downloadable:
+        raise DatasetError(f"Dataset {name!r} cannot be downloaded; set download: false.")
+    unknown = sorted(set(options) - set(entry.options()))
+    if unknown:
+        raise DatasetError(
+            f"Dataset {name!r} has no option {', '.join(map(repr, unknown))}; "
+            f"its options are: {', '.join(entry.options())}."
+        )
+    if entry.downloadable:
+        return entry.reader(root, split, download_missing=download, **options)
+    if entry.reads_files:
+        return entry.reader(root, split, **options)
+    return entry.reader(split, **options)

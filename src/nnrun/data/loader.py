@@ -1,0 +1,128 @@
+"""``DataLoader``: batches of a dataset as nnrun tensors, in a reproducible, resumable order."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from nnrun import _backend, _random
+from nnrun._tensor import Tensor
+from nnrun.data.collate import default_collate
+from nnrun.data.dataset import Dataset, has_batch_path
+
+# Streams derived from (seed, epoch): one for the sample order, one per batch for augmentations.
+_ORDER_STREAM = 0
+_AUGMENT_STREAM = 1
+
+
+class DataLoader:
+    """Iterate over ``dataset`` in batches of ``batch_size``, as tensors on ``device``.
+
+    Order. With ``seed`` given, epoch ``e``'s order and augmentations are a pure function of ``(seed, e)``:
+    call ``set_epoch(e)`` before iterating (as with torch's ``DistributedSampler``; the epoch does not
+    advance by itself), and ``iter_from(k)`` to start that epoch at batch ``k`` for an exact mid-epoch
+    resume. Without ``seed``, each ``iter()`` draws one number from ``generator`` (an ``nnrun.Generator``)
+    or from the global generator, like torch, and derives the order and augmentations from it.
+
+    Batches. A dataset with ``get_batch`` (``ArrayDataset``, ``TensorDataset``, a ``Subset`` of them) is
+    gathered with one vectorized index per batch; other datasets are read sample by sample and merged by
+    ``collate_fn`` (``default_collate`` by default, which stacks samples into tensors). A given
+    ``collate_fn`` always takes the per-sample path.
+    """
+
+    def __init__(
+        self,
+        dataset: Dataset,
+        batch_size: int = 1,
+        shuffle: bool = False,
+        drop_last: bool = False,
+        generator: _random.Generator | None = None,
+        collate_fn: Callable[[list[Any]], Any] | None = None,
+        *,
+        device: Any = None,
+        seed: int | None = None,
+    ) -> None:
+        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size <= 0:
+            raise ValueError(
+                f"batch_size should be a positive integer value, but got batch_size={batch_size}"
+            )
+        if seed is not None and (not isinstance(seed, int) or seed < 0):
+            raise ValueError(f"seed must be a non-negative integer or None, got {seed!r}")
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.shuffle = bool(shuffle)
+        self.drop_last = bool(drop_last)
+        self.generator = generator
+        self.collate_fn = collate_fn
+        self.device = _backend.as_device(device)
+        self.seed = seed
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        """Number of batches per epoch."""
+        n = len(self.dataset)
+        return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select the epoch whose order (with ``seed``) the next iteration follows."""
+        if not isinstance(epoch, int) or epoch < 0:
+            raise ValueError(f"epoch must be a non-negative integer, got {epoch!r}")
+        self.epoch = epoch
+
+    def __iter__(self) -> Iterator[Any]:
+        return self.iter_from(0)
+
+    def iter_from(self, batch_index: int) -> Iterator[Any]:
+        """The batches of the current epoch from ``batch_index`` on (exactly those a full pass yields)."""
+        if not 0 <= batch_index <= len(self):
+            raise IndexError(f"batch_index {batch_index} out of range for {len(self)} batches")
+        return self._batches(self._epoch_seed(), batch_index)
+
+    def _epoch_seed(self) -> np.random.SeedSequence:
+        if self.seed is not None:
+            return np.random.SeedSequence(self.seed, spawn_key=(self.epoch,))
+        drawn = _random.generator_or_default(self.generator).numpy_generator.integers(0, 2**63 - 1)
+        return np.random.SeedSequence(int(drawn))
+
+    def _order(self, epoch_seed: np.random.SeedSequence) -> np.ndarray:
+        n = len(self.dataset)
+        if not self.shuffle:
+            return np.arange(n, dtype=np.int64)
+        rng = np.random.default_rng(_child(epoch_seed, _ORDER_STREAM))
+        return rng.permutation(n).astype(np.int64, copy=False)
+
+    def _batches(self, epoch_seed: np.random.SeedSequence, start: int) -> Iterator[Any]:
+        order = self._order(epoch_seed)
+        vectorized = self.collate_fn is None and has_batch_path(self.dataset)
+        for b in range(start, len(self)):
+            indices = order[b * self.batch_size : (b + 1) * self.batch_size]
+            if vectorized:
+                rng = np.random.default_rng(_child(epoch_seed, _AUGMENT_STREAM, b))
+                yield tuple(
+                    self._to_device(Tensor._make(array)) for array in self.dataset.get_batch(indices, rng)
+                )
+            else:
+                collate = self.collate_fn or default_collate
+                yield self._to_device(collate([self.dataset[int(i)] for i in indices]))
+
+    def _to_device(self, batch: Any) -> Any:
+        """``batch`` with every tensor moved to the loader's device (containers rebuilt, others unchanged)."""
+        if isinstance(batch, Tensor):
+            if _backend.device_of(batch._data) == self.device:
+                return batch
+            return Tensor._make(_backend.transfer(batch._data, self.device))
+        if isinstance(batch, dict):
+            return {key: self._to_device(value) for key, value in batch.items()}
+        if isinstance(batch, tuple) and hasattr(batch, "_fields"):
+            return type(batch)(*(self._to_device(value) for value in batch))
+        if isinstance(batch, (list, tuple)):
+            return type(batch)(self._to_device(value) for value in batch)
+        return batch
+
+
+def _child(parent: np.random.SeedSequence, *key: int) -> np.random.SeedSequence:
+    """An independent stream below ``parent`` named by ``key`` (what ``SeedSequence.spawn`` would build)."""
+    return np.random.SeedSequence(parent.entropy, spawn_key=(*parent.spawn_key, *key))
