@@ -5,7 +5,9 @@ from __future__ import annotations
 import typer
 
 import nnrun
+from nnrun_cli.commands.eval import evaluate
 from nnrun_cli.commands.inspect import inspect
+from nnrun_cli.commands.train import train
 from nnrun_cli.commands.validate import validate
 
 app = typer.Typer(
@@ -45,6 +47,8 @@ def info() -> None:
 
 app.command()(inspect)
 app.command()(validate)
+app.command()(train)
+app.command(name="eval")(evaluate)
 
 
 def main() -> None:

@@ -70,6 +70,10 @@ def load_model(target: str, input_shape: tuple[int, ...] | None = None) -> Loade
     path = existing_file(target)
     if is_checkpoint(path):
         loaded = nnrun.load(path, map_location="cpu")
+        if isinstance(loaded, dict) and loaded.get("format") == "nnrun-training-checkpoint":
+            from nnrun.train.checkpoint import model_from_checkpoint
+
+            loaded = model_from_checkpoint(path)  # verifies the checksum, rebuilds from the saved config
         if not isinstance(loaded, nnrun.nn.Module):
             raise CLIError(
                 f"{target} holds a {type(loaded).__name__}, not a model; inspect needs a checkpoint of a "

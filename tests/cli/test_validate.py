@@ -39,7 +39,7 @@ def test_lenet_summary_line(invoke):
     result = invoke("validate", CONFIGS / "lenet_mnist.yaml")
     assert result.stdout.strip() == (
         f"ok: {CONFIGS / 'lenet_mnist.yaml'}: model LeNet5, 61,706 parameters, "
-        "input [1, 1, 28, 28] -> output [1, 10]"
+        "input [1, 1, 28, 28] -> output [1, 10]; training mnist, SGD, 2 epochs"
     )
 
 

@@ -12,6 +12,7 @@ CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 ZOO = {
     "mlp_mnist.yaml": (models.MLP, (1, 28, 28), 269_322),
     "lenet_mnist.yaml": (models.LeNet5, (1, 28, 28), 61_706),
+    "lenet_mnist_sample.yaml": (models.LeNet5, (1, 28, 28), 61_706),
     "resnet20_cifar10.yaml": (models.resnet20, (3, 32, 32), 272_474),
     "resnet18_cifar10.yaml": (lambda: models.resnet18(num_classes=10, stem="cifar"), (3, 32, 32), 11_173_962),
     "resnet18_imagenet.yaml": (models.resnet18, (3, 224, 224), 11_689_512),

@@ -18,10 +18,14 @@ def validate(
     debug: Annotated[bool, typer.Option("--debug", help="Show the Python traceback of an error.")] = False,
 ) -> None:
     """Check CONFIG: it parses, every layer and argument is valid, the model builds and, when the config
-    gives input_shape, runs on it. Exit code 0 when valid, 2 otherwise."""
+    gives input_shape, runs on it; a training config's data, loss, optimizer, scheduler and checkpoint
+    settings are checked too. Exit code 0 when valid, 2 otherwise."""
     with reported_errors(debug_requested(ctx, debug)):
         api = config_api()
-        cfg = api.load(existing_file(config))
+        path = existing_file(config)
+        training = api.is_training_document(api.parse_file(str(path))[0])
+        training_cfg = api.load_training(path) if training else None
+        cfg = training_cfg.model if training_cfg else api.load(path)
         model = api.build_model(cfg)
         shape = config_input_shape(cfg)
         try:
@@ -33,4 +37,7 @@ def validate(
         if shape is not None:
             output = format_shape(summary.layers[0].output_shape)
             line += f", input {format_shape(summary.input_shapes[0])} -> output {output}"
+        if training_cfg is not None:
+            optimizer, epochs = training_cfg.optimizer.name, training_cfg.train.epochs
+            line += f"; training {training_cfg.data.dataset}, {optimizer}, {epochs} epoch{'s' * (epochs > 1)}"
         typer.echo(line)

@@ -2,6 +2,7 @@
 
 ``load(path_or_text)`` → :class:`ModelConfig` (raises :class:`ConfigError` listing every problem with its
 file, line, column and YAML path); ``build_model(config)`` → ``nnrun.nn.Module``; ``to_yaml(module)`` → text.
+``load_training(path, overrides)`` → :class:`TrainingConfig` (model plus data, optimizer, … for the trainer).
 pydantic and PyYAML are imported only inside this package.
 """
 
@@ -9,6 +10,7 @@ from nnrun.config.document import CONFIG_ATTRIBUTE, ModelConfig, build_model, lo
 from nnrun.config.errors import ConfigError, ConfigIssue, Mark
 from nnrun.config.registry import register, unregister
 from nnrun.config.to_yaml import to_yaml
+from nnrun.config.training import TrainingConfig, is_training_document, load_training
 from nnrun.config.yaml_source import YamlMap, YamlSeq, parse_file, parse_yaml
 
 __all__ = [
@@ -17,11 +19,14 @@ __all__ = [
     "ConfigIssue",
     "Mark",
     "ModelConfig",
+    "TrainingConfig",
     "YamlMap",
     "YamlSeq",
     "build_model",
+    "is_training_document",
     "load",
     "load_model_section",
+    "load_training",
     "parse_file",
     "parse_yaml",
     "register",

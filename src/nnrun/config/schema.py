@@ -50,12 +50,23 @@ def check(
         for error in exc.errors():
             loc = tuple(error["loc"])
             if error["type"] == "extra_forbidden":
-                hint = did_you_mean(loc[-1], schema.model_fields)
+                hint = did_you_mean(loc[-1], _fields_at(schema, loc[:-1]))
                 message = f"unknown key '{loc[-1]}'{hint}"
             elif error["type"] == "missing":
                 message = f"missing required key '{loc[-1]}'"
             else:
-                message = f"{error['msg']}, got {error['input']!r}"
+                message = f"{error['msg'].removeprefix('Value error, ')}, got {error['input']!r}"
             at_key = error["type"] in ("extra_forbidden",)
             issues.add(join_path(path, *loc), message, locate(value, mark, loc, at_key=at_key))
         return None
+
+
+def _fields_at(schema: type[pydantic.BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """The field names of the (nested) model that ``loc`` leads to within ``schema``; [] when none."""
+    for key in loc:
+        field = schema.model_fields.get(key) if isinstance(key, str) else None
+        annotation = field.annotation if field is not None else None
+        if not (isinstance(annotation, type) and issubclass(annotation, pydantic.BaseModel)):
+            return []
+        schema = annotation
+    return list(schema.model_fields)

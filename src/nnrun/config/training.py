@@ -1,0 +1,297 @@
+"""Training configs: a model section plus data, loss, optimizer, scheduler, train and checkpoint settings.
+
+``load_training(path, overrides=["train.epochs=3"])`` → :class:`TrainingConfig`, or :class:`ConfigError`
+listing every problem with its file, line, column and YAML path (overrides report as ``--set:N:C``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, Field, Strict, StrictBool, StrictInt, StrictStr
+
+from nnrun.config.document import ModelConfig, _parse, _top_input_shape, load_model_section
+from nnrun.config.errors import ConfigError, Issues, Mark, did_you_mean
+from nnrun.config.overrides import apply_overrides
+from nnrun.config.schema import PositiveInt, _Strict, check
+from nnrun.config.training_nodes import (
+    NodeSpec,
+    SchedulerSpec,
+    check_loss,
+    check_optimizer,
+    check_scheduler,
+    check_transforms,
+)
+from nnrun.config.yaml_source import YamlMap, dump_yaml, locate, to_plain
+from nnrun.data.datasets import DATASETS
+
+#: Top-level keys that make a document with ``model:`` a training config rather than a model config.
+TRAINING_KEYS = ("data", "loss", "optimizer", "scheduler", "train", "checkpoint", "seed", "device", "output")
+
+Number = StrictInt | Annotated[float, Strict()]
+NonNegativeInt = Annotated[StrictInt, Field(ge=0)]
+
+
+def _fraction(value: float) -> float:
+    if not 0 <= value < 1:
+        raise ValueError("must be a fraction in [0, 1)")
+    return value
+
+
+def _positive(value: float | None) -> float | None:
+    if value is not None and value <= 0:
+        raise ValueError("must be positive")
+    return value
+
+
+def _device(value: str) -> str:
+    if not re.fullmatch(r"cpu|auto|cuda(:\d+)?", value):
+        raise ValueError("must be cpu, cuda, cuda:N or auto")
+    return value
+
+
+def _dataset(value: str) -> str:
+    if value not in DATASETS:
+        raise ValueError(f"unknown dataset{did_you_mean(value, DATASETS)}; known: {', '.join(DATASETS)}")
+    return value
+
+
+def _metric(value: str) -> str:
+    if value != "accuracy" and not re.fullmatch(r"top[1-9]\d*", value):
+        raise ValueError("metrics are accuracy or topK (top5, …)")
+    return value
+
+
+class DataSchema(_Strict):
+    """``data:``: which dataset, where, how it is batched and transformed (``augment``: training only)."""
+
+    dataset: Annotated[StrictStr, AfterValidator(_dataset)]
+    root: StrictStr | None = None
+    download: StrictBool = False
+    batch_size: PositiveInt = 64
+    eval_batch_size: PositiveInt | None = None
+    val_split: Annotated[Number, AfterValidator(_fraction)] = 0.0
+    shuffle: StrictBool = True
+    drop_last: StrictBool = False
+    transforms: list[Any] = Field(default_factory=list)
+    augment: list[Any] = Field(default_factory=list)
+    options: dict[StrictStr, Any] = Field(default_factory=dict)
+
+
+class TrainSchema(_Strict):
+    """``train:``: epochs, logging, gradient clipping, metrics, and whether to report the test split."""
+
+    epochs: PositiveInt = 1
+    log_every: PositiveInt = 50
+    grad_clip_norm: Annotated[Number | None, AfterValidator(_positive)] = None
+    metrics: list[Annotated[StrictStr, AfterValidator(_metric)]] = Field(default_factory=lambda: ["accuracy"])
+    test: StrictBool = True
+
+
+class CheckpointSchema(_Strict):
+    """``checkpoint:``: where (relative to the run folder), how often, how many, and the best metric."""
+
+    dir: StrictStr = "checkpoints"
+    every_epochs: NonNegativeInt = 1
+    every_steps: PositiveInt | None = None
+    keep_last: PositiveInt | None = 3
+    best: StrictStr | None = None
+    mode: Literal["auto", "min", "max"] = "auto"
+
+
+class TrainingSchema(_Strict):
+    name: StrictStr | None = None
+    seed: NonNegativeInt = 0
+    device: Annotated[StrictStr, AfterValidator(_device)] = "auto"
+    output: StrictStr = "runs/${name}"
+    input_shape: list[PositiveInt] | None = None
+    model: Any = Field(...)
+    data: DataSchema
+    loss: Any = "CrossEntropyLoss"
+    optimizer: Any = Field(...)
+    scheduler: Any = None
+    train: TrainSchema = TrainSchema()
+    checkpoint: CheckpointSchema = CheckpointSchema()
+
+
+@dataclass
+class TrainingConfig:
+    """A validated training config; ``yaml`` is its resolved text (defaults filled in, model inlined)."""
+
+    name: str
+    seed: int
+    device: str
+    output: str
+    file: str
+    model: ModelConfig
+    data: DataSchema
+    train: TrainSchema
+    checkpoint: CheckpointSchema
+    optimizer: NodeSpec
+    scheduler: SchedulerSpec | None
+    train_transforms: list[NodeSpec]
+    eval_transforms: list[NodeSpec]
+    document: YamlMap = field(repr=False)
+    mark: Mark = field(repr=False)
+
+    @property
+    def loss_node(self) -> tuple[Any, str, Mark]:
+        """The loss node, its YAML path and mark (``nnrun.config.training_nodes.build_loss`` builds it)."""
+        return self.document.get("loss", "CrossEntropyLoss"), "loss", self.where("loss")
+
+    @property
+    def best_mode(self) -> str:
+        """``min`` or ``max`` for the best-checkpoint metric (``auto``: min for losses)."""
+        if self.checkpoint.mode != "auto":
+            return self.checkpoint.mode
+        return "min" if (self.checkpoint.best or "").endswith("loss") else "max"
+
+    def where(self, path: str) -> Mark:
+        """The mark of a dotted YAML path (as far as it exists)."""
+        keys = tuple(int(k) if k.isdigit() else k for k in path.split("."))
+        return locate(self.document, self.mark, keys)
+
+    def error_at(self, path: str, message: str) -> ConfigError:
+        """A :class:`ConfigError` at ``path`` (e.g. ``data.root`` when the dataset files are missing)."""
+        return ConfigError(Issues.one(path, message, self.where(path)))
+
+    @property
+    def yaml(self) -> str:
+        """The resolved config: every section with its defaults, the model inlined; it loads again."""
+        plain = to_plain(self.document)
+        resolved: dict[str, Any] = {"name": self.name, "seed": self.seed, "device": self.device}
+        resolved["output"] = self.output
+        if self.model.input_shape is not None:
+            resolved["input_shape"] = list(self.model.input_shape)
+        resolved["model"] = to_plain(self.model.section)
+        resolved["data"] = self.data.model_dump()
+        resolved["loss"] = plain.get("loss", "CrossEntropyLoss")
+        resolved["optimizer"] = plain["optimizer"]
+        if plain.get("scheduler") is not None:
+            resolved["scheduler"] = plain["scheduler"]
+        resolved["train"] = self.train.model_dump()
+        resolved["checkpoint"] = self.checkpoint.model_dump()
+        return dump_yaml(resolved)
+
+
+def is_training_document(document: Any) -> bool:
+    """Whether a parsed document is a training config (``model:`` plus training sections)."""
+    return isinstance(document, YamlMap) and "model" in document and any(k in document for k in TRAINING_KEYS)
+
+
+def load_training(source: str | os.PathLike, overrides: list[str] | tuple[str, ...] = ()) -> TrainingConfig:
+    """Read a training config (a path or YAML text), apply ``key.path=value`` overrides, validate it all."""
+    document, mark = _parse(source)
+    if not isinstance(document, YamlMap):
+        raise ConfigError(
+            Issues.one("", "a training config is a mapping with model:, data:, optimizer:, …", mark)
+        )
+    apply_overrides(document, overrides)
+    return training_config(document, mark)
+
+
+def training_config(document: YamlMap, mark: Mark) -> TrainingConfig:
+    """Validate a parsed (and overridden) training document."""
+    issues = Issues()
+    spec = check(TrainingSchema, document, mark, "", issues)
+    model = _model(document, mark, issues)
+    if spec is None:
+        issues.raise_if_any()
+    assert spec is not None
+    data_mark = document.value_marks.get("data", mark)
+    data = document["data"]
+    train_transforms = check_transforms(data.get("augment"), "data.augment", data_mark, issues)
+    eval_transforms = check_transforms(data.get("transforms"), "data.transforms", data_mark, issues)
+    check_loss(
+        document.get("loss", "CrossEntropyLoss"), "loss", document.value_marks.get("loss", mark), issues
+    )
+    optimizer = check_optimizer(document["optimizer"], "optimizer", document.value_marks["optimizer"], issues)
+    scheduler = None
+    if document.get("scheduler") is not None:
+        scheduler = check_scheduler(
+            document["scheduler"], "scheduler", document.value_marks["scheduler"], issues
+        )
+    _check_data(spec.data, data, data_mark, issues)
+    _check_best(spec, document, mark, issues)
+    issues.raise_if_any()
+    assert model is not None and optimizer is not None
+    name = spec.name or _default_name(mark.file)
+    return TrainingConfig(
+        name=name,
+        seed=spec.seed,
+        device=spec.device,
+        output=spec.output.replace("${name}", name),
+        file=mark.file,
+        model=model,
+        data=spec.data,
+        train=spec.train,
+        checkpoint=spec.checkpoint,
+        optimizer=optimizer,
+        scheduler=scheduler,
+        train_transforms=train_transforms + eval_transforms,
+        eval_transforms=eval_transforms,
+        document=document,
+        mark=mark,
+    )
+
+
+def _model(document: YamlMap, mark: Mark, issues: Issues) -> ModelConfig | None:
+    if "model" not in document:
+        return None
+    try:
+        shape = document.get("input_shape")
+        shape = _top_input_shape(shape, document) if shape is not None else None
+        return load_model_section(document["model"], document.value_marks["model"], input_shape=shape)
+    except ConfigError as exc:
+        issues.errors.extend(error for error in exc.errors if error not in issues.errors)
+        return None
+
+
+def _check_data(data: DataSchema, located: YamlMap, mark: Mark, issues: Issues) -> None:
+    entry = DATASETS[data.dataset]
+    options = [name for name in entry.options() if name != "transform"]  # transforms: data.transforms
+    for key in data.options:
+        if key not in options:
+            where = locate(located, mark, ("options", key), at_key=True)
+            known = ", ".join(options) or "none"
+            issues.add(
+                f"data.options.{key}", f"{data.dataset} has no option {key!r}; its options: {known}", where
+            )
+    if data.download and not entry.downloadable:
+        where = located.value_marks.get("download", mark)
+        issues.add("data.download", f"{data.dataset} cannot be downloaded; set download: false", where)
+    if not entry.reads_files:
+        return
+    if data.root is None:
+        issues.add("data.root", f"dataset {data.dataset} needs root: the folder of its files", mark)
+    elif not data.download and not os.path.exists(data.root):
+        where = located.value_marks.get("root", mark)
+        message = f"no such folder {data.root}; point root at the {data.dataset} files or set download: true"
+        issues.add("data.root", message, where)
+
+
+def _check_best(spec: TrainingSchema, document: YamlMap, mark: Mark, issues: Issues) -> None:
+    best = spec.checkpoint.best
+    if best is None:
+        return
+    names = ["loss", *spec.train.metrics]
+    choices = [f"{split}/{name}" for split in ("train", "val") for name in names]
+    where = locate(document, mark, ("checkpoint", "best"))
+    if best not in choices:
+        issues.add(
+            "checkpoint.best",
+            f"unknown metric {best!r}{did_you_mean(best, choices)}; one of {choices}",
+            where,
+        )
+    elif best.startswith("val/") and spec.data.val_split == 0:
+        issues.add(
+            "checkpoint.best", f"{best} needs a validation split: set data.val_split (e.g. 0.1)", where
+        )
+
+
+def _default_name(file: str) -> str:
+    stem = os.path.splitext(os.path.basename(file))[0]
+    return stem if stem and not stem.startswith("<") else "run"

@@ -1,0 +1,294 @@
+"""The object-valued parts of a training config: optimizer, scheduler, loss and transforms.
+
+Each is a node like a layer's, ``Name`` or ``{Name: {argument: value}}``, checked against the class's
+constructor signature (the same pydantic machinery as layers), then constructed once on a dummy parameter so
+that the constructor's own checks (``Invalid learning rate: -1``) are reported at the node. Scheduler
+arguments may be symbols resolved when training starts: ``epochs``, ``steps`` (optimizer steps in the whole
+run), ``steps_per_epoch``, or integer arithmetic on them (``epochs - 5``, ``steps_per_epoch * 2``).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import typing
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+from nnrun import nn, optim
+from nnrun._creation import zeros
+from nnrun.config.builder import Builder
+from nnrun.config.errors import Issues, Mark, did_you_mean, join_path
+from nnrun.config.signature import schema_for, validate_arguments
+from nnrun.config.yaml_source import YamlMap, YamlSeq, to_plain
+from nnrun.data import transforms as data_transforms
+from nnrun.optim import lr_scheduler
+
+OPTIMIZERS: dict[str, type] = {
+    n: getattr(optim, n) for n in optim.__all__ if n not in ("Optimizer", "lr_scheduler")
+}
+#: LambdaLR takes Python functions, which a config cannot hold.
+SCHEDULERS: dict[str, type] = {
+    n: getattr(lr_scheduler, n) for n in lr_scheduler.__all__ if n not in ("LRScheduler", "LambdaLR")
+}
+SYMBOLS = ("epochs", "steps", "steps_per_epoch")
+_PLACEHOLDERS = {"epochs": 10, "steps": 1000, "steps_per_epoch": 100}  # for the dry construction only
+
+
+@dataclass
+class NodeSpec:
+    """A validated ``{Name: arguments}`` node: the class, its arguments (scheduler arguments may still hold
+    symbols; SequentialLR's ``schedulers`` hold NodeSpecs) and where it was written."""
+
+    name: str
+    cls: type
+    kwargs: dict[str, Any]
+    path: str
+    mark: Mark
+    children: list[NodeSpec] = field(default_factory=list)
+
+
+@dataclass
+class SchedulerSpec:
+    """A validated scheduler: its root node and whether it is stepped per ``epoch`` or per ``step``."""
+
+    node: NodeSpec
+    interval: str
+
+
+# ----- checking -----
+def check_optimizer(value: Any, path: str, mark: Mark, issues: Issues) -> NodeSpec | None:
+    """Validate ``{SGD: {lr: 0.1, momentum: 0.9}}`` (or a bare name for the defaults)."""
+    spec = _node(value, path, mark, OPTIMIZERS, "optimizer", ("params",), issues)
+    if spec is not None and not _dry(spec, issues, lambda: build_optimizer(spec, [_dummy_parameter()])):
+        return None
+    return spec
+
+
+def check_scheduler(value: Any, path: str, mark: Mark, issues: Issues) -> SchedulerSpec | None:
+    """Validate ``{CosineAnnealingLR: {T_max: epochs}}`` with an optional ``interval: epoch | step``."""
+    if not isinstance(value, YamlMap):
+        issues.add(
+            path, f"a scheduler is {{Name: arguments}} with an optional interval:, got {value!r}", mark
+        )
+        return None
+    interval = value.get("interval", "epoch")
+    if interval not in ("epoch", "step"):
+        where = value.value_marks.get("interval", mark)
+        issues.add(join_path(path, "interval"), f"interval is epoch or step, got {interval!r}", where)
+    rest = YamlMap(value.mark)
+    for key in value:
+        if key != "interval":
+            rest[key], rest.key_marks[key], rest.value_marks[key] = (
+                value[key],
+                value.key_marks[key],
+                value.value_marks[key],
+            )
+    spec = _scheduler_node(rest, path, mark, issues)
+    if spec is None or interval not in ("epoch", "step"):
+        return None
+    optimizer = optim.SGD([_dummy_parameter()], lr=0.1)
+    if not _dry(spec, issues, lambda: build_scheduler(spec, optimizer, _PLACEHOLDERS)):
+        return None
+    return SchedulerSpec(spec, interval)
+
+
+def _scheduler_node(value: Any, path: str, mark: Mark, issues: Issues) -> NodeSpec | None:
+    spec = _node(value, path, mark, SCHEDULERS, "scheduler", ("optimizer", "schedulers"), issues)
+    if spec is None or spec.cls is not lr_scheduler.SequentialLR:
+        return spec
+    inner = spec.kwargs.pop("schedulers", None)
+    inner_path = join_path(spec.path, "schedulers")
+    if not isinstance(inner, YamlSeq) or not inner:
+        issues.add(inner_path, "SequentialLR needs schedulers: a list of scheduler nodes", spec.mark)
+        return None
+    children = [
+        _scheduler_node(item, join_path(inner_path, i), inner.item_marks[i], issues)
+        for i, item in enumerate(inner)
+    ]
+    if any(child is None for child in children):
+        return None
+    spec.children = children  # type: ignore[assignment]
+    return spec
+
+
+def check_loss(value: Any, path: str, mark: Mark, issues: Issues) -> None:
+    """A loss is any layer node: ``CrossEntropyLoss`` or ``{CrossEntropyLoss: {label_smoothing: 0.1}}``."""
+    Builder({}, issues).node(value, path, mark)
+
+
+def check_transforms(value: Any, path: str, mark: Mark, issues: Issues) -> list[NodeSpec]:
+    """A list of ``name`` or ``{name: arguments}`` with the names of ``nnrun.data.transforms.TRANSFORMS``."""
+    if value is None:
+        return []
+    if not isinstance(value, YamlSeq):
+        issues.add(
+            path,
+            f"a list of transforms such as [normalize: {{mean: [0.5], std: [0.5]}}], got {value!r}",
+            mark,
+        )
+        return []
+    specs = []
+    for i, item in enumerate(value):
+        spec = _node(
+            item, join_path(path, i), value.item_marks[i], data_transforms.TRANSFORMS, "transform", (), issues
+        )
+        if spec is not None and _dry(spec, issues, lambda spec=spec: spec.cls(**spec.kwargs)):
+            specs.append(spec)
+    return specs
+
+
+# ----- building -----
+def build_optimizer(spec: NodeSpec, params: Any) -> optim.Optimizer:
+    """The optimizer of ``spec`` over ``params``."""
+    return spec.cls(params, **spec.kwargs)
+
+
+def build_scheduler(spec: NodeSpec, optimizer: optim.Optimizer, symbols: dict[str, int]) -> Any:
+    """The scheduler of ``spec`` on ``optimizer``, with ``epochs``/``steps``/``steps_per_epoch`` resolved."""
+    kwargs = {key: resolve_symbols(value, symbols) for key, value in spec.kwargs.items()}
+    if spec.children:
+        kwargs["schedulers"] = [build_scheduler(child, optimizer, symbols) for child in spec.children]
+    return spec.cls(optimizer, **kwargs)
+
+
+def build_loss(value: Any, path: str, mark: Mark) -> nn.Module:
+    """The loss module of a (validated) loss node."""
+    issues = Issues()
+    module = Builder({}, issues).node(value, path, mark)
+    issues.raise_if_any()
+    return module
+
+
+def build_transform(specs: list[NodeSpec]) -> data_transforms.Compose | None:
+    """One ``Compose`` of the transforms, or None when there are none."""
+    return data_transforms.Compose([spec.cls(**spec.kwargs) for spec in specs]) if specs else None
+
+
+def resolve_symbols(value: Any, symbols: dict[str, int]) -> Any:
+    """``value`` with every symbolic expression (``"epochs - 5"``) replaced by its int value."""
+    if isinstance(value, list):
+        return [resolve_symbols(item, symbols) for item in value]
+    if isinstance(value, tuple):
+        return tuple(resolve_symbols(item, symbols) for item in value)
+    if isinstance(value, str) and _is_symbolic(value):
+        return _evaluate(ast.parse(value, mode="eval").body, symbols)
+    return value
+
+
+# ----- helpers -----
+def _node(
+    value: Any,
+    path: str,
+    mark: Mark,
+    known: dict[str, type],
+    kind: str,
+    skip: tuple[str, ...],
+    issues: Issues,
+) -> NodeSpec | None:
+    """Split ``Name`` / ``{Name: {arguments}}``, look the name up and check the arguments' types."""
+    if isinstance(value, str):
+        name, body, name_mark, body_mark = value, None, mark, mark
+    elif isinstance(value, YamlMap) and len(value) == 1 and isinstance(next(iter(value)), str):
+        ((name, body),) = value.items()
+        name_mark, body_mark = value.key_marks[name], value.value_marks[name]
+    else:
+        issues.add(
+            path, f"a {kind} is a name or {{Name: {{argument: value}}}}, got {to_plain(value)!r}", mark
+        )
+        return None
+    where = join_path(path, name)
+    if name not in known:
+        issues.add(
+            where, f"unknown {kind} '{name}'{did_you_mean(name, known)}; known: {', '.join(known)}", name_mark
+        )
+        return None
+    if body is not None and not isinstance(body, YamlMap):
+        issues.add(where, f"{name} takes a mapping of arguments, got {to_plain(body)!r}", body_mark)
+        return None
+    body = body or YamlMap(body_mark)
+    cls = known[name]
+    plain = {key: _numbers(to_plain(item)) for key, item in body.items()}
+    try:
+        checked = {key: _placeholder(item) for key, item in plain.items() if key not in skip}
+    except ValueError as exc:
+        issues.add(where, f"{name}: {exc}", body_mark)
+        return None
+    _, messages = validate_arguments(schema_for(cls), checked, frozenset(skip))
+    for argument, message in messages.items():
+        at = body.key_marks if "unknown argument" in message else body.value_marks
+        issues.add(join_path(where, argument), message, at.get(argument, body_mark))
+    if messages:
+        return None
+    kwargs = {key: _tuples(item, schema_for(cls).annotations.get(key)) for key, item in plain.items()}
+    if "schedulers" in body:
+        kwargs["schedulers"] = body["schedulers"]  # located, parsed by the caller
+    return NodeSpec(name, cls, kwargs, where, name_mark)
+
+
+def _dry(spec: NodeSpec, issues: Issues, construct: Any) -> bool:
+    """Construct once to surface the constructor's own checks at the node; True when it succeeds."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            construct()
+    except Exception as exc:
+        issues.add(spec.path, f"{spec.name}: {type(exc).__name__}: {exc}", spec.mark)
+        return False
+    return True
+
+
+def _dummy_parameter() -> nn.Parameter:
+    return nn.Parameter(zeros(1))
+
+
+def _placeholder(value: Any) -> Any:
+    return resolve_symbols(value, _PLACEHOLDERS)
+
+
+_FLOAT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$")
+
+
+def _numbers(value: Any) -> Any:
+    """YAML 1.2 floats that PyYAML (YAML 1.1) reads as text: ``1e-3`` → 0.001."""
+    if isinstance(value, list):
+        return [_numbers(item) for item in value]
+    return float(value) if isinstance(value, str) and _FLOAT.match(value) else value
+
+
+def _tuples(value: Any, annotation: Any) -> Any:
+    """YAML lists become tuples where the constructor's annotation wants one (``betas: [0.9, 0.999]``)."""
+    wants_tuple = typing.get_origin(annotation) is tuple or any(
+        typing.get_origin(arg) is tuple for arg in typing.get_args(annotation)
+    )
+    return tuple(value) if wants_tuple and isinstance(value, list) else value
+
+
+def _is_symbolic(text: str) -> bool:
+    try:
+        tree = ast.parse(text, mode="eval")
+    except SyntaxError:
+        return False
+    names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+    return bool(names) and names <= set(SYMBOLS)
+
+
+_OPERATORS = {
+    ast.Add: int.__add__,
+    ast.Sub: int.__sub__,
+    ast.Mult: int.__mul__,
+    ast.FloorDiv: int.__floordiv__,
+}
+
+
+def _evaluate(node: ast.AST, symbols: dict[str, int]) -> int:
+    if isinstance(node, ast.Name):
+        return int(symbols[node.id])
+    if isinstance(node, ast.Constant) and type(node.value) is int:
+        return node.value
+    if isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
+        return _OPERATORS[type(node.op)](_evaluate(node.left, symbols), _evaluate(node.right, symbols))
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        return -_evaluate(node.operand, symbols)
+    raise ValueError(f"only + - * // on ints and {', '.join(SYMBOLS)} are allowed, got {ast.unparse(node)!r}")

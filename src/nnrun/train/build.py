@@ -1,0 +1,128 @@
+"""From a validated training config to the objects a :class:`~nnrun.train.Trainer` runs: device, datasets,
+loaders, model, loss, optimizer and scheduler (in that order, after seeding the global generator)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+import nnrun
+from nnrun import nn
+from nnrun.config import TrainingConfig, build_model
+from nnrun.config.training_nodes import build_loss, build_optimizer, build_scheduler, build_transform
+from nnrun.data import ArrayDataset, DataLoader, DatasetError, load_dataset
+from nnrun.optim import Optimizer
+from nnrun.train.settings import CheckpointSettings, TrainSettings
+
+
+@dataclass
+class RunParts:
+    """Everything a trainer needs; loaders yield ``(inputs, labels)`` on ``device``."""
+
+    model: nn.Module
+    optimizer: Optimizer
+    loss_fn: nn.Module
+    train_loader: DataLoader
+    val_loader: DataLoader | None
+    test_loader: DataLoader | None
+    scheduler: Any
+    device: str
+
+
+def resolve_device(cfg: TrainingConfig) -> str:
+    """``auto`` → cuda when available, else cpu; a cuda device that cannot be used is a config error."""
+    if cfg.device == "auto":
+        return "cuda" if nnrun.cuda.is_available() else "cpu"
+    if cfg.device.startswith("cuda"):
+        if not nnrun.cuda.is_available():
+            message = (
+                f"{cfg.device} was asked for but CUDA is not available here (no GPU, or no CuPy: "
+                "pip install -e '.[cuda]'); use device: cpu or auto"
+            )
+            raise cfg.error_at("device", message)
+        index = int(cfg.device.partition(":")[2] or 0)
+        if index >= nnrun.cuda.device_count():
+            raise cfg.error_at(
+                "device", f"{cfg.device}: only {nnrun.cuda.device_count()} CUDA device(s) here"
+            )
+    return cfg.device
+
+
+def settings_from(cfg: TrainingConfig) -> TrainSettings:
+    """The trainer settings of a config (checkpoints under ``<output>/<checkpoint.dir>``)."""
+    ck = cfg.checkpoint
+    folder = ck.dir if ck.dir.startswith("/") else f"{cfg.output}/{ck.dir}"
+    checkpoint = CheckpointSettings(
+        folder, ck.every_epochs, ck.every_steps, ck.keep_last, ck.best, cfg.best_mode
+    )
+    return TrainSettings(
+        epochs=cfg.train.epochs,
+        log_every=cfg.train.log_every,
+        grad_clip_norm=cfg.train.grad_clip_norm,
+        metrics=tuple(cfg.train.metrics),
+        scheduler_interval=cfg.scheduler.interval if cfg.scheduler else "epoch",
+        output=cfg.output,
+        checkpoint=checkpoint,
+        test=cfg.train.test,
+        name=cfg.name,
+    )
+
+
+def build_parts(cfg: TrainingConfig, need_test: bool = False) -> RunParts:
+    """Seed the global generator with ``cfg.seed``, then build every part on the config's device."""
+    device = resolve_device(cfg)
+    train_set, val_set, test_set = datasets(cfg, need_test)
+    nnrun.manual_seed(cfg.seed)
+    model = build_model(cfg.model).to(device)
+    loss_fn = build_loss(*cfg.loss_node).to(device)
+    optimizer = build_optimizer(cfg.optimizer, model.parameters())
+    data = cfg.data
+    eval_batch = data.eval_batch_size or data.batch_size
+    train_loader = DataLoader(
+        train_set,
+        data.batch_size,
+        shuffle=data.shuffle,
+        drop_last=data.drop_last,
+        device=device,
+        seed=cfg.seed,
+    )
+    val_loader = DataLoader(val_set, eval_batch, device=device, seed=cfg.seed) if val_set else None
+    test_loader = DataLoader(test_set, eval_batch, device=device, seed=cfg.seed) if test_set else None
+    scheduler = None
+    if cfg.scheduler is not None:
+        epochs, per_epoch = cfg.train.epochs, len(train_loader)
+        symbols = {"epochs": epochs, "steps_per_epoch": per_epoch, "steps": epochs * per_epoch}
+        scheduler = build_scheduler(cfg.scheduler.node, optimizer, symbols)
+    return RunParts(model, optimizer, loss_fn, train_loader, val_loader, test_loader, scheduler, device)
+
+
+def datasets(
+    cfg: TrainingConfig, need_test: bool = False
+) -> tuple[ArrayDataset, ArrayDataset | None, ArrayDataset | None]:
+    """Train, validation (``val_split`` of train, drawn from the seed) and test sets with their transforms;
+    the test set only when ``train.test`` is on or ``need_test``."""
+    train = _load(cfg, "train")
+    test = _load(cfg, "test") if cfg.train.test or need_test else None
+    train_transform = build_transform(cfg.train_transforms)
+    eval_transform = build_transform(cfg.eval_transforms)
+    val = None
+    if cfg.data.val_split > 0:
+        order = np.random.default_rng(cfg.seed).permutation(len(train))
+        n_val = max(1, round(len(train) * cfg.data.val_split))
+        val = ArrayDataset(train.x[order[:n_val]], train.y[order[:n_val]], eval_transform)
+        train = ArrayDataset(train.x[order[n_val:]], train.y[order[n_val:]], train_transform)
+    else:
+        train = ArrayDataset(train.x, train.y, train_transform)
+    if test is not None:
+        test = ArrayDataset(test.x, test.y, eval_transform)
+    return train, val, test
+
+
+def _load(cfg: TrainingConfig, split: str) -> ArrayDataset:
+    data = cfg.data
+    try:
+        return load_dataset(data.dataset, data.root, split, download=data.download, **data.options)
+    except DatasetError as exc:
+        raise cfg.error_at("data.root" if data.root is not None else "data.dataset", str(exc)) from None

@@ -1,0 +1,134 @@
+"""Progress output: a rich progress bar per epoch on a terminal (throughput, loss, ETA), plain log lines
+otherwise, an end-of-epoch line with the epoch's metrics and seconds, and a final summary line."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, TextIO
+
+from nnrun.train.callbacks import Callback
+
+
+def format_metrics(row: dict[str, Any]) -> str:
+    """``train/loss 0.3012  train/accuracy 0.9123 …`` for the metric entries of a row."""
+    parts = [f"{key} {value:.4f}" for key, value in row.items() if "/" in key and isinstance(value, float)]
+    return "  ".join(parts)
+
+
+class PlainProgress(Callback):
+    """One line per log step and per epoch, for logs and pipes."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream
+
+    def write(self, line: str) -> None:
+        stream = self.stream or sys.stdout
+        stream.write(line + "\n")
+        stream.flush()
+
+    def on_train_start(self, trainer: Any) -> None:
+        samples = len(trainer.train_loader.dataset)
+        line = (
+            f"training {trainer.settings.name} on {trainer.device}: {samples:,} samples, "
+            f"{trainer.steps_per_epoch} steps per epoch, {trainer.settings.epochs} epochs"
+        )
+        if trainer.resumed_from:
+            where = f"epoch {trainer.epoch + 1}, step {trainer.global_step}"
+            line += f" (resumed from {trainer.resumed_from} at {where})"
+        self.write(line)
+
+    def on_log(self, trainer: Any, row: dict[str, Any]) -> None:
+        self.write(
+            f"epoch {row['epoch']}/{trainer.settings.epochs}  step {row['batch']}/{trainer.steps_per_epoch}  "
+            f"loss {row['train/loss']:.4f}  lr {row['lr']:.4g}  {row['samples_per_s']:,.0f} samples/s"
+        )
+
+    def on_epoch_end(self, trainer: Any, row: dict[str, Any]) -> None:
+        epoch = f"{row['epoch']}/{trainer.settings.epochs}"
+        self.write(f"epoch {epoch} done in {row['time_s']:.1f} s: {format_metrics(row)}")
+
+    def on_train_end(self, trainer: Any, summary: dict[str, Any]) -> None:
+        line = f"done in {summary['wall_time_s']:.1f} s ({summary['samples_per_s']:,.0f} samples/s)"
+        final = format_metrics({k: v for k, v in summary["final"].items() if k.startswith(("test/", "val/"))})
+        if final:
+            line += f": {final}"
+        if trainer.settings.output:
+            line += f"; run folder {trainer.settings.output}"
+        self.write(line)
+
+
+class RichProgress(PlainProgress):
+    """A rich progress bar per epoch; the epoch and summary lines as in :class:`PlainProgress`."""
+
+    def __init__(self) -> None:
+        from rich.console import Console  # rich is only needed on a terminal
+
+        super().__init__()
+        self.console = Console()
+        self.bar: Any = None
+        self.task: Any = None
+
+    def write(self, line: str) -> None:
+        self.console.print(line, highlight=False, markup=False)
+
+    def on_epoch_start(self, trainer: Any) -> None:
+        self._open(trainer)
+
+    def on_train_start(self, trainer: Any) -> None:
+        super().on_train_start(trainer)
+        if trainer.batch_index:  # resumed mid-epoch: on_epoch_start is not called
+            self._open(trainer)
+
+    def _open(self, trainer: Any) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self._close()
+        self.bar = Progress(
+            TextColumn("epoch {task.fields[epoch]}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("loss {task.fields[loss]}  {task.fields[speed]} samples/s"),
+            TimeRemainingColumn(),
+            console=self.console,
+            transient=True,
+        )
+        self.bar.start()
+        epoch = f"{trainer.epoch + 1}/{trainer.settings.epochs}"
+        self.task = self.bar.add_task(
+            "train",
+            total=trainer.steps_per_epoch,
+            completed=trainer.batch_index,
+            epoch=epoch,
+            loss="-",
+            speed="-",
+        )
+
+    def on_step_end(self, trainer: Any, loss: float) -> None:
+        if self.bar is not None:
+            self.bar.update(self.task, completed=trainer.batch_index)
+
+    def on_log(self, trainer: Any, row: dict[str, Any]) -> None:
+        if self.bar is not None:
+            speed = f"{row['samples_per_s']:,.0f}"
+            self.bar.update(self.task, loss=f"{row['train/loss']:.4f}", speed=speed)
+
+    def on_epoch_end(self, trainer: Any, row: dict[str, Any]) -> None:
+        self._close()
+        super().on_epoch_end(trainer, row)
+
+    def on_train_end(self, trainer: Any, summary: dict[str, Any]) -> None:
+        self._close()
+        super().on_train_end(trainer, summary)
+
+    def on_exception(self, trainer: Any, error: BaseException) -> None:
+        self._close()
+
+    def _close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+            self.bar = None
+
+
+def default_progress() -> Callback:
+    """A rich bar when standard output is a terminal, plain lines otherwise."""
+    return RichProgress() if sys.stdout.isatty() else PlainProgress()

@@ -1,0 +1,41 @@
+"""What the trainer does besides the optimisation itself: epochs, logging, checkpoints, the run folder."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class CheckpointSettings:
+    """Checkpoints go to ``dir`` (None: none are written).
+
+    ``every_epochs``: after every N-th epoch (0: only the last); ``every_steps``: also every N optimizer steps
+    (mid-epoch); ``keep_last``: how many ``epoch-*``/``step-*`` files stay (None: all); ``best``: a metric
+    such as ``val/accuracy`` whose best value so far is kept in ``best.safetensors`` (``mode``: max or min).
+    """
+
+    dir: str | None = None
+    every_epochs: int = 1
+    every_steps: int | None = None
+    keep_last: int | None = 3
+    best: str | None = None
+    mode: str = "max"
+
+
+@dataclass
+class TrainSettings:
+    """Settings of :class:`nnrun.train.Trainer` (a training config's ``train:``/``checkpoint:`` sections).
+
+    ``output`` is the run folder (None: no files are written); ``metrics`` are ``accuracy`` and ``topK``
+    names; ``scheduler_interval`` is ``epoch`` or ``step``; ``test`` evaluates the test loader at the end.
+    """
+
+    epochs: int = 1
+    log_every: int = 50
+    grad_clip_norm: float | None = None
+    metrics: tuple[str, ...] = ("accuracy",)
+    scheduler_interval: str = "epoch"
+    output: str | None = None
+    checkpoint: CheckpointSettings = field(default_factory=CheckpointSettings)
+    test: bool = True
+    name: str = "run"

@@ -1,0 +1,378 @@
+"""``Trainer``: the training loop, with metrics, callbacks, checkpoints and exact resume.
+
+Exactness: a checkpoint holds the model, optimizer and scheduler states, the global generator (dropout and
+any other draws), the running epoch metrics and the position (epoch, batch index within it, global step).
+The data order and augmentations of epoch ``e`` are a pure function of (seed, e) (``DataLoader(seed=…)``),
+so a resumed run calls ``set_epoch(e)`` and ``iter_from(batch_index)`` and performs exactly the same
+floating-point operations as an uninterrupted one: the final weights are equal bit for bit.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+import nnrun
+from nnrun import nn
+from nnrun.config import TrainingConfig, load_training
+from nnrun.serialization import CheckpointError
+from nnrun.train.build import RunParts, build_parts, settings_from
+from nnrun.train.callbacks import Callback, CallbackList
+from nnrun.train.checkpoint import load_checkpoint
+from nnrun.train.checkpoint_folder import CheckpointFolder
+from nnrun.train.errors import TrainingError, TrainingInterrupted
+from nnrun.train.interrupt import DeferredInterrupt
+from nnrun.train.metrics import MetricTracker
+from nnrun.train.progress import default_progress
+from nnrun.train.run_folder import RunFolder
+from nnrun.train.settings import TrainSettings
+
+
+class Trainer:
+    """Trains a classifier: ``Trainer(config).fit()`` for a training config (a path, YAML text or
+    :class:`~nnrun.config.TrainingConfig`), or ``Trainer(model=…, optimizer=…, loss_fn=…, train_loader=…)``
+    with your own objects (loaders yield ``(inputs, labels)``; give them a ``seed`` for exact resume).
+
+    Args:
+        config: a training config; builds model, data, loss, optimizer and scheduler from it.
+        model, optimizer, loss_fn, train_loader, val_loader, test_loader, scheduler: the parts, instead.
+        settings: epochs, logging, checkpoints, run folder (from the config when one is given).
+        callbacks: :class:`~nnrun.train.Callback` objects called at each hook.
+        progress: True for a progress bar/log lines, False for none, or a Callback of your own.
+        overrides: ``key.path=value`` overrides of the config.
+    """
+
+    def __init__(
+        self,
+        config: TrainingConfig | str | os.PathLike | None = None,
+        *,
+        model: nn.Module | None = None,
+        optimizer: Any = None,
+        loss_fn: nn.Module | None = None,
+        train_loader: Any = None,
+        val_loader: Any = None,
+        test_loader: Any = None,
+        scheduler: Any = None,
+        settings: TrainSettings | None = None,
+        callbacks: Iterable[Callback] = (),
+        progress: bool | Callback = True,
+        overrides: Iterable[str] = (),
+        need_test: bool = False,
+    ) -> None:
+        self.config: TrainingConfig | None = None
+        self.config_text: str | None = None  # the resolved config, saved in the run folder and checkpoints
+        if config is not None:
+            if any(part is not None for part in (model, optimizer, loss_fn, train_loader)):
+                raise TypeError("Trainer takes a config or model/optimizer/loss_fn/train_loader, not both")
+            cfg = config if isinstance(config, TrainingConfig) else load_training(config, tuple(overrides))
+            self.config, self.config_text = cfg, cfg.yaml
+            parts = build_parts(cfg, need_test)
+            settings = settings or settings_from(cfg)
+        else:
+            if model is None or optimizer is None or loss_fn is None or train_loader is None:
+                raise TypeError("Trainer needs a config, or model, optimizer, loss_fn and train_loader")
+            device = next(iter(model.parameters())).device
+            parts = RunParts(
+                model, optimizer, loss_fn, train_loader, val_loader, test_loader, scheduler, str(device)
+            )
+        self.parts = parts
+        self.settings = settings or TrainSettings()
+        self.model, self.optimizer, self.scheduler = parts.model, parts.optimizer, parts.scheduler
+        self.loss_fn, self.device = parts.loss_fn, parts.device
+        self.train_loader, self.val_loader, self.test_loader = (
+            parts.train_loader,
+            parts.val_loader,
+            parts.test_loader,
+        )
+        self.tracker = MetricTracker(self.settings.metrics)
+        self.epoch = self.batch_index = self.global_step = self.samples_seen = 0
+        self.elapsed = self.train_time = self.epoch_time = 0.0
+        self.history: list[dict[str, Any]] = []
+        self.best: dict[str, Any] | None = None
+        self.resumed_from: str | None = None
+        folder = self.settings.checkpoint.dir
+        self.checkpoints = CheckpointFolder(folder, self.settings.checkpoint.keep_last) if folder else None
+        hooks: list[Callback] = []
+        if self.settings.output:
+            hooks.append(RunFolder(self.settings.output, self.config_text))
+        hooks += list(callbacks)
+        if progress is not False:
+            hooks.append(default_progress() if progress is True else progress)
+        self.callbacks = CallbackList(hooks)
+        self._interrupt = DeferredInterrupt()
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return len(self.train_loader)
+
+    def metric_names(self) -> list[str]:
+        """The metric columns: ``train/loss``, ``train/accuracy``, … then the ``val/`` ones."""
+        names = ["loss", *self.settings.metrics]
+        splits = ["train", "val"] if self.val_loader is not None else ["train"]
+        return [f"{split}/{name}" for split in splits for name in names]
+
+    # ----- training -----
+    def fit(self, resume: str | os.PathLike | None = None) -> dict[str, Any]:
+        """Train until ``settings.epochs``; ``resume`` is a checkpoint path or ``auto`` (the run's last one).
+
+        Returns the summary (also in ``summary.json``). Raises :class:`~nnrun.train.TrainingInterrupted`
+        after saving an ``interrupted`` checkpoint on Ctrl-C, :class:`~nnrun.train.TrainingError` on a
+        non-finite loss."""
+        if resume is not None:
+            self.resume(resume)
+        self._session = (time.perf_counter(), self.elapsed)
+        self.callbacks.on_train_start(self)
+        try:
+            # a diverging run is reported once, by the non-finite loss check, not by NumPy's warnings
+            with (
+                DeferredInterrupt() as self._interrupt,
+                np.errstate(over="ignore", invalid="ignore", divide="ignore"),
+            ):
+                while self.epoch < self.settings.epochs:
+                    self._run_epoch()
+                summary = self._summary()
+        except BaseException as error:
+            self.callbacks.on_exception(self, error)
+            raise
+        self.callbacks.on_train_end(self, summary)
+        return summary
+
+    def _run_epoch(self) -> None:
+        loader = self.train_loader
+        if hasattr(loader, "set_epoch"):
+            loader.set_epoch(self.epoch)
+        if self.batch_index == 0:
+            self.tracker.reset()
+            self.epoch_time = 0.0
+            self.callbacks.on_epoch_start(self)
+        batches = loader.iter_from(self.batch_index) if self.batch_index else iter(loader)
+        self.model.train()
+        window = [0.0, 0, time.perf_counter()]  # loss sum, samples, start of the log window
+        started = time.perf_counter()
+        for inputs, target in batches:
+            loss = self._step(inputs, target)
+            n = int(target.shape[0])
+            self.batch_index += 1
+            self.global_step += 1
+            self.samples_seen += n
+            window[0] += loss * n
+            window[1] += n
+            if self.global_step % self.settings.log_every == 0:
+                self._log(window)
+                window = [0.0, 0, time.perf_counter()]
+            every = self.settings.checkpoint.every_steps
+            if every and self.global_step % every == 0:
+                self._time(started)
+                started = time.perf_counter()
+                self._save("step", self.global_step)
+            self.callbacks.on_step_end(self, loss)
+            if self._interrupt.requested:
+                self._time(started)
+                self._stop()
+        self._time(started)
+        self._end_epoch()
+
+    def _step(self, inputs: Any, target: Any) -> float:
+        self.optimizer.zero_grad()
+        output = self.model(inputs)
+        loss = self.loss_fn(output, target)
+        value = float(loss.item())
+        if not math.isfinite(value):
+            kept = self.checkpoints.last_saved if self.checkpoints else None
+            raise TrainingError(
+                f"non-finite loss ({value}) at epoch {self.epoch + 1}, step {self.global_step + 1} (batch "
+                f"{self.batch_index + 1} of {self.steps_per_epoch}); training stopped. "
+                + (f"The last good checkpoint is {kept}. " if kept else "No checkpoint was saved. ")
+                + "Try a lower learning rate or train.grad_clip_norm."
+            )
+        loss.backward()
+        if self.settings.grad_clip_norm:
+            nn.utils.clip_grad_norm_(self.model.parameters(), self.settings.grad_clip_norm)
+        self.optimizer.step()
+        if self.scheduler is not None and self.settings.scheduler_interval == "step":
+            self.scheduler.step()
+        self.tracker.update(value, output.detach(), target)
+        return value
+
+    def _end_epoch(self) -> None:
+        row: dict[str, Any] = {
+            "kind": "epoch",
+            "epoch": self.epoch + 1,
+            "step": self.global_step,
+            "lr": self.lr,
+        }
+        row.update({f"train/{key}": value for key, value in self.tracker.compute().items()})
+        if self.val_loader is not None:
+            row.update(self.evaluate(self.val_loader, "val"))
+        if self.scheduler is not None and self.settings.scheduler_interval == "epoch":
+            if isinstance(self.scheduler, nnrun.optim.lr_scheduler.ReduceLROnPlateau):
+                self.scheduler.step(row.get("val/loss", row.get("train/loss")))
+            else:
+                self.scheduler.step()
+        row["samples_per_s"] = self.tracker.samples / max(self.epoch_time, 1e-9)
+        row["time_s"] = self.epoch_time
+        self.history.append(row)
+        self.epoch += 1
+        self.batch_index = 0
+        self.tracker.reset()
+        self.callbacks.on_epoch_end(self, row)
+        improved = self._update_best(row)
+        every = self.settings.checkpoint.every_epochs
+        if (every and self.epoch % every == 0) or self.epoch == self.settings.epochs:
+            self._save("epoch", self.epoch)
+        if improved:
+            self._save("best")
+        if self._interrupt.requested:
+            self._stop()
+
+    def _log(self, window: list[float]) -> None:
+        seconds = max(time.perf_counter() - window[2], 1e-9)
+        row = {
+            "kind": "step", "epoch": self.epoch + 1, "batch": self.batch_index, "step": self.global_step,
+            "lr": self.lr, "train/loss": window[0] / max(window[1], 1), "samples_per_s": window[1] / seconds,
+            "time_s": self._elapsed(),
+        }  # fmt: skip
+        self.history.append(row)
+        self.callbacks.on_log(self, row)
+
+    def _update_best(self, row: dict[str, Any]) -> bool:
+        metric = self.settings.checkpoint.best
+        if metric is None or metric not in row:
+            return False
+        value, best = row[metric], self.best["value"] if self.best else None
+        better = best is None or (value > best if self.settings.checkpoint.mode == "max" else value < best)
+        if better:
+            self.best = {"metric": metric, "value": value, "epoch": row["epoch"], "step": row["step"]}
+        return better
+
+    def _stop(self) -> None:
+        raise TrainingInterrupted(self._save("interrupted"))
+
+    def _time(self, started: float) -> None:
+        seconds = time.perf_counter() - started
+        self.epoch_time += seconds
+        self.train_time += seconds
+
+    def _elapsed(self) -> float:
+        start, before = getattr(self, "_session", (time.perf_counter(), self.elapsed))
+        return before + time.perf_counter() - start
+
+    @property
+    def lr(self) -> float:
+        """The learning rate of the first parameter group."""
+        return float(self.optimizer.param_groups[0]["lr"])
+
+    # ----- evaluation -----
+    def evaluate(self, loader: Any = None, split: str = "test") -> dict[str, float]:
+        """Mean loss and metrics of the model on ``loader`` (default: the test loader), as ``split/name``."""
+        loader = loader if loader is not None else self.test_loader
+        if loader is None:
+            raise ValueError("evaluate: no loader given and this trainer has no test loader")
+        tracker = MetricTracker(self.settings.metrics)
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            with nnrun.no_grad():
+                for inputs, target in loader:
+                    output = self.model(inputs)
+                    tracker.update(float(self.loss_fn(output, target).item()), output, target)
+        finally:
+            self.model.train(was_training)
+        return {f"{split}/{key}": value for key, value in tracker.compute().items()}
+
+    def _summary(self) -> dict[str, Any]:
+        epochs = [row for row in self.history if row["kind"] == "epoch"]
+        final = {k: v for k, v in (epochs[-1] if epochs else {}).items() if "/" in k}
+        if self.settings.test and self.test_loader is not None:
+            final.update(self.evaluate(self.test_loader, "test"))
+        self.elapsed = self._elapsed()
+        return {
+            "name": self.settings.name,
+            "status": "completed",
+            "epochs": self.epoch,
+            "steps": self.global_step,
+            "device": str(self.device),
+            "wall_time_s": self.elapsed,
+            "samples_per_s": self.samples_seen / max(self.train_time, 1e-9),
+            "final": final,
+            "best": self.best,
+            "last_checkpoint": self.checkpoints.last_saved if self.checkpoints else None,
+        }
+
+    # ----- checkpoints -----
+    def _save(self, kind: str, number: int | None = None) -> str | None:
+        if self.checkpoints is None:
+            return None
+        self.elapsed = self._elapsed()
+        path = self.checkpoints.save(self.state_dict(), kind, number)
+        self.callbacks.on_checkpoint(self, path)
+        return path
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything a checkpoint holds (see :mod:`nnrun.train.checkpoint`)."""
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
+            "progress": self._progress(),
+            "tracker": self.tracker.state_dict(),
+            "best": self.best,
+            "rng": {"global": nnrun.get_rng_state()},
+            "config": self.config_text,
+            "history": self.history,
+        }
+
+    def _progress(self) -> dict[str, Any]:
+        return {
+            "epoch": self.epoch, "batch_index": self.batch_index, "global_step": self.global_step,
+            "samples_seen": self.samples_seen, "elapsed_s": self.elapsed, "train_time_s": self.train_time,
+            "epoch_time_s": self.epoch_time,
+        }  # fmt: skip
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore a :meth:`state_dict` (model, optimizer, scheduler, position, metrics, RNG)."""
+        self.model.load_state_dict({key: value.to(self.device) for key, value in state["model"].items()})
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.scheduler is not None and state["scheduler"] is not None:
+            self.scheduler.load_state_dict(state["scheduler"])
+        progress = state["progress"]
+        self.epoch, self.batch_index = progress["epoch"], progress["batch_index"]
+        self.global_step, self.samples_seen = progress["global_step"], progress["samples_seen"]
+        self.elapsed, self.train_time = progress["elapsed_s"], progress["train_time_s"]
+        self.epoch_time = progress["epoch_time_s"]
+        self.tracker.load_state_dict(state["tracker"])
+        self.best = state["best"]
+        self.history = list(state["history"])
+        nnrun.set_rng_state(state["rng"]["global"])
+
+    def load_weights(self, checkpoint: str | os.PathLike) -> str:
+        """Load only the model weights of a checkpoint (for evaluation); returns ``epoch N, step S``."""
+        path = os.fspath(checkpoint)
+        state = load_checkpoint(path)
+        try:
+            self.model.load_state_dict({key: value.to(self.device) for key, value in state["model"].items()})
+        except (KeyError, RuntimeError) as exc:
+            raise CheckpointError(f"{path}: does not fit this config's model: {exc}") from None
+        progress = state["progress"]
+        return f"epoch {progress['epoch']}, step {progress['global_step']}"
+
+    def resume(self, checkpoint: str | os.PathLike) -> None:
+        """Continue from ``checkpoint`` (a path, or ``auto``: this run's ``last.safetensors``)."""
+        path = os.fspath(checkpoint)
+        if path == "auto":
+            if self.checkpoints is None:
+                raise CheckpointError("--resume auto needs a checkpoint folder (settings.checkpoint.dir)")
+            path = self.checkpoints.resume_path("auto")
+        state = load_checkpoint(path)
+        try:
+            self.load_state_dict(state)
+        except (KeyError, RuntimeError, ValueError, TypeError) as exc:
+            raise CheckpointError(f"{path}: does not fit this run's model or optimizer: {exc}") from None
+        self.resumed_from = path
+        if self.checkpoints is not None:
+            self.checkpoints.last_saved = path

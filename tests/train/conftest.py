@@ -1,0 +1,38 @@
+"""A tiny training config on synthetic data (fast), with dropout, augmentation and a per-step scheduler so
+that every source of state a resume must restore is exercised."""
+
+import pytest
+
+TINY = """\
+name: tiny
+seed: 3
+device: cpu
+output: {output}
+input_shape: [1, 8, 8]
+model:
+  module:
+    Sequential: [Flatten, {{Linear: [64, 32]}}, ReLU, {{Dropout: 0.2}}, {{Linear: [32, 10]}}]
+data:
+  dataset: synthetic
+  batch_size: 16
+  val_split: 0.25
+  augment: [hflip: {{p: 0.5}}]
+  transforms: [normalize: {{mean: [0.0], std: [2.0]}}]
+  options: {{train_size: 256, test_size: 64}}
+optimizer: {{SGD: {{lr: 0.05, momentum: 0.9}}}}
+scheduler: {{CosineAnnealingLR: {{T_max: steps}}, interval: step}}
+train: {{epochs: 2, log_every: 4, metrics: [accuracy, top3]}}
+checkpoint: {{every_epochs: 1, keep_last: 2, best: val/accuracy}}
+"""
+
+
+@pytest.fixture
+def tiny_config(tmp_path):
+    """``tiny_config(name="run")`` writes the tiny config with its run folder under ``tmp_path``."""
+
+    def write(name="run"):
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(TINY.format(output=tmp_path / name), encoding="utf-8")
+        return path
+
+    return write
