@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
-import click
 import typer
 
 from nnrun.serialization import CheckpointError
@@ -55,7 +54,7 @@ def reported_errors(debug: bool) -> Iterator[None]:
     ``debug``, let it through so Python prints the traceback."""
     try:
         yield
-    except (typer.Exit, typer.Abort, click.exceptions.ClickException):
+    except (typer.Exit, typer.Abort, typer.TyperException):  # Typer's own exits and usage errors
         raise
     except Exception as error:
         if debug:
