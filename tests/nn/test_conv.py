@@ -68,15 +68,16 @@ def test_conv2d_parity_grid(stride, padding, dilation, groups, bias, size):
     _parity(run(nnrun), run(torch), [x, w, b])
 
 
-@pytest.mark.parametrize("flat_inflation", [0.0, 10.0])  # force the strided / the flat patch grid
+@pytest.mark.parametrize("flat_max_waste", [-1.0, 1e9])  # force the strided / the flat patch grid
 @pytest.mark.parametrize("block_bytes", [1, 1 << 30])  # one image per block / the whole batch at once
-def test_conv2d_blocking_and_grid_modes(monkeypatch, flat_inflation, block_bytes):
-    monkeypatch.setattr(_conv_kernels, "_FLAT_MAX_INFLATION", flat_inflation)
+@pytest.mark.parametrize("out_channels", [4, 2])  # input gradient by col2im / by flipped-kernel patches
+def test_conv2d_blocking_and_grid_modes(monkeypatch, flat_max_waste, block_bytes, out_channels):
+    monkeypatch.setattr(_conv_kernels, "_FLAT_MAX_WASTE", flat_max_waste)
     monkeypatch.setattr(_conv_kernels, "_CPU_BLOCK_BYTES", block_bytes)
     rng = _rng()
     x = rng.standard_normal((5, 3, 6, 7)).astype(np.float32)
-    w = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
-    b = rng.standard_normal(4).astype(np.float32)
+    w = rng.standard_normal((out_channels, 3, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(out_channels).astype(np.float32)
     for padding, dilation in [(1, 1), (2, 2), (0, 1)]:
         _parity(
             lambda x, w, b, p=padding, d=dilation: F.conv2d(x, w, b, 1, p, d),
@@ -85,12 +86,13 @@ def test_conv2d_blocking_and_grid_modes(monkeypatch, flat_inflation, block_bytes
         )
 
 
-def test_conv2d_block_boundaries_with_partial_last_block(monkeypatch):
+@pytest.mark.parametrize("out_channels", [5, 2])  # input gradient by col2im / by flipped-kernel patches
+def test_conv2d_block_boundaries_with_partial_last_block(monkeypatch, out_channels):
     # a block size that does not divide the batch
     monkeypatch.setattr(_conv_kernels, "_CPU_BLOCK_BYTES", 3 * 3 * 9 * 10 * 10 * 4)
     rng = _rng()
     x = rng.standard_normal((7, 3, 8, 8)).astype(np.float32)
-    w = rng.standard_normal((5, 3, 3, 3)).astype(np.float32)
+    w = rng.standard_normal((out_channels, 3, 3, 3)).astype(np.float32)
     _parity(
         lambda x, w: F.conv2d(x, w, padding=1),
         lambda x, w: torch.nn.functional.conv2d(x, w, padding=1),

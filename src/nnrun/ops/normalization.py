@@ -87,13 +87,15 @@ class BatchNorm(Function):
             grad_b = sum_g
         if needs_x:
             k = inv_std if weight is None else inv_std * weight
-            grad_x = g * k[:, None]
             if ctx.training:
-                # dx = k (g - sum(g)/M - xhat sum(g xhat)/M), xhat = centred inv_std
-                correction = saved_x * (k * inv_std * inv_std * sum_g_centred / count)[:, None]
-                correction += (k * sum_g / count)[:, None]
-                grad_x -= correction
-            grad_x = grad_x.reshape(grad_out.shape)  # evaluation: the running statistics are constants
+                # dx = k (g - sum(g)/M - xhat sum(g xhat)/M), xhat = centred inv_std: four passes, one buffer
+                grad_x = saved_x * (-inv_std * inv_std * sum_g_centred / count)[:, None]
+                grad_x += g
+                grad_x -= (sum_g / count)[:, None]
+                grad_x *= k[:, None]
+            else:  # evaluation: the running statistics are constants
+                grad_x = g * k[:, None]
+            grad_x = grad_x.reshape(grad_out.shape)
         return grad_x, grad_w, grad_b, None, None, None, None, None
 
 
