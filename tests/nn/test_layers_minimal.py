@@ -55,13 +55,16 @@ def test_linear_init_reproducible_with_manual_seed():
 
 def test_linear_init_bounds_match_torch():
     torch = pytest.importorskip("torch")
-    ours, theirs = nn.Linear(50, 80), torch.nn.Linear(50, 80)
+    nnrun.manual_seed(0)
+    torch.manual_seed(0)
+    ours, theirs = nn.Linear(50, 2000), torch.nn.Linear(50, 2000)
+    bound = 1 / math.sqrt(50)  # both draw U(-1/sqrt(fan_in), 1/sqrt(fan_in)), whose std is bound/sqrt(3)
     for name in ("weight", "bias"):
         a = getattr(ours, name).detach().numpy()
         b = getattr(theirs, name).detach().numpy()
-        bound = 1 / math.sqrt(50)
         assert max(abs(a).max(), abs(b).max()) <= bound
-        assert abs(a.std() - b.std()) < 0.15 * b.std()
+        for values in (a, b):
+            assert abs(values.std() - bound / math.sqrt(3)) < 0.05 * bound / math.sqrt(3)
 
 
 def test_linear_parity_with_torch():
