@@ -2,7 +2,7 @@
 
 import builtins
 
-from nnrun import autograd, cuda, data, nn, optim
+from nnrun import autograd, cuda, data, nn, optim, utils
 from nnrun._backend import device
 from nnrun._creation import (
     arange,
