@@ -3,13 +3,22 @@ models against the same architectures in PyTorch, measured in the same run.
 
 Run by hand on a quiet machine: ``python benchmarks/train_step.py [--models mlp,lenet] [--rounds 5]``.
 Ratio = nnrun throughput / PyTorch throughput (above 1 means nnrun is faster); float32, synthetic data.
+
+Then peak memory (Linux only; ``--no-memory`` skips it): each library, model and step kind runs in its own
+fresh process, which builds the model, inputs and optimizer, resets the kernel's resident-set high-water mark
+and runs two steps; the peak is that high-water mark minus the resident set just before the steps, so it
+counts activations, saved arrays, gradients, optimizer state and allocator slack, not the libraries or the
+model's parameters.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from types import ModuleType
@@ -116,6 +125,62 @@ def mean_ms(fn: Callable[[], None], count: int) -> float:
     return (time.perf_counter() - start) / count * 1e3
 
 
+def _status_kib(field: str) -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"{field} not in /proc/self/status")
+
+
+def measure_peak(lib_name: str, name: str, kind: str) -> float:
+    """MB of resident memory that two ``kind`` steps ("train" or "infer") add at their peak (this process)."""
+    import torch
+
+    import nnrun
+
+    lib = nnrun if lib_name == "nnrun" else torch
+    shape, batch, _ = MODELS[name]
+    model = nnrun_model(name) if lib is nnrun else torch_model(torch, name)
+    fn = steps(lib, model, shape, batch)[kind == "infer"]
+    gc.collect()
+    with open("/proc/self/clear_refs", "w") as clear:
+        clear.write("5")  # reset VmHWM (the peak resident set) to the current resident set
+    baseline = _status_kib("VmRSS")
+    for _ in range(2):
+        fn()
+    return (_status_kib("VmHWM") - baseline) / 1024
+
+
+def print_memory(models: list[str], threads: int) -> None:
+    """Peak memory per model and step kind, each measured by a fresh run of this script."""
+    print("peak memory above the post-setup resident set (fresh process each; ratio = nnrun / torch)")
+    print(
+        f"{'model':10s} {'nnrun train':>12s} {'torch train':>12s} {'ratio':>6s} "
+        f"{'nnrun infer':>12s} {'torch infer':>12s} {'ratio':>6s}"
+    )
+    for name in models:
+        mb = {}
+        for kind in ("train", "infer"):
+            for lib in ("nnrun", "torch"):
+                command = [
+                    sys.executable,
+                    __file__,
+                    "--threads",
+                    str(threads),
+                    "--peak",
+                    f"{lib}:{name}:{kind}",
+                ]
+                mb[lib, kind] = float(
+                    subprocess.run(command, capture_output=True, text=True, check=True).stdout
+                )
+        print(
+            f"{name:10s} {mb['nnrun', 'train']:9.1f} MB {mb['torch', 'train']:9.1f} MB "
+            f"{mb['nnrun', 'train'] / mb['torch', 'train']:6.2f} {mb['nnrun', 'infer']:9.1f} MB "
+            f"{mb['torch', 'infer']:9.1f} MB {mb['nnrun', 'infer'] / mb['torch', 'infer']:6.2f}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -123,6 +188,8 @@ def main() -> None:
     )
     parser.add_argument("--rounds", type=int, default=5, help="alternating timing rounds per model")
     parser.add_argument("--threads", type=int, default=2, help="BLAS/PyTorch threads for both libraries")
+    parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory table")
+    parser.add_argument("--peak", help=argparse.SUPPRESS)  # LIB:MODEL:KIND, the child of the memory table
     args = parser.parse_args()
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, str(args.threads))
@@ -131,6 +198,9 @@ def main() -> None:
     import nnrun
 
     torch.set_num_threads(args.threads)
+    if args.peak:
+        print(measure_peak(*args.peak.split(":")))
+        return
     print(
         f"nnrun {nnrun.__version__} vs torch {torch.__version__}, {args.threads} threads, median of "
         f"{args.rounds} alternating rounds; ratio = nnrun throughput / torch throughput"
@@ -159,6 +229,8 @@ def main() -> None:
             f"{med['torch', 0] / med['nnrun', 0]:6.2f} {med['nnrun', 1]:9.2f} ms {med['torch', 1]:9.2f} ms "
             f"{med['torch', 1] / med['nnrun', 1]:6.2f}"
         )
+    if not args.no_memory:
+        print_memory(args.models.split(","), args.threads)
 
 
 if __name__ == "__main__":

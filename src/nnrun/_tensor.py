@@ -571,6 +571,16 @@ class Tensor:
     clip_ = clamp_
 
     def relu_(self) -> Tensor:
+        data = self._data
+        if (
+            not grad_mode.is_grad_enabled()
+            and data.dtype.kind == "f"
+            and getattr(data.flags, "writeable", True)
+        ):
+            # nothing to record: clamp the memory itself (no temporary, no copy back)
+            _backend.array_module(data).maximum(data, 0, out=data)
+            self._bump_version()
+            return self
         return _inplace(self, unary.Relu)
 
     def neg_(self) -> Tensor:
