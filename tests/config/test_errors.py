@@ -19,6 +19,11 @@ blocks:
 """
 
 CASES = {
+    "a block file given where a model is expected": (
+        "args: {width: int}  # <\nmodules:\n  fc: {Linear: ['${width}', '${width}']}\n",
+        "args",
+        "this file defines a block (it has 'args'), not a model",
+    ),
     "unknown layer": (
         "module:\n  Sequential:\n    - {Linaer: [4, 2]}  # <\n",
         "module.Sequential.0.Linaer",

@@ -59,6 +59,15 @@ def load(
     not imported already (``nnrun.load`` uses it: a checkpoint never makes Python import code)."""
     document, mark = _parse(source)
     path = ""
+    if isinstance(document, YamlMap) and "args" in document and "model" not in document:
+        raise ConfigError(
+            Issues.one(
+                "args",
+                "this file defines a block (it has 'args'), not a model: include it under 'blocks:' of a "
+                "model config, e.g. blocks: {BasicBlock: !include models/basic_block.yaml}",
+                document.key_marks["args"],
+            )
+        )
     if isinstance(document, YamlMap) and "model" in document:
         top_shape = document.get("input_shape")
         if top_shape is not None and input_shape is None:
