@@ -13,8 +13,8 @@ from typing import Any
 from nnrun import _backend
 from nnrun.autograd.function import Function
 from nnrun.ops._conv_kernels import ConvGeometry, conv_backward, conv_forward
+from nnrun.ops._window_args import Pair, int_tuple
 
-Pair = tuple[int, int]
 Pads = tuple[int, int, int, int]  # (top, bottom, left, right)
 
 
@@ -199,17 +199,6 @@ class ConvTranspose2d(Function):
 
 
 # ----- argument normalisation shared by the functional forms -----
-def _tuple(value: Any, n: int, name: str) -> tuple[int, ...]:
-    if isinstance(value, int):
-        return (value,) * n
-    value = tuple(value)
-    if len(value) == 1:
-        return value * n
-    if len(value) != n or not all(isinstance(v, int) for v in value):
-        raise ValueError(f"{name} must be an int or a tuple of {n} ints, got {value!r}")
-    return value
-
-
 def _padding(
     padding: Any, kernel: tuple[int, ...], stride: tuple[int, ...], dilation: tuple[int, ...]
 ) -> Pads:
@@ -226,7 +215,7 @@ def _padding(
             total = d * (k - 1)
             pads += [total // 2, total - total // 2]
         return tuple([0, 0] * (2 - len(kernel)) + pads)  # type: ignore[return-value]
-    p = _tuple(padding, len(kernel), "padding")
+    p = int_tuple(padding, len(kernel), "padding")
     return (0, 0, p[0], p[0]) if len(p) == 1 else (p[0], p[0], p[1], p[1])
 
 
@@ -241,7 +230,7 @@ def conv2d(
 ) -> Any:
     """2-D convolution. input ``(N, C, H, W)`` or ``(C, H, W)``, weight ``(O, C/groups, kh, kw)``,
     bias ``(O,)``; output ``(N, O, Ho, Wo)``. ``padding`` is an int, a pair, ``"valid"`` or ``"same"``."""
-    stride, dilation = _tuple(stride, 2, "stride"), _tuple(dilation, 2, "dilation")
+    stride, dilation = int_tuple(stride, 2, "stride"), int_tuple(dilation, 2, "dilation")
     kernel = tuple(weight.shape[-2:])
     pads = _padding(padding, kernel, stride, dilation)
     return ConvNd.apply(input, weight, bias, stride, pads, dilation, groups, 2)
@@ -258,7 +247,7 @@ def conv1d(
 ) -> Any:
     """1-D convolution. input ``(N, C, L)`` or ``(C, L)``, weight ``(O, C/groups, k)``, bias ``(O,)``;
     output ``(N, O, Lo)``. ``padding`` is an int, ``"valid"`` or ``"same"``."""
-    (s,), (d,) = _tuple(stride, 1, "stride"), _tuple(dilation, 1, "dilation")
+    (s,), (d,) = int_tuple(stride, 1, "stride"), int_tuple(dilation, 1, "dilation")
     pads = _padding(padding, tuple(weight.shape[-1:]), (s,), (d,))
     return ConvNd.apply(input, weight, bias, (1, s), pads, (1, d), groups, 1)
 
@@ -275,8 +264,8 @@ def conv_transpose2d(
 ) -> Any:
     """Transposed 2-D convolution. input ``(N, Cin, H, W)``, weight ``(Cin, Cout/groups, kh, kw)``, bias
     ``(Cout,)``; output ``(N, Cout, (H-1)*stride - 2*padding + dilation*(k-1) + output_padding + 1, ...)``."""
-    stride, dilation = _tuple(stride, 2, "stride"), _tuple(dilation, 2, "dilation")
-    p = _tuple(padding, 2, "padding")
-    output_padding = _tuple(output_padding, 2, "output_padding")
+    stride, dilation = int_tuple(stride, 2, "stride"), int_tuple(dilation, 2, "dilation")
+    p = int_tuple(padding, 2, "padding")
+    output_padding = int_tuple(output_padding, 2, "output_padding")
     pads = (p[0], p[0], p[1], p[1])
     return ConvTranspose2d.apply(input, weight, bias, stride, pads, output_padding, dilation, groups)

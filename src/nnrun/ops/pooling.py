@@ -16,8 +16,7 @@ import math
 from typing import Any
 
 from nnrun.autograd.function import Function
-
-Pair = tuple[int, int]
+from nnrun.ops._window_args import Pair, int_tuple
 
 
 def _batched(x: Any, name: str) -> Any:
@@ -282,17 +281,6 @@ class AdaptiveMaxPool2d(Function):
 
 
 # ----- argument normalisation shared by the functional forms -----
-def _pair(value: Any, name: str) -> Pair:
-    if isinstance(value, int):
-        return (value, value)
-    value = tuple(value)
-    if len(value) == 1:
-        value = value * 2
-    if len(value) != 2 or not all(isinstance(v, int) for v in value):
-        raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
-    return value  # type: ignore[return-value]
-
-
 def max_pool2d(
     input: Any,
     kernel_size: Any,
@@ -304,9 +292,9 @@ def max_pool2d(
 ) -> Any:
     """Max over ``kernel_size`` windows. ``(N, C, H, W)`` → ``(N, C, Ho, Wo)``; stride defaults to the
     kernel, padding counts as -inf; with ``return_indices`` also the flat ``h * W + w`` of each maximum."""
-    kernel = _pair(kernel_size, "kernel_size")
-    stride = kernel if stride is None or stride == [] or stride == () else _pair(stride, "stride")
-    pads, dil = _pair(padding, "padding"), _pair(dilation, "dilation")
+    kernel = int_tuple(kernel_size, 2, "kernel_size")
+    stride = kernel if stride is None or stride == [] or stride == () else int_tuple(stride, 2, "stride")
+    pads, dil = int_tuple(padding, 2, "padding"), int_tuple(dilation, 2, "dilation")
     return MaxPool2d.apply(input, kernel, stride, pads, dil, bool(ceil_mode), bool(return_indices))
 
 
@@ -321,13 +309,13 @@ def avg_pool2d(
 ) -> Any:
     """Mean over ``kernel_size`` windows. ``(N, C, H, W)`` → ``(N, C, Ho, Wo)``; stride defaults to the
     kernel; zero padding counts in the divisor unless ``count_include_pad=False``."""
-    kernel = _pair(kernel_size, "kernel_size")
-    stride = kernel if stride is None or stride == [] or stride == () else _pair(stride, "stride")
+    kernel = int_tuple(kernel_size, 2, "kernel_size")
+    stride = kernel if stride is None or stride == [] or stride == () else int_tuple(stride, 2, "stride")
     return AvgPool2d.apply(
         input,
         kernel,
         stride,
-        _pair(padding, "padding"),
+        int_tuple(padding, 2, "padding"),
         bool(ceil_mode),
         bool(count_include_pad),
         divisor_override,

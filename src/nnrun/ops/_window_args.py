@@ -1,0 +1,20 @@
+"""Argument normalisation shared by the windowed ops (convolution, pooling): ints or tuples of ints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+Pair = tuple[int, int]
+
+
+def int_tuple(value: Any, n: int, name: str) -> tuple[int, ...]:
+    """``value`` as ``n`` ints: an int or a 1-tuple is repeated, an ``n``-tuple of ints is kept."""
+    if isinstance(value, int):
+        return (value,) * n
+    value = tuple(value)
+    if len(value) == 1:
+        return value * n
+    if len(value) != n or not all(isinstance(v, int) for v in value):
+        what = "a pair of ints" if n == 2 else f"a tuple of {n} ints"
+        raise ValueError(f"{name} must be an int or {what}, got {value!r}")
+    return value
