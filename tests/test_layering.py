@@ -63,6 +63,18 @@ def test_only_the_backend_imports_cupy(path):
     assert not found, f"{_rel(path)} imports {sorted(found)}; only src/nnrun/_backend.py may"
 
 
+MPI_MODULE = LIBRARY / "distributed" / "mpi.py"
+
+
+@pytest.mark.parametrize("path", ALL_FILES, ids=_rel)
+def test_only_the_mpi_communicator_imports_mpi4py(path):
+    if path == MPI_MODULE:
+        assert "mpi4py" in _imported_modules(path)
+        return
+    found = "mpi4py" in _imported_modules(path)
+    assert not found, f"{_rel(path)} imports mpi4py; only {_rel(MPI_MODULE)} may"
+
+
 @pytest.mark.parametrize("path", LIBRARY_FILES, ids=_rel)
 def test_library_never_imports_the_cli(path):
     found = _imported_modules(path) & {"nnrun_cli", "typer", "click"}

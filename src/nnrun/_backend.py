@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import re
 from types import ModuleType
 from typing import Any
@@ -147,6 +148,15 @@ def transfer(array: Any, dev: device) -> Any:
     cupy = require_cupy()
     with cupy.cuda.Device(dev.index):
         return cupy.asarray(array)
+
+
+def nccl_module() -> ModuleType:
+    """``cupy.cuda.nccl`` (CuPy built with NCCL), or a readable error."""
+    require_cupy()
+    try:
+        return importlib.import_module("cupy.cuda.nccl")
+    except ImportError as exc:
+        raise RuntimeError(f"NCCL is not available in this CuPy installation ({exc})") from None
 
 
 def scatter_add(target: Any, key: Any, values: Any) -> None:

@@ -31,6 +31,12 @@ class DataLoader:
     gathered with one vectorized index per batch; other datasets are read sample by sample and merged by
     ``collate_fn`` (``default_collate`` by default, which stacks samples into tensors). A given
     ``collate_fn`` always takes the per-sample path.
+
+    Shards. With ``num_replicas`` N > 1 (data-parallel training, like torch's ``DistributedSampler``), this
+    loader yields only rank ``rank``'s shard of each epoch's order: samples ``rank, rank + N, rank + 2N, …``
+    of it. With ``even_shards`` (training) the last ``len(dataset) % N`` samples of the order are left out so
+    every rank gets as many samples and batches; without it (evaluation) every sample is in exactly one
+    shard. Batch ``k`` of all ranks together is then batch ``k`` of a single loader with ``batch_size × N``.
     """
 
     def __init__(
@@ -44,6 +50,9 @@ class DataLoader:
         *,
         device: Any = None,
         seed: int | None = None,
+        num_replicas: int = 1,
+        rank: int = 0,
+        even_shards: bool = True,
     ) -> None:
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size <= 0:
             raise ValueError(
@@ -60,10 +69,34 @@ class DataLoader:
         self.device = _backend.as_device(device)
         self.seed = seed
         self.epoch = 0
+        self.set_shard(rank, num_replicas, even_shards)
+
+    def set_shard(self, rank: int, num_replicas: int, even_shards: bool | None = None) -> None:
+        """Read only shard ``rank`` of ``num_replicas`` from now on (see the class docs)."""
+        if not isinstance(num_replicas, int) or isinstance(num_replicas, bool) or num_replicas < 1:
+            raise ValueError(f"num_replicas must be a positive integer, got {num_replicas!r}")
+        if not isinstance(rank, int) or isinstance(rank, bool) or not 0 <= rank < num_replicas:
+            raise ValueError(f"rank must be an integer in [0, {num_replicas - 1}], got {rank!r}")
+        if num_replicas > 1 and self.shuffle and self.seed is None:
+            raise ValueError(
+                f"a shuffled loader split over {num_replicas} ranks needs a seed (DataLoader(seed=…)): every "
+                "rank must draw the same order of each epoch to read disjoint shards of it"
+            )
+        self.num_replicas, self.rank = num_replicas, rank
+        if even_shards is not None:
+            self.even_shards = bool(even_shards)
+
+    @property
+    def num_samples(self) -> int:
+        """Samples per epoch in this rank's shard (the whole dataset on one process)."""
+        n, replicas = len(self.dataset), self.num_replicas
+        if replicas == 1:
+            return n
+        return n // replicas if self.even_shards else len(range(self.rank, n, replicas))
 
     def __len__(self) -> int:
-        """Number of batches per epoch."""
-        n = len(self.dataset)
+        """Number of batches per epoch (of this rank's shard)."""
+        n = self.num_samples
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
 
     def set_epoch(self, epoch: int) -> None:
@@ -88,11 +121,16 @@ class DataLoader:
         return np.random.SeedSequence(int(drawn))
 
     def _order(self, epoch_seed: np.random.SeedSequence) -> np.ndarray:
+        """This rank's samples of the epoch, in order."""
         n = len(self.dataset)
         if not self.shuffle:
-            return np.arange(n, dtype=np.int64)
-        rng = np.random.default_rng(_child(epoch_seed, _ORDER_STREAM))
-        return rng.permutation(n).astype(np.int64, copy=False)
+            order = np.arange(n, dtype=np.int64)
+        else:
+            rng = np.random.default_rng(_child(epoch_seed, _ORDER_STREAM))
+            order = rng.permutation(n).astype(np.int64, copy=False)
+        if self.num_replicas == 1:
+            return order
+        return order[self.rank :: self.num_replicas][: self.num_samples]
 
     def _batches(self, epoch_seed: np.random.SeedSequence, start: int) -> Iterator[Any]:
         order = self._order(epoch_seed)
@@ -100,13 +138,17 @@ class DataLoader:
         for b in range(start, len(self)):
             indices = order[b * self.batch_size : (b + 1) * self.batch_size]
             if vectorized:
-                rng = np.random.default_rng(_child(epoch_seed, _AUGMENT_STREAM, b))
+                rng = np.random.default_rng(_child(epoch_seed, _AUGMENT_STREAM, *self._augment_key(b)))
                 yield tuple(
                     self._to_device(Tensor._make(array)) for array in self.dataset.get_batch(indices, rng)
                 )
             else:
                 collate = self.collate_fn or default_collate
                 yield self._to_device(collate([self.dataset[int(i)] for i in indices]))
+
+    def _augment_key(self, batch_index: int) -> tuple[int, ...]:
+        """Each rank's batch draws its own augmentations (one process keeps its historical key)."""
+        return (batch_index,) if self.num_replicas == 1 else (batch_index, self.rank)
 
     def _to_device(self, batch: Any) -> Any:
         """``batch`` with every tensor moved to the loader's device (containers rebuilt, others unchanged)."""
