@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import typer
 
+from nnrun.distributed import DistributedError
 from nnrun.serialization import CheckpointError
 
 USAGE_ERROR = 2  # the input given was wrong: a missing file, an invalid config or checkpoint, a bad option
@@ -41,6 +42,8 @@ def _describe(error: Exception) -> tuple[str, int]:
     if config_error is not None and isinstance(error, config_error):
         count = len(getattr(error, "errors", ())) or 1
         return f"invalid config ({count} error{'s' if count > 1 else ''}):\n{error}", USAGE_ERROR
+    if isinstance(error, DistributedError):
+        return str(error), USAGE_ERROR
     if isinstance(error, CheckpointError):
         return f"invalid checkpoint: {error}", USAGE_ERROR
     if isinstance(error, (FileNotFoundError, IsADirectoryError, PermissionError)):

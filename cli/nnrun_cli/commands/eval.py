@@ -38,4 +38,5 @@ def evaluate(
         metrics = trainer.evaluate(loader, split)
         values = "  ".join(f"{key} {value:.4f}" for key, value in metrics.items())
         samples = len(loader.dataset)
-        typer.echo(f"{checkpoint} ({position}) on {split}, {samples:,} samples: {values}")
+        if trainer.is_global_zero:  # under mpirun every rank evaluated its shard; rank 0 reports
+            typer.echo(f"{checkpoint} ({position}) on {split}, {samples:,} samples: {values}")

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from nnrun.distributed import launched_rank
 from nnrun_cli.errors import RUN_ERROR, CLIError, debug_requested, reported_errors
 from nnrun_cli.loading import config_api, existing_file
 
@@ -72,7 +73,8 @@ def train(
 def _train(config: str, overrides: list[str], resume: str | None, quiet: bool, print_config: bool) -> None:
     cfg = config_api().load_training(existing_file(config), overrides)
     if print_config:
-        typer.echo(cfg.yaml, nl=False)
+        if launched_rank() == 0:
+            typer.echo(cfg.yaml, nl=False)
         return
     from nnrun.train import Trainer, TrainingError, TrainingInterrupted
 
@@ -80,8 +82,12 @@ def _train(config: str, overrides: list[str], resume: str | None, quiet: bool, p
     try:
         trainer.fit(resume=resume)
     except TrainingInterrupted as stop:
+        if not trainer.is_global_zero:  # every rank stopped at the same step; rank 0 tells the user
+            raise typer.Exit(INTERRUPTED) from None
         where = f"saved {stop.checkpoint}" if stop.checkpoint else "no checkpoint folder"
-        typer.echo(f"interrupted: {where}; continue with: nnrun train {config} --resume auto", err=True)
+        launcher = f"mpirun -n {trainer.world_size} " if trainer.world_size > 1 else ""
+        again = f"{launcher}nnrun train {config} --resume auto"
+        typer.echo(f"interrupted: {where}; continue with: {again}", err=True)
         raise typer.Exit(INTERRUPTED) from None
     except TrainingError as error:
         raise CLIError(str(error), RUN_ERROR) from error

@@ -66,12 +66,16 @@ def _metric(value: str) -> str:
 
 
 class DataSchema(_Strict):
-    """``data:``: which dataset, where, how it is batched and transformed (``augment``: training only)."""
+    """``data:``: which dataset, where, how it is batched and transformed (``augment``: training only).
+
+    ``batch_scope``: ``per_rank`` (``batch_size`` is each rank's batch; N ranks train on ``batch_size × N``
+    per step, like torch's DistributedDataParallel) or ``global`` (``batch_size`` is split over the ranks)."""
 
     dataset: Annotated[StrictStr, AfterValidator(_dataset)]
     root: StrictStr | None = None
     download: StrictBool = False
     batch_size: PositiveInt = 64
+    batch_scope: Literal["per_rank", "global"] = "per_rank"
     eval_batch_size: PositiveInt | None = None
     val_split: Annotated[Number, AfterValidator(_fraction)] = 0.0
     shuffle: StrictBool = True

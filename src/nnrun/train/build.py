@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 import nnrun
-from nnrun import nn
+from nnrun import distributed, nn
 from nnrun.config import TrainingConfig, build_model
 from nnrun.config.training_nodes import build_loss, build_optimizer, build_scheduler, build_transform
 from nnrun.data import ArrayDataset, DataLoader, DatasetError, load_dataset
@@ -32,22 +32,27 @@ class RunParts:
 
 
 def resolve_device(cfg: TrainingConfig) -> str:
-    """``auto`` → cuda when available, else cpu; a cuda device that cannot be used is a config error."""
+    """``auto`` → cuda when available, else cpu; a cuda device that cannot be used is a config error. Under
+    an MPI launcher, plain ``cuda`` means this rank's GPU (``cuda:<local rank mod GPUs>``)."""
     if cfg.device == "auto":
-        return "cuda" if nnrun.cuda.is_available() else "cpu"
-    if cfg.device.startswith("cuda"):
-        if not nnrun.cuda.is_available():
-            message = (
-                f"{cfg.device} was asked for but CUDA is not available here (no GPU, or no CuPy: "
-                "pip install -e '.[cuda]'); use device: cpu or auto"
-            )
-            raise cfg.error_at("device", message)
-        index = int(cfg.device.partition(":")[2] or 0)
-        if index >= nnrun.cuda.device_count():
-            raise cfg.error_at(
-                "device", f"{cfg.device}: only {nnrun.cuda.device_count()} CUDA device(s) here"
-            )
-    return cfg.device
+        device = "cuda" if nnrun.cuda.is_available() else "cpu"
+    else:
+        device = cfg.device
+        if device.startswith("cuda"):
+            if not nnrun.cuda.is_available():
+                message = (
+                    f"{device} was asked for but CUDA is not available here (no GPU, or no CuPy: "
+                    "pip install -e '.[cuda]'); use device: cpu or auto"
+                )
+                raise cfg.error_at("device", message)
+            index = int(device.partition(":")[2] or 0)
+            if index >= nnrun.cuda.device_count():
+                raise cfg.error_at(
+                    "device", f"{device}: only {nnrun.cuda.device_count()} CUDA device(s) here"
+                )
+    if device == "cuda" and distributed.launched_world_size() > 1:
+        return f"cuda:{distributed.local_rank() % nnrun.cuda.device_count()}"
+    return device
 
 
 def settings_from(cfg: TrainingConfig) -> TrainSettings:
@@ -70,32 +75,74 @@ def settings_from(cfg: TrainingConfig) -> TrainSettings:
     )
 
 
-def build_parts(cfg: TrainingConfig, need_test: bool = False) -> RunParts:
-    """Seed the global generator with ``cfg.seed``, then build every part on the config's device."""
+def rank_batch_size(cfg: TrainingConfig, world_size: int) -> int:
+    """Each rank's training batch: ``data.batch_size`` itself (``batch_scope: per_rank``), or its share of
+    it (``global``, which the number of ranks must divide)."""
+    data = cfg.data
+    if data.batch_scope == "per_rank":
+        return data.batch_size
+    if data.batch_size % world_size:
+        raise cfg.error_at(
+            "data.batch_size",
+            f"the global batch {data.batch_size} (batch_scope: global) does not split evenly over "
+            f"{world_size} ranks; use a multiple of {world_size}",
+        )
+    return data.batch_size // world_size
+
+
+def build_parts(
+    cfg: TrainingConfig, need_test: bool = False, comm: distributed.Communicator | None = None
+) -> RunParts:
+    """Seed the global generator with ``cfg.seed``, then build every part on the config's device; with a
+    communicator of several ranks, the loaders read this rank's shard and each rank's generator is then
+    reseeded from (seed, rank) so dropout masks differ between ranks."""
+    comm = comm or distributed.SingleProcess()
     device = resolve_device(cfg)
-    train_set, val_set, test_set = datasets(cfg, need_test)
+    train_set, val_set, test_set = _datasets_once_per_machine(cfg, need_test, comm)
     nnrun.manual_seed(cfg.seed)
     model = build_model(cfg.model).to(device)
     loss_fn = build_loss(*cfg.loss_node).to(device)
     optimizer = build_optimizer(cfg.optimizer, model.parameters())
     data = cfg.data
-    eval_batch = data.eval_batch_size or data.batch_size
+    batch = rank_batch_size(cfg, comm.world_size)
+    eval_batch = data.eval_batch_size or batch
+    shard = {"num_replicas": comm.world_size, "rank": comm.rank}
     train_loader = DataLoader(
         train_set,
-        data.batch_size,
+        batch,
         shuffle=data.shuffle,
         drop_last=data.drop_last,
         device=device,
         seed=cfg.seed,
+        **shard,
     )
-    val_loader = DataLoader(val_set, eval_batch, device=device, seed=cfg.seed) if val_set else None
-    test_loader = DataLoader(test_set, eval_batch, device=device, seed=cfg.seed) if test_set else None
+    evaluation = {"device": device, "seed": cfg.seed, "even_shards": False, **shard}
+    val_loader = DataLoader(val_set, eval_batch, **evaluation) if val_set else None
+    test_loader = DataLoader(test_set, eval_batch, **evaluation) if test_set else None
+    if comm.world_size > 1:
+        nnrun.manual_seed(int(np.random.SeedSequence(cfg.seed, spawn_key=(comm.rank,)).generate_state(1)[0]))
     scheduler = None
     if cfg.scheduler is not None:
         epochs, per_epoch = cfg.train.epochs, len(train_loader)
         symbols = {"epochs": epochs, "steps_per_epoch": per_epoch, "steps": epochs * per_epoch}
         scheduler = build_scheduler(cfg.scheduler.node, optimizer, symbols)
     return RunParts(model, optimizer, loss_fn, train_loader, val_loader, test_loader, scheduler, device)
+
+
+def _datasets_once_per_machine(
+    cfg: TrainingConfig, need_test: bool, comm: distributed.Communicator
+) -> tuple[ArrayDataset, ArrayDataset | None, ArrayDataset | None]:
+    """:func:`datasets`; with ``download`` on several ranks, the first rank of each machine fetches any
+    missing files while the others wait, then they read what it wrote."""
+    if comm.world_size == 1 or not cfg.data.download:
+        return datasets(cfg, need_test)
+    first = distributed.local_rank() == 0
+    if not first:
+        comm.barrier()
+    loaded = datasets(cfg, need_test)
+    if first:
+        comm.barrier()
+    return loaded
 
 
 def datasets(

@@ -28,8 +28,14 @@ class PlainProgress(Callback):
 
     def on_train_start(self, trainer: Any) -> None:
         samples = len(trainer.train_loader.dataset)
+        where = str(trainer.device)
+        if trainer.world_size > 1:
+            batch = getattr(trainer.train_loader, "batch_size", None)
+            where += f" × {trainer.world_size} ranks ({trainer.comm.name})"
+            if batch is not None:
+                where += f", global batch {batch * trainer.world_size}"
         line = (
-            f"training {trainer.settings.name} on {trainer.device}: {samples:,} samples, "
+            f"training {trainer.settings.name} on {where}: {samples:,} samples, "
             f"{trainer.steps_per_epoch} steps per epoch, {trainer.settings.epochs} epochs"
         )
         if trainer.resumed_from:

@@ -18,13 +18,14 @@ from typing import Any
 import numpy as np
 
 import nnrun
-from nnrun import nn
+from nnrun import distributed, nn
 from nnrun.config import TrainingConfig, load_training
 from nnrun.serialization import CheckpointError
-from nnrun.train.build import RunParts, build_parts, settings_from
+from nnrun.train.build import RunParts, build_parts, resolve_device, settings_from
 from nnrun.train.callbacks import Callback, CallbackList
 from nnrun.train.checkpoint import load_checkpoint
 from nnrun.train.checkpoint_folder import CheckpointFolder
+from nnrun.train.data_parallel import DataParallel
 from nnrun.train.errors import TrainingError, TrainingInterrupted
 from nnrun.train.interrupt import DeferredInterrupt
 from nnrun.train.metrics import MetricTracker
@@ -45,6 +46,11 @@ class Trainer:
         callbacks: :class:`~nnrun.train.Callback` objects called at each hook.
         progress: True for a progress bar/log lines, False for none, or a Callback of your own.
         overrides: ``key.path=value`` overrides of the config.
+        communicator: the ranks of a data-parallel job (:mod:`nnrun.distributed`); by default
+            ``nnrun.distributed.init()``: one process, or every rank of an ``mpirun`` launch. On several
+            ranks the loaders are sharded (each rank reads ``1/N`` of every epoch), gradients are averaged
+            every step, and only rank 0 prints and writes files; callbacks given here run on every rank
+            (``trainer.is_global_zero`` tells them apart).
     """
 
     def __init__(
@@ -63,6 +69,7 @@ class Trainer:
         progress: bool | Callback = True,
         overrides: Iterable[str] = (),
         need_test: bool = False,
+        communicator: distributed.Communicator | None = None,
     ) -> None:
         self.config: TrainingConfig | None = None
         self.config_text: str | None = None  # the resolved config, saved in the run folder and checkpoints
@@ -71,7 +78,9 @@ class Trainer:
                 raise TypeError("Trainer takes a config or model/optimizer/loss_fn/train_loader, not both")
             cfg = config if isinstance(config, TrainingConfig) else load_training(config, tuple(overrides))
             self.config, self.config_text = cfg, cfg.yaml
-            parts = build_parts(cfg, need_test)
+            comm = communicator or distributed.init(device=resolve_device(cfg))
+            with DataParallel(comm).failure_ends_job():  # e.g. data missing on one machine
+                parts = build_parts(cfg, need_test, comm)
             settings = settings or settings_from(cfg)
         else:
             if model is None or optimizer is None or loss_fn is None or train_loader is None:
@@ -80,6 +89,10 @@ class Trainer:
             parts = RunParts(
                 model, optimizer, loss_fn, train_loader, val_loader, test_loader, scheduler, str(device)
             )
+            comm = communicator or distributed.init(device=device)
+        self.comm = comm
+        self.parallel = DataParallel(comm)
+        self.parallel.shard_loaders(parts.train_loader, [parts.val_loader, parts.test_loader])
         self.parts = parts
         self.settings = settings or TrainSettings()
         self.model, self.optimizer, self.scheduler = parts.model, parts.optimizer, parts.scheduler
@@ -98,13 +111,29 @@ class Trainer:
         folder = self.settings.checkpoint.dir
         self.checkpoints = CheckpointFolder(folder, self.settings.checkpoint.keep_last) if folder else None
         hooks: list[Callback] = []
-        if self.settings.output:
+        main = comm.is_main
+        if self.settings.output and main:
             hooks.append(RunFolder(self.settings.output, self.config_text))
         hooks += list(callbacks)
-        if progress is not False:
+        if progress is not False and main:
             hooks.append(default_progress() if progress is True else progress)
         self.callbacks = CallbackList(hooks)
         self._interrupt = DeferredInterrupt()
+
+    @property
+    def global_rank(self) -> int:
+        """This process's rank in a data-parallel job (0 on a single process)."""
+        return self.comm.rank
+
+    @property
+    def world_size(self) -> int:
+        """How many ranks train together."""
+        return self.comm.world_size
+
+    @property
+    def is_global_zero(self) -> bool:
+        """True on the rank that prints and writes files."""
+        return self.comm.is_main
 
     @property
     def steps_per_epoch(self) -> int:
@@ -123,10 +152,16 @@ class Trainer:
         Returns the summary (also in ``summary.json``). Raises :class:`~nnrun.train.TrainingInterrupted`
         after saving an ``interrupted`` checkpoint on Ctrl-C, :class:`~nnrun.train.TrainingError` on a
         non-finite loss."""
-        if resume is not None:
-            self.resume(resume)
-        self._session = (time.perf_counter(), self.elapsed)
-        self.callbacks.on_train_start(self)
+        with self.parallel.failure_ends_job():
+            if resume is not None:
+                self.resume(resume)
+            self.parallel.start(self.model)
+            self._stop_agreed = False
+            self._session = (time.perf_counter(), self.elapsed)
+            self.callbacks.on_train_start(self)
+            return self._fit()
+
+    def _fit(self) -> dict[str, Any]:
         try:
             # a diverging run is reported once, by the non-finite loss check, not by NumPy's warnings
             with (
@@ -159,7 +194,7 @@ class Trainer:
             n = int(target.shape[0])
             self.batch_index += 1
             self.global_step += 1
-            self.samples_seen += n
+            self.samples_seen += n * self.world_size  # equal shards: every rank's batch has n samples
             window[0] += loss * n
             window[1] += n
             if self.global_step % self.settings.log_every == 0:
@@ -171,7 +206,8 @@ class Trainer:
                 started = time.perf_counter()
                 self._save("step", self.global_step)
             self.callbacks.on_step_end(self, loss)
-            if self._interrupt.requested:
+            # one process: a Ctrl-C until now counts; several ranks: what they agreed on in this step
+            if self._stop_agreed if self.parallel.active else self._interrupt.requested:
                 self._time(started)
                 self._stop()
         self._time(started)
@@ -191,9 +227,11 @@ class Trainer:
                 + "Try a lower learning rate or train.grad_clip_norm."
             )
         loss.backward()
+        self._stop_agreed = self.parallel.average_gradients(self._interrupt.requested)
         if self.settings.grad_clip_norm:
             nn.utils.clip_grad_norm_(self.model.parameters(), self.settings.grad_clip_norm)
         self.optimizer.step()
+        self.parallel.share_buffers()
         if self.scheduler is not None and self.settings.scheduler_interval == "step":
             self.scheduler.step()
         self.tracker.update(value, output.detach(), target)
@@ -206,7 +244,8 @@ class Trainer:
             "step": self.global_step,
             "lr": self.lr,
         }
-        row.update({f"train/{key}": value for key, value in self.tracker.compute().items()})
+        epoch_tracker = self.parallel.global_tracker(self.tracker)
+        row.update({f"train/{key}": value for key, value in epoch_tracker.compute().items()})
         if self.val_loader is not None:
             row.update(self.evaluate(self.val_loader, "val"))
         if self.scheduler is not None and self.settings.scheduler_interval == "epoch":
@@ -214,7 +253,7 @@ class Trainer:
                 self.scheduler.step(row.get("val/loss", row.get("train/loss")))
             else:
                 self.scheduler.step()
-        row["samples_per_s"] = self.tracker.samples / max(self.epoch_time, 1e-9)
+        row["samples_per_s"] = epoch_tracker.samples / max(self.epoch_time, 1e-9)
         row["time_s"] = self.epoch_time
         self.history.append(row)
         self.epoch += 1
@@ -227,14 +266,15 @@ class Trainer:
             self._save("epoch", self.epoch)
         if improved:
             self._save("best")
-        if self._interrupt.requested:
+        if self.parallel.any_rank(self._interrupt.requested):
             self._stop()
 
     def _log(self, window: list[float]) -> None:
         seconds = max(time.perf_counter() - window[2], 1e-9)
+        loss_sum, samples = self.parallel.sums(window[:2])
         row = {
             "kind": "step", "epoch": self.epoch + 1, "batch": self.batch_index, "step": self.global_step,
-            "lr": self.lr, "train/loss": window[0] / max(window[1], 1), "samples_per_s": window[1] / seconds,
+            "lr": self.lr, "train/loss": loss_sum / max(samples, 1), "samples_per_s": samples / seconds,
             "time_s": self._elapsed(),
         }  # fmt: skip
         self.history.append(row)
@@ -269,7 +309,10 @@ class Trainer:
 
     # ----- evaluation -----
     def evaluate(self, loader: Any = None, split: str = "test") -> dict[str, float]:
-        """Mean loss and metrics of the model on ``loader`` (default: the test loader), as ``split/name``."""
+        """Mean loss and metrics of the model on ``loader`` (default: the test loader), as ``split/name``.
+
+        On several ranks a loader sharded for them (the trainer's own are) is evaluated shard by shard and
+        the sums are added up over ranks, so every rank must call this together."""
         loader = loader if loader is not None else self.test_loader
         if loader is None:
             raise ValueError("evaluate: no loader given and this trainer has no test loader")
@@ -283,6 +326,8 @@ class Trainer:
                     tracker.update(float(self.loss_fn(output, target).item()), output, target)
         finally:
             self.model.train(was_training)
+        if getattr(loader, "num_replicas", 1) == self.world_size > 1:  # each rank saw its own shard
+            tracker = self.parallel.global_tracker(tracker)
         return {f"{split}/{key}": value for key, value in tracker.compute().items()}
 
     def _summary(self) -> dict[str, Any]:
@@ -309,20 +354,29 @@ class Trainer:
         if self.checkpoints is None:
             return None
         self.elapsed = self._elapsed()
-        path = self.checkpoints.save(self.state_dict(), kind, number)
+        state = self.state_dict()  # collective on several ranks: every rank takes part
+        path = self.checkpoints.file(kind, number)
+        if self.parallel.saving():
+            path = self.checkpoints.save(state, kind, number)
+        self.parallel.barrier()  # nobody goes on (or reads it) before the file is complete
+        self.checkpoints.last_saved = path
         self.callbacks.on_checkpoint(self, path)
         return path
 
     def state_dict(self) -> dict[str, Any]:
-        """Everything a checkpoint holds (see :mod:`nnrun.train.checkpoint`)."""
+        """Everything a checkpoint holds (see :mod:`nnrun.train.checkpoint`). On several ranks every rank
+        must call it (the metrics and generator states of all ranks are gathered)."""
+        rng: dict[str, Any] = {"global": nnrun.get_rng_state()}
+        if self.parallel.active:
+            rng["ranks"] = self.parallel.rng_states()
         return {
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
             "progress": self._progress(),
-            "tracker": self.tracker.state_dict(),
+            "tracker": self.parallel.global_tracker(self.tracker).state_dict(),
             "best": self.best,
-            "rng": {"global": nnrun.get_rng_state()},
+            "rng": rng,
             "config": self.config_text,
             "history": self.history,
         }
@@ -331,8 +385,17 @@ class Trainer:
         return {
             "epoch": self.epoch, "batch_index": self.batch_index, "global_step": self.global_step,
             "samples_seen": self.samples_seen, "elapsed_s": self.elapsed, "train_time_s": self.train_time,
-            "epoch_time_s": self.epoch_time,
+            "epoch_time_s": self.epoch_time, "world_size": self.world_size,
+            **self._data_split(),
         }  # fmt: skip
+
+    def _data_split(self) -> dict[str, int]:
+        """How the ranks split the data (a resume with another number of ranks must split it the same)."""
+        batch = getattr(self.train_loader, "batch_size", None)
+        samples = getattr(self.train_loader, "num_samples", None)
+        if batch is None or samples is None:
+            return {}
+        return {"global_batch": batch * self.world_size, "epoch_samples": samples * self.world_size}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore a :meth:`state_dict` (model, optimizer, scheduler, position, metrics, RNG)."""
@@ -345,10 +408,12 @@ class Trainer:
         self.global_step, self.samples_seen = progress["global_step"], progress["samples_seen"]
         self.elapsed, self.train_time = progress["elapsed_s"], progress["train_time_s"]
         self.epoch_time = progress["epoch_time_s"]
-        self.tracker.load_state_dict(state["tracker"])
+        self.tracker.load_state_dict(state["tracker"])  # all ranks' sums, kept by rank 0 alone:
+        if not self.comm.is_main:  # the epoch-end sum over ranks counts them once
+            self.tracker.reset()
         self.best = state["best"]
         self.history = list(state["history"])
-        nnrun.set_rng_state(state["rng"]["global"])
+        self.parallel.restore_rng(state["rng"])
 
     def load_weights(self, checkpoint: str | os.PathLike) -> str:
         """Load only the model weights of a checkpoint (for evaluation); returns ``epoch N, step S``."""
@@ -369,6 +434,7 @@ class Trainer:
                 raise CheckpointError("--resume auto needs a checkpoint folder (settings.checkpoint.dir)")
             path = self.checkpoints.resume_path("auto")
         state = load_checkpoint(path)
+        self.parallel.check_resume(path, state["progress"], self.train_loader)
         try:
             self.load_state_dict(state)
         except (KeyError, RuntimeError, ValueError, TypeError) as exc:
