@@ -150,4 +150,8 @@ def __getattr__(name: str) -> object:
         import nnrun.config
 
         return nnrun.config if name == "config" else nnrun.config.register
+    if name == "distributed":  # like torch.distributed; mpi4py itself waits until a launch needs it
+        import nnrun.distributed
+
+        return nnrun.distributed
     raise AttributeError(f"module 'nnrun' has no attribute '{name}'")

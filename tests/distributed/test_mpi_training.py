@@ -48,7 +48,7 @@ def test_a_failing_rank_ends_the_job_quickly(mpi, tmp_path):
     started = time.monotonic()
     result = mpi.worker(2, tmp_path, "--fail-at", "3", "--epochs", "50", check=False)
     assert result.returncode != 0
-    assert time.monotonic() - started < 60
+    assert time.monotonic() - started < 30  # a launch and 3 steps; the other rank does not wait for it
     assert "error on rank 1 of 2 (aborting all ranks): planned failure at step 3" in result.stderr
     assert not (tmp_path / "weights-0.npz").exists()  # rank 0 did not finish on its own
 
