@@ -61,7 +61,8 @@ def train(
     debug: DebugOption = False,
 ) -> None:
     """Train the model of CONFIG: progress on the terminal, metrics and checkpoints in the run folder.
-    Ctrl-C saves an 'interrupted' checkpoint (exit code 130); --resume auto continues exactly."""
+    Ctrl-C saves an 'interrupted' checkpoint (exit code 130); --resume auto continues exactly. Started by
+    mpirun -n N, it trains data-parallel on N processes (README: Scaling out)."""
     try:
         with reported_errors(debug_requested(ctx, debug)):
             _train(config, overrides_from(set_, device, output, epochs), resume, quiet, print_config)
