@@ -68,11 +68,11 @@ def test_conv2d_parity_grid(stride, padding, dilation, groups, bias, size):
     _parity(run(nnrun), run(torch), [x, w, b])
 
 
-@pytest.mark.parametrize("flat_max_waste", [-1.0, 1e9])  # force the strided / the flat patch grid
+@pytest.mark.parametrize("max_waste", [-1.0, 1e9])  # strided grids / rows (forward) and flat or rows
 @pytest.mark.parametrize("block_bytes", [1, 1 << 30])  # one image per block / the whole batch at once
 @pytest.mark.parametrize("out_channels", [4, 2])  # input gradient by col2im / by flipped-kernel patches
-def test_conv2d_blocking_and_grid_modes(monkeypatch, flat_max_waste, block_bytes, out_channels):
-    monkeypatch.setattr(_conv_kernels, "_FLAT_MAX_WASTE", flat_max_waste)
+def test_conv2d_blocking_and_grid_modes(monkeypatch, max_waste, block_bytes, out_channels):
+    monkeypatch.setattr(_conv_kernels, "_MAX_WASTE", max_waste)
     monkeypatch.setattr(_conv_kernels, "_CPU_BLOCK_BYTES", block_bytes)
     rng = _rng()
     x = rng.standard_normal((5, 3, 6, 7)).astype(np.float32)

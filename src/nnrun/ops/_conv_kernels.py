@@ -12,26 +12,35 @@ in blocks of images sized so the patch matrix of a block stays in cache. Per blo
   flat mode with ``O <= C`` the input gradient is instead one GEMM of the flipped kernel with shifted copies
   of the zero-margined gradient grid (a "full" convolution, see ``flipped_patches``).
 
-For stride 1 the positions are the *whole padded grid* ("flat" mode): output ``(h, w)`` of image ``n`` reads
-flat input ``n*Hp*Wp + h*Wp + w + (i*dh*Wp + j*dw)``, so every patch row is a contiguous run of the buffer and
-col2im adds contiguous runs. Positions with ``h >= Ho`` or ``w >= Wo`` are computed and dropped (forward) or
-fed zero gradient (backward). When the wasted positions would cost more GEMM work than the contiguous copies
-save, or for strided convolutions, the positions are the output pixels only ("strided" mode).
+The patch matrix has one column per *position*, in one of three layouts ("modes"):
+
+* "flat" (stride 1): the whole padded grid. Output ``(h, w)`` of image ``n`` reads flat input
+  ``n*Hp*Wp + h*Wp + w + (i*dh*Wp + j*dw)``, so every patch row is one contiguous run of the block buffer.
+  Used for the input gradient by flipped patches, which needs the gradient on the full grid.
+* "rows" (stride 1): the output rows at full padded width, ``Ho x Wp`` positions per image; every patch
+  row is a contiguous run of ``Ho*Wp`` per image, and only ``Wp - Wo`` columns per row are wasted.
+* "strided": the output pixels only (any stride); runs of ``Wo`` elements.
+
+Positions outside the output are computed and dropped (forward) or fed zero gradient (backward). A mode's
+extra GEMM work (wasted positions times ``O``) is weighed against its longer copies by ``_MAX_WASTE``.
 
 Shapes: ``x`` ``(N, C, H, W)``, ``w`` ``(O, C/groups, kh, kw)``, ``y`` ``(N, O, Ho, Wo)``.
 """
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 # Bytes of patch matrix per block on the CPU (fits the last-level cache); a GPU takes the whole batch.
 _CPU_BLOCK_BYTES = 4 << 20
-# Flat mode computes ``grid / (Ho*Wo)`` times the needed positions (GEMM work grows with that waste times
-# ``O``) but copies contiguous runs, where strided mode copies runs of only ``Wo`` elements (per-run overhead
-# grows as ``Wo`` shrinks). Use flat while ``(inflation - 1) * O * Wo`` stays below this (measured on CPU:
-# 64 channels at 8x8 run 1.4x faster flat, 128 channels at 16x16 and 256 at 8x8 run faster strided).
-_FLAT_MAX_WASTE = 400
+# Flat and rows modes compute ``positions / (Ho*Wo)`` times the needed positions (GEMM work grows with that
+# waste times ``O``) but copy long contiguous runs, where strided mode copies runs of only ``Wo`` elements
+# (per-run overhead grows as ``Wo`` shrinks). A mode is used while ``(inflation - 1) * O * Wo`` stays below
+# this (measured on CPU: 64 channels at 8x8 run 1.4x faster flat, 128 channels at 16x16 and 256 at 8x8 run
+# faster strided; rows mode beats flat in every forward pass and wherever the flipped-kernel input gradient
+# does not apply).
+_MAX_WASTE = 400
 
 
 class ConvGeometry:
@@ -52,10 +61,11 @@ class ConvGeometry:
         "block",
         "dh",
         "dw",
-        "flat",
         "groups",
         "kh",
         "kw",
+        "mode",
+        "on_gpu",
         "pl",
         "pt",
         "sh",
@@ -84,17 +94,48 @@ class ConvGeometry:
         self.pt, pb, self.pl, pr = padding
         self.Ho, self.Wo = out_hw
         self.Hp, self.Wp = self.H + self.pt + pb, self.W + self.pl + pr
-        grid = self.Hp * self.Wp
-        waste = (grid / (self.Ho * self.Wo) - 1) * self.O * self.Wo
-        self.flat = stride == (1, 1) and waste <= _FLAT_MAX_WASTE
-        if self.flat:
+        self.on_gpu = on_gpu
+        self._use(self.forward_mode())
+
+    def _affordable(self, positions: int) -> bool:
+        """Stride 1, and ``positions`` per image waste little enough GEMM work (see ``_MAX_WASTE``)."""
+        waste = (positions / (self.Ho * self.Wo) - 1) * self.O * self.Wo
+        return (self.sh, self.sw) == (1, 1) and waste <= _MAX_WASTE
+
+    def forward_mode(self) -> str:
+        return "rows" if self._affordable(self.Ho * self.Wp) else "strided"
+
+    def backward_mode(self, need_input: bool) -> str:
+        """Flat where the input gradient goes by flipped-kernel patches (one group, ``O <= C``), else as
+        forward."""
+        flipped = need_input and self.groups == 1 and self.O <= self.C
+        return "flat" if flipped and self._affordable(self.Hp * self.Wp) else self.forward_mode()
+
+    def in_mode(self, mode: str) -> ConvGeometry:
+        """This geometry with the patch grid of ``mode`` (itself when already in it)."""
+        if mode == self.mode:
+            return self
+        other = copy.copy(self)
+        other._use(mode)
+        return other
+
+    def _use(self, mode: str) -> None:
+        self.mode = mode
+        if mode == "flat":
             self.Hg, self.Wg, self.step_h, self.step_w = self.Hp, self.Wp, self.Wp, 1
             self.tail = (self.kh - 1) * self.dh * self.Wp + (self.kw - 1) * self.dw
+        elif mode == "rows":
+            self.Hg, self.Wg, self.step_h, self.step_w = self.Ho, self.Wp, self.Wp, 1
+            self.tail = (self.kw - 1) * self.dw  # the last row's wasted columns read past its image
         else:
             self.Hg, self.Wg, self.step_h, self.step_w = self.Ho, self.Wo, self.sh * self.Wp, self.sw
             self.tail = 0
         per_image = self.C * self.kh * self.kw * self.Hg * self.Wg * 4
-        self.block = self.N if on_gpu else max(1, min(self.N, _CPU_BLOCK_BYTES // max(per_image, 1)))
+        self.block = self.N if self.on_gpu else max(1, min(self.N, _CPU_BLOCK_BYTES // max(per_image, 1)))
+
+    @property
+    def flat(self) -> bool:
+        return self.mode == "flat"
 
     @property
     def positions(self) -> int:
@@ -186,10 +227,10 @@ def _is_pointwise(geo: ConvGeometry) -> bool:
 
 
 def _input_grad_by_flipped_patches(geo: ConvGeometry) -> bool:
-    """Flat mode, one group, ``O <= C``: the input gradient is a "full" convolution of the gradient with the
-    flipped kernel. Its patches (``O*kh*kw`` rows, plain copies) are no larger than the patch gradient that
-    col2im would accumulate (``C*kh*kw`` rows, read-add-write per tap)."""
-    return geo.flat and geo.groups == 1 and geo.O <= geo.C
+    """Flat mode (chosen for one group and ``O <= C``): the input gradient is a "full" convolution of the
+    gradient with the flipped kernel. Its patches (``O*kh*kw`` rows, plain copies) are no larger than the
+    patch gradient that col2im would accumulate (``C*kh*kw`` rows, read-add-write per tap)."""
+    return geo.flat
 
 
 def _flipped_weight(w: Any) -> Any:
@@ -214,6 +255,7 @@ def _block_gemm(w2: Any, cols: Any, groups: int, xp: Any) -> Any:
 def conv_forward(x: Any, w: Any, bias: Any, geo: ConvGeometry, xp: Any) -> Any:
     """``y (N, O, Ho, Wo)`` of a convolution; ``bias`` ``(O,)`` or None."""
     bias4 = None if bias is None else bias.reshape(1, geo.O, 1, 1)
+    geo = geo.in_mode(geo.forward_mode())
     if _is_pointwise(geo):
         y = _pointwise_forward(x, w, geo, xp)
         if bias4 is not None:
@@ -241,6 +283,7 @@ def conv_backward(
     input gradient is wanted (which is also the forward pass of a transposed convolution)."""
     if _is_pointwise(geo):
         return _pointwise_backward(x, w, grad_out, geo, xp, need_input, need_weight)
+    geo = geo.in_mode(geo.backward_mode(need_input))
     dtype = grad_out.dtype
     work = _Workspace(geo, xp, dtype)
     w2 = w.reshape(geo.O, -1)
