@@ -581,6 +581,8 @@ class Tensor:
             _backend.array_module(data).maximum(data, 0, out=data)
             self._bump_version()
             return self
+        if data.dtype.kind == "f" and self._view_of is None and getattr(data.flags, "writeable", True):
+            return _inplace(self, unary.ReluInPlace)  # no temporary, and the node saves this memory
         return _inplace(self, unary.Relu)
 
     def neg_(self) -> Tensor:
@@ -702,6 +704,8 @@ def _inplace(target: Tensor, function: type[Function], *args: Any) -> Tensor:
             )
         _backend.array_module(data).copyto(data, out, casting="unsafe")
     target._bump_version()
+    if out is data and node is not None and node._saved_versions:
+        _saved_after_write(node, data, target)
     if node is not None:
         retained = target.retains_grad
         if retained:  # retain_grad follows the tensor to its new value, as in torch
@@ -736,6 +740,15 @@ class _CopySlices(Function):
         grad_view = region.copy()
         region[...] = 0  # the old values there were overwritten: no gradient flows to them
         return grad_base, grad_view, None
+
+
+def _saved_after_write(node: Function, written: Any, target: Tensor) -> None:
+    """The node wrote into ``target``'s memory and saved it: the saved value is the one after this write."""
+    counter = target._version_counter()
+    node._saved_versions = [
+        (counter, counter[0]) if array is written and record is not None else record
+        for array, record in zip(node._saved, node._saved_versions)
+    ]
 
 
 def _protect_saved(node: Function, overwritten: Any) -> None:

@@ -218,12 +218,22 @@ def test_inplace_on_non_leaf_matches_out_of_place():
     values = [0.5, -1.0, 2.0]
     x1, x2 = _leaf(values), _leaf(values)
     a = x1.sin()
+    a.add_(0.25)
     a.relu_()
-    a.mul_(3.0)
-    (a * x1).sum().backward()
-    b = x2.sin().relu() * 3.0
+    (a * x1 * 3.0).sum().backward()
+    b = (x2.sin() + 0.25).relu() * 3.0
     (b * x2).sum().backward()
     np.testing.assert_allclose(x1.grad.numpy(), x2.grad.numpy())
+    assert a.grad_fn.name() == "ReluBackward0"
+
+
+def test_relu_saves_its_output_so_changing_it_afterwards_is_an_error():
+    # as in torch: relu_ keeps its result (the tensor's own memory) for backward
+    a = _leaf([0.5, -1.0, 2.0]).sin()
+    a.relu_()
+    a.mul_(3.0)
+    with pytest.raises(RuntimeError, match="saved by ReluBackward0, is at version 2; expected version 1"):
+        a.sum().backward()
 
 
 def test_inplace_on_tensor_without_grad_joins_the_graph():

@@ -88,9 +88,9 @@ def _clip_max_only(x):
     return y.exp()
 
 
-def _relu_neg_(x):
+def _neg_relu_(x):
     y = x.clone()
-    y.relu_().neg_()
+    y.neg_().relu_()  # relu_ last: it saves its result, which a later in-place op invalidates (torch too)
     return y * x
 
 
@@ -249,7 +249,7 @@ INPLACE = [
     ("clamp_", _clamp_, 1),
     ("clamp_min_only", _clamp_min_only, 1),
     ("clip_max_only", _clip_max_only, 1),
-    ("relu_neg_", _relu_neg_, 1),
+    ("neg_relu_", _neg_relu_, 1),
     ("masked_fill_", _masked_fill_, 1),
     ("masked_fill_tensor_value", _masked_fill_tensor_value, 2),
     ("setitem_basic", _setitem_basic, 2),

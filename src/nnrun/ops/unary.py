@@ -152,6 +152,25 @@ class Relu(Function):
         return grad_out * (y > 0)
 
 
+class ReluInPlace(Function):
+    """ReLU written into the input's own memory (``relu_`` on a tensor that is not a view): saves the result,
+    which is that memory, instead of a private copy."""
+
+    @staticmethod
+    def forward(ctx, x):
+        y = ctx.xp.maximum(x, 0, out=x)
+        ctx.save_for_backward(y)
+        return y
+
+    def name(self) -> str:
+        return "ReluBackward0"  # torch's name for relu and relu_ alike
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (y,) = ctx.saved_tensors
+        return grad_out * (y > 0)
+
+
 class Abs(Function):
     @staticmethod
     def forward(ctx, x):
