@@ -145,39 +145,19 @@ def test_cli_train_under_mpirun(mpi, tmp_path):
     assert "the global batch 33 (batch_scope: global) does not split evenly over 2 ranks" in odd.stderr
 
 
-RANDOM_PARTS = """\
-name: random_parts
-seed: 3
-device: cpu
-output: {output}
-input_shape: [1, 8, 8]
-model:
-  module:
-    Sequential: [Flatten, {{Linear: [64, 32]}}, ReLU, {{Dropout: 0.2}}, {{Linear: [32, 10]}}]
-data:
-  dataset: synthetic
-  batch_size: 16
-  val_split: 0.25
-  augment: [hflip: {{p: 0.5}}]
-  options: {{train_size: 256, test_size: 64}}
-optimizer: {{SGD: {{lr: 0.05, momentum: 0.9}}}}
-scheduler: {{CosineAnnealingLR: {{T_max: steps}}, interval: step}}
-train: {{epochs: 2, log_every: 2}}
-checkpoint: {{every_steps: 3, keep_last: null, best: val/accuracy}}
-"""
-
-
-def test_cli_resume_with_dropout_augmentation_and_a_step_scheduler_is_exact(mpi, tmp_path):
+def test_cli_resume_with_dropout_augmentation_and_a_step_scheduler_is_exact(mpi, tmp_path, tiny_config):
     # every rank's generator (dropout), per-rank augmentations and the scheduler must all come back
-    for name in ("straight", "resumed"):
-        (tmp_path / f"{name}.yaml").write_text(RANDOM_PARTS.format(output=tmp_path / name), encoding="utf-8")
-    assert mpi.launch(2, "nnrun", "train", str(tmp_path / "straight.yaml"), "-q").returncode == 0
+    every_3_steps = ["--set", "checkpoint.every_steps=3", "--set", "checkpoint.keep_last=null", "-q"]
+    straight = mpi.launch(2, "nnrun", "train", str(tiny_config("straight")), *every_3_steps)
+    assert straight.returncode == 0, straight.stdout + straight.stderr
     middle = tmp_path / "straight" / "checkpoints" / "step-000003.safetensors"
-    resumed = mpi.launch(2, "nnrun", "train", str(tmp_path / "resumed.yaml"), "-q", "--resume", str(middle))
+    resumed = mpi.launch(
+        2, "nnrun", "train", str(tiny_config("resumed")), *every_3_steps, "--resume", str(middle)
+    )
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     final = [
-        load_checkpoint(tmp_path / name / "checkpoints" / "last.safetensors")
-        for name in ("straight", "resumed")
+        load_checkpoint(tmp_path / run / "checkpoints" / "last.safetensors")
+        for run in ("straight", "resumed")
     ]
     assert final[0]["progress"]["global_step"] == final[1]["progress"]["global_step"] == 12
     for key, value in final[0]["model"].items():

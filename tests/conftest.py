@@ -1,5 +1,5 @@
-"""A tiny training config on synthetic data (fast), with dropout, augmentation and a per-step scheduler so
-that every source of state a resume must restore is exercised."""
+"""Shared by the training tests: a tiny training config on synthetic data (fast), with dropout, augmentation
+and a per-step scheduler so that every source of state a resume must restore is exercised."""
 
 import pytest
 
