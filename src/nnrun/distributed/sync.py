@@ -109,10 +109,13 @@ class GradientAverager:
 
 
 def reduce_sums(values: Sequence[float], comm: Communicator) -> list[float]:
-    """The element-wise sums of ``values`` over all ranks (float64)."""
+    """The element-wise sums of ``values`` over all ranks (float64), bit for bit the same on every rank:
+    rank 0's result is broadcast, since MPI does not promise every rank the same rounding, and ranks take
+    decisions from these sums (best checkpoint, learning-rate plateaus, stopping)."""
     buffer = np.asarray(values, dtype=np.float64)
     if comm.world_size > 1:
         comm.allreduce(buffer)
+        comm.broadcast(buffer)
     return buffer.tolist()
 
 
