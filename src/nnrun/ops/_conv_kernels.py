@@ -106,8 +106,10 @@ class ConvGeometry:
         return "rows" if self._affordable(self.Ho * self.Wp) else "strided"
 
     def backward_mode(self, need_input: bool) -> str:
-        """Flat where the input gradient goes by flipped-kernel patches (one group, ``O <= C``), else as
-        forward."""
+        """Flat where the input gradient goes by flipped-kernel patches, else as forward. Flipped patches
+        (one group, ``O <= C``): the input gradient is a "full" convolution of the gradient with the flipped
+        kernel, whose patches (``O*kh*kw`` rows, plain copies) are no larger than the patch gradient that
+        col2im would accumulate (``C*kh*kw`` rows, read-add-write per tap)."""
         flipped = need_input and self.groups == 1 and self.O <= self.C
         return "flat" if flipped and self._affordable(self.Hp * self.Wp) else self.forward_mode()
 
@@ -226,13 +228,6 @@ def _is_pointwise(geo: ConvGeometry) -> bool:
     return geo.kh == geo.kw == 1 and geo.Hp == geo.H and geo.Wp == geo.W
 
 
-def _input_grad_by_flipped_patches(geo: ConvGeometry) -> bool:
-    """Flat mode (chosen for one group and ``O <= C``): the input gradient is a "full" convolution of the
-    gradient with the flipped kernel. Its patches (``O*kh*kw`` rows, plain copies) are no larger than the
-    patch gradient that col2im would accumulate (``C*kh*kw`` rows, read-add-write per tap)."""
-    return geo.flat
-
-
 def _flipped_weight(w: Any) -> Any:
     """``(O, C, kh, kw)`` → ``(C, O*kh*kw)``: element ``[c, (o, i, j)]`` is ``w[o, c, kh-1-i, kw-1-j]``."""
     return w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3).reshape(w.shape[1], -1)
@@ -292,7 +287,7 @@ def conv_backward(
     k_group = w2.shape[1]
     grad_x = xp.empty((geo.N, geo.C, geo.H, geo.W), dtype=dtype) if need_input else None
     grad_w = xp.zeros(grouped_w.shape, dtype=dtype) if need_weight else None
-    flipped = need_input and _input_grad_by_flipped_patches(geo)
+    flipped = need_input and geo.flat  # backward_mode chose flat for flipped patches
     w_flipped = _flipped_weight(w) if flipped else None
     margin = geo.tail if flipped else 0
     # Gradient on the position grid (columns margin...), ``margin`` zeros either side; positions outside

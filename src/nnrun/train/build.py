@@ -14,6 +14,7 @@ from nnrun.config import TrainingConfig, build_model
 from nnrun.config.training_nodes import build_loss, build_optimizer, build_scheduler, build_transform
 from nnrun.data import ArrayDataset, DataLoader, DatasetError, load_dataset
 from nnrun.optim import Optimizer
+from nnrun.train.data_parallel import seed_for_rank
 from nnrun.train.settings import CheckpointSettings, TrainSettings
 
 
@@ -120,7 +121,7 @@ def build_parts(
     val_loader = DataLoader(val_set, eval_batch, **evaluation) if val_set else None
     test_loader = DataLoader(test_set, eval_batch, **evaluation) if test_set else None
     if comm.world_size > 1:
-        nnrun.manual_seed(int(np.random.SeedSequence(cfg.seed, spawn_key=(comm.rank,)).generate_state(1)[0]))
+        seed_for_rank(cfg.seed, comm.rank)
     scheduler = None
     if cfg.scheduler is not None:
         epochs, per_epoch = cfg.train.epochs, len(train_loader)

@@ -33,6 +33,11 @@ from nnrun.train.errors import TrainingInterrupted
 from nnrun.train.metrics import MetricTracker
 
 
+def seed_for_rank(seed: int, rank: int) -> None:
+    """Seed the global generator with a stream of its own for ``rank``, derived from ``seed``."""
+    nnrun.manual_seed(int(np.random.SeedSequence(seed, spawn_key=(rank,)).generate_state(1)[0]))
+
+
 class DataParallel:
     """The multi-rank side of one :class:`~nnrun.train.Trainer` (a no-op on a single process)."""
 
@@ -42,6 +47,7 @@ class DataParallel:
         self.active = self.size > 1
         self._averager: GradientAverager | None = None
         self._buffers: list[Any] = []
+        self._stop_agreed = False
 
     def shard_loaders(self, train_loader: Any, eval_loaders: list[Any]) -> None:
         """Make each loader read this rank's shard (training: equal shards; evaluation: every sample once)."""
@@ -75,11 +81,15 @@ class DataParallel:
         if self._buffers:
             broadcast_tensors(self._buffers, self.comm)
 
-    def average_gradients(self, stop_requested: bool) -> bool:
-        """Average the gradients over ranks; True when any rank asked to stop (all ranks then agree)."""
-        if self._averager is None:
-            return stop_requested
-        return bool(self._averager.average([float(stop_requested)])[0] > 0)
+    def average_gradients(self, stop_requested: bool) -> None:
+        """Average the gradients over ranks, and agree on whether any rank asked to stop."""
+        if self._averager is not None:
+            self._stop_agreed = bool(self._averager.average([float(stop_requested)])[0] > 0)
+
+    def should_stop(self, stop_requested: bool) -> bool:
+        """After a step: one process stops on a request made until now; several ranks stop on what they
+        agreed in the step's gradient allreduce (so all stop at the same step)."""
+        return self._stop_agreed if self.active else stop_requested
 
     def any_rank(self, flag: bool) -> bool:
         """Whether ``flag`` is set on any rank."""
@@ -114,8 +124,7 @@ class DataParallel:
             return
         nnrun.set_rng_state(rng["global"])
         if self.rank > 0:
-            draw = int(nnrun.default_generator.numpy_generator.integers(0, 2**62))
-            nnrun.manual_seed(int(np.random.SeedSequence(draw, spawn_key=(self.rank,)).generate_state(1)[0]))
+            seed_for_rank(int(nnrun.default_generator.numpy_generator.integers(0, 2**62)), self.rank)
 
     def check_resume(self, path: str, progress: dict[str, Any], loader: Any) -> None:
         """Refuse a checkpoint of a different number of ranks that split the data differently: another

@@ -78,9 +78,10 @@ class Trainer:
                 raise TypeError("Trainer takes a config or model/optimizer/loss_fn/train_loader, not both")
             cfg = config if isinstance(config, TrainingConfig) else load_training(config, tuple(overrides))
             self.config, self.config_text = cfg, cfg.yaml
-            comm = communicator or distributed.init(device=resolve_device(cfg))
-            with DataParallel(comm).failure_ends_job():  # e.g. data missing on one machine
-                parts = build_parts(cfg, need_test, comm)
+            self.comm = communicator or distributed.init(device=resolve_device(cfg))
+            self.parallel = DataParallel(self.comm)
+            with self.parallel.failure_ends_job():  # e.g. data missing on one machine
+                parts = build_parts(cfg, need_test, self.comm)
             settings = settings or settings_from(cfg)
         else:
             if model is None or optimizer is None or loss_fn is None or train_loader is None:
@@ -89,9 +90,8 @@ class Trainer:
             parts = RunParts(
                 model, optimizer, loss_fn, train_loader, val_loader, test_loader, scheduler, str(device)
             )
-            comm = communicator or distributed.init(device=device)
-        self.comm = comm
-        self.parallel = DataParallel(comm)
+            self.comm = communicator or distributed.init(device=device)
+            self.parallel = DataParallel(self.comm)
         self.parallel.shard_loaders(parts.train_loader, [parts.val_loader, parts.test_loader])
         self.parts = parts
         self.settings = settings or TrainSettings()
@@ -111,7 +111,7 @@ class Trainer:
         folder = self.settings.checkpoint.dir
         self.checkpoints = CheckpointFolder(folder, self.settings.checkpoint.keep_last) if folder else None
         hooks: list[Callback] = []
-        main = comm.is_main
+        main = self.comm.is_main
         if self.settings.output and main:
             hooks.append(RunFolder(self.settings.output, self.config_text))
         hooks += list(callbacks)
@@ -156,7 +156,6 @@ class Trainer:
             if resume is not None:
                 self.resume(resume)
             self.parallel.start(self.model)
-            self._stop_agreed = False
             self._session = (time.perf_counter(), self.elapsed)
             self.callbacks.on_train_start(self)
             return self._fit()
@@ -206,8 +205,7 @@ class Trainer:
                 started = time.perf_counter()
                 self._save("step", self.global_step)
             self.callbacks.on_step_end(self, loss)
-            # one process: a Ctrl-C until now counts; several ranks: what they agreed on in this step
-            if self._stop_agreed if self.parallel.active else self._interrupt.requested:
+            if self.parallel.should_stop(self._interrupt.requested):
                 self._time(started)
                 self._stop()
         self._time(started)
@@ -227,7 +225,7 @@ class Trainer:
                 + "Try a lower learning rate or train.grad_clip_norm."
             )
         loss.backward()
-        self._stop_agreed = self.parallel.average_gradients(self._interrupt.requested)
+        self.parallel.average_gradients(self._interrupt.requested)
         if self.settings.grad_clip_norm:
             nn.utils.clip_grad_norm_(self.model.parameters(), self.settings.grad_clip_norm)
         self.optimizer.step()
