@@ -3,6 +3,7 @@ gradients in one allreduce per step, and reduce or gather small host-side values
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -52,8 +53,8 @@ class GradientAverager:
 
     def __init__(self, parameters: Iterable[Tensor], comm: Communicator) -> None:
         self.comm = comm
-        self.groups = list(_groups(p for p in parameters if p.requires_grad).items())
-        self._buffers: list[Any] = [None] * len(self.groups)
+        trained = _groups(p for p in parameters if p.requires_grad)
+        self.groups = [_Bucket(dtype, device, params) for (dtype, device), params in trained.items()]
 
     def average(self, flags: Sequence[float] = ()) -> np.ndarray:
         """Average the gradients in place; returns the sum of ``flags`` over ranks (float64, on the host)."""
@@ -62,50 +63,57 @@ class GradientAverager:
             return summed
         if not self.groups:
             return self.comm.allreduce(summed)
-        for index, ((dtype, device), params) in enumerate(self.groups):
-            extra = len(flags) if index == 0 else 0
-            buffer = self._pack(index, dtype, device, params, flags if index == 0 else ())
+        for index, bucket in enumerate(self.groups):
+            carried = flags if index == 0 else ()
+            buffer = bucket.pack(carried)
             self.comm.allreduce(buffer)
-            self._unpack(buffer, params)
-            if index == 0:
-                summed = _backend.transfer(buffer[buffer.size - extra :], _backend.CPU).astype(np.float64)
+            bucket.unpack(self.comm.world_size)
+            if carried:
+                summed = _backend.transfer(buffer[bucket.flags_start :], _backend.CPU).astype(np.float64)
         return summed
 
-    def _pack(self, index: int, dtype: Any, device: Any, params: list[Tensor], flags: Sequence[float]) -> Any:
-        xp = _backend.module_for(device)
-        numel = sum(p._data.size for p in params)
-        size = numel + len(params) + len(flags)
-        buffer = self._buffers[index]
-        if buffer is None or buffer.size != size:
-            buffer = self._buffers[index] = xp.empty(size, dtype=dtype)
-        offset = 0
-        for p in params:
-            n = p._data.size
+
+class _Bucket:
+    """One (dtype, device) group's reused buffer: every gradient (zeros for a missing one) in parameter
+    order, then one has-a-gradient count per parameter, then the flags."""
+
+    def __init__(self, dtype: Any, device: Any, params: list[Tensor]) -> None:
+        self.xp = _backend.module_for(device)
+        self.dtype, self.params = dtype, params
+        bounds = np.cumsum([0] + [p._data.size for p in params]).tolist()
+        self.slices = [slice(start, stop) for start, stop in itertools.pairwise(bounds)]
+        self.numel = bounds[-1]
+        self.flags_start = self.numel + len(params)
+        self.buffer: Any = None
+
+    def pack(self, flags: Sequence[float]) -> Any:
+        size = self.flags_start + len(flags)
+        if self.buffer is None or self.buffer.size != size:
+            self.buffer = self.xp.empty(size, dtype=self.dtype)
+        buffer = self.buffer
+        for p, part in zip(self.params, self.slices):
             if p.grad is None:
-                buffer[offset : offset + n] = 0
+                buffer[part] = 0
             else:
-                buffer[offset : offset + n] = p.grad._data.reshape(-1)
-            offset += n
-        buffer[numel : numel + len(params)] = xp.asarray([p.grad is not None for p in params], dtype=dtype)
+                buffer[part] = p.grad._data.reshape(-1)
+        has_grad = [p.grad is not None for p in self.params]
+        buffer[self.numel : self.flags_start] = self.xp.asarray(has_grad, dtype=self.dtype)
         if flags:
-            buffer[numel + len(params) :] = xp.asarray(flags, dtype=dtype)
+            buffer[self.flags_start :] = self.xp.asarray(flags, dtype=self.dtype)
         return buffer
 
-    def _unpack(self, buffer: Any, params: list[Tensor]) -> None:
-        numel = sum(p._data.size for p in params)
-        counts = _backend.transfer(buffer[numel : numel + len(params)], _backend.CPU)
-        grads = buffer[:numel]
-        grads /= self.comm.world_size
-        offset = 0
-        for p, count in zip(params, counts):
-            n = p._data.size
+    def unpack(self, world_size: int) -> None:
+        buffer = self.buffer
+        counts = _backend.transfer(buffer[self.numel : self.flags_start], _backend.CPU)
+        grads = buffer[: self.numel]
+        grads /= world_size
+        for p, part, count in zip(self.params, self.slices, counts):
             if count > 0:
-                values = grads[offset : offset + n].reshape(p._data.shape)
+                values = grads[part].reshape(p._data.shape)
                 if p.grad is None:
                     p.grad = Tensor._make(values.copy())
                 else:
                     p.grad._data[...] = values
-            offset += n
 
 
 def reduce_sums(values: Sequence[float], comm: Communicator) -> list[float]:
