@@ -77,9 +77,15 @@ def _class_index(xp: Any, target: Any) -> tuple[Any, ...]:
 
 def _target_weights(xp: Any, target: Any, weight: Any, ignore_index: int, classes: int, dtype: Any):
     """``(index, w_t, counted)``: the class index, each target's weight (0 when ignored; None when every
-    weight is 1) and the mask of counted targets (None when all count). IndexError for a bad class."""
-    counted = None
-    if target.size and not (ignore_index < 0 and int(target.min()) >= 0 and int(target.max()) < classes):
+    weight is 1) and the mask of counted targets (None when all count). A class index out of range is an
+    IndexError on the CPU; on a GPU, checking it would stall every step on a device-to-host read, so its
+    target's weight becomes NaN instead (PyTorch's device-side assert, without breaking the device)."""
+    counted = bad = None
+    if xp is not np:
+        counted = target != ignore_index
+        bad = counted & ((target < 0) | (target >= classes))
+        target = xp.where(counted & ~bad, target, 0)
+    elif target.size and not (ignore_index < 0 and int(target.min()) >= 0 and int(target.max()) < classes):
         counted = target != ignore_index
         bad = counted & ((target < 0) | (target >= classes))
         if bad.any():
@@ -96,6 +102,8 @@ def _target_weights(xp: Any, target: Any, weight: Any, ignore_index: int, classe
         w_t = weight[target]
         if counted is not None:
             w_t *= counted
+    if xp is not np:
+        w_t = xp.where(bad, np.nan, w_t).astype(dtype, copy=False)
     return index, w_t, counted
 
 

@@ -1,0 +1,183 @@
+"""A NumPy-backed stand-in for CuPy that records every device↔host transfer, for tests without a GPU.
+
+Its arrays are an ``ndarray`` subclass that nnrun's backend takes for CuPy arrays (``device: cuda``). What
+would cross the PCIe bus on a real GPU is recorded in ``FakeCupy.transfers`` with the line of nnrun that
+asked for it: ``asarray`` of host data (host→device), ``get`` and every implicit conversion to a Python
+scalar or list (``float``, ``int``, ``bool``, ``item``, ``tolist``; device→host, and each one a device
+synchronisation on CuPy). NumPy functions called on the arrays keep them on the "device", as CuPy's
+``__array_ufunc__`` and ``__array_function__`` do.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import traceback
+import types
+from typing import Any
+
+import numpy as np
+
+
+class Transfer:
+    """One recorded transfer: its direction and the innermost nnrun source line that caused it."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.where = " <- ".join(_caller_lines())
+
+    def __repr__(self) -> str:
+        return f"{self.kind} at {self.where}"
+
+
+def _caller_lines() -> list[str]:
+    """Where in nnrun a transfer was asked for: the innermost frame, then the first one outside the
+    tensor and backend modules (which only pass a caller's request on)."""
+    frames = [f for f in traceback.extract_stack()[:-3] if "/src/nnrun/" in f.filename.replace("\\", "/")]
+    if not frames:
+        return ["test code"]
+    callers = [f for f in frames if not f.filename.endswith(("_tensor.py", "_backend.py"))]
+    chosen = [frames[-1]] + ([callers[-1]] if callers and callers[-1] is not frames[-1] else [])
+    return [f"{f.filename.rsplit('/src/', 1)[-1]}:{f.lineno} ({f.line})" for f in chosen]
+
+
+class _Device:
+    """``cupy.cuda.Device(0)``, the one fake device."""
+
+    id = 0
+
+
+_DEVICE = _Device()
+
+
+class ndarray(np.ndarray):
+    """A "device" array: NumPy memory, CuPy's transfer semantics."""
+
+    recorder: FakeCupy | None = None
+
+    @property
+    def device(self) -> _Device:
+        return _DEVICE
+
+    def _sync(self, kind: str = "device->host") -> np.ndarray:
+        if ndarray.recorder is not None:
+            ndarray.recorder.transfers.append(Transfer(kind))
+        return self.view(np.ndarray)
+
+    def get(self) -> np.ndarray:
+        return self._sync().copy()
+
+    def item(self, *args: Any) -> Any:
+        return self._sync().item(*args)
+
+    def tolist(self) -> Any:
+        return self._sync().tolist()
+
+    def __float__(self) -> float:
+        return float(self._sync())
+
+    def __int__(self) -> int:
+        return int(self._sync())
+
+    def __index__(self) -> int:
+        return self._sync().__index__()
+
+    def __bool__(self) -> bool:
+        return bool(self._sync())
+
+    def __getitem__(self, key: Any) -> Any:
+        keys = key if isinstance(key, tuple) else (key,)
+        if any(getattr(getattr(k, "dtype", None), "kind", "") == "b" for k in keys):
+            self._sync("device->host (boolean mask: the result's size)")
+        return _to_device(super().__getitem__(key))  # a 0-d device array, not a host scalar, as on CuPy
+
+
+def _to_device(value: Any) -> Any:
+    """NumPy results (arrays, scalars, tuples of them) as device arrays; anything else unchanged."""
+    if type(value) is np.ndarray:
+        return value.view(ndarray)
+    if isinstance(value, np.generic):
+        return np.asarray(value).view(ndarray)
+    if isinstance(value, tuple):
+        return tuple(_to_device(v) for v in value)
+    return value
+
+
+def _on_device(function: Any) -> Any:
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return _to_device(function(*args, **kwargs))
+
+    return wrapper
+
+
+class _Namespace(types.SimpleNamespace):
+    """A submodule of NumPy (``lib.stride_tricks``, ``random``…) whose functions return device arrays."""
+
+    def __init__(self, source: Any, **overrides: Any) -> None:
+        super().__init__(**overrides)
+        self._source = source
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._source, name)
+        return _on_device(value) if callable(value) and not isinstance(value, type) else value
+
+
+class _Generator:
+    """``cupy.random.Generator``: NumPy's generator, drawing straight into device arrays."""
+
+    def __init__(self, seed: int) -> None:
+        self._numpy = np.random.default_rng(seed)
+
+    def __getattr__(self, name: str) -> Any:
+        return _on_device(getattr(self._numpy, name))
+
+
+class FakeCupy(types.ModuleType):
+    """The ``cupy`` module as nnrun uses it: NumPy's functions plus ``cuda``, ``random`` and ``asarray``."""
+
+    ndarray = ndarray
+
+    def __init__(self) -> None:
+        super().__init__("cupy")
+        self.transfers: list[Transfer] = []
+        runtime = types.SimpleNamespace(getDevice=lambda: 0, getDeviceCount=lambda: 1)
+        self.cuda = types.SimpleNamespace(runtime=runtime, Device=lambda index=0: contextlib.nullcontext())
+        self.random = _Namespace(np.random, default_rng=_Generator)
+        self.lib = types.SimpleNamespace(stride_tricks=_Namespace(np.lib.stride_tricks))
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(np, name)
+        if callable(value) and not isinstance(value, type) and not isinstance(value, np.ufunc):
+            return _on_device(value)
+        return value
+
+    def asarray(self, array: Any, dtype: Any = None) -> ndarray:
+        if not isinstance(array, ndarray):
+            self.transfers.append(Transfer("host->device"))
+        return np.asarray(array, dtype=dtype).view(ndarray)
+
+    def array(self, array: Any, dtype: Any = None, copy: bool = True) -> ndarray:
+        return self.asarray(np.array(array, dtype=dtype, copy=copy), dtype)
+
+    def during(self) -> contextlib.AbstractContextManager[list[Transfer]]:
+        """``with fake.during() as moved:`` — the transfers made inside the block."""
+        return _Window(self)
+
+
+class _Window:
+    def __init__(self, fake: FakeCupy) -> None:
+        self.fake = fake
+
+    def __enter__(self) -> list[Transfer]:
+        self.start = len(self.fake.transfers)
+        self.moved: list[Transfer] = []
+        return self.moved
+
+    def __exit__(self, *exc: Any) -> None:
+        self.moved.extend(self.fake.transfers[self.start :])
+
+
+def scatter_add(target: Any, key: Any, values: Any) -> None:
+    """``cupyx.scatter_add``."""
+    np.add.at(target, key, values)
