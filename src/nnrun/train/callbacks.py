@@ -19,8 +19,9 @@ class Callback:
     def on_epoch_start(self, trainer: Any) -> None:
         """Before the first batch of ``trainer.epoch`` (not called when resuming mid-epoch)."""
 
-    def on_step_end(self, trainer: Any, loss: float) -> None:
-        """After each optimizer step, with that batch's loss."""
+    def on_step_end(self, trainer: Any, loss: Any) -> None:
+        """After each optimizer step, with that batch's loss: a detached 0-d tensor on the training device
+        (``float(loss)`` reads it; on a GPU that waits for the step to finish)."""
 
     def on_log(self, trainer: Any, row: dict[str, Any]) -> None:
         """Every ``log_every`` steps, with the row written to the metrics files."""
@@ -52,7 +53,7 @@ class CallbackList(Callback):
         for callback in self.callbacks:
             callback.on_epoch_start(trainer)
 
-    def on_step_end(self, trainer: Any, loss: float) -> None:
+    def on_step_end(self, trainer: Any, loss: Any) -> None:
         for callback in self.callbacks:
             callback.on_step_end(trainer, loss)
 

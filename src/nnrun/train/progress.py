@@ -109,7 +109,7 @@ class RichProgress(PlainProgress):
             speed="-",
         )
 
-    def on_step_end(self, trainer: Any, loss: float) -> None:
+    def on_step_end(self, trainer: Any, loss: Any) -> None:
         if self.bar is not None:
             self.bar.update(self.task, completed=trainer.batch_index)
 

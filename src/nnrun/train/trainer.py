@@ -19,6 +19,7 @@ import numpy as np
 
 import nnrun
 from nnrun import distributed, nn
+from nnrun._tensor import Tensor
 from nnrun.config import TrainingConfig, load_training
 from nnrun.serialization import CheckpointError
 from nnrun.train.build import RunParts, build_parts, resolve_device, settings_from
@@ -119,6 +120,8 @@ class Trainer:
             hooks.append(default_progress() if progress is True else progress)
         self.callbacks = CallbackList(hooks)
         self._interrupt = DeferredInterrupt()
+        self._reads_loss_every_step = nnrun.device(str(self.device)).type == "cpu"
+        self._checked_step = 0  # the last step whose loss is known to be finite
 
     @property
     def global_rank(self) -> int:
@@ -186,19 +189,18 @@ class Trainer:
             self.callbacks.on_epoch_start(self)
         batches = loader.iter_from(self.batch_index) if self.batch_index else iter(loader)
         self.model.train()
-        window = [0.0, 0, time.perf_counter()]  # loss sum, samples, start of the log window
+        window, window_start = MetricTracker(()), time.perf_counter()  # loss since the last log line
         started = time.perf_counter()
         for inputs, target in batches:
             loss = self._step(inputs, target)
             n = int(target.shape[0])
+            window.update(loss, n=n)
             self.batch_index += 1
             self.global_step += 1
             self.samples_seen += n * self.world_size  # equal shards: every rank's batch has n samples
-            window[0] += loss * n
-            window[1] += n
             if self.global_step % self.settings.log_every == 0:
-                self._log(window)
-                window = [0.0, 0, time.perf_counter()]
+                self._log(window, window_start)
+                window, window_start = MetricTracker(()), time.perf_counter()
             every = self.settings.checkpoint.every_steps
             if every and self.global_step % every == 0:
                 self._time(started)
@@ -211,19 +213,15 @@ class Trainer:
         self._time(started)
         self._end_epoch()
 
-    def _step(self, inputs: Any, target: Any) -> float:
+    def _step(self, inputs: Any, target: Any) -> Tensor:
+        """One optimizer step; returns the batch's loss, detached. On the CPU a non-finite loss stops
+        training before its backward pass; on a GPU the loss stays on the device (reading it back every
+        step would stall the device) and is checked where the sums are read (``_check_finite``)."""
         self.optimizer.zero_grad()
         output = self.model(inputs)
         loss = self.loss_fn(output, target)
-        value = float(loss.item())
-        if not math.isfinite(value):
-            kept = self.checkpoints.last_saved if self.checkpoints else None
-            raise TrainingError(
-                f"non-finite loss ({value}) at epoch {self.epoch + 1}, step {self.global_step + 1} (batch "
-                f"{self.batch_index + 1} of {self.steps_per_epoch}); training stopped. "
-                + (f"The last good checkpoint is {kept}. " if kept else "No checkpoint was saved. ")
-                + "Try a lower learning rate or train.grad_clip_norm."
-            )
+        if self._reads_loss_every_step:
+            self._raise_non_finite(float(loss.item()), self.global_step + 1)
         loss.backward()
         self.parallel.average_gradients(self._interrupt.requested)
         if self.settings.grad_clip_norm:
@@ -232,10 +230,35 @@ class Trainer:
         self.parallel.share_buffers()
         if self.scheduler is not None and self.settings.scheduler_interval == "step":
             self.scheduler.step()
-        self.tracker.update(value, output.detach(), target)
-        return value
+        loss = loss.detach()
+        self.tracker.update(loss, output.detach(), target)
+        return loss
+
+    def _check_finite(self) -> None:
+        """Stop if a loss since the last check was not finite (reads the epoch's loss sum back)."""
+        self._raise_non_finite(self.tracker.loss_sum, self._checked_step + 1)
+        self._checked_step = self.global_step
+
+    def _raise_non_finite(self, value: float, first_step: int) -> None:
+        if math.isfinite(value):
+            return
+        last = max(first_step, self.global_step)
+        steps = f"step {last}" if first_step == last else f"one of steps {first_step}-{last}"
+        batch = (
+            f"batch {self.batch_index + 1}"
+            if first_step > self.global_step
+            else f"up to batch {self.batch_index}"
+        )
+        kept = self.checkpoints.last_saved if self.checkpoints else None
+        raise TrainingError(
+            f"non-finite loss ({value}) at epoch {self.epoch + 1}, {steps} ({batch} of "
+            f"{self.steps_per_epoch}); training stopped. "
+            + (f"The last good checkpoint is {kept}. " if kept else "No checkpoint was saved. ")
+            + "Try a lower learning rate or train.grad_clip_norm."
+        )
 
     def _end_epoch(self) -> None:
+        self._check_finite()
         row: dict[str, Any] = {
             "kind": "epoch",
             "epoch": self.epoch + 1,
@@ -267,9 +290,10 @@ class Trainer:
         if self.parallel.any_rank(self._interrupt.requested):
             self._stop()
 
-    def _log(self, window: list[float]) -> None:
-        seconds = max(time.perf_counter() - window[2], 1e-9)
-        loss_sum, samples = self.parallel.sums(window[:2])
+    def _log(self, window: MetricTracker, started: float) -> None:
+        self._check_finite()
+        seconds = max(time.perf_counter() - started, 1e-9)
+        loss_sum, samples = self.parallel.sums([window.loss_sum, window.samples])
         row = {
             "kind": "step", "epoch": self.epoch + 1, "batch": self.batch_index, "step": self.global_step,
             "lr": self.lr, "train/loss": loss_sum / max(samples, 1), "samples_per_s": samples / seconds,
@@ -321,7 +345,7 @@ class Trainer:
             with nnrun.no_grad():
                 for inputs, target in loader:
                     output = self.model(inputs)
-                    tracker.update(float(self.loss_fn(output, target).item()), output, target)
+                    tracker.update(self.loss_fn(output, target), output, target)
         finally:
             self.model.train(was_training)
         if getattr(loader, "num_replicas", 1) == self.world_size > 1:  # each rank saw its own shard
@@ -351,6 +375,7 @@ class Trainer:
     def _save(self, kind: str, number: int | None = None) -> str | None:
         if self.checkpoints is None:
             return None
+        self._check_finite()  # never save weights that a non-finite loss went into
         self.elapsed = self._elapsed()
         state = self.state_dict()  # collective on several ranks: every rank takes part
         path = self.checkpoints.file(kind, number)
@@ -406,6 +431,7 @@ class Trainer:
         self.global_step, self.samples_seen = progress["global_step"], progress["samples_seen"]
         self.elapsed, self.train_time = progress["elapsed_s"], progress["train_time_s"]
         self.epoch_time = progress["epoch_time_s"]
+        self._checked_step = self.global_step
         self.tracker.load_state_dict(state["tracker"])  # all ranks' sums, kept by rank 0 alone:
         if not self.comm.is_main:  # the epoch-end sum over ranks counts them once
             self.tracker.reset()
