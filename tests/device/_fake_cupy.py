@@ -5,22 +5,26 @@ would cross the PCIe bus on a real GPU is recorded in ``FakeCupy.transfers`` wit
 asked for it: ``asarray`` of host data (host→device), ``get`` and every implicit conversion to a Python
 scalar or list (``float``, ``int``, ``bool``, ``item``, ``tolist``; device→host, and each one a device
 synchronisation on CuPy). NumPy functions called on the arrays keep them on the "device", as CuPy's
-``__array_ufunc__`` and ``__array_function__`` do.
+``__array_ufunc__`` and ``__array_function__`` do. ``FakeCupy.operations`` counts the array operations by
+name (ufunc calls and reductions, ``cupy.*`` functions, copies, casts and item assignments): each one is at
+least one kernel launch on a GPU.
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import functools
 import traceback
 import types
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
 
 class Transfer:
-    """One recorded transfer: its direction and the innermost nnrun source line that caused it."""
+    """One recorded transfer: its direction and the nnrun source lines that caused it."""
 
     def __init__(self, kind: str) -> None:
         self.kind = kind
@@ -85,11 +89,46 @@ class ndarray(np.ndarray):
     def __bool__(self) -> bool:
         return bool(self._sync())
 
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        """Runs ``ufunc`` on the NumPy memory (one kernel launch on CuPy); results stay on the device."""
+        _count(ufunc.__name__ if method == "__call__" else f"{ufunc.__name__}.{method}")
+        out = kwargs.get("out")
+        if out is not None:
+            kwargs["out"] = tuple(_host_view(array) for array in out)
+        if "where" in kwargs:
+            kwargs["where"] = _host_view(kwargs["where"])
+        result = getattr(ufunc, method)(*(_host_view(x) for x in inputs), **kwargs)
+        if out is not None:
+            return out[0] if len(out) == 1 else out
+        return _to_device(result)
+
+    def copy(self, order: str = "C") -> ndarray:
+        _count("copy")
+        return super().copy(order)
+
+    def astype(self, dtype: Any, *args: Any, **kwargs: Any) -> ndarray:
+        if kwargs.get("copy", True) or np.dtype(dtype) != self.dtype:
+            _count("astype")
+        return super().astype(dtype, *args, **kwargs)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        _count("setitem")
+        super().__setitem__(key, value)
+
     def __getitem__(self, key: Any) -> Any:
         keys = key if isinstance(key, tuple) else (key,)
         if any(getattr(getattr(k, "dtype", None), "kind", "") == "b" for k in keys):
             self._sync("device->host (boolean mask: the result's size)")
         return _to_device(super().__getitem__(key))  # a 0-d device array, not a host scalar, as on CuPy
+
+
+def _host_view(value: Any) -> Any:
+    return value.view(np.ndarray) if isinstance(value, ndarray) else value
+
+
+def _count(operation: str) -> None:
+    if ndarray.recorder is not None:
+        ndarray.recorder.operations[operation] += 1
 
 
 def _to_device(value: Any) -> Any:
@@ -103,9 +142,15 @@ def _to_device(value: Any) -> Any:
     return value
 
 
+# functions that only make a view or allocate: no kernel runs
+_NO_KERNEL = frozenset({"as_strided", "empty", "empty_like", "broadcast_to", "reshape", "swapaxes"})
+
+
 def _on_device(function: Any) -> Any:
     @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if function.__name__ not in _NO_KERNEL:
+            _count(function.__name__)
         return _to_device(function(*args, **kwargs))
 
     return wrapper
@@ -141,6 +186,7 @@ class FakeCupy(types.ModuleType):
     def __init__(self) -> None:
         super().__init__("cupy")
         self.transfers: list[Transfer] = []
+        self.operations: collections.Counter[str] = collections.Counter()  # array operations, by name
         runtime = types.SimpleNamespace(getDevice=lambda: 0, getDeviceCount=lambda: 1)
         self.cuda = types.SimpleNamespace(runtime=runtime, Device=lambda index=0: contextlib.nullcontext())
         self.random = _Namespace(np.random, default_rng=_Generator)
@@ -158,24 +204,18 @@ class FakeCupy(types.ModuleType):
         return np.asarray(array, dtype=dtype).view(ndarray)
 
     def array(self, array: Any, dtype: Any = None, copy: bool = True) -> ndarray:
+        if isinstance(array, ndarray):  # a copy on the device
+            return np.array(_host_view(array), dtype=dtype, copy=copy).view(ndarray)
         return self.asarray(np.array(array, dtype=dtype, copy=copy), dtype)
 
-    def during(self) -> contextlib.AbstractContextManager[list[Transfer]]:
+    @contextlib.contextmanager
+    def during(self) -> Iterator[list[Transfer]]:
         """``with fake.during() as moved:`` — the transfers made inside the block."""
-        return _Window(self)
-
-
-class _Window:
-    def __init__(self, fake: FakeCupy) -> None:
-        self.fake = fake
-
-    def __enter__(self) -> list[Transfer]:
-        self.start = len(self.fake.transfers)
-        self.moved: list[Transfer] = []
-        return self.moved
-
-    def __exit__(self, *exc: Any) -> None:
-        self.moved.extend(self.fake.transfers[self.start :])
+        start, moved = len(self.transfers), []
+        try:
+            yield moved
+        finally:
+            moved.extend(self.transfers[start:])
 
 
 def scatter_add(target: Any, key: Any, values: Any) -> None:
