@@ -126,7 +126,9 @@ class MaxPool2d(Function):
         for q in range(1, len(views)):
             larger = views[q] > y  # strictly: ties keep the first maximum, as in PyTorch
             xp.maximum(y, views[q], out=y)  # NaN propagates
-            xp.copyto(offset, q, where=larger)
+            # offset = q where larger: q exceeds every earlier offset, so a maximum does it (a masked
+            # copy is ~30x slower in NumPy)
+            xp.maximum(offset, larger * offset.dtype.type(q), out=offset)
         ctx.win, ctx.offset, ctx.shape = win, offset, x.shape
         y = y if x.ndim == 4 else y[0]
         if not return_indices:
