@@ -3,6 +3,9 @@ models against the same architectures in PyTorch, measured in the same run.
 
 Run by hand on a quiet machine: ``python benchmarks/train_step.py [--models mlp,lenet] [--rounds 5]``.
 Ratio = nnrun throughput / PyTorch throughput (above 1 means nnrun is faster); float32, synthetic data.
+Each library runs in its own worker process, as its users run it (importing nnrun tunes the process's malloc,
+and PyTorch's OpenMP threads keep spinning after its ops), and the two take turns: one round of one, then of
+the other, while the idle one waits.
 
 Then peak memory (Linux only; ``--no-memory`` skips it): each library, model and step kind runs in its own
 fresh process, which builds the model, inputs and optimizer, resets the kernel's resident-set high-water mark
@@ -15,6 +18,9 @@ from __future__ import annotations
 
 import argparse
 import gc
+import importlib
+import importlib.metadata
+import multiprocessing
 import os
 import statistics
 import subprocess
@@ -133,16 +139,23 @@ def _status_kib(field: str) -> int:
     raise RuntimeError(f"{field} not in /proc/self/status")
 
 
-def measure_peak(lib_name: str, name: str, kind: str) -> float:
-    """MB of resident memory that two ``kind`` steps ("train" or "infer") add at their peak (this process)."""
-    import torch
+def load(lib_name: str, threads: int) -> ModuleType:
+    """Import one library (alone: importing nnrun tunes the process's malloc, see ``nnrun._malloc``)."""
+    lib = importlib.import_module(lib_name)
+    if lib_name == "torch":
+        lib.set_num_threads(threads)
+    return lib
 
-    import nnrun
 
-    lib = nnrun if lib_name == "nnrun" else torch
+def build(lib: ModuleType, name: str) -> tuple[Callable[[], None], ...]:
     shape, batch, _ = MODELS[name]
-    model = nnrun_model(name) if lib is nnrun else torch_model(torch, name)
-    fn = steps(lib, model, shape, batch)[kind == "infer"]
+    model = nnrun_model(name) if lib.__name__ == "nnrun" else torch_model(lib, name)
+    return steps(lib, model, shape, batch)
+
+
+def measure_peak(lib_name: str, name: str, kind: str, threads: int) -> float:
+    """MB of resident memory that two ``kind`` steps ("train" or "infer") add at their peak (this process)."""
+    fn = build(load(lib_name, threads), name)[kind == "infer"]
     gc.collect()
     with open("/proc/self/clear_refs", "w") as clear:
         clear.write("5")  # reset VmHWM (the peak resident set) to the current resident set
@@ -181,6 +194,19 @@ def print_memory(models: list[str], threads: int) -> None:
         )
 
 
+def serve(lib_name: str, threads: int, connection: Any) -> None:
+    """A timing worker for one library: builds models on demand and times the steps it is asked for."""
+    lib = load(lib_name, threads)
+    built: dict[str, tuple[Callable[[], None], ...]] = {}
+    while (request := connection.recv()) is not None:
+        name, kind, count = request
+        if name not in built:
+            built[name] = build(lib, name)
+            for fn in built[name]:  # warm-up: first calls allocate buffers and caches
+                fn()
+        connection.send(mean_ms(built[name][kind], count))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -193,42 +219,41 @@ def main() -> None:
     args = parser.parse_args()
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, str(args.threads))
-    import torch
-
-    import nnrun
-
-    torch.set_num_threads(args.threads)
     if args.peak:
-        print(measure_peak(*args.peak.split(":")))
+        print(measure_peak(*args.peak.split(":"), args.threads))
         return
+    versions = {lib: importlib.metadata.version(lib) for lib in ("nnrun", "torch")}
     print(
-        f"nnrun {nnrun.__version__} vs torch {torch.__version__}, {args.threads} threads, median of "
-        f"{args.rounds} alternating rounds; ratio = nnrun throughput / torch throughput"
+        f"nnrun {versions['nnrun']} vs torch {versions['torch']}, {args.threads} threads, one process per "
+        f"library, median of {args.rounds} alternating rounds; ratio = nnrun throughput / torch throughput"
     )
     print(
         f"{'model':10s} {'batch':>5s} {'nnrun train':>12s} {'torch train':>12s} {'ratio':>6s} "
         f"{'nnrun infer':>12s} {'torch infer':>12s} {'ratio':>6s}"
     )
+    context = multiprocessing.get_context("spawn")
+    workers = {}
+    for lib in ("nnrun", "torch"):
+        ours, theirs = context.Pipe()
+        process = context.Process(target=serve, args=(lib, args.threads, theirs), daemon=True)
+        process.start()
+        workers[lib] = ours
     for name in args.models.split(","):
-        shape, batch, count = MODELS[name]
-        runs = {
-            "nnrun": steps(nnrun, nnrun_model(name), shape, batch),
-            "torch": steps(torch, torch_model(torch, name), shape, batch),
-        }
-        times: dict[tuple[str, int], list[float]] = {(lib, k): [] for lib in runs for k in (0, 1)}
-        for lib in runs:  # warm-up: first calls allocate buffers and caches
-            for fn in runs[lib]:
-                fn()
-        for _ in range(args.rounds):
-            for lib, fns in runs.items():
-                for k, fn in enumerate(fns):
-                    times[lib, k].append(mean_ms(fn, count))
+        _, batch, count = MODELS[name]
+        times: dict[tuple[str, int], list[float]] = {(lib, k): [] for lib in workers for k in (0, 1)}
+        for _ in range(args.rounds):  # one library runs at a time; the other waits on its pipe
+            for lib, connection in workers.items():
+                for k in (0, 1):
+                    connection.send((name, k, count))
+                    times[lib, k].append(connection.recv())
         med = {key: statistics.median(values) for key, values in times.items()}
         print(
             f"{name:10s} {batch:5d} {med['nnrun', 0]:9.2f} ms {med['torch', 0]:9.2f} ms "
             f"{med['torch', 0] / med['nnrun', 0]:6.2f} {med['nnrun', 1]:9.2f} ms {med['torch', 1]:9.2f} ms "
             f"{med['torch', 1] / med['nnrun', 1]:6.2f}"
         )
+    for connection in workers.values():
+        connection.send(None)
     if not args.no_memory:
         print_memory(args.models.split(","), args.threads)
 

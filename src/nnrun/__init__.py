@@ -2,7 +2,7 @@
 
 import builtins
 
-from nnrun import autograd, cuda, data, nn, optim, utils
+from nnrun import _malloc, autograd, cuda, data, nn, optim, utils
 from nnrun._backend import device
 from nnrun._creation import (
     arange,
@@ -142,6 +142,9 @@ def is_tensor(obj: object) -> builtins.bool:
 
 def numel(input: Tensor) -> int:
     return input.numel()
+
+
+_malloc.tune()  # keep freed memory for the next step (glibc only; NNRUN_MALLOC=system opts out)
 
 
 def __getattr__(name: str) -> object:
