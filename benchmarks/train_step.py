@@ -3,9 +3,8 @@ models against the same architectures in PyTorch, measured in the same run.
 
 Run by hand on a quiet machine: ``python benchmarks/train_step.py [--models mlp,lenet] [--rounds 5]``.
 Ratio = nnrun throughput / PyTorch throughput (above 1 means nnrun is faster); float32, synthetic data.
-Each library runs in its own worker process, as its users run it (importing nnrun tunes the process's malloc,
-and PyTorch's OpenMP threads keep spinning after its ops), and the two take turns: one round of one, then of
-the other, while the idle one waits.
+Each library runs in its own worker process, as its users run it (importing nnrun tunes the process's
+malloc), and the two take turns: one round of one, then of the other, while the idle one waits.
 
 Then peak memory (Linux only; ``--no-memory`` skips it): each library, model and step kind runs in its own
 fresh process, which builds the model, inputs and optimizer, resets the kernel's resident-set high-water mark
@@ -30,6 +29,8 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
+# Between turns: time for the other library's idle threads (OpenMP spins after a parallel region) to sleep.
+PAUSE_S = 0.2
 # (input shape without batch, batch size, default number of timed steps per round)
 MODELS = {
     "mlp": ((1, 28, 28), 128, 50),
@@ -197,6 +198,7 @@ def print_memory(models: list[str], threads: int) -> None:
 def serve(lib_name: str, threads: int, connection: Any) -> None:
     """A timing worker for one library: builds models on demand and times the steps it is asked for."""
     lib = load(lib_name, threads)
+    connection.send("ready")
     built: dict[str, tuple[Callable[[], None], ...]] = {}
     while (request := connection.recv()) is not None:
         name, kind, count = request
@@ -232,18 +234,23 @@ def main() -> None:
         f"{'nnrun infer':>12s} {'torch infer':>12s} {'ratio':>6s}"
     )
     context = multiprocessing.get_context("spawn")
-    workers = {}
+    workers, processes = {}, []
     for lib in ("nnrun", "torch"):
         ours, theirs = context.Pipe()
         process = context.Process(target=serve, args=(lib, args.threads, theirs), daemon=True)
         process.start()
+        theirs.close()  # so that a worker that dies is an EOFError here, not a hang
         workers[lib] = ours
+        processes.append(process)
+    for connection in workers.values():  # both imported before anything is timed
+        connection.recv()
     for name in args.models.split(","):
         _, batch, count = MODELS[name]
         times: dict[tuple[str, int], list[float]] = {(lib, k): [] for lib in workers for k in (0, 1)}
         for _ in range(args.rounds):  # one library runs at a time; the other waits on its pipe
             for lib, connection in workers.items():
                 for k in (0, 1):
+                    time.sleep(PAUSE_S)
                     connection.send((name, k, count))
                     times[lib, k].append(connection.recv())
         med = {key: statistics.median(values) for key, values in times.items()}
@@ -254,6 +261,8 @@ def main() -> None:
         )
     for connection in workers.values():
         connection.send(None)
+    for process in processes:
+        process.join()
     if not args.no_memory:
         print_memory(args.models.split(","), args.threads)
 

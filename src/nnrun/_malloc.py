@@ -19,8 +19,10 @@ import sys
 
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
-# Blocks below this come from the heap and are reused; free memory at the heap's top up to this stays.
+# Blocks below the mmap threshold come from the heap and are reused; free memory at the heap's top up to the
+# trim threshold stays. Older glibc releases refuse mmap thresholds above 32 MiB (64-bit): then 32 MiB.
 THRESHOLD_BYTES = 1 << 30
+_OLD_GLIBC_MMAP_MAX = 32 << 20
 _USER_SETTINGS = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "GLIBC_TUNABLES")
 
 
@@ -30,9 +32,14 @@ def tune() -> bool:
         return False
     if any(name in os.environ for name in _USER_SETTINGS):
         return False
-    process = ctypes.CDLL(None)
+    try:
+        process = ctypes.CDLL(None)
+        mallopt = process.mallopt
+    except (OSError, AttributeError):  # no dynamic symbols to look up, or no mallopt
+        return False
     if not hasattr(process, "gnu_get_libc_version"):  # another C library (musl…): its malloc differs
         return False
-    mallopt = process.mallopt
     mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
-    return bool(mallopt(_M_MMAP_THRESHOLD, THRESHOLD_BYTES) and mallopt(_M_TRIM_THRESHOLD, THRESHOLD_BYTES))
+    mmap_set = mallopt(_M_MMAP_THRESHOLD, THRESHOLD_BYTES) or mallopt(_M_MMAP_THRESHOLD, _OLD_GLIBC_MMAP_MAX)
+    trim_set = mallopt(_M_TRIM_THRESHOLD, THRESHOLD_BYTES)
+    return bool(mmap_set and trim_set)
