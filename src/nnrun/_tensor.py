@@ -578,7 +578,7 @@ class Tensor:
             and getattr(data.flags, "writeable", True)
         ):
             # nothing to record: clamp the memory itself (no temporary, no copy back)
-            _backend.array_module(data).maximum(data, 0, out=data)
+            unary.relu_array(_backend.array_module(data), data, out=data)
             self._bump_version()
             return self
         if data.dtype.kind == "f" and self._view_of is None and getattr(data.flags, "writeable", True):

@@ -4,8 +4,31 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from nnrun.autograd.function import Function
 from nnrun.ops._broadcast import to_float
+
+_ZERO_RUN = 1 << 16  # elements per piece of relu_array on NumPy (256 KB of float32: stays in cache)
+_zero_runs: dict[Any, Any] = {}
+
+
+def relu_array(xp: Any, x: Any, out: Any = None) -> Any:
+    """``max(x, 0)`` into ``out`` (a new array when None); NaN stays NaN. On NumPy, a contiguous array goes in
+    cache-sized pieces against a run of zeros: NumPy's maximum against a scalar has no SIMD loop and runs
+    3-4x slower than against an array."""
+    if out is None:
+        out = xp.empty_like(x)
+    if xp is not np or not (x.flags.c_contiguous and out.flags.c_contiguous):
+        return xp.maximum(x, 0, out=out)
+    zeros = _zero_runs.get(x.dtype)
+    if zeros is None:
+        zeros = _zero_runs[x.dtype] = np.zeros(_ZERO_RUN, dtype=x.dtype)
+    source, target = x.reshape(-1), out.reshape(-1)
+    for start in range(0, source.size, _ZERO_RUN):
+        piece = source[start : start + _ZERO_RUN]
+        np.maximum(piece, zeros[: piece.size], out=target[start : start + _ZERO_RUN])
+    return out
 
 
 class Neg(Function):
@@ -142,7 +165,7 @@ class Sigmoid(Function):
 class Relu(Function):
     @staticmethod
     def forward(ctx, x):
-        y = ctx.xp.maximum(x, 0)
+        y = relu_array(ctx.xp, x)
         ctx.save_for_backward(y)
         return y
 
@@ -158,7 +181,7 @@ class ReluInPlace(Function):
 
     @staticmethod
     def forward(ctx, x):
-        y = ctx.xp.maximum(x, 0, out=x)
+        y = relu_array(ctx.xp, x, out=x)
         ctx.save_for_backward(y)
         return y
 
