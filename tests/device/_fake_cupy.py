@@ -5,7 +5,8 @@ would cross the PCIe bus on a real GPU is recorded in ``FakeCupy.transfers`` wit
 asked for it: ``asarray`` of host data (host→device), ``get`` and every implicit conversion to a Python
 scalar or list (``float``, ``int``, ``bool``, ``item``, ``tolist``; device→host, and each one a device
 synchronisation on CuPy). NumPy functions called on the arrays keep them on the "device", as CuPy's
-``__array_ufunc__`` and ``__array_function__`` do. ``FakeCupy.operations`` counts the array operations by
+``__array_ufunc__`` and ``__array_function__`` do; a NumPy array among a ufunc's operands is a TypeError,
+as in CuPy. ``FakeCupy.operations`` counts the array operations by
 name (ufunc calls and reductions, ``cupy.*`` functions, copies, casts and item assignments): each one is at
 least one kernel launch on a GPU.
 """
@@ -92,6 +93,9 @@ class ndarray(np.ndarray):
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
         """Runs ``ufunc`` on the NumPy memory (one kernel launch on CuPy); results stay on the device."""
         _count(ufunc.__name__ if method == "__call__" else f"{ufunc.__name__}.{method}")
+        operands = (*inputs, *kwargs.get("out", ()))
+        if any(type(x) is np.ndarray and x.ndim for x in operands):  # CuPy: TypeError, no implicit copy
+            raise TypeError(f"{ufunc.__name__}: a host (NumPy) array mixed with device arrays")
         out = kwargs.get("out")
         if out is not None:
             kwargs["out"] = tuple(_host_view(array) for array in out)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from nnrun import _tensor
+import numpy as np
+
+from nnrun import _backend, _tensor
 from nnrun.autograd.function import Function
 from nnrun.autograd.grad_mode import no_grad
 
@@ -14,9 +16,16 @@ class Embedding(Function):
 
     @staticmethod
     def forward(ctx, weight, indices, padding_idx, scale_grad_by_freq):
-        ctx.save_for_backward(indices)
         ctx.options = (weight.shape, padding_idx, scale_grad_by_freq)
-        return weight[indices]
+        if ctx.xp is np:  # indices checked by embedding()
+            ctx.save_for_backward(indices)
+            return weight[indices]
+        # on a GPU an index out of range is not checked on the host (that would wait for the device every
+        # step): its row comes out NaN, in the spirit of PyTorch's device-side assert
+        outside = (indices < 0) | (indices >= weight.shape[0])
+        indices = ctx.xp.where(outside, 0, indices)
+        ctx.save_for_backward(indices)
+        return ctx.xp.where(outside[..., None], np.nan, weight[indices]).astype(weight.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad_out):
@@ -29,7 +38,7 @@ class Embedding(Function):
             counts = xp.bincount(flat, minlength=shape[0])
             rows = rows / counts[flat][:, None].astype(rows.dtype)
         grad_weight = xp.zeros(shape, dtype=grad_out.dtype)
-        xp.add.at(grad_weight, flat, rows)
+        _backend.scatter_add(grad_weight, flat, rows)
         if padding_idx is not None:
             grad_weight[padding_idx] = 0  # the padding row never learns
         return grad_weight, None, None, None
@@ -80,7 +89,8 @@ def embedding(
             raise ValueError("Padding_idx must be within num_embeddings")
         padding_idx %= num_embeddings
     index = input._data
-    if index.size and (int(index.min()) < 0 or int(index.max()) >= num_embeddings):
+    on_cpu = type(index) is np.ndarray
+    if on_cpu and index.size and (int(index.min()) < 0 or int(index.max()) >= num_embeddings):
         raise IndexError("index out of range in self")
     if max_norm is not None:
         with no_grad():

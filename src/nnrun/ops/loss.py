@@ -55,7 +55,7 @@ def reduce_loss(xp: Any, loss: Any, reduction: str) -> Any:
     count = mean_count(loss.shape, reduction)
     if count == 0:
         return xp.full((), xp.nan, dtype=loss.dtype)
-    return xp.asarray(total / xp.asarray(count, dtype=loss.dtype))
+    return xp.asarray(total / loss.dtype.type(count))  # a NumPy scalar divisor: no copy to a GPU
 
 
 def spread_grad(grad_out: Any, reduction: str, shape: tuple[int, ...]) -> Any:
@@ -218,13 +218,15 @@ class BinaryCrossEntropy(Function):
     def forward(ctx, input, target, weight, reduction):
         _refuse_weight_grad(ctx, "binary_cross_entropy", {"weight": 2})
         xp = ctx.xp
-        if not bool(((input >= 0) & (input <= 1)).all()):
+        # checked on the CPU only: on a GPU the check would wait for the device every step, and an input
+        # outside [0, 1] gives a NaN loss there anyway (the log of a negative number)
+        if xp is np and not bool(((input >= 0) & (input <= 1)).all()):
             raise RuntimeError("all elements of input should be between 0 and 1")
         ctx.meta = (input.shape, input.dtype, target.shape, target.dtype)
         x, t = promote(input, target)
         if weight is not None:
             weight = weight.astype(x.dtype, copy=False)
-        with np.errstate(divide="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore"):  # invalid: inputs outside [0, 1] on a GPU
             log_x = xp.log(x)
             log_1mx = xp.log1p(-x)
         # (t - 1) max(log(1 - x), -100) - t max(log x, -100)

@@ -242,6 +242,17 @@ class AdaptiveAvgPool2d(Function):
         return grad_x.reshape(ctx.shape), None
 
 
+def _bin_bounds(xp: Any, size: int, out: int) -> tuple[Any, Any]:
+    """``adaptive_bins`` as arrays, computed where ``xp`` computes (no host-to-device copy)."""
+    i = xp.arange(out)
+    return i * size // out, ((i + 1) * size + out - 1) // out
+
+
+def _widest_bin(size: int, out: int) -> int:
+    starts, ends = adaptive_bins(size, out)
+    return max(end - start for start, end in zip(starts, ends))
+
+
 class AdaptiveMaxPool2d(Function):
     @staticmethod
     def forward(ctx, x, output_size, return_indices):
@@ -250,11 +261,11 @@ class AdaptiveMaxPool2d(Function):
         h, w = x4.shape[2:]
         oh, ow = output_size
         candidates = []  # (flat positions (oh, ow), values (n, c, oh, ow)) per offset inside a bin
-        rows_s, rows_e = (xp.asarray(v) for v in adaptive_bins(h, oh))
-        cols_s, cols_e = (xp.asarray(v) for v in adaptive_bins(w, ow))
-        for a in range(int((rows_e - rows_s).max())):
+        rows_s, rows_e = _bin_bounds(xp, h, oh)
+        cols_s, cols_e = _bin_bounds(xp, w, ow)
+        for a in range(_widest_bin(h, oh)):
             rows = xp.minimum(rows_s + a, rows_e - 1)  # clipped offsets repeat a real candidate
-            for b in range(int((cols_e - cols_s).max())):
+            for b in range(_widest_bin(w, ow)):
                 cols = xp.minimum(cols_s + b, cols_e - 1)
                 candidates.append((rows[:, None] * w + cols[None, :], x4[:, :, rows[:, None], cols[None, :]]))
         y = candidates[0][1].copy()
