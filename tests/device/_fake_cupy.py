@@ -130,19 +130,32 @@ def _host_view(value: Any) -> Any:
     return value.view(np.ndarray) if isinstance(value, ndarray) else value
 
 
+def _on_host(values: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Arguments of a ``cupy.*`` function as NumPy views (inside lists and tuples too); a NumPy array among
+    them is a TypeError, as in CuPy."""
+    converted = []
+    for value in values:
+        if type(value) is np.ndarray and value.ndim:
+            raise TypeError("a host (NumPy) array passed to a device (cupy.*) function")
+        if isinstance(value, (list, tuple)) and any(isinstance(v, np.ndarray) for v in value):
+            value = type(value)(_on_host(tuple(value)))
+        converted.append(_host_view(value))
+    return tuple(converted)
+
+
 def _count(operation: str) -> None:
     if ndarray.recorder is not None:
         ndarray.recorder.operations[operation] += 1
 
 
 def _to_device(value: Any) -> Any:
-    """NumPy results (arrays, scalars, tuples of them) as device arrays; anything else unchanged."""
+    """NumPy results (arrays, scalars, tuples and lists of them) as device arrays; anything else unchanged."""
     if type(value) is np.ndarray:
         return value.view(ndarray)
     if isinstance(value, np.generic):
         return np.asarray(value).view(ndarray)
-    if isinstance(value, tuple):
-        return tuple(_to_device(v) for v in value)
+    if isinstance(value, (tuple, list)):
+        return type(value)(_to_device(v) for v in value)
     return value
 
 
@@ -155,7 +168,9 @@ def _on_device(function: Any) -> Any:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if function.__name__ not in _NO_KERNEL:
             _count(function.__name__)
-        return _to_device(function(*args, **kwargs))
+        # a CuPy function sees device arrays only: NumPy's runs on their memory (its internals may make
+        # NumPy temporaries, which CuPy's own implementation would not)
+        return _to_device(function(*_on_host(args), **dict(zip(kwargs, _on_host(tuple(kwargs.values()))))))
 
     return wrapper
 
@@ -207,10 +222,10 @@ class FakeCupy(types.ModuleType):
             self.transfers.append(Transfer("host->device"))
         return np.asarray(array, dtype=dtype).view(ndarray)
 
-    def array(self, array: Any, dtype: Any = None, copy: bool = True) -> ndarray:
+    def array(self, array: Any, dtype: Any = None, copy: bool = True, order: str = "K") -> ndarray:
         if isinstance(array, ndarray):  # a copy on the device
-            return np.array(_host_view(array), dtype=dtype, copy=copy).view(ndarray)
-        return self.asarray(np.array(array, dtype=dtype, copy=copy), dtype)
+            return np.array(_host_view(array), dtype=dtype, copy=copy, order=order).view(ndarray)
+        return self.asarray(np.array(array, dtype=dtype, copy=copy, order=order), dtype)
 
     @contextlib.contextmanager
     def during(self) -> Iterator[list[Transfer]]:
