@@ -15,7 +15,7 @@ import sys
 import types
 from typing import Any
 
-from train_step import MODELS, nnrun_model
+from train_step import MODELS, nnrun_model, steps
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir, "tests", "device"))
 import _fake_cupy
@@ -25,24 +25,11 @@ def count(nnrun: Any, fake: Any, name: str) -> list[collections.Counter[str]]:
     """Operations of one train step (SGD with momentum), of its optimizer step alone, and of one inference."""
     shape, batch, _ = MODELS[name]
     model = nnrun_model(name).to("cuda")
-    optimizer = nnrun.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    x, y = nnrun.randn(batch, *shape, device="cuda"), nnrun.randint(0, 10, (batch,), device="cuda")
-    loss_fn = nnrun.nn.CrossEntropyLoss()
-
-    def train() -> None:
-        model.train()
-        optimizer.zero_grad()
-        loss_fn(model(x), y).backward()
-        optimizer.step()
-
-    def infer() -> None:
-        model.eval()
-        with nnrun.no_grad():
-            model(x)
-
+    train, infer = steps(nnrun, model, shape, batch, device="cuda")
+    optimizer = nnrun.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)  # as the train step's own
     counts = []
     for fn in (train, optimizer.step, infer):
-        fn()  # the first calls create the optimizer state
+        fn()  # the first calls create the optimizer state (train leaves gradients for optimizer.step)
         fake.operations.clear()
         fn()
         counts.append(fake.operations.copy())

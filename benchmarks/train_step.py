@@ -104,10 +104,12 @@ def nnrun_model(name: str) -> Any:
     }[name]()
 
 
-def steps(lib: ModuleType, model: Any, shape: tuple[int, ...], batch: int) -> tuple[Callable[[], None], ...]:
+def steps(
+    lib: ModuleType, model: Any, shape: tuple[int, ...], batch: int, device: str = "cpu"
+) -> tuple[Callable[[], None], ...]:
     """A train-step closure and an inference closure for ``model`` written against ``lib``'s API."""
-    x = lib.randn(batch, *shape)
-    y = lib.randint(0, 10, (batch,))
+    x = lib.randn(batch, *shape, device=device)
+    y = lib.randint(0, 10, (batch,), device=device)
     optimizer = lib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     loss_fn = lib.nn.CrossEntropyLoss()
 

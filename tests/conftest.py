@@ -1,7 +1,10 @@
 """Shared by the training tests: a tiny training config on synthetic data (fast), with dropout, augmentation
-and a per-step scheduler so that every source of state a resume must restore is exercised."""
+and a per-step scheduler so that every source of state a resume must restore is exercised; and a loss that
+turns NaN."""
 
 import pytest
+
+from nnrun import nn
 
 TINY = """\
 name: tiny
@@ -36,3 +39,22 @@ def tiny_config(tmp_path):
         return path
 
     return write
+
+
+class _NanAfter(nn.Module):
+    """Cross-entropy that turns into NaN from the given call on."""
+
+    def __init__(self, calls):
+        super().__init__()
+        self.calls, self.loss = calls, nn.CrossEntropyLoss()
+
+    def forward(self, output, target):
+        self.calls -= 1
+        loss = self.loss(output, target)
+        return loss * float("nan") if self.calls < 0 else loss
+
+
+@pytest.fixture
+def nan_loss_after():
+    """``nan_loss_after(calls)``: a cross-entropy loss module that gives NaN after ``calls`` calls."""
+    return _NanAfter

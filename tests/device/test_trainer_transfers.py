@@ -44,20 +44,9 @@ def test_a_step_copies_only_its_batch_and_reads_back_only_for_log_lines(fake_cud
     assert epochs == pytest.approx([np.mean(losses[:12]), np.mean(losses[12:])], rel=1e-6)
 
 
-class NanAfter(nn.Module):
-    """Cross-entropy that turns into NaN from the given call on."""
-
-    def __init__(self, calls):
-        super().__init__()
-        self.calls, self.loss = calls, nn.CrossEntropyLoss()
-
-    def forward(self, output, target):
-        self.calls -= 1
-        loss = self.loss(output, target)
-        return loss * float("nan") if self.calls < 0 else loss
-
-
-def test_a_non_finite_loss_on_the_device_stops_at_the_next_read_without_saving_it(fake_cuda, tmp_path):
+def test_a_non_finite_loss_on_the_device_stops_at_the_next_read_without_saving_it(
+    fake_cuda, tmp_path, nan_loss_after
+):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(96, 4)).astype(np.float32)
     loader = DataLoader(
@@ -71,7 +60,7 @@ def test_a_non_finite_loss_on_the_device_stops_at_the_next_read_without_saving_i
     trainer = Trainer(
         model=model,
         optimizer=nnrun.optim.SGD(model.parameters(), lr=0.1),
-        loss_fn=NanAfter(8),
+        loss_fn=nan_loss_after(8),
         train_loader=loader,
         settings=settings,
         progress=False,

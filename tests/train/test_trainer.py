@@ -76,19 +76,6 @@ def test_plain_progress_lines(tiny_config, capsys):
     assert out[-1].startswith("done in ") and "test/accuracy" in out[-1]
 
 
-class NanAfter(nn.Module):
-    """Cross-entropy that turns into NaN from the given call on."""
-
-    def __init__(self, calls):
-        super().__init__()
-        self.calls, self.loss = calls, nn.CrossEntropyLoss()
-
-    def forward(self, output, target):
-        self.calls -= 1
-        loss = self.loss(output, target)
-        return loss * float("nan") if self.calls < 0 else loss
-
-
 def _parts(n=96, batch=16):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(n, 4)).astype(np.float32)
@@ -99,10 +86,10 @@ def _parts(n=96, batch=16):
     return model, nnrun.optim.SGD(model.parameters(), lr=0.1), loader
 
 
-def test_non_finite_loss_stops_and_keeps_the_last_checkpoint(tmp_path):
+def test_non_finite_loss_stops_and_keeps_the_last_checkpoint(tmp_path, nan_loss_after):
     model, optimizer, loader = _parts()
     settings = TrainSettings(epochs=3, checkpoint=CheckpointSettings(str(tmp_path / "ck")), test=False)
-    loss_fn = NanAfter(8)
+    loss_fn = nan_loss_after(8)
     trainer = Trainer(
         model=model, optimizer=optimizer, loss_fn=loss_fn, train_loader=loader, settings=settings
     )
