@@ -81,20 +81,19 @@ def _target_weights(xp: Any, target: Any, weight: Any, ignore_index: int, classe
     IndexError on the CPU; on a GPU, checking it would stall every step on a device-to-host read, so its
     target's weight becomes NaN instead (PyTorch's device-side assert, without breaking the device)."""
     counted = bad = None
-    if xp is not np:
+    on_gpu = xp is not np
+    if on_gpu or (
+        target.size and not (ignore_index < 0 and int(target.min()) >= 0 and int(target.max()) < classes)
+    ):
         counted = target != ignore_index
         bad = counted & ((target < 0) | (target >= classes))
-        target = xp.where(counted & ~bad, target, 0)
-    elif target.size and not (ignore_index < 0 and int(target.min()) >= 0 and int(target.max()) < classes):
-        counted = target != ignore_index
-        bad = counted & ((target < 0) | (target >= classes))
-        if bad.any():
+        if not on_gpu and bad.any():
             value = int(target[bad].ravel()[0])
             raise IndexError(
                 f"Target {value} is out of bounds: expected a class index in [0, {classes}) "
                 f"or ignore_index ({ignore_index})"
             )
-        target = xp.where(counted, target, 0)
+        target = xp.where(counted & ~bad, target, 0)
     index = _class_index(xp, target)
     if weight is None:
         w_t = None if counted is None else counted.astype(dtype)
@@ -102,7 +101,7 @@ def _target_weights(xp: Any, target: Any, weight: Any, ignore_index: int, classe
         w_t = weight[target]
         if counted is not None:
             w_t *= counted
-    if xp is not np:
+    if on_gpu:
         w_t = xp.where(bad, np.nan, w_t).astype(dtype, copy=False)
     return index, w_t, counted
 

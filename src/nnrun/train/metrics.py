@@ -21,13 +21,9 @@ def metric_k(name: str) -> int:
     return int(match.group(1))
 
 
-def correct_counts(output: Tensor, target: Tensor, ks: list[int]) -> dict[int, int]:
-    """How many rows of ``output`` (N, C) have ``target`` (N,) among their ``k`` largest scores, per k."""
-    return {k: int(count) for k, count in _correct_arrays(output, target, ks).items()}
-
-
-def _correct_arrays(output: Tensor, target: Tensor, ks: list[int]) -> dict[int, Any]:
-    """``correct_counts`` as 0-d arrays on the output's device (nothing is read back to the host)."""
+def correct_counts(output: Tensor, target: Tensor, ks: list[int]) -> dict[int, Any]:
+    """How many rows of ``output`` (N, C) have ``target`` (N,) among their ``k`` largest scores, per k, as
+    0-d arrays on the output's device (nothing is read back to the host)."""
     scores, labels = output._data, target._data
     xp = _backend.array_module(scores)
     counts = {}
@@ -87,7 +83,7 @@ class MetricTracker:
         batch_sum = loss._data.astype(np.float64) * n if isinstance(loss, Tensor) else loss * n
         self._loss_sum = self._loss_sum + batch_sum
         if self.ks and output is not None and target is not None and output.dim() == 2:
-            for k, count in _correct_arrays(output, target, self.ks).items():
+            for k, count in correct_counts(output, target, self.ks).items():
                 self._correct[k] = self._correct[k] + count
 
     def compute(self) -> dict[str, float]:
