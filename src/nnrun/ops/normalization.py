@@ -10,12 +10,22 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from nnrun.autograd.function import Function
 
 
 # ----- batch norm: statistics per channel over (N, *spatial), data viewed as (N, C, L) -----
 def _as_ncl(x: Any) -> Any:
     return x.reshape(x.shape[0], x.shape[1], -1)
+
+
+def _per_channel(xp: Any, values: Any, length: int) -> Any:
+    """``values`` (C,) as an operand for (N, C, L) arrays. On the CPU a contiguous (C, L) block: NumPy's
+    loops over (N, C, L) run about twice as fast against it as against a (C, 1) broadcast."""
+    if xp is np:
+        return xp.repeat(values, length).reshape(-1, length)
+    return values[:, None]
 
 
 def _channel_sum(xp: Any, a: Any) -> Any:
@@ -44,8 +54,9 @@ class BatchNorm(Function):
         x3 = _as_ncl(x)
         count = x3.shape[0] * x3.shape[2]
         if training:
+            length = x3.shape[2]
             mean = _channel_sum(xp, x3) / count
-            centred = x3 - mean[:, None]
+            centred = x3 - _per_channel(xp, mean, length)
             var = _channel_dot(xp, centred, centred) / count
             if running_mean is not None:
                 _update_running(running_mean, mean, momentum)
@@ -53,17 +64,17 @@ class BatchNorm(Function):
                 _update_running(running_var, var * (count / max(count - 1, 1)), momentum)  # unbiased
             inv_std = 1 / xp.sqrt(var + eps)
             scale = inv_std if weight is None else inv_std * weight
-            y = centred * scale[:, None]
+            y = centred * _per_channel(xp, scale, length)
             if bias is not None:
-                y += bias[:, None]
+                y += _per_channel(xp, bias, length)
             ctx.save_for_backward(centred, inv_std, weight, mean)
         else:
             mean = running_mean
             inv_std = 1 / xp.sqrt(running_var + eps)
             scale = inv_std if weight is None else inv_std * weight
             shift = -mean * scale if bias is None else bias - mean * scale
-            y = x3 * scale[:, None]
-            y += shift[:, None]
+            y = x3 * _per_channel(xp, scale, x3.shape[2])
+            y += _per_channel(xp, shift, x3.shape[2])
             ctx.save_for_backward(x3, inv_std, weight, mean)
         ctx.training = training
         return y.reshape(x.shape)
@@ -89,12 +100,13 @@ class BatchNorm(Function):
             k = inv_std if weight is None else inv_std * weight
             if ctx.training:
                 # dx = k (g - sum(g)/M - xhat sum(g xhat)/M), xhat = centred inv_std: four passes, one buffer
-                grad_x = saved_x * (-inv_std * inv_std * sum_g_centred / count)[:, None]
+                length = g.shape[2]
+                grad_x = saved_x * _per_channel(xp, -inv_std * inv_std * sum_g_centred / count, length)
                 grad_x += g
-                grad_x -= (sum_g / count)[:, None]
-                grad_x *= k[:, None]
+                grad_x -= _per_channel(xp, sum_g / count, length)
+                grad_x *= _per_channel(xp, k, length)
             else:  # evaluation: the running statistics are constants
-                grad_x = g * k[:, None]
+                grad_x = g * _per_channel(xp, k, g.shape[2])
             grad_x = grad_x.reshape(grad_out.shape)
         return grad_x, grad_w, grad_b, None, None, None, None, None
 
