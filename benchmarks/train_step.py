@@ -229,11 +229,12 @@ def main() -> None:
     versions = {lib: importlib.metadata.version(lib) for lib in ("nnrun", "torch")}
     print(
         f"nnrun {versions['nnrun']} vs torch {versions['torch']}, {args.threads} threads, one process per "
-        f"library, median of {args.rounds} alternating rounds; ratio = nnrun throughput / torch throughput"
+        f"library, {args.rounds} alternating rounds; ratio = nnrun throughput / torch throughput, the median "
+        "of the rounds' ratios (each against the torch turn right after it) and their range"
     )
     print(
-        f"{'model':10s} {'batch':>5s} {'nnrun train':>12s} {'torch train':>12s} {'ratio':>6s} "
-        f"{'nnrun infer':>12s} {'torch infer':>12s} {'ratio':>6s}"
+        f"{'model':10s} {'batch':>5s} {'nnrun train':>12s} {'torch train':>12s} {'ratio':>6s} {'range':>9s} "
+        f"{'nnrun infer':>12s} {'torch infer':>12s} {'ratio':>6s} {'range':>9s}"
     )
     context = multiprocessing.get_context("spawn")
     workers, processes = {}, []
@@ -255,12 +256,15 @@ def main() -> None:
                     time.sleep(PAUSE_S)
                     connection.send((name, k, count))
                     times[lib, k].append(connection.recv())
-        med = {key: statistics.median(values) for key, values in times.items()}
-        print(
-            f"{name:10s} {batch:5d} {med['nnrun', 0]:9.2f} ms {med['torch', 0]:9.2f} ms "
-            f"{med['torch', 0] / med['nnrun', 0]:6.2f} {med['nnrun', 1]:9.2f} ms {med['torch', 1]:9.2f} ms "
-            f"{med['torch', 1] / med['nnrun', 1]:6.2f}"
-        )
+        cells = []
+        for k in (0, 1):
+            ratios = [theirs / ours for ours, theirs in zip(times["nnrun", k], times["torch", k])]
+            ours, theirs = statistics.median(times["nnrun", k]), statistics.median(times["torch", k])
+            cells.append(
+                f"{ours:9.2f} ms {theirs:9.2f} ms "
+                f"{statistics.median(ratios):6.2f} {min(ratios):5.2f}-{max(ratios):4.2f}"
+            )
+        print(f"{name:10s} {batch:5d} " + " ".join(cells))
     for connection in workers.values():
         connection.send(None)
     for process in processes:
