@@ -10,7 +10,7 @@ import nnrun
 from nnrun import nn
 from nnrun.autograd import gradcheck
 from nnrun.nn import functional as F
-from nnrun.ops import _conv_kernels
+from nnrun.ops import _conv_kernels, _conv_rows
 
 torch = pytest.importorskip("torch")
 
@@ -84,6 +84,24 @@ def test_conv2d_blocking_and_grid_modes(monkeypatch, max_waste, block_bytes, out
             lambda x, w, b, p=padding, d=dilation: torch.nn.functional.conv2d(x, w, b, 1, p, d),
             [x, w, b],
         )
+
+
+KERNEL_ROWS_GRID = [(p, d, b, s) for stride, p, d, groups, b, s in CONV2D_GRID if stride == groups == 1]
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")  # torch's own warning
+@pytest.mark.parametrize("padding,dilation,bias,size", KERNEL_ROWS_GRID)
+def test_conv2d_parity_by_kernel_rows(monkeypatch, padding, dilation, bias, size):
+    monkeypatch.setattr(_conv_rows, "_MAX_INFLATION", math.inf)  # every stride-1 ungrouped convolution
+    rng = _rng()
+    x = rng.standard_normal((3, 4, *size)).astype(np.float32)
+    w = rng.standard_normal((5, 4, 3, 2)).astype(np.float32)
+    b = rng.standard_normal(5).astype(np.float32) if bias else None
+
+    def run(lib):
+        return lambda x, w, b: lib.nn.functional.conv2d(x, w, b, 1, padding, dilation)
+
+    _parity(run(nnrun), run(torch), [x, w, b])
 
 
 @pytest.mark.parametrize("out_channels", [5, 2])  # input gradient by col2im / by flipped-kernel patches

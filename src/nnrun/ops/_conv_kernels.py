@@ -132,8 +132,17 @@ class ConvGeometry:
         else:
             self.Hg, self.Wg, self.step_h, self.step_w = self.Ho, self.Wo, self.sh * self.Wp, self.sw
             self.tail = 0
-        per_image = self.C * self.kh * self.kw * self.Hg * self.Wg * 4
-        self.block = self.N if self.on_gpu else max(1, min(self.N, _CPU_BLOCK_BYTES // max(per_image, 1)))
+        self._block_by(self.C * self.kh * self.kw * self.Hg * self.Wg * 4)
+
+    def _block_by(self, bytes_per_image: int) -> None:
+        budget = _CPU_BLOCK_BYTES // max(bytes_per_image, 1)
+        self.block = self.N if self.on_gpu else max(1, min(self.N, budget))
+
+    def blocked_by(self, bytes_per_image: int) -> ConvGeometry:
+        """A copy whose blocks hold ``_CPU_BLOCK_BYTES`` of buffers taking ``bytes_per_image`` each."""
+        other = copy.copy(self)
+        other._block_by(bytes_per_image)
+        return other
 
     @property
     def flat(self) -> bool:
@@ -147,6 +156,12 @@ class ConvGeometry:
 
 def _blocks(geo: ConvGeometry) -> range:
     return range(0, geo.N, geo.block)
+
+
+def interior(buffer: Any, geo: ConvGeometry, images: int) -> Any:
+    """The ``(C, images, H, W)`` unpadded part of a padded block buffer ``(C, >= images*Hp*Wp)``."""
+    grid = buffer[:, : images * geo.Hp * geo.Wp].reshape(buffer.shape[0], images, geo.Hp, geo.Wp)
+    return grid[:, :, geo.pt : geo.pt + geo.H, geo.pl : geo.pl + geo.W]
 
 
 class _Workspace:
@@ -165,12 +180,6 @@ class _Workspace:
             self._padded = self.xp.zeros((self.geo.C, self.span), dtype=self.cols.dtype)
         return self._padded
 
-    def interior(self, buffer: Any, images: int) -> Any:
-        """The ``(C, images, H, W)`` unpadded part of a padded block buffer."""
-        g = self.geo
-        grid = buffer[:, : images * g.Hp * g.Wp].reshape(buffer.shape[0], images, g.Hp, g.Wp)
-        return grid[:, :, g.pt : g.pt + g.H, g.pl : g.pl + g.W]
-
     def kernel_view(self, buffer: Any, images: int) -> Any:
         """``(C, kh, kw, images, Hg, Wg)`` strided view: element ``[c, i, j, n, h, w]`` is the input under
         kernel tap ``(i, j)`` for output position ``(h, w)`` of image ``n``."""
@@ -185,7 +194,7 @@ class _Workspace:
         """Patch matrix ``(C*kh*kw, images*positions)`` of a block ``(images, C, H, W)``."""
         images = x_block.shape[0]
         padded = self.padded()
-        self.interior(padded, images)[...] = x_block.transpose(1, 0, 2, 3)
+        interior(padded, self.geo, images)[...] = x_block.transpose(1, 0, 2, 3)
         cols = self.cols[:, : images * self.geo.positions]
         g = self.geo
         cols6 = cols.reshape(g.C, g.kh, g.kw, images, g.Hg, g.Wg)
@@ -220,7 +229,20 @@ class _Workspace:
                 start = i * g.dh * g.Wp + j * g.dw
                 target = xp.lib.stride_tricks.as_strided(grad[:, start:], (g.C, images, g.Hg, g.Wg), strides)
                 target += taps[:, i * g.kw + j]
-        return self.interior(grad, images).transpose(1, 0, 2, 3)
+        return interior(grad, g, images).transpose(1, 0, 2, 3)
+
+
+def fill_gradient_grid(grid: Any, g_block: Any, geo: ConvGeometry, margin: int) -> Any:
+    """Write a block ``(images, O, Ho, Wo)`` of the output gradient onto ``grid`` ``(O, margin + block *
+    positions + ...)`` at columns ``margin...``; return that ``(O, images * positions)`` part. Columns of
+    positions outside the output keep the zeros ``grid`` was made with."""
+    images = g_block.shape[0]
+    positions = images * geo.positions
+    if images < geo.block:  # the partial last block: clear the previous block's gradient past its end
+        grid[:, margin + positions :] = 0
+    g2 = grid[:, margin : margin + positions]
+    g2.reshape(geo.O, images, geo.Hg, geo.Wg)[:, :, : geo.Ho, : geo.Wo] = g_block.transpose(1, 0, 2, 3)
+    return g2
 
 
 def _is_pointwise(geo: ConvGeometry) -> bool:
@@ -296,13 +318,9 @@ def conv_backward(
     # the output stay zero throughout.
     grid = xp.zeros((geo.O, 2 * margin + geo.block * geo.positions), dtype=dtype)
     for n0 in _blocks(geo):
-        g_block = grad_out[n0 : n0 + geo.block]
-        images = g_block.shape[0]
-        positions = images * geo.positions
-        if images < geo.block:  # the partial last block: clear the previous block's gradient past its end
-            grid[:, margin + positions :] = 0
-        g2 = grid[:, margin : margin + positions]
-        g2.reshape(geo.O, images, geo.Hg, geo.Wg)[:, :, : geo.Ho, : geo.Wo] = g_block.transpose(1, 0, 2, 3)
+        g2 = fill_gradient_grid(grid, grad_out[n0 : n0 + geo.block], geo, margin)
+        positions = g2.shape[1]
+        images = positions // geo.positions
         g3 = g2 if geo.groups == 1 else g2.reshape(geo.groups, geo.O // geo.groups, positions)
         cols = None
         if need_weight:
@@ -311,7 +329,7 @@ def conv_backward(
             grad_wt += xp.matmul(cols3, g3.swapaxes(-1, -2))  # dW.T = cols @ G.T
         if flipped:
             padded_grad = w_flipped @ work.flipped_patches(grid, images)
-            grad_x[n0 : n0 + images] = work.interior(padded_grad, images).transpose(1, 0, 2, 3)
+            grad_x[n0 : n0 + images] = interior(padded_grad, geo, images).transpose(1, 0, 2, 3)
         elif need_input:
             if cols is None:
                 cols = work.cols[:, :positions]

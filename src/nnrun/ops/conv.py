@@ -13,6 +13,7 @@ from typing import Any
 from nnrun import _backend
 from nnrun.autograd.function import Function
 from nnrun.ops._conv_kernels import ConvGeometry, conv_backward, conv_forward
+from nnrun.ops._conv_rows import rows_backward, rows_forward, uses_kernel_rows
 from nnrun.ops._window_args import Pair, int_tuple
 
 Pads = tuple[int, int, int, int]  # (top, bottom, left, right)
@@ -111,7 +112,7 @@ class ConvNd(Function):
                 f"({' x '.join(map(str, kshown))}). Kernel size can't be greater than actual input size"
             )
         geo = ConvGeometry(x4.shape, w4.shape, stride, padding, dilation, groups, (ho, wo), _on_gpu(x))
-        y = conv_forward(x4, w4, bias, geo, ctx.xp)
+        y = (rows_forward if uses_kernel_rows(geo) else conv_forward)(x4, w4, bias, geo, ctx.xp)
         ctx.geo = geo
         ctx.save_for_backward(x, weight)
         if spatial == 1:
@@ -128,7 +129,8 @@ class ConvNd(Function):
         w4 = weight.reshape(geo.O, geo.C // geo.groups, geo.kh, geo.kw)
         grad_x = grad_w = grad_b = None
         if need_x or need_w:
-            grad_x, grad_w = conv_backward(x4, w4, g4, geo, ctx.xp, need_x, need_w)
+            backward = rows_backward if uses_kernel_rows(geo) else conv_backward
+            grad_x, grad_w = backward(x4, w4, g4, geo, ctx.xp, need_x, need_w)
             grad_x = None if grad_x is None else grad_x.reshape(x.shape)
             grad_w = None if grad_w is None else grad_w.reshape(weight.shape)
         if need_b:

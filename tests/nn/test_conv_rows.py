@@ -1,0 +1,97 @@
+"""The kernel-rows convolution (``nnrun.ops._conv_rows``) against the im2col path, and when it is used."""
+
+import math
+
+import numpy as np
+import pytest
+
+import nnrun
+from nnrun.autograd import gradcheck
+from nnrun.nn import functional as F
+from nnrun.ops import _conv_kernels, _conv_rows
+from nnrun.ops._conv_kernels import ConvGeometry, conv_backward, conv_forward
+from nnrun.ops._conv_rows import rows_backward, rows_forward, uses_kernel_rows
+
+# (batch, in channels, out channels, H, W, kernel, padding (top, bottom, left, right), dilation)
+GEOMETRIES = [
+    (5, 3, 4, 8, 9, (3, 3), (1, 1, 1, 1), (1, 1)),
+    (5, 3, 2, 8, 9, (3, 2), (1, 0, 2, 1), (2, 1)),
+    (4, 2, 3, 6, 6, (5, 5), (2, 2, 2, 2), (1, 1)),
+    (6, 4, 4, 10, 7, (2, 3), (0, 1, 1, 0), (1, 2)),
+    (3, 1, 6, 5, 5, (3, 3), (0, 0, 0, 0), (1, 1)),
+]
+
+
+def _geometry(x, w, padding, dilation):
+    (pt, pb, pl, pr), (dh, dw) = padding, dilation
+    ho = x.shape[2] + pt + pb - dh * (w.shape[2] - 1)
+    wo = x.shape[3] + pl + pr - dw * (w.shape[3] - 1)
+    return ConvGeometry(x.shape, w.shape, (1, 1), padding, dilation, 1, (ho, wo), False)
+
+
+@pytest.mark.parametrize("block_bytes", [1, 3000, 1 << 30])  # one image / a partial last block / one block
+@pytest.mark.parametrize("n,c,o,h,w,kernel,padding,dilation", GEOMETRIES)
+def test_kernel_rows_match_im2col(monkeypatch, block_bytes, n, c, o, h, w, kernel, padding, dilation):
+    monkeypatch.setattr(_conv_kernels, "_CPU_BLOCK_BYTES", block_bytes)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((n, c, h, w))
+    weight = rng.standard_normal((o, c, *kernel))
+    bias = rng.standard_normal(o)
+    geo = _geometry(x, weight, padding, dilation)
+    y = rows_forward(x, weight, bias, geo, np)
+    np.testing.assert_allclose(y, conv_forward(x, weight, bias, geo, np), rtol=1e-12, atol=1e-12)
+    g = rng.standard_normal(y.shape)
+    for need_input, need_weight in [(True, True), (True, False), (False, True)]:
+        ours = rows_backward(x, weight, g, geo, np, need_input, need_weight)
+        theirs = conv_backward(x, weight, g, geo, np, need_input, need_weight)
+        for a, b in zip(ours, theirs):
+            assert (a is None) == (b is None)
+            if a is not None:
+                assert a.shape == b.shape and a.flags.c_contiguous
+                np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_kernel_rows_keep_float32():
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((2, 3, 16, 16)).astype(np.float32)
+    weight = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
+    geo = _geometry(x, weight, (1, 1, 1, 1), (1, 1))
+    y = rows_forward(x, weight, None, geo, np)
+    grad_x, grad_w = rows_backward(x, weight, np.ones_like(y), geo, np, True, True)
+    assert y.dtype == grad_x.dtype == grad_w.dtype == np.float32
+
+
+@pytest.mark.parametrize(
+    "c,o,size,kernel,padding,stride,groups,expected",
+    [
+        (16, 16, 32, 3, 1, 1, 1, True),  # ResNet-20 stage 1: 34*34 / 32*32 = 1.13 padded positions per output
+        (32, 32, 16, 3, 1, 1, 1, True),  # stage 2: 1.27
+        (64, 64, 8, 3, 1, 1, 1, False),  # stage 3: 1.56
+        (512, 512, 4, 3, 1, 1, 1, False),  # ResNet-18 stage 4: 2.25
+        (16, 32, 32, 3, 1, 2, 1, False),  # strided
+        (16, 16, 32, 3, 1, 1, 4, False),  # grouped
+        (16, 32, 32, 1, 0, 1, 1, False),  # pointwise
+        (1, 6, 28, 5, 2, 1, 1, False),  # LeNet-5's first layer: 32*32 / 28*28 = 1.31
+    ],
+)
+def test_kernel_rows_are_used_for_large_images(c, o, size, kernel, padding, stride, groups, expected):
+    out = (size + 2 * padding - kernel) // stride + 1
+    x_shape, w_shape = (8, c, size, size), (o, c // groups, kernel, kernel)
+    geo = ConvGeometry(x_shape, w_shape, (stride,) * 2, (padding,) * 4, (1, 1), groups, (out, out), False)
+    assert uses_kernel_rows(geo) is expected
+
+
+def test_kernel_rows_are_not_used_on_a_gpu():
+    geo = ConvGeometry((8, 16, 32, 32), (16, 16, 3, 3), (1, 1), (1,) * 4, (1, 1), 1, (32, 32), True)
+    assert not uses_kernel_rows(geo)
+
+
+@pytest.mark.parametrize("padding,dilation", [(1, 1), ((2, 0), 2)])
+def test_conv2d_gradcheck_by_kernel_rows(monkeypatch, padding, dilation):
+    monkeypatch.setattr(_conv_rows, "_MAX_INFLATION", math.inf)  # small images take the kernel-rows path too
+    rng = np.random.default_rng(3)
+    x, w, b = (
+        nnrun.tensor(rng.standard_normal(s), dtype=nnrun.float64, requires_grad=True)
+        for s in [(2, 2, 5, 4), (3, 2, 3, 2), (3,)]
+    )
+    assert gradcheck(lambda x, w, b: F.conv2d(x, w, b, 1, padding, dilation), (x, w, b))
