@@ -92,7 +92,7 @@ KERNEL_ROWS_GRID = [(p, d, b, s) for stride, p, d, groups, b, s in CONV2D_GRID i
 @pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")  # torch's own warning
 @pytest.mark.parametrize("padding,dilation,bias,size", KERNEL_ROWS_GRID)
 def test_conv2d_parity_by_kernel_rows(monkeypatch, padding, dilation, bias, size):
-    monkeypatch.setattr(_conv_rows, "_MAX_INFLATION", math.inf)  # every stride-1 ungrouped convolution
+    monkeypatch.setattr(_conv_rows, "_MAX_TRAFFIC", math.inf)  # every stride-1 ungrouped convolution
     rng = _rng()
     x = rng.standard_normal((3, 4, *size)).astype(np.float32)
     w = rng.standard_normal((5, 4, 3, 2)).astype(np.float32)

@@ -64,17 +64,20 @@ def test_kernel_rows_keep_float32():
 @pytest.mark.parametrize(
     "c,o,size,kernel,padding,stride,groups,expected",
     [
-        (16, 16, 32, 3, 1, 1, 1, True),  # ResNet-20 stage 1: 34*34 / 32*32 = 1.13 padded positions per output
-        (32, 32, 16, 3, 1, 1, 1, True),  # stage 2: 1.27
-        (64, 64, 8, 3, 1, 1, 1, False),  # stage 3: 1.56
-        (512, 512, 4, 3, 1, 1, 1, False),  # ResNet-18 stage 4: 2.25
+        # (C*kw + kh*O) * Hp*Wp against (C*kh*kw + O) * Ho*Wo floats moved per image
+        (16, 16, 32, 3, 1, 1, 1, True),  # ResNet-20 stage 1: 0.68
+        (32, 32, 16, 3, 1, 1, 1, True),  # stage 2: 0.76
+        (64, 64, 8, 3, 1, 1, 1, False),  # stage 3: 0.94
+        (512, 512, 4, 3, 1, 1, 1, False),  # ResNet-18 stage 4: 1.35
+        (3, 16, 32, 3, 1, 1, 1, False),  # ResNet-20 stem: 1.50
+        (3, 64, 32, 3, 1, 1, 1, False),  # ResNet-18 CIFAR stem: 2.5
+        (1, 6, 28, 5, 2, 1, 1, False),  # LeNet-5's first layer: 1.47
         (16, 32, 32, 3, 1, 2, 1, False),  # strided
         (16, 16, 32, 3, 1, 1, 4, False),  # grouped
         (16, 32, 32, 1, 0, 1, 1, False),  # pointwise
-        (1, 6, 28, 5, 2, 1, 1, False),  # LeNet-5's first layer: 32*32 / 28*28 = 1.31
     ],
 )
-def test_kernel_rows_are_used_for_large_images(c, o, size, kernel, padding, stride, groups, expected):
+def test_kernel_rows_where_they_move_less_memory(c, o, size, kernel, padding, stride, groups, expected):
     out = (size + 2 * padding - kernel) // stride + 1
     x_shape, w_shape = (8, c, size, size), (o, c // groups, kernel, kernel)
     geo = ConvGeometry(x_shape, w_shape, (stride,) * 2, (padding,) * 4, (1, 1), groups, (out, out), False)
@@ -88,7 +91,7 @@ def test_kernel_rows_are_not_used_on_a_gpu():
 
 @pytest.mark.parametrize("padding,dilation", [(1, 1), ((2, 0), 2)])
 def test_conv2d_gradcheck_by_kernel_rows(monkeypatch, padding, dilation):
-    monkeypatch.setattr(_conv_rows, "_MAX_INFLATION", math.inf)  # small images take the kernel-rows path too
+    monkeypatch.setattr(_conv_rows, "_MAX_TRAFFIC", math.inf)  # small images take the kernel-rows path too
     rng = np.random.default_rng(3)
     x, w, b = (
         nnrun.tensor(rng.standard_normal(s), dtype=nnrun.float64, requires_grad=True)

@@ -12,10 +12,14 @@ The patch matrix ``R`` covers the kernel's columns only: row ``(c, j)`` at posit
   views of ``R`` with the gradient grid.
 
 Against im2col this copies a third of the patches (for 3x3 kernels) and runs its GEMM with ``kh`` times as
-many rows, which OpenBLAS handles far better when there are few channels; the price is computing all
-``Hp*Wp`` padded positions instead of the ``Ho*Wo`` outputs. Measured in ResNet-20/ResNet-18 layers (3x3,
-padding 1, caches flushed between calls): 0.79-0.86x the im2col time at 32x32 and 16x16, 1.09-1.15x at 8x8,
-1.9x at 4x4; hence ``_MAX_INFLATION``.
+many rows, which OpenBLAS handles far better when there are few channels; the prices are computing all
+``Hp*Wp`` padded positions instead of the ``Ho*Wo`` outputs, and a GEMM result ``kh`` times the output's
+size. ``uses_kernel_rows`` weighs the two by the floats each writes and reads per image, patch matrix plus
+GEMM result: ``(C*kw + kh*O) * Hp*Wp`` against im2col's ``(C*kh*kw + O) * Ho*Wo``. Measured per layer
+(3x3, padding 1, caches flushed between calls), time by kernel rows / by im2col, forward and backward:
+16 channels at 32x32 (model 0.68) 0.67-0.81 and 0.71; 32 at 16x16 (0.76) 0.74-0.86 and 0.64; 64 at 8x8
+(0.94) 0.89-1.09 and 0.75; 512 at 4x4 (1.35) 1.88; 3 -> 16 channels at 32x32 (1.50) 1.05 and 0.97; 3 -> 64
+(2.5) 2.36 and 1.49.
 """
 
 from __future__ import annotations
@@ -24,20 +28,17 @@ from typing import Any
 
 from nnrun.ops._conv_kernels import ConvGeometry, fill_gradient_grid, interior
 
-# Kernel rows are used while the padded grid has at most this many positions per output (32x32 images with
-# padding 1: 1.13; 16x16: 1.27; 8x8: 1.56).
-_MAX_INFLATION = 1.3
+# Kernel rows are used while they move at most this fraction of im2col's floats (see the module docstring).
+_MAX_TRAFFIC = 0.9
 
 
 def uses_kernel_rows(geo: ConvGeometry) -> bool:
-    """Stride 1, one group, a kernel taller than one row, on the CPU, with little padding per output."""
-    return (
-        not geo.on_gpu
-        and geo.groups == 1
-        and (geo.sh, geo.sw) == (1, 1)
-        and geo.kh > 1
-        and geo.Hp * geo.Wp <= _MAX_INFLATION * geo.Ho * geo.Wo
-    )
+    """Stride 1, one group, a kernel taller than one row, on the CPU, and less memory traffic than im2col."""
+    if geo.on_gpu or geo.groups != 1 or (geo.sh, geo.sw) != (1, 1) or geo.kh == 1:
+        return False
+    rows = (geo.C * geo.kw + geo.kh * geo.O) * geo.Hp * geo.Wp
+    im2col = (geo.C * geo.kh * geo.kw + geo.O) * geo.Ho * geo.Wo
+    return rows <= _MAX_TRAFFIC * im2col
 
 
 def _flat_blocks(geo: ConvGeometry) -> ConvGeometry:
