@@ -22,11 +22,16 @@ from train_step import MODELS, nnrun_model, steps
 
 # (family, pattern matched against "path/file.py:function"); the first match wins.
 FAMILIES = [
-    ("conv forward GEMM", r"_conv_kernels\.py:_block_gemm$"),
-    ("conv backward GEMMs + gradient grid", r"_conv_kernels\.py:conv_backward$"),
-    ("im2col (patch copies)", r"_Workspace\.(im2col|kernel_view|interior|padded)$|stride_tricks"),
-    ("col2im / flipped-kernel patches", r"_Workspace\.(col2im|flipped_patches)$|_flipped_weight$"),
-    ("conv output layout + setup", r"_conv_kernels\.py:|ops/conv\.py:"),
+    (
+        "conv GEMMs, gradient grid, row sums",
+        r"_block_gemm$|conv_backward$|rows_backward$|_RowPatches\.convolve$|fill_gradient_grid$",
+    ),
+    (
+        "patch copies",
+        r"_Workspace\.(im2col|kernel_view|padded|flipped_patches)$|_RowPatches\.rows$|:interior$",
+    ),
+    ("col2im", r"_Workspace\.col2im$"),
+    ("conv output layout + setup", r"_conv_kernels\.py:|_conv_rows\.py:|ops/conv\.py:|stride_tricks"),
     ("BatchNorm", r"ops/normalization\.py:|modules/batchnorm\.py:"),
     ("ReLU", r"relu|unary\.py:Relu"),
     ("pooling", r"ops/pooling\.py:|modules/pooling\.py:"),
