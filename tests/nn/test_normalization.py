@@ -116,6 +116,14 @@ def test_batchnorm_eval_does_not_depend_on_batch():
     np.testing.assert_allclose(whole[:1], single, rtol=1e-6)
 
 
+def test_batchnorm_eval_on_zero_length_input():
+    bn = nn.BatchNorm1d(3).eval()
+    x = nnrun.randn(2, 3, 0, requires_grad=True)
+    y = bn(x)
+    y.sum().backward()
+    assert y.shape == x.grad.shape == (2, 3, 0)
+
+
 def test_batchnorm_float64_parity():
     theirs = torch.nn.BatchNorm2d(3).double()
     ours = nn.BatchNorm2d(3, dtype=nnrun.float64)

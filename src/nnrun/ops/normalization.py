@@ -23,8 +23,8 @@ def _as_ncl(x: Any) -> Any:
 def _per_channel(xp: Any, values: Any, length: int) -> Any:
     """``values`` (C,) as an operand for (N, C, L) arrays. On the CPU a contiguous (C, L) block: NumPy's
     loops over (N, C, L) run about twice as fast against it as against a (C, 1) broadcast."""
-    if xp is np:
-        return xp.repeat(values, length).reshape(-1, length)
+    if xp is np and length > 1:
+        return xp.repeat(values[:, None], length, axis=1)
     return values[:, None]
 
 
