@@ -4,20 +4,23 @@ import math
 
 import numpy as np
 import pytest
+from numpy.lib.array_utils import byte_bounds
 
 import nnrun
 from nnrun.autograd import gradcheck
 from nnrun.nn import functional as F
 from nnrun.ops import _conv_kernels, _conv_rows
+from nnrun.ops import conv as conv_ops
 from nnrun.ops._conv_kernels import ConvGeometry, conv_backward, conv_forward
 from nnrun.ops._conv_rows import rows_backward, rows_forward, uses_kernel_rows
 
-# (batch, in channels, out channels, H, W, kernel, padding (top, bottom, left, right), dilation)
+# (batch, in channels, out channels, H, W, kernel, padding (top, bottom, left, right), dilation); odd batches,
+# so that blocks of two images leave a partial last block
 GEOMETRIES = [
     (5, 3, 4, 8, 9, (3, 3), (1, 1, 1, 1), (1, 1)),
     (5, 3, 2, 8, 9, (3, 2), (1, 0, 2, 1), (2, 1)),
-    (4, 2, 3, 6, 6, (5, 5), (2, 2, 2, 2), (1, 1)),
-    (6, 4, 4, 10, 7, (2, 3), (0, 1, 1, 0), (1, 2)),
+    (5, 2, 3, 6, 6, (5, 5), (2, 2, 2, 2), (1, 1)),
+    (7, 4, 4, 10, 7, (2, 3), (0, 1, 1, 0), (1, 2)),
     (3, 1, 6, 5, 5, (3, 3), (0, 0, 0, 0), (1, 1)),
 ]
 
@@ -29,15 +32,33 @@ def _geometry(x, w, padding, dilation):
     return ConvGeometry(x.shape, w.shape, (1, 1), padding, dilation, 1, (ho, wo), False)
 
 
-@pytest.mark.parametrize("block_bytes", [1, 3000, 1 << 30])  # one image / a partial last block / one block
+def _bounds_checked(as_strided):
+    """``as_strided`` that fails when a view reaches outside the memory of the array it was made from."""
+
+    def checked(array, shape=None, strides=None, **kwargs):
+        view = as_strided(array, shape, strides, **kwargs)
+        owner = array
+        while isinstance(owner.base, np.ndarray):
+            owner = owner.base
+        low, high = byte_bounds(view)
+        owner_low, owner_high = byte_bounds(owner)
+        assert view.size == 0 or owner_low <= low <= high <= owner_high, "strided view outside its buffer"
+        return view
+
+    return checked
+
+
+@pytest.mark.parametrize("images_per_block", [1, 2, 100])  # one image / a partial last block / one block
 @pytest.mark.parametrize("n,c,o,h,w,kernel,padding,dilation", GEOMETRIES)
-def test_kernel_rows_match_im2col(monkeypatch, block_bytes, n, c, o, h, w, kernel, padding, dilation):
-    monkeypatch.setattr(_conv_kernels, "_CPU_BLOCK_BYTES", block_bytes)
+def test_kernel_rows_match_im2col(monkeypatch, images_per_block, n, c, o, h, w, kernel, padding, dilation):
+    monkeypatch.setattr(np.lib.stride_tricks, "as_strided", _bounds_checked(np.lib.stride_tricks.as_strided))
     rng = np.random.default_rng(0)
     x = rng.standard_normal((n, c, h, w))
     weight = rng.standard_normal((o, c, *kernel))
     bias = rng.standard_normal(o)
     geo = _geometry(x, weight, padding, dilation)
+    per_image = max(c, o) * max(kernel) * geo.Hp * geo.Wp * 4  # the rows path's block budget per image
+    monkeypatch.setattr(_conv_kernels, "_CPU_BLOCK_BYTES", images_per_block * per_image)
     y = rows_forward(x, weight, bias, geo, np)
     np.testing.assert_allclose(y, conv_forward(x, weight, bias, geo, np), rtol=1e-12, atol=1e-12)
     g = rng.standard_normal(y.shape)
@@ -98,3 +119,26 @@ def test_conv2d_gradcheck_by_kernel_rows(monkeypatch, padding, dilation):
         for s in [(2, 2, 5, 4), (3, 2, 3, 2), (3,)]
     )
     assert gradcheck(lambda x, w, b: F.conv2d(x, w, b, 1, padding, dilation), (x, w, b))
+
+
+@pytest.mark.parametrize("shape", [(0, 4, 16, 16), (4, 16, 16), (2, 4, 16, 16)])  # empty, unbatched, batched
+def test_conv2d_by_kernel_rows_equals_im2col(monkeypatch, shape):
+    rng = np.random.default_rng(4)
+    x_data, w_data = rng.standard_normal(shape), rng.standard_normal((4, 4, 3, 3))
+    results = []
+    for max_traffic in (_conv_rows._MAX_TRAFFIC, -math.inf):  # kernel rows (16x16, 4 channels), then im2col
+        monkeypatch.setattr(_conv_rows, "_MAX_TRAFFIC", max_traffic)
+        x, w = nnrun.tensor(x_data, requires_grad=True), nnrun.tensor(w_data, requires_grad=True)
+        y = F.conv2d(x, w, padding=1)
+        y.sum().backward()
+        results.append([t.detach().numpy() for t in (y, x.grad, w.grad)])
+    for ours, theirs in zip(*results):
+        assert ours.shape == theirs.shape
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)
+
+
+def test_conv1d_never_takes_kernel_rows(monkeypatch):
+    monkeypatch.setattr(_conv_rows, "_MAX_TRAFFIC", math.inf)
+    monkeypatch.setattr(conv_ops, "rows_forward", None)  # a call would fail
+    x, w = nnrun.randn(2, 4, 64), nnrun.randn(4, 4, 3)
+    assert F.conv1d(x, w, padding=1).shape == (2, 4, 64)

@@ -154,8 +154,24 @@ class ConvGeometry:
         return self.Hg * self.Wg
 
 
-def _blocks(geo: ConvGeometry) -> range:
+def blocks(geo: ConvGeometry) -> range:
+    """First image of each block."""
     return range(0, geo.N, geo.block)
+
+
+def padded_buffer(geo: ConvGeometry, xp: Any, dtype: Any) -> Any:
+    """Zeros ``(C, block*Hp*Wp + tail)``: a block of padded input images, flat, and the tail their last
+    positions' patches read past the end."""
+    return xp.zeros((geo.C, geo.block * geo.Hp * geo.Wp + geo.tail), dtype=dtype)
+
+
+def shifted_copies(xp: Any, source: Any, target: Any, shifts: tuple[int, ...]) -> Any:
+    """Fill ``target`` ``(channels, *taps, extent)`` from ``source`` ``(channels, ...)``: element
+    ``[c, t1, ..., q]`` is ``source[c, q + t1*shifts[0] + ...]`` (the caller keeps these in ``source``)."""
+    s = source.itemsize
+    strides = (source.strides[0], *(shift * s for shift in shifts), s)
+    xp.copyto(target, xp.lib.stride_tricks.as_strided(source, target.shape, strides))
+    return target
 
 
 def interior(buffer: Any, geo: ConvGeometry, images: int) -> Any:
@@ -177,7 +193,7 @@ class _Workspace:
 
     def padded(self) -> Any:
         if self._padded is None:  # zeroed once: later blocks only overwrite the interior
-            self._padded = self.xp.zeros((self.geo.C, self.span), dtype=self.cols.dtype)
+            self._padded = padded_buffer(self.geo, self.xp, self.cols.dtype)
         return self._padded
 
     def kernel_view(self, buffer: Any, images: int) -> Any:
@@ -206,15 +222,11 @@ class _Workspace:
         in both axes. ``grid`` ``(O, tail + block*Hp*Wp + tail)`` holds the gradient of position ``p`` at
         column ``tail + p`` (zero elsewhere); row ``(o, i, j)`` at column ``q`` is ``grid[o, q + i*dh*Wp +
         j*dw]``, so ``flipped W (C, O*kh*kw) @ patches`` is the padded input block's gradient."""
-        g, s = self.geo, self.itemsize
+        g = self.geo
         span = images * g.Hp * g.Wp + g.tail
         if self._flipped is None:
             self._flipped = self.xp.empty((g.O, g.kh, g.kw, self.span), dtype=grid.dtype)
-        patches = self._flipped[..., :span]
-        shifted = self.xp.lib.stride_tricks.as_strided(
-            grid, (g.O, g.kh, g.kw, span), (grid.strides[0], g.dh * g.Wp * s, g.dw * s, s)
-        )
-        self.xp.copyto(patches, shifted)
+        patches = shifted_copies(self.xp, grid, self._flipped[..., :span], (g.dh * g.Wp, g.dw))
         return patches.reshape(g.O * g.kh * g.kw, span)
 
     def col2im(self, dcols: Any, images: int) -> Any:
@@ -281,7 +293,7 @@ def conv_forward(x: Any, w: Any, bias: Any, geo: ConvGeometry, xp: Any) -> Any:
     y = xp.empty((geo.N, geo.O, geo.Ho, geo.Wo), dtype=x.dtype)
     work = _Workspace(geo, xp, x.dtype)
     w2 = w.reshape(geo.O, -1)
-    for n0 in _blocks(geo):
+    for n0 in blocks(geo):
         block = x[n0 : n0 + geo.block]
         images = block.shape[0]
         out = _block_gemm(w2, work.im2col(block), geo.groups, xp)
@@ -317,7 +329,7 @@ def conv_backward(
     # Gradient on the position grid (columns margin...), ``margin`` zeros either side; positions outside
     # the output stay zero throughout.
     grid = xp.zeros((geo.O, 2 * margin + geo.block * geo.positions), dtype=dtype)
-    for n0 in _blocks(geo):
+    for n0 in blocks(geo):
         g2 = fill_gradient_grid(grid, grad_out[n0 : n0 + geo.block], geo, margin)
         positions = g2.shape[1]
         images = positions // geo.positions

@@ -1,7 +1,8 @@
 """Convolutions as fused autograd nodes: ``conv1d``, ``conv2d`` and ``conv_transpose2d``.
 
-One node per layer: forward is im2col + GEMM, backward computes the input, weight and bias gradients together
-(see ``_conv_kernels`` for the blocked im2col/col2im). A 1-D convolution is the 2-D one on a height-1 image.
+One node per layer: forward is blocked GEMMs over patch matrices, backward computes the input, weight and bias
+gradients together; ``_conv_rows`` (kernel rows) where that moves less memory, else ``_conv_kernels``
+(im2col/col2im). A 1-D convolution is the 2-D one on a height-1 image.
 A transposed convolution's forward pass is a convolution's input gradient and its backward pass is a
 convolution forward (input gradient) plus a convolution's weight gradient.
 """
@@ -112,7 +113,8 @@ class ConvNd(Function):
                 f"({' x '.join(map(str, kshown))}). Kernel size can't be greater than actual input size"
             )
         geo = ConvGeometry(x4.shape, w4.shape, stride, padding, dilation, groups, (ho, wo), _on_gpu(x))
-        y = (rows_forward if uses_kernel_rows(geo) else conv_forward)(x4, w4, bias, geo, ctx.xp)
+        ctx.by_rows = uses_kernel_rows(geo)
+        y = (rows_forward if ctx.by_rows else conv_forward)(x4, w4, bias, geo, ctx.xp)
         ctx.geo = geo
         ctx.save_for_backward(x, weight)
         if spatial == 1:
@@ -129,7 +131,7 @@ class ConvNd(Function):
         w4 = weight.reshape(geo.O, geo.C // geo.groups, geo.kh, geo.kw)
         grad_x = grad_w = grad_b = None
         if need_x or need_w:
-            backward = rows_backward if uses_kernel_rows(geo) else conv_backward
+            backward = rows_backward if ctx.by_rows else conv_backward
             grad_x, grad_w = backward(x4, w4, g4, geo, ctx.xp, need_x, need_w)
             grad_x = None if grad_x is None else grad_x.reshape(x.shape)
             grad_w = None if grad_w is None else grad_w.reshape(weight.shape)
