@@ -294,15 +294,20 @@ def conv_forward(x: Any, w: Any, bias: Any, geo: ConvGeometry, xp: Any) -> Any:
     work = _Workspace(geo, xp, x.dtype)
     w2 = w.reshape(geo.O, -1)
     for n0 in blocks(geo):
-        block = x[n0 : n0 + geo.block]
-        images = block.shape[0]
-        out = _block_gemm(w2, work.im2col(block), geo.groups, xp)
-        out = out.reshape(geo.O, images, geo.Hg, geo.Wg)[:, :, : geo.Ho, : geo.Wo].transpose(1, 0, 2, 3)
-        if bias4 is None:
-            y[n0 : n0 + images] = out
-        else:
-            xp.add(out, bias4, out=y[n0 : n0 + images])
+        cols = work.im2col(x[n0 : n0 + geo.block])
+        store_block_output(y, n0, _block_gemm(w2, cols, geo.groups, xp), geo, bias4, xp)
     return y
+
+
+def store_block_output(y: Any, n0: int, grid_out: Any, geo: ConvGeometry, bias4: Any, xp: Any) -> None:
+    """Write a block's output ``(O, images*positions)``, on the position grid, into ``y (N, O, Ho, Wo)`` from
+    image ``n0`` on, adding ``bias4`` ``(1, O, 1, 1)`` unless it is None."""
+    images = grid_out.shape[1] // geo.positions
+    out = grid_out.reshape(geo.O, images, geo.Hg, geo.Wg)[:, :, : geo.Ho, : geo.Wo].transpose(1, 0, 2, 3)
+    if bias4 is None:
+        y[n0 : n0 + images] = out
+    else:
+        xp.add(out, bias4, out=y[n0 : n0 + images])
 
 
 def conv_backward(

@@ -23,6 +23,7 @@ from nnrun.ops._conv_kernels import (
     interior,
     padded_buffer,
     shifted_copies,
+    store_block_output,
 )
 
 # Kernel rows copy a third of im2col's patches (3x3) and run their GEMM with kh times the rows, a far better
@@ -103,12 +104,7 @@ def rows_forward(x: Any, w: Any, bias: Any, geo: ConvGeometry, xp: Any) -> Any:
         block = x[n0 : n0 + geo.block]
         images = block.shape[0]
         interior(padded, geo, images)[...] = block.transpose(1, 0, 2, 3)
-        total = patches.convolve(stacked, padded, images * geo.Hp * geo.Wp)
-        out = total.reshape(geo.O, images, geo.Hp, geo.Wp)[:, :, : geo.Ho, : geo.Wo].transpose(1, 0, 2, 3)
-        if bias4 is None:
-            y[n0 : n0 + images] = out
-        else:
-            xp.add(out, bias4, out=y[n0 : n0 + images])
+        store_block_output(y, n0, patches.convolve(stacked, padded, images * geo.positions), geo, bias4, xp)
     return y
 
 
