@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from nnrun import _backend
 from nnrun.autograd.function import Function
 from nnrun.ops._window_args import Pair, int_tuple
 
@@ -109,6 +110,19 @@ def _flat_indices(xp: Any, offset: Any, win: _Windows) -> Any:
     return base + (offset // kw) * (dh * width) + (offset % kw) * dw
 
 
+def _padded_positions(xp: Any, offset: Any, win: _Windows) -> Any:
+    """Flat positions in the padded ``(N, C, *extent)`` buffer of the chosen offsets, one per output."""
+    (kh, kw), (sh, sw), (dh, dw), (ho, wo) = win.kernel, win.stride, win.dilation, win.out
+    (n, c), (eh, ew) = win.shape[:2], win.extent
+    dtype = xp.int32 if n * c * eh * ew < 2**31 else xp.int64
+    taps = xp.arange(kh * kw, dtype=dtype)
+    shifts = (taps // kw) * (dh * ew) + (taps % kw) * dw
+    positions = shifts[offset]
+    positions += (xp.arange(ho, dtype=dtype) * (sh * ew))[:, None] + xp.arange(wo, dtype=dtype) * sw
+    positions += (xp.arange(n * c, dtype=dtype) * (eh * ew)).reshape(n, c, 1, 1)
+    return positions
+
+
 class MaxPool2d(Function):
     @staticmethod
     def forward(ctx, x, kernel, stride, padding, dilation, ceil_mode, return_indices):
@@ -141,13 +155,15 @@ class MaxPool2d(Function):
         xp, win, offset = ctx.xp, ctx.win, ctx.offset
         g = grad_out.reshape(offset.shape)
         grad = xp.zeros(win.shape[:2] + win.extent, dtype=g.dtype)
-        # the gradient goes to the first maximum of each window; disjoint windows need no accumulation
-        disjoint = all(s >= d * (k - 1) + 1 for s, d, k in zip(win.stride, win.dilation, win.kernel))
-        for q, view in enumerate(win.views(grad)):
-            if disjoint:
+        # the gradient goes to the first maximum of each window; disjoint windows need no accumulation,
+        # overlapping ones a scatter-add (one pass, where masking per offset took kh*kw)
+        if all(s >= d * (k - 1) + 1 for s, d, k in zip(win.stride, win.dilation, win.kernel)):
+            for q, view in enumerate(win.views(grad)):
                 xp.multiply(g, offset == q, out=view)
-            else:
-                view += g * (offset == q)
+        else:
+            _backend.scatter_add(
+                grad.reshape(-1), _padded_positions(xp, offset, win).reshape(-1), g.reshape(-1)
+            )
         grad_x = win.interior(grad).reshape(ctx.shape)
         return grad_x, None, None, None, None, None, None
 
