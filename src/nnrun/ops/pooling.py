@@ -99,26 +99,27 @@ class _Windows:
         ]
 
 
+def _chosen_positions(xp: Any, offset: Any, win: _Windows, width: int, origin: Pair, dtype: Any) -> Any:
+    """Flat positions ``row * width + column`` of the chosen kernel offsets, one per output, on a grid of
+    rows ``width`` long whose first window starts at ``(-origin[0], -origin[1])``."""
+    (kh, kw), (sh, sw), (dh, dw), (ho, wo) = win.kernel, win.stride, win.dilation, win.out
+    taps = xp.arange(kh * kw, dtype=dtype)
+    positions = ((taps // kw) * (dh * width) + (taps % kw) * dw)[offset]
+    positions += ((xp.arange(ho, dtype=dtype) * sh - origin[0]) * width)[:, None]
+    positions += xp.arange(wo, dtype=dtype) * sw - origin[1]
+    return positions
+
+
 def _flat_indices(xp: Any, offset: Any, win: _Windows) -> Any:
-    """Flat input positions ``h * W + w`` of the chosen offsets (int64, like PyTorch's indices)."""
-    (_, kw), (sh, sw), (dh, dw), (pt, pl), (ho, wo) = (
-        win.kernel, win.stride, win.dilation, win.padding, win.out,
-    )  # fmt: skip
-    width = win.shape[3]
-    base = (xp.arange(ho) * sh - pt)[:, None] * width + (xp.arange(wo) * sw - pl)[None, :]
-    offset = offset.astype(xp.int64)
-    return base + (offset // kw) * (dh * width) + (offset % kw) * dw
+    """PyTorch's indices: flat positions ``h * W + w`` of the maxima within each input plane (int64)."""
+    return _chosen_positions(xp, offset, win, win.shape[3], win.padding, xp.int64)
 
 
 def _padded_positions(xp: Any, offset: Any, win: _Windows) -> Any:
-    """Flat positions in the padded ``(N, C, *extent)`` buffer of the chosen offsets, one per output."""
-    (kh, kw), (sh, sw), (dh, dw), (ho, wo) = win.kernel, win.stride, win.dilation, win.out
+    """Flat positions of the maxima in the whole padded ``(N, C, *extent)`` buffer."""
     (n, c), (eh, ew) = win.shape[:2], win.extent
     dtype = xp.int32 if n * c * eh * ew < 2**31 else xp.int64
-    taps = xp.arange(kh * kw, dtype=dtype)
-    shifts = (taps // kw) * (dh * ew) + (taps % kw) * dw
-    positions = shifts[offset]
-    positions += (xp.arange(ho, dtype=dtype) * (sh * ew))[:, None] + xp.arange(wo, dtype=dtype) * sw
+    positions = _chosen_positions(xp, offset, win, ew, (0, 0), dtype)
     positions += (xp.arange(n * c, dtype=dtype) * (eh * ew)).reshape(n, c, 1, 1)
     return positions
 
