@@ -1,5 +1,7 @@
 """BatchNorm1d/2d, LayerNorm, GroupNorm and their functional forms: parity with torch, gradchecks, errors."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -122,6 +124,25 @@ def test_batchnorm_eval_on_zero_length_input():
     y = bn(x)
     y.sum().backward()
     assert y.shape == x.grad.shape == (2, 3, 0)
+
+
+@pytest.mark.parametrize(
+    "shape", [(0, 3), (0, 3, 4, 4), (2, 3, 0)], ids=["empty-batch-1d", "empty-batch-2d", "zero-length"]
+)
+def test_batchnorm_training_on_empty_input_keeps_running_statistics(shape):
+    bn = (nn.BatchNorm2d(3) if len(shape) == 4 else nn.BatchNorm1d(3)).train()
+    bn.running_mean.fill_(0.5)
+    x = nnrun.randn(*shape, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no 0/0
+        y = bn(x)
+        y.sum().backward()
+    assert y.shape == x.grad.shape == shape
+    np.testing.assert_array_equal(bn.running_mean.numpy(), [0.5] * 3)
+    np.testing.assert_array_equal(bn.running_var.numpy(), [1.0] * 3)
+    assert bn.num_batches_tracked.item() == 1
+    np.testing.assert_array_equal(bn.weight.grad.numpy(), [0.0] * 3)
+    np.testing.assert_array_equal(bn.bias.grad.numpy(), [0.0] * 3)
 
 
 def test_batchnorm_float64_parity():

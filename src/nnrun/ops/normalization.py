@@ -17,7 +17,7 @@ from nnrun.autograd.function import Function
 
 # ----- batch norm: statistics per channel over (N, *spatial), data viewed as (N, C, L) -----
 def _as_ncl(x: Any) -> Any:
-    return x.reshape(x.shape[0], x.shape[1], -1)
+    return x.reshape(x.shape[0], x.shape[1], math.prod(x.shape[2:]))
 
 
 def _per_channel(xp: Any, values: Any, length: int) -> Any:
@@ -53,7 +53,10 @@ class BatchNorm(Function):
         xp = ctx.xp
         x3 = _as_ncl(x)
         count = x3.shape[0] * x3.shape[2]
-        if training:
+        if training and count == 0:  # no values: statistics undefined, running ones kept (as PyTorch)
+            ctx.save_for_backward(x3, None, weight, None)
+            y = x3.copy()
+        elif training:
             length = x3.shape[2]
             mean = _channel_sum(xp, x3) / count
             centred = x3 - _per_channel(xp, mean, length)
@@ -87,6 +90,11 @@ class BatchNorm(Function):
         g = _as_ncl(grad_out)
         count = g.shape[0] * g.shape[2]
         grad_x = grad_w = grad_b = None
+        if count == 0:  # an empty batch: an empty input gradient, zero parameter gradients
+            zeros = xp.zeros(g.shape[1], dtype=g.dtype)
+            grad_x = grad_out.copy() if needs_x else None
+            grad_w, grad_b = (zeros if needs_w else None), (zeros.copy() if needs_b else None)
+            return grad_x, grad_w, grad_b, None, None, None, None, None
         sum_g = _channel_sum(xp, g)
         if ctx.training:
             sum_g_centred = _channel_dot(xp, g, saved_x)
