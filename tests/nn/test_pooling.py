@@ -80,6 +80,29 @@ def test_avg_pool2d_parity_grid(kernel, stride, padding, ceil_mode, count_includ
     _parity("avg_pool2d", x, *args)
 
 
+@pytest.mark.parametrize("padding", [0, 1], ids=["unpadded", "padded"])
+def test_pooling_in_blocks_of_images(monkeypatch, padding):
+    """Batches go in blocks of images on the CPU; here two images a block and a partial last block."""
+    from nnrun.ops import pooling
+
+    x = _rng().standard_normal((5, 3, 7, 8)).astype(np.float32)
+    monkeypatch.setattr(pooling, "_CPU_BLOCK_BYTES", 2 * 4 * 3 * 11 * 11)  # 2-4 images of at most 11x11
+    blocks, whole = [], pooling._Windows.blocks
+
+    def recorded(self, x, fill):
+        for n0, block in whole(self, x, fill):
+            blocks.append(block.shape[0])
+            yield n0, block
+
+    monkeypatch.setattr(pooling._Windows, "blocks", recorded)
+    _parity("max_pool2d", x, 3, 2, padding, 1, True, True, indices=True)
+    _parity("avg_pool2d", x, 3, 2, padding, True, False)
+    with nnrun.no_grad():  # inference: maxima without offsets
+        ours = F.max_pool2d(nnrun.tensor(x), 3, 2, padding, 1, True)
+    _close(ours, torch.nn.functional.max_pool2d(torch.tensor(x), 3, 2, padding, 1, True))
+    assert sum(blocks) == 3 * 5 and 1 < max(blocks) < 5 and blocks[-1] < max(blocks)  # a partial last block
+
+
 def test_max_pool2d_ties_go_to_the_first_maximum():
     x = np.zeros((1, 1, 4, 4), dtype=np.float32)  # every window is a tie, as after a ReLU
     _parity("max_pool2d", x, 2, 2, 0, 1, False, True, indices=True)
