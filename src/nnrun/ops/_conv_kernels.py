@@ -283,31 +283,30 @@ def _block_gemm(w2: Any, cols: Any, groups: int, xp: Any) -> Any:
 
 def conv_forward(x: Any, w: Any, bias: Any, geo: ConvGeometry, xp: Any) -> Any:
     """``y (N, O, Ho, Wo)`` of a convolution; ``bias`` ``(O,)`` or None."""
-    bias4 = None if bias is None else bias.reshape(1, geo.O, 1, 1)
     geo = geo.in_mode(geo.forward_mode())
     if _is_pointwise(geo):
         y = _pointwise_forward(x, w, geo, xp)
-        if bias4 is not None:
-            y += bias4
+        if bias is not None:
+            y += bias.reshape(1, geo.O, 1, 1)
         return y
     y = xp.empty((geo.N, geo.O, geo.Ho, geo.Wo), dtype=x.dtype)
     work = _Workspace(geo, xp, x.dtype)
     w2 = w.reshape(geo.O, -1)
     for n0 in blocks(geo):
         cols = work.im2col(x[n0 : n0 + geo.block])
-        store_block_output(y, n0, _block_gemm(w2, cols, geo.groups, xp), geo, bias4, xp)
+        store_block_output(y, n0, _block_gemm(w2, cols, geo.groups, xp), geo, bias)
     return y
 
 
-def store_block_output(y: Any, n0: int, grid_out: Any, geo: ConvGeometry, bias4: Any, xp: Any) -> None:
+def store_block_output(y: Any, n0: int, grid_out: Any, geo: ConvGeometry, bias: Any) -> None:
     """Write a block's output ``(O, images*positions)``, on the position grid, into ``y (N, O, Ho, Wo)`` from
-    image ``n0`` on, adding ``bias4`` ``(1, O, 1, 1)`` unless it is None."""
+    image ``n0`` on, adding ``bias`` ``(O,)`` unless it is None (in place on ``grid_out``, whose rows are
+    contiguous: twice as fast as adding during the transposing copy)."""
     images = grid_out.shape[1] // geo.positions
-    out = grid_out.reshape(geo.O, images, geo.Hg, geo.Wg)[:, :, : geo.Ho, : geo.Wo].transpose(1, 0, 2, 3)
-    if bias4 is None:
-        y[n0 : n0 + images] = out
-    else:
-        xp.add(out, bias4, out=y[n0 : n0 + images])
+    if bias is not None:
+        grid_out += bias[:, None]
+    out = grid_out.reshape(geo.O, images, geo.Hg, geo.Wg)[:, :, : geo.Ho, : geo.Wo]
+    y[n0 : n0 + images] = out.transpose(1, 0, 2, 3)
 
 
 def conv_backward(

@@ -99,12 +99,11 @@ def rows_forward(x: Any, w: Any, bias: Any, geo: ConvGeometry, xp: Any) -> Any:
     stacked = w.transpose(2, 0, 1, 3).reshape(geo.kh * geo.O, geo.C * geo.kw)  # [(i, o), (c, j)]
     padded = padded_buffer(geo, xp, dtype)
     patches = _RowPatches(geo, xp, dtype, geo.C)
-    bias4 = None if bias is None else bias.reshape(1, geo.O, 1, 1)
     for n0 in blocks(geo):
         block = x[n0 : n0 + geo.block]
         images = block.shape[0]
         interior(padded, geo, images)[...] = block.transpose(1, 0, 2, 3)
-        store_block_output(y, n0, patches.convolve(stacked, padded, images * geo.positions), geo, bias4, xp)
+        store_block_output(y, n0, patches.convolve(stacked, padded, images * geo.positions), geo, bias)
     return y
 
 
