@@ -28,7 +28,8 @@ FAMILIES = [
     ),
     (
         "patch copies",
-        r"_Workspace\.(im2col|kernel_view|padded|flipped_patches)$|_RowPatches\.rows$|:interior$",
+        r"_Workspace\.(im2col|kernel_view|padded|flipped_patches)$|_RowPatches\.patch_matrix$|:shifted_copies$"
+        r"|:interior$",
     ),
     ("col2im", r"_Workspace\.col2im$"),
     ("conv output layout + setup", r"_conv_kernels\.py:|_conv_rows\.py:|ops/conv\.py:|stride_tricks"),
