@@ -143,15 +143,17 @@ def _padded_positions(xp: Any, offset: Any, win: _Windows) -> Any:
 
 
 def _first_maximum(xp: Any, views: list[Any], y: Any, offset: Any) -> None:
-    """``y`` = the maximum over ``views`` and ``offset`` = the first view holding it (NaN propagates)."""
+    """``y`` = the maximum over ``views`` (NaN propagates) and, unless ``offset`` is None, ``offset`` = the
+    first view holding it."""
     xp.copyto(y, views[0])
-    offset[...] = 0
-    for q in range(1, len(views)):
-        larger = views[q] > y  # strictly: ties keep the first maximum, as in PyTorch
-        xp.maximum(y, views[q], out=y)
-        # offset = q where larger: q exceeds every earlier offset, so a maximum does it (a masked copy is
-        # ~30x slower in NumPy)
-        xp.maximum(offset, larger * offset.dtype.type(q), out=offset)
+    if offset is not None:
+        offset[...] = 0
+    for q, view in enumerate(views[1:], 1):
+        if offset is not None:
+            # offset = q where view > y, before y takes it in (strictly: ties keep the first maximum, as in
+            # PyTorch); q exceeds every earlier offset, so a maximum does it (a masked copy is ~30x slower)
+            xp.maximum(offset, (view > y) * offset.dtype.type(q), out=offset)
+        xp.maximum(y, view, out=y)
 
 
 class MaxPool2d(Function):
@@ -167,14 +169,8 @@ class MaxPool2d(Function):
             xp.empty(y.shape, dtype=xp.uint8 if math.prod(kernel) <= 256 else xp.int32) if track else None
         )
         for n0, block in win.blocks(x4, -math.inf):
-            views, images = win.views(block), slice(n0, n0 + block.shape[0])
-            if track:
-                _first_maximum(xp, views, y[images], offset[images])
-            else:
-                maxima = y[images]
-                xp.copyto(maxima, views[0])
-                for view in views[1:]:
-                    xp.maximum(maxima, view, out=maxima)
+            images = slice(n0, n0 + block.shape[0])
+            _first_maximum(xp, win.views(block), y[images], None if offset is None else offset[images])
         if not track:
             return y if x.ndim == 4 else y[0]
         ctx.win, ctx.offset, ctx.shape = win, offset, x.shape
