@@ -24,15 +24,19 @@ from train_step import MODELS, nnrun_model, steps
 FAMILIES = [
     (
         "conv GEMMs, gradient grid, row sums",
-        r"_block_gemm$|conv_backward$|rows_backward$|_RowPatches\.convolve$|fill_gradient_grid$",
+        r"_block_gemm$|conv_backward$|rows_backward$|_RowPatches\.convolve$|fill_gradient_grid$"
+        r"|channels_last_(forward|backward)$",
     ),
     (
         "patch copies",
         r"_Workspace\.(im2col|kernel_view|padded|flipped_patches)$|_RowPatches\.patch_matrix$|:shifted_copies$"
-        r"|:interior$",
+        r"|:interior$|_Block\.(patch_rows|padded)$",
     ),
-    ("col2im", r"_Workspace\.col2im$"),
-    ("conv output layout + setup", r"_conv_kernels\.py:|_conv_rows\.py:|ops/conv\.py:|stride_tricks"),
+    ("col2im", r"_Workspace\.col2im$|_store_input_gradient$"),
+    (
+        "conv output layout + setup",
+        r"_conv_kernels\.py:|_conv_rows\.py:|_conv_channels_last\.py:|ops/conv\.py:|stride_tricks",
+    ),
     ("BatchNorm", r"ops/normalization\.py:|modules/batchnorm\.py:"),
     ("ReLU", r"relu|unary\.py:Relu"),
     ("pooling", r"ops/pooling\.py:|modules/pooling\.py:"),

@@ -10,7 +10,7 @@ import nnrun
 from nnrun import nn
 from nnrun.autograd import gradcheck
 from nnrun.nn import functional as F
-from nnrun.ops import _conv_kernels, _conv_rows
+from nnrun.ops import _conv_channels_last, _conv_kernels, _conv_rows
 
 torch = pytest.importorskip("torch")
 
@@ -101,6 +101,25 @@ def test_conv2d_parity_by_kernel_rows(monkeypatch, padding, dilation, bias, size
 
     def run(lib):
         return lambda x, w, b: lib.nn.functional.conv2d(x, w, b, 1, padding, dilation)
+
+    _parity(run(nnrun), run(torch), [x, w, b])
+
+
+CHANNELS_LAST_GRID = [(st, p, b, s) for st, p, d, groups, b, s in CONV2D_GRID if d == groups == 1]
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")  # torch's own warning
+@pytest.mark.parametrize("stride,padding,bias,size", CHANNELS_LAST_GRID)
+def test_conv2d_parity_channels_last(monkeypatch, stride, padding, bias, size):
+    monkeypatch.setattr(_conv_channels_last, "_MIN_RUN", 0)  # every ungrouped convolution without
+    monkeypatch.setattr(_conv_channels_last, "_MAX_POSITIONS", math.inf)  # column dilation
+    rng = _rng()
+    x = rng.standard_normal((3, 4, *size)).astype(np.float32)
+    w = rng.standard_normal((5, 4, 3, 2)).astype(np.float32)
+    b = rng.standard_normal(5).astype(np.float32) if bias else None
+
+    def run(lib):
+        return lambda x, w, b: lib.nn.functional.conv2d(x, w, b, stride, padding)
 
     _parity(run(nnrun), run(torch), [x, w, b])
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from nnrun import _backend
 from nnrun.autograd.function import Function
+from nnrun.ops._conv_channels_last import channels_last_backward, channels_last_forward, uses_channels_last
 from nnrun.ops._conv_kernels import ConvGeometry, conv_backward, conv_forward
 from nnrun.ops._conv_rows import rows_backward, rows_forward, uses_kernel_rows
 from nnrun.ops._window_args import Pair, int_tuple
@@ -77,6 +78,16 @@ def conv_output_size(size: int, kernel: int, stride: int, before: int, after: in
     return (size + before + after - dilation * (kernel - 1) - 1) // stride + 1
 
 
+def _kernels(geo: ConvGeometry) -> tuple[Any, Any]:
+    """The forward and backward kernels for a convolution: channels-last patch rows for small images with
+    many channels, kernel rows where they move less memory than im2col, else im2col."""
+    if uses_channels_last(geo):
+        return channels_last_forward, channels_last_backward
+    if uses_kernel_rows(geo):
+        return rows_forward, rows_backward
+    return conv_forward, conv_backward
+
+
 class ConvNd(Function):
     """``y = conv(x, weight) + bias`` for 1-D or 2-D inputs, batched or not."""
 
@@ -113,8 +124,8 @@ class ConvNd(Function):
                 f"({' x '.join(map(str, kshown))}). Kernel size can't be greater than actual input size"
             )
         geo = ConvGeometry(x4.shape, w4.shape, stride, padding, dilation, groups, (ho, wo), _on_gpu(x))
-        ctx.by_rows = uses_kernel_rows(geo)
-        y = (rows_forward if ctx.by_rows else conv_forward)(x4, w4, bias, geo, ctx.xp)
+        forward, ctx.backward_kernel = _kernels(geo)
+        y = forward(x4, w4, bias, geo, ctx.xp)
         ctx.geo = geo
         ctx.save_for_backward(x, weight)
         if spatial == 1:
@@ -131,8 +142,7 @@ class ConvNd(Function):
         w4 = weight.reshape(geo.O, geo.C // geo.groups, geo.kh, geo.kw)
         grad_x = grad_w = grad_b = None
         if need_x or need_w:
-            backward = rows_backward if ctx.by_rows else conv_backward
-            grad_x, grad_w = backward(x4, w4, g4, geo, ctx.xp, need_x, need_w)
+            grad_x, grad_w = ctx.backward_kernel(x4, w4, g4, geo, ctx.xp, need_x, need_w)
             grad_x = None if grad_x is None else grad_x.reshape(x.shape)
             grad_w = None if grad_w is None else grad_w.reshape(weight.shape)
         if need_b:

@@ -1,0 +1,152 @@
+"""Convolution by channels-last patch rows: a CPU alternative to im2col for small images with many channels.
+
+Each block of images is copied into a zero-padded channels-last buffer ``(images, Hp, Wp, C)``. There, kernel
+row ``i`` of output position ``(h, w)`` reads ``kw*C`` contiguous floats, ``padded[n, h*sh + i*dh, w*sw :
+w*sw + kw, :]``, so the patch matrix ``(positions, kh*kw*C)`` (one row per output position) is one strided
+copy of runs ``kw*C`` long, where im2col's runs are one output row or one image long.
+
+* Forward: ``y (positions, O) = patches @ W'``, with ``W'`` the weight as ``(kh*kw*C, O)``, then to NCHW.
+* Weight gradient: ``dW' = patchesᵀ @ G``, ``G`` the output gradient as ``(positions, O)``.
+* Input gradient: ``dpatches = G @ W'ᵀ`` (into the patch buffer), added back onto a padded channels-last
+  block tap by tap (``kh*kw`` strided adds), whose interior goes to NCHW.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nnrun.ops._conv_kernels import ConvGeometry, blocks
+
+# Channels-last patches copy runs of kw*C floats and need a transposing copy of every input and output block;
+# im2col copies runs of one output row (strided) or one image's positions (rows, flat). Measured per layer on
+# the CPU (3x3, padding 1), time channels-last / the path it replaces, forward and backward: 64 channels at
+# 8x8 0.68-0.73 and 0.66; 32 -> 64 with stride 2 from 16x16 0.66 and 0.72; 32 at 8x8 0.70 and 0.79;
+# 256 at 8x8 0.92 and 0.83; 512 at 4x4 0.96 and 0.79; 128 -> 256 with stride 2 from 16x16 1.01 and 0.88.
+# Slower: 64 -> 128 with stride 2 from 32x32 (16x16 out) 1.09 and 1.04; 16 -> 32 with stride 2 (16 channels,
+# runs of 48) 0.98 and 1.31. So it is used for at most this many output positions per image,
+_MAX_POSITIONS = 64
+# and kernel rows of at least this many floats.
+_MIN_RUN = 96
+
+
+def uses_channels_last(geo: ConvGeometry) -> bool:
+    """On the CPU, one group, no column dilation, more than one tap, few output positions and long runs."""
+    return (
+        not geo.on_gpu
+        and geo.groups == 1
+        and geo.dw == 1
+        and geo.kh * geo.kw > 1
+        and geo.Ho * geo.Wo <= _MAX_POSITIONS
+        and geo.kw * geo.C >= _MIN_RUN
+    )
+
+
+class _Block:
+    """The per-call buffers: a zero-padded channels-last block of images and its patch matrix."""
+
+    def __init__(self, geo: ConvGeometry, xp: Any, dtype: Any) -> None:
+        self.positions = geo.Ho * geo.Wo  # patch rows per image
+        self.geo = geo.blocked_by(self.positions * geo.kh * geo.kw * geo.C * 4)
+        self.xp, self.dtype = xp, dtype
+        self.patches = xp.empty((self.geo.block * self.positions, geo.kh * geo.kw * geo.C), dtype=dtype)
+        self._padded: Any = None
+
+    def padded(self) -> Any:
+        """``(block, Hp, Wp, C)``, zeroed once: later blocks only overwrite the interior."""
+        if self._padded is None:
+            g = self.geo
+            self._padded = self.xp.zeros((g.block, g.Hp, g.Wp, g.C), dtype=self.dtype)
+        return self._padded
+
+    def patch_rows(self, x_block: Any) -> Any:
+        """Patch matrix ``(images*Ho*Wo, kh*kw*C)`` of a block ``(images, C, H, W)``: row ``(n, h, w)``,
+        column ``(i, j, c)``."""
+        g, images = self.geo, x_block.shape[0]
+        padded = self.padded()
+        interior(padded, g, images)[...] = x_block.transpose(0, 2, 3, 1)
+        s = padded.itemsize
+        row = g.Wp * g.C * s
+        view = self.xp.lib.stride_tricks.as_strided(
+            padded,
+            (images, g.Ho, g.Wo, g.kh, g.kw * g.C),
+            (padded.strides[0], g.sh * row, g.sw * g.C * s, g.dh * row, s),
+        )
+        patches = self.patches[: images * self.positions]
+        self.xp.copyto(patches.reshape(view.shape), view)
+        return patches
+
+
+def interior(padded: Any, geo: ConvGeometry, images: int) -> Any:
+    """The ``(images, H, W, C)`` unpadded part of a padded channels-last block."""
+    return padded[:images, geo.pt : geo.pt + geo.H, geo.pl : geo.pl + geo.W]
+
+
+def _weight_rows(w: Any) -> Any:
+    """``(O, C, kh, kw)`` → ``(kh*kw*C, O)``: element ``[(i, j, c), o]`` is ``w[o, c, i, j]``."""
+    return w.transpose(2, 3, 1, 0).reshape(-1, w.shape[0])
+
+
+def channels_last_forward(x: Any, w: Any, bias: Any, geo: ConvGeometry, xp: Any) -> Any:
+    """``y (N, O, Ho, Wo)`` of a convolution that ``uses_channels_last``; ``bias`` ``(O,)`` or None."""
+    work = _Block(geo, xp, x.dtype)
+    geo = work.geo
+    y = xp.empty((geo.N, geo.O, geo.Ho, geo.Wo), dtype=x.dtype)
+    w_rows = _weight_rows(w)
+    for n0 in blocks(geo):
+        _store_output(y, n0, work.patch_rows(x[n0 : n0 + geo.block]) @ w_rows, geo, bias)
+    return y
+
+
+def _store_output(y: Any, n0: int, out: Any, geo: ConvGeometry, bias: Any) -> None:
+    """Write a block's output rows ``(images*Ho*Wo, O)``, plus ``bias`` unless None, into ``y`` at ``n0``."""
+    if bias is not None:
+        out += bias
+    images = out.reshape(-1, geo.Ho, geo.Wo, geo.O)
+    y[n0 : n0 + images.shape[0]] = images.transpose(0, 3, 1, 2)
+
+
+def channels_last_backward(
+    x: Any, w: Any, grad_out: Any, geo: ConvGeometry, xp: Any, need_input: bool, need_weight: bool
+) -> tuple[Any, Any]:
+    """``(grad_input or None, grad_weight or None)`` of a convolution that ``uses_channels_last``."""
+    work = _Block(geo, xp, grad_out.dtype)
+    geo = work.geo
+    dtype = grad_out.dtype
+    grad_rows = xp.empty((geo.block, geo.Ho, geo.Wo, geo.O), dtype=dtype)
+    grad_x = grad_w_rows = None
+    if need_input:
+        grad_x = xp.empty((geo.N, geo.C, geo.H, geo.W), dtype=dtype)
+        grad_padded = xp.empty((geo.block, geo.Hp, geo.Wp, geo.C), dtype=dtype)
+        w_rows_t = _weight_rows(w).T
+    if need_weight:
+        grad_w_rows = xp.zeros((geo.kh * geo.kw * geo.C, geo.O), dtype=dtype)
+    for n0 in blocks(geo):
+        g_block = grad_out[n0 : n0 + geo.block]
+        images = g_block.shape[0]
+        g = grad_rows[:images]
+        g[...] = g_block.transpose(0, 2, 3, 1)
+        g = g.reshape(-1, geo.O)
+        if need_weight:
+            grad_w_rows += work.patch_rows(x[n0 : n0 + images]).T @ g
+        if need_input:
+            grad_patches = work.patches[: g.shape[0]]
+            xp.matmul(g, w_rows_t, out=grad_patches)
+            _store_input_gradient(grad_x, n0, grad_patches, grad_padded[:images], geo)
+    grad_w = None
+    if grad_w_rows is not None:
+        grad_w = xp.ascontiguousarray(grad_w_rows.reshape(geo.kh, geo.kw, geo.C, geo.O).transpose(3, 2, 0, 1))
+    return grad_x, grad_w
+
+
+def _store_input_gradient(grad_x: Any, n0: int, grad_patches: Any, padded: Any, geo: ConvGeometry) -> None:
+    """Add each patch row's gradient onto the pixels it read, in ``padded`` ``(images, Hp, Wp, C)`` (a work
+    buffer), and write the interior into ``grad_x`` ``(N, C, H, W)`` from image ``n0``."""
+    images = padded.shape[0]
+    padded[...] = 0
+    taps = grad_patches.reshape(images, geo.Ho, geo.Wo, geo.kh, geo.kw, geo.C)
+    last_h, last_w = geo.sh * (geo.Ho - 1) + 1, geo.sw * (geo.Wo - 1) + 1
+    for i in range(geo.kh):
+        for j in range(geo.kw):
+            top = i * geo.dh
+            padded[:, top : top + last_h : geo.sh, j : j + last_w : geo.sw] += taps[:, :, :, i, j]
+    grad_x[n0 : n0 + images] = interior(padded, geo, images).transpose(0, 3, 1, 2)
