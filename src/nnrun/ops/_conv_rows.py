@@ -2,13 +2,14 @@
 
 Positions are the "flat" grid of ``_conv_kernels`` (every pixel of the zero-padded block, ``Hp*Wp`` per
 image, images one after another), so kernel row ``i`` reads ``i*dh*Wp`` positions further along than row 0.
-The patch matrix ``R`` covers the kernel's columns only: row ``(c, j)`` at position ``t`` is
-``padded[c, t + j*dw]`` (``C*kw`` rows where im2col has ``C*kh*kw``). One GEMM with the kernel's rows
-stacked, ``Z = W' (kh*O, C*kw) @ R``, gives every row's share: ``y[o, q] = sum_i Z[(i, o), q + i*dh*Wp]``.
+The patch matrix ``R`` covers the kernel's columns only: row ``(j, c)`` at position ``t`` is
+``padded[c, t + j*dw]`` (``kw*C`` rows where im2col has ``C*kh*kw``; the ``j = 0`` rows are the padded
+block itself). One GEMM with the kernel's rows stacked, ``Z = W' (kh*O, kw*C) @ R``, gives every row's
+share: ``y[o, q] = sum_i Z[(i, o), q + i*dh*Wp]``.
 
 * Input gradient: the same pass over the zero-margined gradient grid, with the kernel flipped in both axes
   and its channel axes swapped (a "full" convolution).
-* Weight gradient: ``dW[o, c, i, j] = sum_q G[o, q] R[(c, j), q + i*dh*Wp]``, ``kh`` GEMMs of row-shifted
+* Weight gradient: ``dW[o, c, i, j] = sum_q G[o, q] R[(j, c), q + i*dh*Wp]``, ``kh`` GEMMs of row-shifted
   views of ``R`` with the gradient grid.
 """
 
@@ -21,7 +22,6 @@ from nnrun.ops._conv_kernels import (
     blocks,
     fill_gradient_grid,
     interior,
-    padded_buffer,
     shifted_copies,
     store_block_output,
 )
@@ -53,33 +53,40 @@ def _flat_blocks(geo: ConvGeometry) -> ConvGeometry:
 
 
 class _RowPatches:
-    """The patch matrix ``R`` of one source, rows ``(channel, j)``, and the GEMM products ``Z`` of a pass."""
+    """The patch matrix ``R`` of one source, and the GEMM products ``Z`` of a pass. ``R`` is laid out ``(kw,
+    channels, length)``, block ``j`` holding the source shifted ``j*dw`` positions along; block 0 is the
+    source itself (callers write it through ``source``), so building ``R`` copies ``kw - 1`` blocks."""
 
-    def __init__(self, geo: ConvGeometry, xp: Any, dtype: Any, channels: int) -> None:
+    def __init__(self, geo: ConvGeometry, xp: Any, dtype: Any, channels: int, length: int) -> None:
         self.geo, self.xp = geo, xp
         self.shift = geo.dh * geo.Wp  # positions per kernel row
         self.reach = (geo.kh - 1) * self.shift  # positions R needs past the block for the lower kernel rows
         self.columns = geo.block * geo.Hp * geo.Wp + self.reach
-        self.patches = xp.empty((channels, geo.kw, self.columns), dtype=dtype)
+        self.blocks = xp.empty((geo.kw, channels, length), dtype=dtype)
+        self.source = self.blocks[0]  # ``(channels, length)``; ``length`` covers ``columns + (kw-1)*dw``
+        self.source[...] = 0
         self._products: Any = None
 
-    def patch_matrix(self, source: Any, span: int) -> Any:
-        """``R`` ``(channels*kw, span + reach)`` of a source ``(channels, >= span + tail)``."""
+    def patch_matrix(self, span: int) -> Any:
+        """``R`` ``(kw*channels, span + reach)`` (rows ``(j, channel)``) of the source's first positions."""
         extent = span + self.reach
-        patches = shifted_copies(self.xp, source, self.patches[:, :, :extent], (self.geo.dw,))
-        return patches.reshape(-1, extent)
+        g = self.geo
+        if g.kw > 1:
+            shifted = self.blocks[1:, :, :extent].transpose(1, 0, 2)  # (channels, kw - 1, extent)
+            shifted_copies(self.xp, self.source[:, g.dw :], shifted, (g.dw,))
+        return self.blocks[:, :, :extent].reshape(-1, extent)
 
     def row_shifted(self, patches: Any, span: int) -> Any:
-        """``(kh, channels*kw, span)`` view of ``R``: kernel row ``i`` starts ``i*shift`` positions along."""
+        """``(kh, kw*channels, span)`` view of ``R``: kernel row ``i`` starts ``i*shift`` positions along."""
         s = patches.itemsize
         return self.xp.lib.stride_tricks.as_strided(
             patches, (self.geo.kh, patches.shape[0], span), (self.shift * s, patches.strides[0], s)
         )
 
-    def convolve(self, stacked: Any, source: Any, span: int) -> Any:
-        """``(out, span)``: the sum over kernel rows of ``Z = stacked (kh*out, channels*kw) @ R``."""
+    def convolve(self, stacked: Any, span: int) -> Any:
+        """``(out, span)``: the sum over kernel rows of ``Z = stacked (kh*out, kw*channels) @ R``."""
         g, xp = self.geo, self.xp
-        patches = self.patch_matrix(source, span)
+        patches = self.patch_matrix(span)
         if self._products is None:
             self._products = xp.empty((stacked.shape[0], self.columns), dtype=patches.dtype)
         products = self._products[:, : patches.shape[1]]
@@ -96,14 +103,13 @@ def rows_forward(x: Any, w: Any, bias: Any, geo: ConvGeometry, xp: Any) -> Any:
     geo = _flat_blocks(geo)
     dtype = x.dtype
     y = xp.empty((geo.N, geo.O, geo.Ho, geo.Wo), dtype=dtype)
-    stacked = w.transpose(2, 0, 1, 3).reshape(geo.kh * geo.O, geo.C * geo.kw)  # [(i, o), (c, j)]
-    padded = padded_buffer(geo, xp, dtype)
-    patches = _RowPatches(geo, xp, dtype, geo.C)
+    stacked = w.transpose(2, 0, 3, 1).reshape(geo.kh * geo.O, geo.kw * geo.C)  # [(i, o), (j, c)]
+    patches = _RowPatches(geo, xp, dtype, geo.C, geo.block * geo.Hp * geo.Wp + geo.tail)
     for n0 in blocks(geo):
         block = x[n0 : n0 + geo.block]
         images = block.shape[0]
-        interior(padded, geo, images)[...] = block.transpose(1, 0, 2, 3)
-        store_block_output(y, n0, patches.convolve(stacked, padded, images * geo.positions), geo, bias)
+        interior(patches.source, geo, images)[...] = block.transpose(1, 0, 2, 3)
+        store_block_output(y, n0, patches.convolve(stacked, images * geo.positions), geo, bias)
     return y
 
 
@@ -113,29 +119,30 @@ def rows_backward(
     """``(grad_input or None, grad_weight or None)`` of a convolution that ``uses_kernel_rows``."""
     geo = _flat_blocks(geo)
     dtype = grad_out.dtype
-    # The input gradient's flipped kernel reaches ``tail`` positions either side of the gradient grid.
-    margin = geo.tail if need_input else 0
-    grid = xp.zeros((geo.O, 2 * margin + geo.block * geo.Hp * geo.Wp), dtype=dtype)
+    positions = geo.block * geo.Hp * geo.Wp
     grad_x = grad_wt = None
     if need_input:
         grad_x = xp.empty((geo.N, geo.C, geo.H, geo.W), dtype=dtype)
-        flipped = w[:, :, ::-1, ::-1].transpose(2, 1, 0, 3).reshape(geo.kh * geo.C, geo.O * geo.kw)
-        grad_patches = _RowPatches(geo, xp, dtype, geo.O)
+        flipped = w[:, :, ::-1, ::-1].transpose(2, 1, 3, 0).reshape(geo.kh * geo.C, geo.kw * geo.O)
+        # the flipped kernel reaches ``tail`` positions either side of the gradient grid
+        grad_patches = _RowPatches(geo, xp, dtype, geo.O, geo.tail + positions + geo.tail)
+        grid, margin = grad_patches.source, geo.tail
+    else:
+        grid, margin = xp.zeros((geo.O, positions), dtype=dtype), 0
     if need_weight:
-        grad_wt = xp.zeros((geo.kh, geo.C * geo.kw, geo.O), dtype=dtype)  # [i, (c, j), o]
-        padded = padded_buffer(geo, xp, dtype)
-        input_patches = _RowPatches(geo, xp, dtype, geo.C)
+        grad_wt = xp.zeros((geo.kh, geo.kw * geo.C, geo.O), dtype=dtype)  # [i, (j, c), o]
+        input_patches = _RowPatches(geo, xp, dtype, geo.C, positions + geo.tail)
     for n0 in blocks(geo):
         g2 = fill_gradient_grid(grid, grad_out[n0 : n0 + geo.block], geo, margin)
         span = g2.shape[1]
         images = span // geo.positions
         if need_weight:
-            interior(padded, geo, images)[...] = x[n0 : n0 + images].transpose(1, 0, 2, 3)
-            patches = input_patches.patch_matrix(padded, span)
+            interior(input_patches.source, geo, images)[...] = x[n0 : n0 + images].transpose(1, 0, 2, 3)
+            patches = input_patches.patch_matrix(span)
             grad_wt += xp.matmul(input_patches.row_shifted(patches, span), g2.T)
         if need_input:
-            padded_grad = grad_patches.convolve(flipped, grid, span)
+            padded_grad = grad_patches.convolve(flipped, span)
             grad_x[n0 : n0 + images] = interior(padded_grad, geo, images).transpose(1, 0, 2, 3)
     if grad_wt is not None:
-        grad_wt = grad_wt.reshape(geo.kh, geo.C, geo.kw, geo.O).transpose(3, 1, 0, 2).copy()
+        grad_wt = grad_wt.reshape(geo.kh, geo.kw, geo.C, geo.O).transpose(3, 2, 0, 1).copy()
     return grad_x, grad_wt
