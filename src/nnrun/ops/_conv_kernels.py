@@ -352,7 +352,11 @@ def conv_backward(
             cols3 = cols if geo.groups == 1 else cols.reshape(geo.groups, k_group, positions)
             xp.matmul(grouped_wt, g3, out=cols3)  # dcols = W.T @ G, into the patch buffer
             grad_x[n0 : n0 + images] = work.col2im(cols, images)
-    return grad_x, None if grad_wt is None else grad_wt.swapaxes(-1, -2).reshape(w.shape)
+    grad_w = None
+    if grad_wt is not None:  # a fresh array in w's shape: autograd takes it as ``.grad`` without a copy
+        grad_w = xp.empty(w.shape, dtype=dtype)
+        grad_w.reshape(grouped_w.shape)[...] = grad_wt.swapaxes(-1, -2)
+    return grad_x, grad_w
 
 
 def _subsample(x: Any, geo: ConvGeometry) -> Any:
@@ -380,7 +384,8 @@ def _pointwise_backward(
     grad_x = grad_w = None
     if need_weight:
         xs = xp.ascontiguousarray(_subsample(x, geo)).reshape(n, g, geo.C // g, hw)
-        grad_w = xp.matmul(g4, xs.swapaxes(-1, -2)).sum(axis=0).reshape(w.shape)  # sum_n G_n @ x_n.T
+        grad_w = xp.empty(w.shape, dtype=grad_out.dtype)  # fresh: autograd takes it as ``.grad`` as it is
+        xp.matmul(g4, xs.swapaxes(-1, -2)).sum(axis=0, out=grad_w.reshape(w3.shape))  # sum_n G_n @ x_n.T
     if need_input:
         dx = xp.matmul(w3.swapaxes(-1, -2), g4).reshape(n, geo.C, geo.Ho, geo.Wo)  # W.T @ G_n
         if geo.sh == geo.sw == 1 and (geo.Ho, geo.Wo) == (geo.H, geo.W):

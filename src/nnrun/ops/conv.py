@@ -78,6 +78,12 @@ def conv_output_size(size: int, kernel: int, stride: int, before: int, after: in
     return (size + before + after - dilation * (kernel - 1) - 1) // stride + 1
 
 
+def _shaped(array: Any, shape: tuple[int, ...]) -> Any:
+    """``array`` (or None) in ``shape``: itself when already so, since autograd copies a view (which might
+    share memory) before making it a leaf's ``.grad``."""
+    return array if array is None or array.shape == shape else array.reshape(shape)
+
+
 def _kernels(geo: ConvGeometry) -> tuple[Any, Any]:
     """The forward and backward kernels for a convolution: channels-last patch rows for small images with
     many channels, kernel rows where they move less memory than im2col, else im2col."""
@@ -143,8 +149,7 @@ class ConvNd(Function):
         grad_x = grad_w = grad_b = None
         if need_x or need_w:
             grad_x, grad_w = ctx.backward_kernel(x4, w4, g4, geo, ctx.xp, need_x, need_w)
-            grad_x = None if grad_x is None else grad_x.reshape(x.shape)
-            grad_w = None if grad_w is None else grad_w.reshape(weight.shape)
+            grad_x, grad_w = _shaped(grad_x, x.shape), _shaped(grad_w, weight.shape)
         if need_b:
             grad_b = g4.sum(axis=(0, 2, 3))  # dL/db = sum of the gradient over batch and positions
         return grad_x, grad_w, grad_b, None, None, None, None, None
