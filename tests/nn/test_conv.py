@@ -72,7 +72,7 @@ def test_conv2d_parity_grid(stride, padding, dilation, groups, bias, size):
 @pytest.mark.parametrize("block_bytes", [1, 1 << 30])  # one image per block / the whole batch at once
 @pytest.mark.parametrize("out_channels", [4, 2])  # input gradient by col2im / by flipped-kernel patches
 def test_conv2d_blocking_and_grid_modes(monkeypatch, max_waste, block_bytes, out_channels):
-    monkeypatch.setattr(_conv_rows, "_MAX_TRAFFIC", -math.inf)  # im2col throughout
+    monkeypatch.setattr(_conv_rows, "_fits", lambda geo: False)  # im2col throughout
     monkeypatch.setattr(_conv_kernels, "_MAX_WASTE", max_waste)
     monkeypatch.setattr(_conv_kernels, "_CPU_BLOCK_BYTES", block_bytes)
     rng = _rng()
@@ -128,7 +128,7 @@ def test_conv2d_parity_channels_last(monkeypatch, stride, padding, bias, size):
 def test_conv2d_block_boundaries_with_partial_last_block(monkeypatch, out_channels):
     # a block size that does not divide the batch
     monkeypatch.setattr(_conv_kernels, "_CPU_BLOCK_BYTES", 3 * 3 * 9 * 10 * 10 * 4)
-    monkeypatch.setattr(_conv_rows, "_MAX_TRAFFIC", -math.inf)  # im2col throughout
+    monkeypatch.setattr(_conv_rows, "_fits", lambda geo: False)  # im2col throughout
     rng = _rng()
     x = rng.standard_normal((7, 3, 8, 8)).astype(np.float32)
     w = rng.standard_normal((out_channels, 3, 3, 3)).astype(np.float32)

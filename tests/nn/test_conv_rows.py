@@ -1,5 +1,6 @@
 """The kernel-rows convolution (``nnrun.ops._conv_rows``) against the im2col path, and when it is used."""
 
+import itertools
 import math
 
 import numpy as np
@@ -12,7 +13,13 @@ from nnrun.nn import functional as F
 from nnrun.ops import _conv_kernels, _conv_rows
 from nnrun.ops import conv as conv_ops
 from nnrun.ops._conv_kernels import ConvGeometry, conv_backward, conv_forward
-from nnrun.ops._conv_rows import rows_backward, rows_forward, uses_kernel_rows
+from nnrun.ops._conv_rows import (
+    input_gradient_by_rows,
+    rows_backward,
+    rows_forward,
+    rows_input_backward,
+    uses_kernel_rows,
+)
 
 # (batch, in channels, out channels, H, W, kernel, padding (top, bottom, left, right), dilation); odd batches,
 # so that blocks of two images leave a partial last block
@@ -46,8 +53,10 @@ def test_kernel_rows_match_im2col(monkeypatch, images_per_block, n, c, o, h, w, 
     y = rows_forward(x, weight, bias, geo, np)
     np.testing.assert_allclose(y, conv_forward(x, weight, bias, geo, np), rtol=1e-12, atol=1e-12)
     g = rng.standard_normal(y.shape)
-    for need_input, need_weight in [(True, True), (True, False), (False, True)]:
-        ours = rows_backward(x, weight, g, geo, np, need_input, need_weight)
+    for need_input, need_weight, backward in itertools.product(
+        [True, False], [True, False], [rows_backward, rows_input_backward]
+    ):
+        ours = backward(x, weight, g, geo, np, need_input, need_weight)
         theirs = conv_backward(x, weight, g, geo, np, need_input, need_weight)
         for a, b in zip(ours, theirs):
             assert (a is None) == (b is None)
@@ -89,6 +98,37 @@ def test_kernel_rows_where_they_move_less_memory(c, o, size, kernel, padding, st
     assert uses_kernel_rows(geo) is expected
 
 
+@pytest.mark.parametrize(
+    "c,o,size,kernel,stride,groups,expected",
+    [
+        (6, 16, 14, 5, 1, 1, True),  # LeNet-5's second layer: im2col, but its input gradient by kernel rows
+        (16, 16, 32, 3, 1, 1, True),  # uses kernel rows throughout
+        (16, 32, 32, 3, 2, 1, False),  # strided
+        (16, 16, 32, 3, 1, 4, False),  # grouped
+        (16, 32, 32, 1, 1, 1, False),  # one kernel row
+    ],
+)
+def test_input_gradient_by_rows_where_they_fit(c, o, size, kernel, stride, groups, expected):
+    out = (size - kernel) // stride + 1
+    x_shape, w_shape = (8, c, size, size), (o, c // groups, kernel, kernel)
+    for on_gpu in (False, True):
+        geo = ConvGeometry(x_shape, w_shape, (stride,) * 2, (0,) * 4, (1, 1), groups, (out, out), on_gpu)
+        assert input_gradient_by_rows(geo) is (expected and not on_gpu)
+
+
+def test_conv2d_input_gradient_by_rows_equals_im2col(monkeypatch):
+    rng = np.random.default_rng(5)
+    x_data, w_data = rng.standard_normal((3, 6, 14, 14)), rng.standard_normal((16, 6, 5, 5))
+    results = []
+    for fits in (_conv_rows._fits, lambda geo: False):  # input gradient by kernel rows, then by col2im
+        monkeypatch.setattr(_conv_rows, "_fits", fits)
+        x, w = nnrun.tensor(x_data, requires_grad=True), nnrun.tensor(w_data, requires_grad=True)
+        F.conv2d(x, w).sum().backward()
+        results.append([t.grad.numpy() for t in (x, w)])
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)
+
+
 def test_kernel_rows_are_not_used_on_a_gpu():
     geo = ConvGeometry((8, 16, 32, 32), (16, 16, 3, 3), (1, 1), (1,) * 4, (1, 1), 1, (32, 32), True)
     assert not uses_kernel_rows(geo)
@@ -110,8 +150,8 @@ def test_conv2d_by_kernel_rows_equals_im2col(monkeypatch, shape):
     rng = np.random.default_rng(4)
     x_data, w_data = rng.standard_normal(shape), rng.standard_normal((4, 4, 3, 3))
     results = []
-    for max_traffic in (_conv_rows._MAX_TRAFFIC, -math.inf):  # kernel rows (16x16, 4 channels), then im2col
-        monkeypatch.setattr(_conv_rows, "_MAX_TRAFFIC", max_traffic)
+    for fits in (_conv_rows._fits, lambda geo: False):  # kernel rows (16x16, 4 channels), then im2col
+        monkeypatch.setattr(_conv_rows, "_fits", fits)
         x, w = nnrun.tensor(x_data, requires_grad=True), nnrun.tensor(w_data, requires_grad=True)
         y = F.conv2d(x, w, padding=1)
         y.sum().backward()

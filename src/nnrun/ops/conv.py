@@ -15,7 +15,13 @@ from nnrun import _backend
 from nnrun.autograd.function import Function
 from nnrun.ops._conv_channels_last import channels_last_backward, channels_last_forward, uses_channels_last
 from nnrun.ops._conv_kernels import ConvGeometry, conv_backward, conv_forward
-from nnrun.ops._conv_rows import rows_backward, rows_forward, uses_kernel_rows
+from nnrun.ops._conv_rows import (
+    input_gradient_by_rows,
+    rows_backward,
+    rows_forward,
+    rows_input_backward,
+    uses_kernel_rows,
+)
 from nnrun.ops._window_args import Pair, int_tuple
 
 Pads = tuple[int, int, int, int]  # (top, bottom, left, right)
@@ -86,11 +92,14 @@ def _shaped(array: Any, shape: tuple[int, ...]) -> Any:
 
 def _kernels(geo: ConvGeometry) -> tuple[Any, Any]:
     """The forward and backward kernels for a convolution: channels-last patch rows for small images with
-    many channels, kernel rows where they move less memory than im2col, else im2col."""
+    many channels, kernel rows where they move less memory than im2col, else im2col (with the input gradient
+    by kernel rows where they fit)."""
     if uses_channels_last(geo):
         return channels_last_forward, channels_last_backward
     if uses_kernel_rows(geo):
         return rows_forward, rows_backward
+    if input_gradient_by_rows(geo):
+        return conv_forward, rows_input_backward
     return conv_forward, conv_backward
 
 
