@@ -2,8 +2,10 @@
 
 Run by hand on a quiet machine: ``python benchmarks/profile_ops.py [--models resnet20] [--steps 4]``.
 Same models, batches and steps as ``train_step.py``. Times are cProfile's own time per function (NumPy calls,
-GEMMs included, are charged to the nnrun function that makes them), grouped by family, in ms per step;
-cProfile slows Python-heavy code, so read the shares, and the totals next to the unprofiled step time.
+GEMMs included, are charged to the nnrun function that makes them: operators and ufuncs are not profiled
+apart, built-ins such as ``np.zeros`` or ``ndarray.reshape`` are handed to their callers), grouped by family,
+in ms per step; cProfile slows Python-heavy code, so read the shares, and the totals next to the unprofiled
+step time.
 """
 
 from __future__ import annotations
@@ -84,8 +86,12 @@ def profile(fn, count: int) -> tuple[dict[str, float], float]:
         fn()
     profiler.disable()
     totals: dict[str, float] = defaultdict(float)
-    for (path, line, function), (_, _, own, _, _) in pstats.Stats(profiler).stats.items():
-        totals[family(path, line, function)] += own / count * 1e3
+    for (path, line, function), (_, _, own, _, callers) in pstats.Stats(profiler).stats.items():
+        if path == "~" and callers:  # a built-in (np.zeros, ndarray.reshape, ...): charged to its callers
+            for (c_path, c_line, c_function), (_, _, own_here, _) in callers.items():
+                totals[family(c_path, c_line, c_function)] += own_here / count * 1e3
+        else:
+            totals[family(path, line, function)] += own / count * 1e3
     return totals, plain
 
 
