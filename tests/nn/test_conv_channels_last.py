@@ -4,14 +4,14 @@ import math
 
 import numpy as np
 import pytest
-from strided_views import bounds_checked
+from conv_kernel_checks import assert_matches_im2col, bounds_checked
 
 import nnrun
 from nnrun.autograd import gradcheck
 from nnrun.nn import functional as F
 from nnrun.ops import _conv_channels_last, _conv_kernels
 from nnrun.ops._conv_channels_last import channels_last_backward, channels_last_forward, uses_channels_last
-from nnrun.ops._conv_kernels import ConvGeometry, conv_backward, conv_forward
+from nnrun.ops._conv_kernels import ConvGeometry
 
 # (batch, in channels, out channels, H, W, kernel, stride, padding (top, bottom, left, right), row dilation);
 # odd batches, so that blocks of two images leave a partial last block
@@ -43,17 +43,7 @@ def test_channels_last_matches_im2col(monkeypatch, per_block, n, c, o, h, w, ker
     geo = _geometry(x, weight, stride, padding, dh)
     per_image = geo.Ho * geo.Wo * kernel[0] * kernel[1] * c * 4  # the patch matrix's block budget per image
     monkeypatch.setattr(_conv_kernels, "_CPU_BLOCK_BYTES", per_block * per_image)
-    y = channels_last_forward(x, weight, bias, geo, np)
-    np.testing.assert_allclose(y, conv_forward(x, weight, bias, geo, np), rtol=1e-12, atol=1e-12)
-    g = rng.standard_normal(y.shape)
-    for need_input, need_weight in [(True, True), (True, False), (False, True)]:
-        ours = channels_last_backward(x, weight, g, geo, np, need_input, need_weight)
-        theirs = conv_backward(x, weight, g, geo, np, need_input, need_weight)
-        for a, b in zip(ours, theirs):
-            assert (a is None) == (b is None)
-            if a is not None:
-                assert a.shape == b.shape and a.flags.c_contiguous
-                np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+    assert_matches_im2col(channels_last_forward, [channels_last_backward], x, weight, bias, geo)
 
 
 def test_channels_last_keeps_float32():

@@ -1,18 +1,17 @@
 """The kernel-rows convolution (``nnrun.ops._conv_rows``) against the im2col path, and when it is used."""
 
-import itertools
 import math
 
 import numpy as np
 import pytest
-from strided_views import bounds_checked
+from conv_kernel_checks import assert_matches_im2col, bounds_checked
 
 import nnrun
 from nnrun.autograd import gradcheck
 from nnrun.nn import functional as F
 from nnrun.ops import _conv_kernels, _conv_rows
 from nnrun.ops import conv as conv_ops
-from nnrun.ops._conv_kernels import ConvGeometry, conv_backward, conv_forward
+from nnrun.ops._conv_kernels import ConvGeometry
 from nnrun.ops._conv_rows import (
     input_gradient_by_rows,
     rows_backward,
@@ -50,19 +49,7 @@ def test_kernel_rows_match_im2col(monkeypatch, images_per_block, n, c, o, h, w, 
     geo = _geometry(x, weight, padding, dilation)
     per_image = max(c, o) * max(kernel) * geo.Hp * geo.Wp * 4  # the rows path's block budget per image
     monkeypatch.setattr(_conv_kernels, "_CPU_BLOCK_BYTES", images_per_block * per_image)
-    y = rows_forward(x, weight, bias, geo, np)
-    np.testing.assert_allclose(y, conv_forward(x, weight, bias, geo, np), rtol=1e-12, atol=1e-12)
-    g = rng.standard_normal(y.shape)
-    for need_input, need_weight, backward in itertools.product(
-        [True, False], [True, False], [rows_backward, rows_input_backward]
-    ):
-        ours = backward(x, weight, g, geo, np, need_input, need_weight)
-        theirs = conv_backward(x, weight, g, geo, np, need_input, need_weight)
-        for a, b in zip(ours, theirs):
-            assert (a is None) == (b is None)
-            if a is not None:
-                assert a.shape == b.shape and a.flags.c_contiguous
-                np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+    assert_matches_im2col(rows_forward, [rows_backward, rows_input_backward], x, weight, bias, geo)
 
 
 def test_kernel_rows_keep_float32():
