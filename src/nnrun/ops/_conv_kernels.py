@@ -12,7 +12,7 @@ in blocks of images sized so the patch matrix of a block stays in cache. Per blo
   flat mode with ``O <= C`` the input gradient is instead one GEMM of the flipped kernel with shifted copies
   of the zero-margined gradient grid (a "full" convolution, see ``flipped_patches``).
 
-The patch matrix has one column per *position*, in one of three layouts ("modes"):
+The patch matrix has one column per *position*, in one of these layouts ("modes"):
 
 * "flat" (stride 1): the whole padded grid. Output ``(h, w)`` of image ``n`` reads flat input
   ``n*Hp*Wp + h*Wp + w + (i*dh*Wp + j*dw)``, so every patch row is one contiguous run of the block buffer.
@@ -20,6 +20,7 @@ The patch matrix has one column per *position*, in one of three layouts ("modes"
 * "rows" (stride 1): the output rows at full padded width, ``Ho x Wp`` positions per image; every patch
   row is a contiguous run of ``Ho*Wp`` per image, and only ``Wp - Wo`` columns per row are wasted.
 * "strided": the output pixels only (any stride); runs of ``Wo`` elements.
+* "narrow" (kernel rows' forward only, ``_conv_rows``): the padded rows without their padding columns.
 
 Positions outside the output are computed and dropped (forward) or fed zero gradient (backward). A mode's
 extra GEMM work (wasted positions times ``O``) is weighed against its longer copies by ``_MAX_WASTE``.
@@ -129,6 +130,9 @@ class ConvGeometry:
         elif mode == "rows":
             self.Hg, self.Wg, self.step_h, self.step_w = self.Ho, self.Wp, self.Wp, 1
             self.tail = (self.kw - 1) * self.dw  # the last row's wasted columns read past its image
+        elif mode == "narrow":  # kernel rows' forward: padded rows without their column padding
+            self.Hg, self.Wg, self.step_h, self.step_w = self.Hp, self.W, self.W, 1
+            self.tail = self.pl + (self.kh - 1) * self.dh * self.W + (self.kw - 1) * self.dw
         else:
             self.Hg, self.Wg, self.step_h, self.step_w = self.Ho, self.Wo, self.sh * self.Wp, self.sw
             self.tail = 0

@@ -2,6 +2,8 @@
 
 Positions are the "flat" grid of ``_conv_kernels`` (every pixel of the zero-padded block, ``Hp*Wp`` per
 image, images one after another), so kernel row ``i`` reads ``i*dh*Wp`` positions further along than row 0.
+The forward pass uses the "narrow" grid where it can (rows ``W`` wide, without the padding columns; see
+``_forward_grid``).
 The patch matrix ``R`` covers the kernel's columns only: row ``(j, c)`` at position ``t`` is
 ``padded[c, t + j*dw]`` (``kw*C`` rows where im2col has ``C*kh*kw``; the ``j = 0`` rows are the padded
 block itself). One GEMM with the kernel's rows stacked, ``Z = W' (kh*O, kw*C) @ R``, gives every row's
@@ -61,10 +63,20 @@ def input_gradient_by_rows(geo: ConvGeometry) -> bool:
     return _fits(geo)
 
 
-def _flat_blocks(geo: ConvGeometry) -> ConvGeometry:
-    """The flat grid, in blocks sized by the largest per-image buffer of either pass."""
+def _blocked(geo: ConvGeometry, mode: str) -> ConvGeometry:
+    """The grid of ``mode``, in blocks sized by the largest per-image buffer of either pass."""
     widest = max(geo.C, geo.O) * max(geo.kh, geo.kw)
-    return geo.in_mode("flat").blocked_by(widest * geo.Hp * geo.Wp * 4)
+    return geo.in_mode(mode).blocked_by(widest * geo.Hp * geo.Wp * 4)
+
+
+def _forward_grid(geo: ConvGeometry) -> str:
+    """ "narrow" where every output column lies within the input's width (``pl + pr <= dw*(kw - 1)``, as for
+    "same" padding), else "flat". The narrow grid drops the padding columns: its rows are the input's, so
+    the copies in and out run over whole images, not rows, and the GEMM computes ``W/Wp`` as many columns;
+    taps that would read past a row's end are zeroed in the patch matrix instead (``_zero_wrapped``).
+    Forward passes at ResNet layers, narrow / flat: 16 channels at 32x32 0.91, 32 at 16x16 0.86, 64 at
+    32x32 0.95, 128 at 16x16 0.88."""
+    return "narrow" if geo.Wp - geo.W <= geo.dw * (geo.kw - 1) else "flat"
 
 
 class _RowPatches:
@@ -74,9 +86,9 @@ class _RowPatches:
 
     def __init__(self, geo: ConvGeometry, xp: Any, dtype: Any, channels: int, length: int) -> None:
         self.geo, self.xp = geo, xp
-        self.shift = geo.dh * geo.Wp  # positions per kernel row
+        self.shift = geo.dh * geo.Wg  # positions per kernel row
         self.reach = (geo.kh - 1) * self.shift  # positions R needs past the block for the lower kernel rows
-        self.columns = geo.block * geo.Hp * geo.Wp + self.reach
+        self.columns = geo.block * geo.positions + self.reach
         self.blocks = xp.empty((geo.kw, channels, length), dtype=dtype)
         self.source = self.blocks[0]  # ``(channels, length)``; ``length`` covers ``columns + (kw-1)*dw``
         self.source[...] = 0
@@ -89,7 +101,22 @@ class _RowPatches:
         if g.kw > 1:
             shifted = self.blocks[1:, :, :extent].transpose(1, 0, 2)  # (channels, kw - 1, extent)
             shifted_copies(self.xp, self.source[:, g.dw :], shifted, (g.dw,))
+        if g.mode == "narrow":
+            self._zero_wrapped(span)
         return self.blocks[:, :, :extent].reshape(-1, extent)
+
+    def _zero_wrapped(self, span: int) -> None:
+        """Narrow grid: zero, in each block ``j``, the positions whose tap column ``w + j*dw - pl`` lies
+        outside the row (there the flat grid read padding; here it would read the neighbouring row). Only
+        the first ``span`` positions feed kept outputs. Block 0 is the source: it goes last."""
+        g = self.geo
+        for j in reversed(range(g.kw)):
+            rows = self.blocks[j, :, :span].reshape(self.blocks.shape[1], -1, g.W)
+            offset = j * g.dw - g.pl  # output column w reads column w + offset
+            if offset < 0:
+                rows[:, :, :-offset] = 0
+            elif offset > 0:
+                rows[:, :, max(g.W - offset, 0) :] = 0
 
     def row_shifted(self, patches: Any, span: int) -> Any:
         """``(kh, kw*channels, span)`` view of ``R``: kernel row ``i`` starts ``i*shift`` positions along."""
@@ -115,17 +142,26 @@ class _RowPatches:
 
 def rows_forward(x: Any, w: Any, bias: Any, geo: ConvGeometry, xp: Any) -> Any:
     """``y (N, O, Ho, Wo)`` of a convolution that ``uses_kernel_rows``; ``bias`` ``(O,)`` or None."""
-    geo = _flat_blocks(geo)
+    geo = _blocked(geo, _forward_grid(geo))
     dtype = x.dtype
     y = xp.empty((geo.N, geo.O, geo.Ho, geo.Wo), dtype=dtype)
     stacked = w.transpose(2, 0, 3, 1).reshape(geo.kh * geo.O, geo.kw * geo.C)  # [(i, o), (j, c)]
-    patches = _RowPatches(geo, xp, dtype, geo.C, geo.block * geo.Hp * geo.Wp + geo.tail)
+    patches = _RowPatches(geo, xp, dtype, geo.C, geo.block * geo.positions + geo.tail)
     for n0 in blocks(geo):
         block = x[n0 : n0 + geo.block]
         images = block.shape[0]
-        interior(patches.source, geo, images)[...] = block.transpose(1, 0, 2, 3)
+        _grid_interior(patches.source, geo, images)[...] = block.transpose(1, 0, 2, 3)
         store_block_output(y, n0, patches.convolve(stacked, images * geo.positions), geo, bias)
     return y
+
+
+def _grid_interior(source: Any, geo: ConvGeometry, images: int) -> Any:
+    """The ``(C, images, H, W)`` input pixels of a source buffer on the flat or narrow grid (the narrow
+    grid's pixel ``(r, c)`` of image ``n`` sits at ``pl + (n*Hp + r)*W + c``)."""
+    if geo.mode != "narrow":
+        return interior(source, geo, images)
+    grid = source[:, geo.pl : geo.pl + images * geo.positions].reshape(source.shape[0], images, geo.Hp, geo.W)
+    return grid[:, :, geo.pt : geo.pt + geo.H]
 
 
 def rows_input_backward(
@@ -142,7 +178,7 @@ def rows_backward(
     x: Any, w: Any, grad_out: Any, geo: ConvGeometry, xp: Any, need_input: bool, need_weight: bool
 ) -> tuple[Any, Any]:
     """``(grad_input or None, grad_weight or None)`` of a convolution that ``uses_kernel_rows``."""
-    geo = _flat_blocks(geo)
+    geo = _blocked(geo, "flat")
     dtype = grad_out.dtype
     positions = geo.block * geo.Hp * geo.Wp
     grad_x = grad_wt = None
