@@ -70,12 +70,12 @@ def _blocked(geo: ConvGeometry, mode: str) -> ConvGeometry:
 
 
 def _forward_grid(geo: ConvGeometry) -> str:
-    """ "narrow" where every output column lies within the input's width (``pl + pr <= dw*(kw - 1)``, as for
-    "same" padding), else "flat". The narrow grid drops the padding columns: its rows are the input's, so
-    the copies in and out run over whole images, not rows, and the GEMM computes ``W/Wp`` as many columns;
-    taps that would read past a row's end are zeroed in the patch matrix instead (``_zero_wrapped``).
-    Forward passes at ResNet layers, narrow / flat: 16 channels at 32x32 0.91, 32 at 16x16 0.86, 64 at
-    32x32 0.95, 128 at 16x16 0.88."""
+    """The forward pass's grid: narrow where every output column lies within the input's width (``pl + pr
+    <= dw*(kw - 1)``, as for "same" padding), else flat. The narrow grid drops the padding columns: its rows
+    are the input's, so the copies in and out run over whole images, not rows, and the GEMM computes
+    ``W/Wp`` as many columns; taps that would read past a row's end are zeroed in the patch matrix instead
+    (``_zero_wrapped``). Forward passes at ResNet layers, narrow / flat: 16 channels at 32x32 0.91, 32 at
+    16x16 0.86, 64 at 32x32 0.95, 128 at 16x16 0.88."""
     return "narrow" if geo.Wp - geo.W <= geo.dw * (geo.kw - 1) else "flat"
 
 
@@ -108,9 +108,9 @@ class _RowPatches:
     def _zero_wrapped(self, span: int) -> None:
         """Narrow grid: zero, in each block ``j``, the positions whose tap column ``w + j*dw - pl`` lies
         outside the row (there the flat grid read padding; here it would read the neighbouring row). Only
-        the first ``span`` positions feed kept outputs. Block 0 is the source: it goes last."""
+        the first ``span`` positions feed kept outputs. Runs after the shifted copies, which read block 0."""
         g = self.geo
-        for j in reversed(range(g.kw)):
+        for j in range(g.kw):
             rows = self.blocks[j, :, :span].reshape(self.blocks.shape[1], -1, g.W)
             offset = j * g.dw - g.pl  # output column w reads column w + offset
             if offset < 0:
