@@ -20,7 +20,7 @@ The patch matrix has one column per *position*, in one of these layouts ("modes"
 * "rows" (stride 1): the output rows at full padded width, ``Ho x Wp`` positions per image; every patch
   row is a contiguous run of ``Ho*Wp`` per image, and only ``Wp - Wo`` columns per row are wasted.
 * "strided": the output pixels only (any stride); runs of ``Wo`` elements.
-* "narrow" (kernel rows' forward only, ``_conv_rows``): the padded rows without their padding columns.
+* "narrow" (kernel rows only, ``_conv_rows``): the padded rows without their padding columns.
 
 Positions outside the output are computed and dropped (forward) or fed zero gradient (backward). A mode's
 extra GEMM work (wasted positions times ``O``) is weighed against its longer copies by ``_MAX_WASTE``.
@@ -130,7 +130,7 @@ class ConvGeometry:
         elif mode == "rows":
             self.Hg, self.Wg, self.step_h, self.step_w = self.Ho, self.Wp, self.Wp, 1
             self.tail = (self.kw - 1) * self.dw  # the last row's wasted columns read past its image
-        elif mode == "narrow":  # kernel rows' forward: padded rows without their column padding
+        elif mode == "narrow":  # kernel rows: padded rows without their column padding
             self.Hg, self.Wg, self.step_h, self.step_w = self.Hp, self.W, self.W, 1
             self.tail = self.pl + (self.kh - 1) * self.dh * self.W + (self.kw - 1) * self.dw
         else:

@@ -2,8 +2,8 @@
 
 Positions are the "flat" grid of ``_conv_kernels`` (every pixel of the zero-padded block, ``Hp*Wp`` per
 image, images one after another), so kernel row ``i`` reads ``i*dh*Wp`` positions further along than row 0.
-The forward pass uses the "narrow" grid where it can (rows ``W`` wide, without the padding columns; see
-``_forward_grid``).
+Both passes use the "narrow" grid instead where they can (rows ``W`` wide, without the padding columns; see
+``_grid``).
 The patch matrix ``R`` covers the kernel's columns only: row ``(j, c)`` at position ``t`` is
 ``padded[c, t + j*dw]`` (``kw*C`` rows where im2col has ``C*kh*kw``; the ``j = 0`` rows are the padded
 block itself). One GEMM with the kernel's rows stacked, ``Z = W' (kh*O, kw*C) @ R``, gives every row's
@@ -69,13 +69,13 @@ def _blocked(geo: ConvGeometry, mode: str) -> ConvGeometry:
     return geo.in_mode(mode).blocked_by(widest * geo.Hp * geo.Wp * 4)
 
 
-def _forward_grid(geo: ConvGeometry) -> str:
-    """The forward pass's grid: narrow where every output column lies within the input's width (``pl + pr
+def _grid(geo: ConvGeometry) -> str:
+    """Both passes' grid: narrow where every output column lies within the input's width (``pl + pr
     <= dw*(kw - 1)``, as for "same" padding), else flat. The narrow grid drops the padding columns: its rows
     are the input's, so the copies in and out run over whole images, not rows, and the GEMM computes
     ``W/Wp`` as many columns; taps that would read past a row's end are zeroed in the patch matrix instead
     (``_zero_wrapped``). Forward passes at ResNet layers, narrow / flat: 16 channels at 32x32 0.91, 32 at
-    16x16 0.86, 64 at 32x32 0.95, 128 at 16x16 0.88."""
+    16x16 0.86, 64 at 32x32 0.95, 128 at 16x16 0.88; backward passes in ResNet steps 0.90-0.98."""
     return "narrow" if geo.Wp - geo.W <= geo.dw * (geo.kw - 1) else "flat"
 
 
@@ -84,8 +84,9 @@ class _RowPatches:
     channels, length)``, block ``j`` holding the source shifted ``j*dw`` positions along; block 0 is the
     source itself (callers write it through ``source``), so building ``R`` copies ``kw - 1`` blocks."""
 
-    def __init__(self, geo: ConvGeometry, xp: Any, dtype: Any, channels: int, length: int) -> None:
+    def __init__(self, geo: ConvGeometry, xp: Any, dtype: Any, channels: int, length: int, lead: int) -> None:
         self.geo, self.xp = geo, xp
+        self.lead = lead  # narrow grid: position 0's tap j reads source column j*dw - lead of its row
         self.shift = geo.dh * geo.Wg  # positions per kernel row
         self.reach = (geo.kh - 1) * self.shift  # positions R needs past the block for the lower kernel rows
         self.columns = geo.block * geo.positions + self.reach
@@ -102,17 +103,18 @@ class _RowPatches:
             shifted = self.blocks[1:, :, :extent].transpose(1, 0, 2)  # (channels, kw - 1, extent)
             shifted_copies(self.xp, self.source[:, g.dw :], shifted, (g.dw,))
         if g.mode == "narrow":
-            self._zero_wrapped(span)
+            self._zero_wrapped(extent)
         return self.blocks[:, :, :extent].reshape(-1, extent)
 
-    def _zero_wrapped(self, span: int) -> None:
-        """Narrow grid: zero, in each block ``j``, the positions whose tap column ``w + j*dw - pl`` lies
-        outside the row (there the flat grid read padding; here it would read the neighbouring row). Only
-        the first ``span`` positions feed kept outputs. Runs after the shifted copies, which read block 0."""
+    def _zero_wrapped(self, extent: int) -> None:
+        """Narrow grid: zero, in each block ``j``, the positions whose tap column ``w + j*dw - lead`` lies
+        outside the row (there the flat grid read padding; here it would read the neighbouring row), over
+        the ``extent`` positions the GEMM reads (whole rows). Runs after the shifted copies, which read block
+        0, so the source's own consumers must have read it first."""
         g = self.geo
         for j in range(g.kw):
-            rows = self.blocks[j, :, :span].reshape(self.blocks.shape[1], -1, g.W)
-            offset = j * g.dw - g.pl  # output column w reads column w + offset
+            rows = self.blocks[j, :, :extent].reshape(self.blocks.shape[1], -1, g.W)
+            offset = j * g.dw - self.lead  # position column w reads column w + offset
             if offset < 0:
                 rows[:, :, :-offset] = 0
             elif offset > 0:
@@ -142,25 +144,25 @@ class _RowPatches:
 
 def rows_forward(x: Any, w: Any, bias: Any, geo: ConvGeometry, xp: Any) -> Any:
     """``y (N, O, Ho, Wo)`` of a convolution that ``uses_kernel_rows``; ``bias`` ``(O,)`` or None."""
-    geo = _blocked(geo, _forward_grid(geo))
+    geo = _blocked(geo, _grid(geo))
     dtype = x.dtype
     y = xp.empty((geo.N, geo.O, geo.Ho, geo.Wo), dtype=dtype)
     stacked = w.transpose(2, 0, 3, 1).reshape(geo.kh * geo.O, geo.kw * geo.C)  # [(i, o), (j, c)]
-    patches = _RowPatches(geo, xp, dtype, geo.C, geo.block * geo.positions + geo.tail)
+    patches = _RowPatches(geo, xp, dtype, geo.C, geo.block * geo.positions + geo.tail, geo.pl)
     for n0 in blocks(geo):
         block = x[n0 : n0 + geo.block]
         images = block.shape[0]
-        _grid_interior(patches.source, geo, images)[...] = block.transpose(1, 0, 2, 3)
+        _grid_interior(patches.source, geo, images, geo.pl)[...] = block.transpose(1, 0, 2, 3)
         store_block_output(y, n0, patches.convolve(stacked, images * geo.positions), geo, bias)
     return y
 
 
-def _grid_interior(source: Any, geo: ConvGeometry, images: int) -> Any:
-    """The ``(C, images, H, W)`` input pixels of a source buffer on the flat or narrow grid (the narrow
-    grid's pixel ``(r, c)`` of image ``n`` sits at ``pl + (n*Hp + r)*W + c``)."""
+def _grid_interior(buffer: Any, geo: ConvGeometry, images: int, lead: int) -> Any:
+    """The ``(channels, images, H, W)`` input pixels of a buffer on the flat or narrow grid (the narrow
+    grid's pixel ``(r, c)`` of image ``n`` sits at ``lead + (n*Hp + r)*W + c``)."""
     if geo.mode != "narrow":
-        return interior(source, geo, images)
-    grid = source[:, geo.pl : geo.pl + images * geo.positions].reshape(source.shape[0], images, geo.Hp, geo.W)
+        return interior(buffer, geo, images)
+    grid = buffer[:, lead : lead + images * geo.positions].reshape(buffer.shape[0], images, geo.Hp, geo.W)
     return grid[:, :, geo.pt : geo.pt + geo.H]
 
 
@@ -178,32 +180,37 @@ def rows_backward(
     x: Any, w: Any, grad_out: Any, geo: ConvGeometry, xp: Any, need_input: bool, need_weight: bool
 ) -> tuple[Any, Any]:
     """``(grad_input or None, grad_weight or None)`` of a convolution that ``uses_kernel_rows``."""
-    geo = _blocked(geo, "flat")
+    geo = _blocked(geo, _grid(geo))
     dtype = grad_out.dtype
-    positions = geo.block * geo.Hp * geo.Wp
+    positions = geo.block * geo.positions
     grad_x = grad_wt = None
     if need_input:
         grad_x = xp.empty((geo.N, geo.C, geo.H, geo.W), dtype=dtype)
         flipped = w[:, :, ::-1, ::-1].transpose(2, 1, 3, 0).reshape(geo.kh * geo.C, geo.kw * geo.O)
-        # the flipped kernel reaches ``tail`` positions either side of the gradient grid
-        grad_patches = _RowPatches(geo, xp, dtype, geo.O, geo.tail + positions + geo.tail)
-        grid, margin = grad_patches.source, geo.tail
+        # The flipped kernel's taps read ``reach`` positions past an input position's gradient; the grid
+        # holds that gradient ``margin`` positions along (the narrow grid has no padding columns to skip).
+        reach = (geo.kh - 1) * geo.dh * geo.Wg + (geo.kw - 1) * geo.dw
+        margin = reach - (geo.pl if geo.mode == "narrow" else 0)
+        flipped_lead = (geo.kw - 1) * geo.dw - geo.pl
+        grad_patches = _RowPatches(geo, xp, dtype, geo.O, margin + positions + reach, flipped_lead)
+        grid = grad_patches.source
     else:
         grid, margin = xp.zeros((geo.O, positions), dtype=dtype), 0
     if need_weight:
         grad_wt = xp.zeros((geo.kh, geo.kw * geo.C, geo.O), dtype=dtype)  # [i, (j, c), o]
-        input_patches = _RowPatches(geo, xp, dtype, geo.C, positions + geo.tail)
+        input_patches = _RowPatches(geo, xp, dtype, geo.C, positions + geo.tail, geo.pl)
     for n0 in blocks(geo):
         g2 = fill_gradient_grid(grid, grad_out[n0 : n0 + geo.block], geo, margin)
         span = g2.shape[1]
         images = span // geo.positions
         if need_weight:
-            interior(input_patches.source, geo, images)[...] = x[n0 : n0 + images].transpose(1, 0, 2, 3)
+            pixels = _grid_interior(input_patches.source, geo, images, geo.pl)
+            pixels[...] = x[n0 : n0 + images].transpose(1, 0, 2, 3)
             patches = input_patches.patch_matrix(span)
             grad_wt += xp.matmul(input_patches.row_shifted(patches, span), g2.T)
         if need_input:
             padded_grad = grad_patches.convolve(flipped, span)
-            grad_x[n0 : n0 + images] = interior(padded_grad, geo, images).transpose(1, 0, 2, 3)
+            grad_x[n0 : n0 + images] = _grid_interior(padded_grad, geo, images, 0).transpose(1, 0, 2, 3)
     if grad_wt is not None:
         grad_wt = grad_wt.reshape(geo.kh, geo.kw, geo.C, geo.O).transpose(3, 2, 0, 1).copy()
     return grad_x, grad_wt
