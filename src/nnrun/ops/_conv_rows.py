@@ -187,12 +187,13 @@ def rows_backward(
     if need_input:
         grad_x = xp.empty((geo.N, geo.C, geo.H, geo.W), dtype=dtype)
         flipped = w[:, :, ::-1, ::-1].transpose(2, 1, 3, 0).reshape(geo.kh * geo.C, geo.kw * geo.O)
-        # The flipped kernel's taps read ``reach`` positions past an input position's gradient; the grid
-        # holds that gradient ``margin`` positions along (the narrow grid has no padding columns to skip).
-        reach = (geo.kh - 1) * geo.dh * geo.Wg + (geo.kw - 1) * geo.dw
-        margin = reach - (geo.pl if geo.mode == "narrow" else 0)
+        # The flipped kernel's taps read up to ``read_past`` positions past an input position's gradient
+        # (the kernel's extent on the grid); the grid holds that gradient ``margin`` positions along (the
+        # narrow grid has no padding columns to skip).
+        read_past = (geo.kh - 1) * geo.dh * geo.Wg + (geo.kw - 1) * geo.dw
+        margin = read_past - (geo.pl if geo.mode == "narrow" else 0)
         flipped_lead = (geo.kw - 1) * geo.dw - geo.pl
-        grad_patches = _RowPatches(geo, xp, dtype, geo.O, margin + positions + reach, flipped_lead)
+        grad_patches = _RowPatches(geo, xp, dtype, geo.O, margin + positions + read_past, flipped_lead)
         grid = grad_patches.source
     else:
         grid, margin = xp.zeros((geo.O, positions), dtype=dtype), 0
