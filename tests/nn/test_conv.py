@@ -71,8 +71,10 @@ def test_conv2d_parity_grid(stride, padding, dilation, groups, bias, size):
 @pytest.mark.parametrize("max_waste", [-1.0, 1e9])  # strided grids / rows (forward) and flat or rows
 @pytest.mark.parametrize("block_bytes", [1, 1 << 30])  # one image per block / the whole batch at once
 @pytest.mark.parametrize("out_channels", [4, 2])  # input gradient by col2im / by flipped-kernel patches
-def test_conv2d_blocking_and_grid_modes(monkeypatch, max_waste, block_bytes, out_channels):
+@pytest.mark.parametrize("kept_bytes", [0, 1 << 30])  # weight gradient from rebuilt / from kept patches
+def test_conv2d_blocking_and_grid_modes(monkeypatch, max_waste, block_bytes, out_channels, kept_bytes):
     monkeypatch.setattr(_conv_rows, "_fits", lambda geo: False)  # im2col throughout
+    monkeypatch.setattr(_conv_kernels, "_KEPT_PATCH_BYTES", kept_bytes)
     monkeypatch.setattr(_conv_kernels, "_MAX_WASTE", max_waste)
     monkeypatch.setattr(_conv_kernels, "_CPU_BLOCK_BYTES", block_bytes)
     rng = _rng()

@@ -14,7 +14,13 @@ from typing import Any
 from nnrun import _backend
 from nnrun.autograd.function import Function
 from nnrun.ops._conv_channels_last import channels_last_backward, channels_last_forward, uses_channels_last
-from nnrun.ops._conv_kernels import ConvGeometry, conv_backward, conv_forward
+from nnrun.ops._conv_kernels import (
+    ConvGeometry,
+    conv_backward,
+    conv_forward,
+    kept_patches,
+    kept_weight_gradient,
+)
 from nnrun.ops._conv_rows import (
     input_gradient_by_rows,
     rows_backward,
@@ -140,25 +146,36 @@ class ConvNd(Function):
             )
         geo = ConvGeometry(x4.shape, w4.shape, stride, padding, dilation, groups, (ho, wo), _on_gpu(x))
         forward, ctx.backward_kernel = _kernels(geo)
-        y = forward(x4, w4, bias, geo, ctx.xp)
+        patches = None
+        if forward is conv_forward and ctx.needs_input_grad[1]:
+            patches = kept_patches(geo, ctx.xp, x4.dtype)  # for the weight gradient, if small enough
+        if patches is None:
+            y = forward(x4, w4, bias, geo, ctx.xp)
+        else:
+            y = conv_forward(x4, w4, bias, geo, ctx.xp, patches)
         ctx.geo = geo
-        ctx.save_for_backward(x, weight)
+        ctx.save_for_backward(x, weight, patches)
         if spatial == 1:
             y = y[:, :, 0]
         return y if x.ndim == spatial + 2 else y[0]
 
     @staticmethod
     def backward(ctx, grad_out):
-        x, weight = ctx.saved_tensors
+        x, weight, patches = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
         geo = ctx.geo
         g4 = grad_out.reshape(geo.N, geo.O, geo.Ho, geo.Wo)
         x4 = x.reshape(geo.N, geo.C, geo.H, geo.W)
         w4 = weight.reshape(geo.O, geo.C // geo.groups, geo.kh, geo.kw)
         grad_x = grad_w = grad_b = None
-        if need_x or need_w:
-            grad_x, grad_w = ctx.backward_kernel(x4, w4, g4, geo, ctx.xp, need_x, need_w)
-            grad_x, grad_w = _shaped(grad_x, x.shape), _shaped(grad_w, weight.shape)
+        if need_w and patches is not None:
+            grad_w = _shaped(kept_weight_gradient(patches, w4.shape, g4, geo, ctx.xp), weight.shape)
+        need_kernel_w = need_w and patches is None
+        if need_x or need_kernel_w:
+            grad_x, kernel_grad_w = ctx.backward_kernel(x4, w4, g4, geo, ctx.xp, need_x, need_kernel_w)
+            grad_x = _shaped(grad_x, x.shape)
+            if need_kernel_w:
+                grad_w = _shaped(kernel_grad_w, weight.shape)
         if need_b:
             grad_b = g4.sum(axis=(0, 2, 3))  # dL/db = sum of the gradient over batch and positions
         return grad_x, grad_w, grad_b, None, None, None, None, None
