@@ -26,7 +26,7 @@ from train_step import MODELS, nnrun_model, steps
 FAMILIES = [
     (
         "conv GEMMs, gradient grid, row sums",
-        r"_block_gemm$|conv_backward$|rows_backward$|_RowPatches\.convolve$|fill_gradient_grid$"
+        r"_block_gemm$|conv_backward$|kept_weight_gradient$|rows_backward$|_RowPatches\.convolve$|fill_gradient_grid$"
         r"|channels_last_(forward|backward)$",
     ),
     (
