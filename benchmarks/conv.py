@@ -1,21 +1,25 @@
 """Convolution and pooling throughput of nnrun against PyTorch at ResNet-20 and LeNet-5 layer shapes.
 
 Run by hand: ``python benchmarks/conv.py [--rounds 7] [--threads 2] [--batch 128]``. Each case times
-forward + backward (or forward only with ``--forward-only``) of one layer, nnrun and torch alternately, round
-after round, and compares medians. Ratio = nnrun throughput / PyTorch throughput (above 1 means nnrun is
-faster). Timings on a shared machine are noisy: rerun and look at the spread before trusting a single number.
+forward + backward (or forward only with ``--forward-only``) of one layer, nnrun and torch each in a worker
+process of its own, taking turns round after round (``_turns.py``), and compares medians. Ratio = nnrun
+throughput / PyTorch throughput (above 1 means nnrun is faster). Timings on a shared machine are noisy: rerun
+and look at the spread before trusting a single number.
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
-import time
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
 import numpy as np
+from _turns import LIBRARIES, Turns, set_thread_variables
+
+# Calls per timed turn
+CALLS = 3
 
 # (name, in_channels, out_channels, size, kernel, stride, padding, input needs grad)
 CONV_CASES = [
@@ -71,16 +75,13 @@ def pool_case(lib: ModuleType, batch: int, case: tuple, forward_only: bool) -> C
     return step
 
 
-def time_pair(ours: Callable[[], Any], theirs: Callable[[], Any], rounds: int) -> tuple[float, float]:
-    """Median seconds per call of each, timed alternately so load changes hit both."""
-    ours(), theirs()  # warm up
-    times: tuple[list[float], list[float]] = ([], [])
-    for _ in range(rounds):
-        for fn, bucket in ((ours, times[0]), (theirs, times[1])):
-            start = time.perf_counter()
-            fn()
-            bucket.append(time.perf_counter() - start)
-    return statistics.median(times[0]), statistics.median(times[1])
+def build_case(lib: ModuleType, key: str) -> Callable[[], Any]:
+    """The step of case ``key`` ("NAME@BATCH@forward" or "NAME@BATCH@both")."""
+    name, batch, mode = key.split("@")
+    cases = {case[0]: (case, conv_case) for case in CONV_CASES}
+    cases.update({case[0]: (case, pool_case) for case in POOL_CASES})
+    case, make = cases[name]
+    return make(lib, int(batch), case, mode == "forward")
 
 
 def main() -> None:
@@ -90,23 +91,22 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--forward-only", action="store_true")
     args = parser.parse_args()
-
-    import torch
-
-    import nnrun
-
-    torch.set_num_threads(args.threads)
+    set_thread_variables(args.threads)
     mode = "forward" if args.forward_only else "forward+backward"
     print(
-        f"batch {args.batch}, {mode}, torch threads {args.threads}, median of {args.rounds} (noisy if shared)"
+        f"batch {args.batch}, {mode}, {args.threads} threads, one process per library taking turns, median "
+        f"of {args.rounds} rounds of {CALLS} calls (noisy if shared)"
     )
     print(f"{'case':30s} {'nnrun ms':>9s} {'torch ms':>9s} {'ratio':>6s}")
-    rows = [(case, conv_case) for case in CONV_CASES] + [(case, pool_case) for case in POOL_CASES]
-    for case, make in rows:
-        ours = make(nnrun, args.batch, case, args.forward_only)
-        theirs = make(torch, args.batch, case, args.forward_only)
-        t_ours, t_theirs = time_pair(ours, theirs, args.rounds)
-        print(f"{case[0]:30s} {t_ours * 1e3:9.2f} {t_theirs * 1e3:9.2f} {t_theirs / t_ours:6.2f}")
+    with Turns(build_case, args.threads) as turns:
+        for case in CONV_CASES + POOL_CASES:
+            key = f"{case[0]}@{args.batch}@{'forward' if args.forward_only else 'both'}"
+            times: dict[str, list[float]] = {lib: [] for lib in LIBRARIES}
+            for _ in range(args.rounds):
+                for lib in LIBRARIES:
+                    times[lib].append(turns.seconds(lib, key, CALLS))
+            ours, theirs = statistics.median(times["nnrun"]), statistics.median(times["torch"])
+            print(f"{case[0]:30s} {ours * 1e3:9.2f} {theirs * 1e3:9.2f} {theirs / ours:6.2f}")
 
 
 if __name__ == "__main__":

@@ -1,19 +1,21 @@
 """Per-op overhead and large-op throughput of nnrun against PyTorch, measured in the same run.
 
 Run by hand on a quiet machine: ``python benchmarks/op_overhead.py [--rounds 7] [--threads 2]``.
-Each case is written once against the shared tensor API and run with ``lib`` = nnrun and ``lib`` = torch;
-the two are timed alternately, round after round, and the medians are compared.
+Each case is written once against the shared tensor API and run with ``lib`` = nnrun and ``lib`` = torch,
+each library in a worker process of its own; the two take turns, round after round (``_turns.py``), each turn
+a batch of calls lasting about 50 ms, and the medians are compared.
 Ratio = nnrun throughput / PyTorch throughput (above 1 means nnrun is faster).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
+import importlib.metadata
 import statistics
-import time
 from collections.abc import Callable
 from types import ModuleType
+
+from _turns import LIBRARIES, Turns, set_thread_variables
 
 Case = Callable[[ModuleType], Callable[[], object]]
 
@@ -120,25 +122,9 @@ CASES: dict[str, Case] = {
 }
 
 
-def calls_per_batch(fn: Callable[[], object], target_s: float = 0.05) -> int:
-    """How many calls make one timed batch last about ``target_s``."""
-    fn()
-    calls, start = 1, time.perf_counter()
-    while True:
-        for _ in range(calls):
-            fn()
-        elapsed = time.perf_counter() - start
-        if elapsed > target_s / 4:
-            return max(1, int(calls * target_s / elapsed))
-        calls *= 4
-        start = time.perf_counter()
-
-
-def time_batch(fn: Callable[[], object], calls: int) -> float:
-    start = time.perf_counter()
-    for _ in range(calls):
-        fn()
-    return (time.perf_counter() - start) / calls
+def build_case(lib: ModuleType, name: str) -> Callable[[], object]:
+    lib.manual_seed(0)
+    return CASES[name](lib)
 
 
 def format_time(seconds: float) -> str:
@@ -154,31 +140,24 @@ def main() -> None:
     parser.add_argument("--only", default="", help="run only cases whose name contains this text")
     args = parser.parse_args()
 
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(var, str(args.threads))
-    import torch  # the baseline, imported after the thread settings
-
-    import nnrun
-
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
-    nnrun.manual_seed(0)
+    set_thread_variables(args.threads)
+    versions = {lib: importlib.metadata.version(lib) for lib in LIBRARIES}
     print(
-        f"nnrun {nnrun.__version__} vs torch {torch.__version__}, {args.threads} threads, "
-        f"median of {args.rounds} alternating rounds; ratio = nnrun throughput / torch throughput"
+        f"nnrun {versions['nnrun']} vs torch {versions['torch']}, {args.threads} threads, one process per "
+        f"library taking turns, median of {args.rounds} rounds; ratio = nnrun throughput / torch throughput"
     )
     print(f"{'case':32s} {'nnrun':>11s} {'torch':>11s} {'ratio':>7s}")
-    for name, case in CASES.items():
-        if args.only not in name:
-            continue
-        fns = {"nnrun": case(nnrun), "torch": case(torch)}
-        calls = {lib: calls_per_batch(fn) for lib, fn in fns.items()}
-        samples: dict[str, list[float]] = {"nnrun": [], "torch": []}
-        for _ in range(args.rounds):
-            for lib, fn in fns.items():
-                samples[lib].append(time_batch(fn, calls[lib]))
-        ours, theirs = (statistics.median(samples[lib]) for lib in ("nnrun", "torch"))
-        print(f"{name:32s} {format_time(ours)} {format_time(theirs)} {theirs / ours:7.2f}")
+    with Turns(build_case, args.threads) as turns:
+        for name in CASES:
+            if args.only not in name:
+                continue
+            calls = {lib: turns.calibrate(lib, name, 0.05) for lib in LIBRARIES}
+            samples: dict[str, list[float]] = {lib: [] for lib in LIBRARIES}
+            for _ in range(args.rounds):
+                for lib in LIBRARIES:
+                    samples[lib].append(turns.seconds(lib, name, calls[lib]))
+            ours, theirs = (statistics.median(samples[lib]) for lib in LIBRARIES)
+            print(f"{name:32s} {format_time(ours)} {format_time(theirs)} {theirs / ours:7.2f}")
 
 
 if __name__ == "__main__":

@@ -17,20 +17,16 @@ from __future__ import annotations
 
 import argparse
 import gc
-import importlib
 import importlib.metadata
-import multiprocessing
-import os
 import statistics
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-# Between turns: time for the other library's idle threads (OpenMP spins after a parallel region) to sleep.
-PAUSE_S = 0.2
+from _turns import LIBRARIES, Turns, load, set_thread_variables
+
 # (input shape without batch, batch size, default number of timed steps per round)
 MODELS = {
     "mlp": ((1, 28, 28), 128, 50),
@@ -127,13 +123,6 @@ def steps(
     return train, infer
 
 
-def mean_ms(fn: Callable[[], None], count: int) -> float:
-    start = time.perf_counter()
-    for _ in range(count):
-        fn()
-    return (time.perf_counter() - start) / count * 1e3
-
-
 def _status_kib(field: str) -> int:
     with open("/proc/self/status") as status:
         for line in status:
@@ -142,18 +131,16 @@ def _status_kib(field: str) -> int:
     raise RuntimeError(f"{field} not in /proc/self/status")
 
 
-def load(lib_name: str, threads: int) -> ModuleType:
-    """Import one library (alone: importing nnrun tunes the process's malloc, see ``nnrun._malloc``)."""
-    lib = importlib.import_module(lib_name)
-    if lib_name == "torch":
-        lib.set_num_threads(threads)
-    return lib
-
-
 def build(lib: ModuleType, name: str) -> tuple[Callable[[], None], ...]:
     shape, batch, _ = MODELS[name]
     model = nnrun_model(name) if lib.__name__ == "nnrun" else torch_model(lib, name)
     return steps(lib, model, shape, batch)
+
+
+def build_step(lib: ModuleType, key: str) -> Callable[[], None]:
+    """The step ``key`` ("MODEL:train" or "MODEL:infer") of a model of its own."""
+    name, kind = key.split(":")
+    return build(lib, name)[kind == "infer"]
 
 
 def measure_peak(lib_name: str, name: str, kind: str, threads: int) -> float:
@@ -197,20 +184,6 @@ def print_memory(models: list[str], threads: int) -> None:
         )
 
 
-def serve(lib_name: str, threads: int, connection: Any) -> None:
-    """A timing worker for one library: builds models on demand and times the steps it is asked for."""
-    lib = load(lib_name, threads)
-    connection.send("ready")
-    built: dict[str, tuple[Callable[[], None], ...]] = {}
-    while (request := connection.recv()) is not None:
-        name, kind, count = request
-        if name not in built:
-            built[name] = build(lib, name)
-            for fn in built[name]:  # warm-up: first calls allocate buffers and caches
-                fn()
-        connection.send(mean_ms(built[name][kind], count))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -221,8 +194,7 @@ def main() -> None:
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory table")
     parser.add_argument("--peak", help=argparse.SUPPRESS)  # LIB:MODEL:KIND, the child of the memory table
     args = parser.parse_args()
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(var, str(args.threads))
+    set_thread_variables(args.threads)
     if args.peak:
         print(measure_peak(*args.peak.split(":"), args.threads))
         return
@@ -236,39 +208,22 @@ def main() -> None:
         f"{'model':10s} {'batch':>5s} {'nnrun train':>12s} {'torch train':>12s} {'ratio':>6s} {'range':>9s} "
         f"{'nnrun infer':>12s} {'torch infer':>12s} {'ratio':>6s} {'range':>9s}"
     )
-    context = multiprocessing.get_context("spawn")
-    workers, processes = {}, []
-    for lib in ("nnrun", "torch"):
-        ours, theirs = context.Pipe()
-        process = context.Process(target=serve, args=(lib, args.threads, theirs), daemon=True)
-        process.start()
-        theirs.close()  # so that a worker that dies is an EOFError here, not a hang
-        workers[lib] = ours
-        processes.append(process)
-    for connection in workers.values():  # both imported before anything is timed
-        connection.recv()
-    for name in args.models.split(","):
-        _, batch, count = MODELS[name]
-        times: dict[tuple[str, int], list[float]] = {(lib, k): [] for lib in workers for k in (0, 1)}
-        for _ in range(args.rounds):  # one library runs at a time; the other waits on its pipe
-            for lib, connection in workers.items():
-                for k in (0, 1):
-                    time.sleep(PAUSE_S)
-                    connection.send((name, k, count))
-                    times[lib, k].append(connection.recv())
-        cells = []
-        for k in (0, 1):
-            ratios = [theirs / ours for ours, theirs in zip(times["nnrun", k], times["torch", k])]
-            ours, theirs = statistics.median(times["nnrun", k]), statistics.median(times["torch", k])
-            cells.append(
-                f"{ours:9.2f} ms {theirs:9.2f} ms "
-                f"{statistics.median(ratios):6.2f} {min(ratios):5.2f}-{max(ratios):4.2f}"
-            )
-        print(f"{name:10s} {batch:5d} " + " ".join(cells))
-    for connection in workers.values():
-        connection.send(None)
-    for process in processes:
-        process.join()
+    with Turns(build_step, args.threads) as turns:
+        for name in args.models.split(","):
+            _, batch, count = MODELS[name]
+            times = {(lib, kind): [] for lib in LIBRARIES for kind in ("train", "infer")}
+            for _ in range(args.rounds):  # one library runs at a time; the other waits on its pipe
+                for lib, kind in times:
+                    times[lib, kind].append(turns.seconds(lib, f"{name}:{kind}", count) * 1e3)
+            cells = []
+            for kind in ("train", "infer"):
+                ours, theirs = times["nnrun", kind], times["torch", kind]
+                ratios = [t / o for o, t in zip(ours, theirs)]
+                cells.append(
+                    f"{statistics.median(ours):9.2f} ms {statistics.median(theirs):9.2f} ms "
+                    f"{statistics.median(ratios):6.2f} {min(ratios):5.2f}-{max(ratios):4.2f}"
+                )
+            print(f"{name:10s} {batch:5d} " + " ".join(cells))
     if not args.no_memory:
         print_memory(args.models.split(","), args.threads)
 
