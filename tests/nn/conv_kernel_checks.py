@@ -1,12 +1,13 @@
-"""Shared checks for tests of the convolution kernels: a bounds-checked ``as_strided``, and a comparison of a
-kernel pair with the im2col path."""
+"""Shared checks for tests of the convolution kernels: a bounds-checked ``as_strided``, a comparison of a
+kernel pair with the im2col path, and geometries with im2col blocks of a chosen size."""
 
 import itertools
 
 import numpy as np
 from numpy.lib.array_utils import byte_bounds
 
-from nnrun.ops._conv_kernels import conv_backward, conv_forward
+from nnrun.ops import _conv_kernels
+from nnrun.ops._conv_kernels import ConvGeometry, conv_backward, conv_forward
 
 
 def bounds_checked(as_strided):
@@ -39,3 +40,21 @@ def assert_matches_im2col(forward, backwards, x, weight, bias, geo):
             if a is not None:
                 assert a.shape == b.shape and a.flags.c_contiguous
                 np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def im2col_geometry(monkeypatch, x, weight, stride, padding, dilation, groups, images_per_block):
+    """The ``ConvGeometry`` of a convolution of ``x`` with ``weight``, ``_CPU_BLOCK_BYTES`` set so that
+    im2col's blocks on its forward grid hold ``images_per_block`` images."""
+    (pt, pb, pl, pr), (dh, dw), (sh, sw) = padding, dilation, stride
+    (h, w), (kh, kw) = x.shape[2:], weight.shape[2:]
+    ho = (h + pt + pb - dh * (kh - 1) - 1) // sh + 1
+    wo = (w + pl + pr - dw * (kw - 1) - 1) // sw + 1
+
+    def geometry():
+        return ConvGeometry(x.shape, weight.shape, stride, padding, dilation, groups, (ho, wo), False)
+
+    per_image = x.shape[1] * kh * kw * geometry().positions * 4  # the patch matrix's block budget
+    monkeypatch.setattr(_conv_kernels, "_CPU_BLOCK_BYTES", images_per_block * per_image)
+    geo = geometry()
+    assert geo.block == min(x.shape[0], images_per_block)
+    return geo

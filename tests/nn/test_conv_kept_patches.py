@@ -3,6 +3,7 @@ rebuilt block by block, and when the forward pass keeps it."""
 
 import numpy as np
 import pytest
+from conv_kernel_checks import im2col_geometry
 
 import nnrun
 from nnrun.nn import functional as F
@@ -36,14 +37,7 @@ def test_kept_patches_give_the_rebuilt_weight_gradient(
     x = rng.standard_normal((n, c, h, w))
     weight = rng.standard_normal((o, c // groups, *kernel))
     bias = rng.standard_normal(o)
-    (pt, pb, pl, pr), (dh, dw), (sh, sw) = padding, dilation, stride
-    ho = (h + pt + pb - dh * (kernel[0] - 1) - 1) // sh + 1
-    wo = (w + pl + pr - dw * (kernel[1] - 1) - 1) // sw + 1
-    geo = ConvGeometry(x.shape, weight.shape, stride, padding, dilation, groups, (ho, wo), False)
-    per_image = c * kernel[0] * kernel[1] * geo.positions * 4  # the patch matrix's block budget per image
-    monkeypatch.setattr(_conv_kernels, "_CPU_BLOCK_BYTES", images_per_block * per_image)
-    geo = ConvGeometry(x.shape, weight.shape, stride, padding, dilation, groups, (ho, wo), False)
-    assert geo.block == min(n, images_per_block)
+    geo = im2col_geometry(monkeypatch, x, weight, stride, padding, dilation, groups, images_per_block)
     patches = kept_patches(geo, np, x.dtype)
     y = conv_forward(x, weight, bias, geo, np, patches)
     np.testing.assert_allclose(y, conv_forward(x, weight, bias, geo, np), rtol=1e-12, atol=1e-12)

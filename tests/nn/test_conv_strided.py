@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
+from conv_kernel_checks import im2col_geometry
 
-from nnrun.ops import _conv_kernels
-from nnrun.ops._conv_kernels import ConvGeometry, conv_backward, conv_forward
+from nnrun.ops._conv_kernels import conv_backward, conv_forward
 
 # (batch, channels in, out, groups, H, W, kernel, stride, padding (top, bottom, left, right), dilation)
 GEOMETRIES = [
@@ -45,14 +45,9 @@ def test_strided_convolution_matches_reference(
     rng = np.random.default_rng(0)
     x = rng.standard_normal((n, c, h, w))
     weight = rng.standard_normal((o, c // groups, *kernel))
-    (pt, pb, pl, pr), (dh, dw), (sh, sw) = padding, dilation, stride
-    ho = (h + pt + pb - dh * (kernel[0] - 1) - 1) // sh + 1
-    wo = (w + pl + pr - dw * (kernel[1] - 1) - 1) // sw + 1
-    per_image = c * kernel[0] * kernel[1] * ho * wo * 4  # the patch matrix's block budget per image
-    monkeypatch.setattr(_conv_kernels, "_CPU_BLOCK_BYTES", images_per_block * per_image)
-    geo = ConvGeometry(x.shape, weight.shape, stride, padding, dilation, groups, (ho, wo), False)
-    assert geo.mode == "strided" and geo.block == min(n, images_per_block)
-    g = rng.standard_normal((n, o, ho, wo))
+    geo = im2col_geometry(monkeypatch, x, weight, stride, padding, dilation, groups, images_per_block)
+    assert geo.mode == "strided"
+    g = rng.standard_normal((n, o, geo.Ho, geo.Wo))
     y_ref, dx_ref, dw_ref = _reference(x, weight, g, stride, padding, dilation, groups)
     np.testing.assert_allclose(conv_forward(x, weight, None, geo, np), y_ref, rtol=1e-12, atol=1e-12)
     dx, dw_ = conv_backward(x, weight, g, geo, np, True, True)
