@@ -10,7 +10,12 @@ import nnrun
 from nnrun.autograd import gradcheck
 from nnrun.nn import functional as F
 from nnrun.ops import _conv_channels_last, _conv_kernels
-from nnrun.ops._conv_channels_last import channels_last_backward, channels_last_forward, uses_channels_last
+from nnrun.ops._conv_channels_last import (
+    channels_last_backward,
+    channels_last_forward,
+    flipped_geometry,
+    uses_channels_last,
+)
 from nnrun.ops._conv_kernels import ConvGeometry
 
 # (batch, in channels, out channels, H, W, kernel, stride, padding (top, bottom, left, right), row dilation);
@@ -22,6 +27,9 @@ GEOMETRIES = [
     (7, 4, 4, 10, 7, (2, 3), (1, 2), (0, 1, 1, 0), 3),
     (3, 1, 6, 5, 5, (3, 3), (1, 1), (0, 0, 0, 0), 1),
     (3, 2, 3, 1, 9, (1, 3), (1, 2), (0, 0, 1, 1), 1),  # one row (conv1d)
+    (5, 3, 4, 9, 8, (3, 3), (1, 1), (2, 2, 1, 0), 2),  # stride 1, dilated rows
+    (5, 3, 4, 7, 8, (3, 3), (1, 1), (0, 1, 2, 1), 1),  # stride 1, asymmetric padding
+    (3, 2, 3, 6, 7, (3, 3), (1, 1), (3, 1, 0, 2), 1),  # padding beyond the kernel's reach: tap adds
 ]
 
 
@@ -34,8 +42,12 @@ def _geometry(x, w, stride, padding, dh):
 
 @pytest.mark.parametrize("per_block", [1, 2, 100])  # images: one / a partial last block / one block
 @pytest.mark.parametrize("n,c,o,h,w,kernel,stride,padding,dh", GEOMETRIES)
-def test_channels_last_matches_im2col(monkeypatch, per_block, n, c, o, h, w, kernel, stride, padding, dh):
+@pytest.mark.parametrize("flipped_channels", [0, 128])  # stride-1 input gradient by tap adds / flipped kernel
+def test_channels_last_matches_im2col(
+    monkeypatch, per_block, n, c, o, h, w, kernel, stride, padding, dh, flipped_channels
+):
     monkeypatch.setattr(np.lib.stride_tricks, "as_strided", bounds_checked(np.lib.stride_tricks.as_strided))
+    monkeypatch.setattr(_conv_channels_last, "_MAX_FLIPPED_CHANNELS", flipped_channels)
     rng = np.random.default_rng(0)
     x = rng.standard_normal((n, c, h, w))
     weight = rng.standard_normal((o, c, *kernel))
@@ -108,3 +120,24 @@ def test_conv2d_channels_last_equals_im2col(monkeypatch, shape):
     for ours, theirs in zip(*results):
         assert ours.shape == theirs.shape
         np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "o,stride,padding,expected",
+    [
+        (64, (1, 1), (1, 1, 1, 1), True),  # ResNet-20 stage 3
+        (128, (1, 1), (0, 2, 2, 0), True),  # padding up to the kernel's reach
+        (256, (1, 1), (1, 1, 1, 1), False),  # many channels: the GEMM outweighs the tap adds
+        (64, (2, 2), (1, 1, 1, 1), False),  # strided
+        (64, (1, 1), (3, 1, 1, 1), False),  # padding beyond the kernel's reach
+    ],
+)
+def test_input_gradient_by_the_flipped_kernel_where_it_pays(o, stride, padding, expected):
+    (pt, pb, pl, pr), (sh, sw) = padding, stride
+    out = ((8 + pt + pb - 3) // sh + 1, (8 + pl + pr - 3) // sw + 1)
+    geo = ConvGeometry((4, 64, 8, 8), (o, 64, 3, 3), stride, padding, (1, 1), 1, out, False)
+    flipped = flipped_geometry(geo)
+    assert (flipped is not None) is expected
+    if flipped is not None:  # the output gradient in, the input's shape out
+        assert (4, o, *out, 64) == (flipped.N, flipped.C, flipped.H, flipped.W, flipped.O)
+        assert (flipped.Ho, flipped.Wo) == (8, 8)
