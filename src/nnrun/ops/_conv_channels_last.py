@@ -35,7 +35,8 @@ _MIN_RUN = 96
 # The input gradient of a stride-1 layer goes by the flipped kernel's forward pass (a patch copy and one GEMM)
 # instead of the tap-by-tap adds when it has at most this many output channels. Time flipped / tap adds,
 # per layer at 3x3, padding 1: 64 channels at 8x8 0.63-0.71, 128 at 8x8 0.77, 256 at 8x8 0.96-1.00,
-# 256 at 4x4 0.93, 512 at 4x4 1.09-1.14 (the GEMM grows with the channels, the adds do not).
+# 256 at 4x4 0.93, 512 at 4x4 1.09-1.14 (the GEMM grows with the channels, the adds do not); 64 -> 8, 16
+# and 32 channels at 8x8 0.22, 0.35 and 0.49 (the adds scale with the input channels, the copy with O).
 _MAX_FLIPPED_CHANNELS = 128
 
 

@@ -77,7 +77,7 @@ def _grid(geo: ConvGeometry) -> str:
     patch matrix instead (``_zero_wrapped``). Forward passes at ResNet layers, narrow / flat: 16 channels at
     32x32 0.91, 32 at 16x16 0.86, 64 at 32x32 0.95, 128 at 16x16 0.88; backward passes in ResNet steps
     0.90-0.98. Without padding columns both grids are the same, and the flat one needs no zeroing (LeNet-5's
-    second layer: input gradient 0.85x the time)."""
+    second layer: input gradient 0.84x the time)."""
     return "narrow" if 0 < geo.Wp - geo.W <= geo.dw * (geo.kw - 1) else "flat"
 
 
