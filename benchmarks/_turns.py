@@ -12,7 +12,7 @@ import importlib
 import multiprocessing
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from types import ModuleType
 from typing import Any
 
@@ -97,6 +97,17 @@ class Turns:
     def seconds(self, lib: str, key: str, count: int) -> float:
         """Seconds per call of ``key`` in ``lib``'s worker, the mean of ``count`` calls."""
         return self._ask(lib, ("time", key, count))
+
+    def rounds(
+        self, keys: Sequence[str], counts: Mapping[str, int], rounds: int
+    ) -> dict[tuple[str, str], list[float]]:
+        """Seconds per call of every key in every library, ``rounds`` times over: each round runs one
+        library's keys in turn (``counts[lib]`` calls each), then the other's."""
+        times: dict[tuple[str, str], list[float]] = {(lib, key): [] for lib in LIBRARIES for key in keys}
+        for _ in range(rounds):
+            for lib, key in times:
+                times[lib, key].append(self.seconds(lib, key, counts[lib]))
+        return times
 
     def calibrate(self, lib: str, key: str, target_s: float) -> int:
         """How many calls of ``key`` take about ``target_s`` in ``lib``'s worker."""

@@ -101,11 +101,8 @@ def main() -> None:
     with Turns(build_case, args.threads) as turns:
         for case in CONV_CASES + POOL_CASES:
             key = f"{case[0]}@{args.batch}@{'forward' if args.forward_only else 'both'}"
-            times: dict[str, list[float]] = {lib: [] for lib in LIBRARIES}
-            for _ in range(args.rounds):
-                for lib in LIBRARIES:
-                    times[lib].append(turns.seconds(lib, key, CALLS))
-            ours, theirs = statistics.median(times["nnrun"]), statistics.median(times["torch"])
+            times = turns.rounds([key], dict.fromkeys(LIBRARIES, CALLS), args.rounds)
+            ours, theirs = (statistics.median(times[lib, key]) for lib in LIBRARIES)
             print(f"{case[0]:30s} {ours * 1e3:9.2f} {theirs * 1e3:9.2f} {theirs / ours:6.2f}")
 
 

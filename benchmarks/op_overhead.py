@@ -152,11 +152,8 @@ def main() -> None:
             if args.only not in name:
                 continue
             calls = {lib: turns.calibrate(lib, name, 0.05) for lib in LIBRARIES}
-            samples: dict[str, list[float]] = {lib: [] for lib in LIBRARIES}
-            for _ in range(args.rounds):
-                for lib in LIBRARIES:
-                    samples[lib].append(turns.seconds(lib, name, calls[lib]))
-            ours, theirs = (statistics.median(samples[lib]) for lib in LIBRARIES)
+            samples = turns.rounds([name], calls, args.rounds)
+            ours, theirs = (statistics.median(samples[lib, name]) for lib in LIBRARIES)
             print(f"{name:32s} {format_time(ours)} {format_time(theirs)} {theirs / ours:7.2f}")
 
 

@@ -211,13 +211,12 @@ def main() -> None:
     with Turns(build_step, args.threads) as turns:
         for name in args.models.split(","):
             _, batch, count = MODELS[name]
-            times = {(lib, kind): [] for lib in LIBRARIES for kind in ("train", "infer")}
-            for _ in range(args.rounds):  # one library runs at a time; the other waits on its pipe
-                for lib, kind in times:
-                    times[lib, kind].append(turns.seconds(lib, f"{name}:{kind}", count) * 1e3)
+            keys = [f"{name}:train", f"{name}:infer"]
+            times = turns.rounds(keys, dict.fromkeys(LIBRARIES, count), args.rounds)
             cells = []
-            for kind in ("train", "infer"):
-                ours, theirs = times["nnrun", kind], times["torch", kind]
+            for key in keys:
+                ours = [t * 1e3 for t in times["nnrun", key]]
+                theirs = [t * 1e3 for t in times["torch", key]]
                 ratios = [t / o for o, t in zip(ours, theirs)]
                 cells.append(
                     f"{statistics.median(ours):9.2f} ms {statistics.median(theirs):9.2f} ms "
