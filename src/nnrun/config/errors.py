@@ -16,7 +16,8 @@ class Mark:
     column: int
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}"
+        """``file:line:column``; just ``file`` when there is no line (e.g. ``--device``)."""
+        return f"{self.file}:{self.line}:{self.column}" if self.line else self.file
 
 
 UNKNOWN = Mark("<unknown>", 0, 0)

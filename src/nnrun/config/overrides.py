@@ -1,46 +1,61 @@
 """``--set key.path=value`` overrides, applied to a located YAML document before it is validated.
 
-The value is parsed as YAML (``0.1`` is a float, ``[1, 2]`` a list, ``null`` None), so the schema types it
-exactly as if it had been written in the file. Each override gets the mark ``--set:N:C`` (the N-th override,
-the column of its value), so an error in it is reported like an error in a file.
+The value is parsed as YAML (``0.1`` is a float, ``[1, 2]`` a list, ``null`` None), with the same limits as a
+config file, so the schema types it exactly as if it had been written in the file. Each override gets the
+mark ``--set:N:C`` (the N-th override, the column of its value), so an error in it is reported like an error
+in a file; an override made by a dedicated option (``--device``) is labelled with that option.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
-import yaml
-
-from nnrun.config.errors import Issues, Mark, join_path
-from nnrun.config.yaml_source import YamlMap, YamlSeq
+from nnrun.config.errors import ConfigError, Issues, Mark, join_path
+from nnrun.config.yaml_source import YamlMap, YamlSeq, parse_yaml
 
 OVERRIDE_FILE = "--set"
 
 
-def apply_overrides(document: Any, overrides: Iterable[str]) -> None:
+@dataclass(frozen=True)
+class Override:
+    """``key.path=value`` and the option it came from (``--set``, or e.g. ``--device``)."""
+
+    text: str
+    option: str = OVERRIDE_FILE
+
+
+def apply_overrides(document: Any, overrides: Iterable[str | Override]) -> None:
     """Set each ``key.path=value`` in ``document`` (a :class:`YamlMap`, changed in place).
 
     Missing mappings along the path are created; list items are addressed by index (``transforms.0``).
     Raises :class:`ConfigError` naming every malformed override."""
     issues = Issues()
-    for number, text in enumerate(overrides, start=1):
-        _apply_one(document, text, number, issues)
+    for number, override in enumerate(overrides, start=1):
+        if isinstance(override, str):
+            override = Override(override)
+        _apply_one(document, override, number, issues)
     issues.raise_if_any()
 
 
-def _apply_one(document: Any, text: str, number: int, issues: Issues) -> None:
+def _apply_one(document: Any, override: Override, number: int, issues: Issues) -> None:
+    text = override.text
     key_path, sep, raw = text.partition("=")
     keys = key_path.strip().split(".")
-    start = Mark(OVERRIDE_FILE, number, 1)
+    labelled = override.option != OVERRIDE_FILE
+    start = Mark(override.option, 0, 0) if labelled else Mark(OVERRIDE_FILE, number, 1)
     if not sep or not all(keys):
         issues.add("", f"{text!r}: an override is key.path=value, e.g. optimizer.SGD.lr=0.01", start)
         return
-    value_mark = Mark(OVERRIDE_FILE, number, len(key_path) + 2)
+    value_mark = start if labelled else Mark(OVERRIDE_FILE, number, len(key_path) + 2)
+    if not raw.strip():
+        raw = "null"
     try:
-        value = _located(yaml.safe_load(raw) if raw.strip() else None, value_mark)
-    except yaml.YAMLError as exc:
-        issues.add(key_path, f"{text!r}: the value is not valid YAML ({exc})", value_mark)
+        value = parse_yaml(raw, value_mark.file, start=(value_mark.line, value_mark.column))[0]
+    except ConfigError as exc:
+        problems = "; ".join(error.message.removeprefix("YAML: ") for error in exc.errors)
+        issues.add(key_path, f"{text!r}: the value is not valid YAML ({problems})", exc.errors[0].mark)
         return
     target: Any = document
     for depth, key in enumerate(keys[:-1]):
@@ -76,20 +91,3 @@ def _apply_one(document: Any, text: str, number: int, issues: Issues) -> None:
 
 def _in_range(seq: YamlSeq, key: str) -> bool:
     return key.isdigit() and int(key) < len(seq)
-
-
-def _located(value: Any, mark: Mark) -> Any:
-    """A parsed value whose mappings and lists carry ``mark``, like values read from a file."""
-    if isinstance(value, dict):
-        result = YamlMap(mark)
-        for key, item in value.items():
-            result[key] = _located(item, mark)
-            result.key_marks[key] = result.value_marks[key] = mark
-        return result
-    if isinstance(value, list):
-        seq = YamlSeq(mark)
-        for item in value:
-            seq.append(_located(item, mark))
-            seq.item_marks.append(mark)
-        return seq
-    return value

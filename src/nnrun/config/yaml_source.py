@@ -3,17 +3,30 @@
 ``parse_yaml`` returns plain Python values in which mappings are :class:`YamlMap` and sequences
 :class:`YamlSeq`: ordinary ``dict``/``list`` subclasses that also hold the :class:`Mark` (file, line, column)
 of themselves, of each key and of each value. Only YAML's safe core tags are accepted, so loading a config
-can never construct arbitrary Python objects.
+can never construct arbitrary Python objects; sizes and nesting are bounded (:mod:`.yaml_limits`);
+``!include`` reads YAML files only, and never in a config stored inside a checkpoint or model file.
 """
 
 from __future__ import annotations
 
 import os
+import stat
+from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
 from nnrun.config.errors import ConfigError, ConfigIssue, Issues, Mark, join_path
+from nnrun.config.yaml_limits import (
+    MAX_DEPTH,
+    MAX_FILE_BYTES,
+    MAX_INCLUDE_DEPTH,
+    MAX_NODES,
+    Budget,
+    LimitError,
+    check_graph,
+    position_of,
+)
 
 INCLUDE_TAG = "!include"
 _SCALAR_TAGS = frozenset(f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null"))
@@ -41,23 +54,43 @@ class YamlSeq(list):
 
 
 class LocatedLoader(yaml.SafeLoader):
-    """A ``SafeLoader`` whose :meth:`located` turns the composed node graph into located values."""
+    """A ``SafeLoader`` whose :meth:`located` turns the composed node graph into located values, within the
+    limits of :mod:`nnrun.config.yaml_limits`."""
 
-    def __init__(self, text: str, file: str, issues: Issues, includes: tuple[str, ...]) -> None:
+    def __init__(
+        self, text: str, file: str, issues: Issues, context: _Context, start: tuple[int, int]
+    ) -> None:
         super().__init__(text)
         self.file = file
         self.issues = issues
-        self.includes = includes
-        self.active: set[int] = set()
+        self.context = context
+        self.start = start
+        self.composed = 0
+        self.depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        self.composed += 1
+        self.depth += 1
+        try:
+            if self.composed > MAX_NODES:
+                raise LimitError(
+                    f"more than {MAX_NODES:,} nodes in one document", self.peek_event().start_mark
+                )
+            if self.depth + self.context.depth > MAX_DEPTH:
+                raise LimitError(f"nesting deeper than {MAX_DEPTH} levels", self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
     def mark(self, node: yaml.Node) -> Mark:
-        return Mark(self.file, node.start_mark.line + 1, node.start_mark.column + 1)
+        return self.to_mark(node.start_mark)
+
+    def to_mark(self, where: yaml.Mark) -> Mark:
+        line, column = self.start
+        return Mark(self.file, where.line + line, where.column + (column if where.line == 0 else 1))
 
     def located(self, node: yaml.Node, path: str) -> Any:
-        if id(node) in self.active:
-            self.issues.add(path, "a YAML alias refers to its own ancestor", self.mark(node))
-            return None
-        self.active.add(id(node))
+        self.depth += 1
         try:
             if node.tag == INCLUDE_TAG:
                 return self.include(node, path)
@@ -70,7 +103,7 @@ class LocatedLoader(yaml.SafeLoader):
             self.issues.add(path, f"unsupported YAML tag {node.tag!r}", self.mark(node))
             return None
         finally:
-            self.active.discard(id(node))
+            self.depth -= 1
 
     def located_mapping(self, node: yaml.MappingNode, path: str) -> YamlMap:
         self.flatten_mapping(node)  # resolves "<<" merge keys
@@ -98,58 +131,130 @@ class LocatedLoader(yaml.SafeLoader):
     def include(self, node: yaml.Node, path: str) -> Any:
         mark = self.mark(node)
         target = node.value if isinstance(node, yaml.ScalarNode) else None
+        if self.context.stored:
+            message = "!include is not allowed in a config stored in a file: loading never reads other files"
+            self.issues.add(path, message, mark)
+            return None
         if not isinstance(target, str) or not target.strip():
             self.issues.add(path, "!include needs a file path, e.g. !include models/mlp.yaml", mark)
             return None
         base = os.path.dirname(self.file) if os.path.isfile(self.file) else os.getcwd()
         resolved = os.path.normpath(os.path.join(base, target))
-        if resolved in self.includes:
-            chain = " -> ".join([*self.includes, resolved])
-            self.issues.add(path, f"!include cycle: {chain}", mark)
-            return None
-        if not os.path.isfile(resolved):
-            self.issues.add(path, f"!include: no such file {resolved}", mark)
+        problem = _include_problem(resolved, self.context)
+        if problem:
+            self.issues.add(path, problem, mark)
             return None
         try:
-            value, _ = parse_file(resolved, (*self.includes, resolved))
+            depth = self.context.depth + self.depth - 1  # the included document replaces this node
+            value, _ = parse_file(resolved, _context=self.context.entering(resolved, depth))
         except ConfigError as exc:
             self.issues.errors.extend(exc.errors)
             return None
         return value
 
 
-def parse_yaml(text: str, file: str = "<string>", includes: tuple[str, ...] = ()) -> tuple[Any, Mark]:
-    """Parse one YAML document into located values; return it and its mark. Raises :class:`ConfigError`."""
+@dataclass
+class _Context:
+    """What a document is parsed within: the chain of files including it, the shared node budget, how
+    deep the including node sits, and whether it is a stored config (data only: no ``!include``)."""
+
+    stored: bool = False
+    chain: tuple[str, ...] = ()
+    budget: Budget = field(default_factory=Budget)
+    depth: int = 0
+
+    def entering(self, file: str, depth: int) -> _Context:
+        return _Context(self.stored, (*self.chain, file), self.budget, depth)
+
+
+def _include_problem(resolved: str, context: _Context) -> str | None:
+    if resolved in context.chain:
+        return f"!include cycle: {' -> '.join([*context.chain, resolved])}"
+    if len(context.chain) > MAX_INCLUDE_DEPTH:
+        return f"!include nested more than {MAX_INCLUDE_DEPTH} files deep"
+    if not resolved.endswith((".yaml", ".yml")):
+        return f"!include reads YAML files (.yaml or .yml) only, not {resolved}"
+    if not os.path.isfile(resolved):
+        return f"!include: no such file {resolved}"
+    return None
+
+
+def parse_yaml(
+    text: str,
+    file: str = "<string>",
+    *,
+    stored: bool = False,
+    start: tuple[int, int] = (1, 1),
+    _context: _Context | None = None,
+) -> tuple[Any, Mark]:
+    """Parse one YAML document into located values; return it and its mark. Raises :class:`ConfigError`.
+
+    ``stored``: the text was kept inside a checkpoint or model file, so it is data only (``!include`` is
+    refused). ``start``: the (line, column) of the text's first character in ``file`` (for text cut from a
+    longer line, like a ``--set`` value)."""
+    context = _context or _Context(stored, (file,))
     issues = Issues()
-    loader = LocatedLoader(text, file, issues, includes or (file,))
+    try:
+        loader = LocatedLoader(text, file, issues, context, start)
+    except yaml.reader.ReaderError as exc:  # the reader checks every character of a str at once
+        raise ConfigError([_reader_issue(exc, text, file, start)]) from None
     try:
         node = loader.get_single_node()
         if node is None:
-            issues.add("", "the document is empty", Mark(file, 1, 1))
+            issues.add("", "the document is empty", Mark(file, *start))
             issues.raise_if_any()
+        check_graph(node, context.budget, context.depth)
         value = loader.located(node, "")
         mark = loader.mark(node)
     except yaml.MarkedYAMLError as exc:
         where = exc.problem_mark or exc.context_mark
-        mark = Mark(file, where.line + 1, where.column + 1) if where else Mark(file, 1, 1)
+        mark = loader.to_mark(where) if where else Mark(file, *start)
         problem = exc.problem or exc.context or "invalid YAML"
         raise ConfigError([*issues.errors, _yaml_issue(problem, mark)]) from None
     except yaml.YAMLError as exc:
-        raise ConfigError([_yaml_issue(str(exc), Mark(file, 1, 1))]) from None
+        raise ConfigError([_yaml_issue(str(exc), Mark(file, *start))]) from None
     finally:
         loader.dispose()
     issues.raise_if_any()
     return value, mark
 
 
-def parse_file(path: str, includes: tuple[str, ...] = ()) -> tuple[Any, Mark]:
-    """Parse the YAML file at ``path`` (see :func:`parse_yaml`)."""
+def parse_stored(text: str, origin: str) -> Any:
+    """The plain data (dicts, lists, scalars) of config text kept inside a checkpoint or model file, parsed
+    as data only (see :func:`parse_yaml`'s ``stored``). Raises :class:`ConfigError`."""
+    return to_plain(parse_yaml(text, origin, stored=True)[0])
+
+
+def parse_file(path: str, *, _context: _Context | None = None) -> tuple[Any, Mark]:
+    """Parse the YAML file at ``path`` (see :func:`parse_yaml`): a regular file of UTF-8 text, at most
+    :data:`~nnrun.config.yaml_limits.MAX_FILE_BYTES` long."""
+    text = _read_text(path)
+    return parse_yaml(text, path, _context=_context or _Context(False, (os.path.normpath(path),)))
+
+
+def _read_text(path: str) -> str:
+    def refuse(message: str, line: int = 1, column: int = 1) -> ConfigError:
+        return ConfigError([_yaml_issue(message, Mark(path, line, column))])
+
     try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([_yaml_issue(f"cannot read the file ({exc})", Mark(path, 1, 1))]) from None
-    return parse_yaml(text, path, includes or (os.path.normpath(path),))
+        with open(path, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise refuse("not a regular file; a config is a YAML text file")
+            raw = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise refuse(f"cannot read the file ({exc.strerror or exc})") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise refuse(f"the file is larger than {MAX_FILE_BYTES:,} bytes, too large for a config")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise refuse(f"not UTF-8 text (byte 0x{raw[exc.start]:02x})", *position_of(raw, exc.start)) from None
+
+
+def _reader_issue(exc: yaml.reader.ReaderError, text: str, file: str, start: tuple[int, int]) -> ConfigIssue:
+    line, column = position_of(text, exc.position)
+    mark = Mark(file, line + start[0] - 1, column + (start[1] - 1 if line == 1 else 0))
+    return _yaml_issue(f"unreadable character U+{exc.character:04X} ({exc.reason})", mark)
 
 
 def _yaml_issue(message: str, mark: Mark) -> ConfigIssue:
