@@ -15,12 +15,11 @@ Loading reads only JSON, YAML (safe loader) and raw tensor bytes: it cannot exec
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
+import re
 import sys
-import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -30,6 +29,7 @@ import safetensors
 import safetensors.numpy
 
 from nnrun import _backend, _dtype, _random
+from nnrun._atomic import replace_atomically
 from nnrun._tensor import Tensor
 
 FORMAT_VERSION = 1
@@ -185,23 +185,18 @@ def _is_parameter(tensor: Tensor) -> bool:
 
 
 def _write_atomic(path: str, arrays: dict[str, np.ndarray], metadata: dict[str, str]) -> None:
-    """Write to a fresh temporary file beside ``path``, fsync it, then rename it over ``path``."""
-    folder, name = os.path.split(os.path.abspath(path))
-    temporary = os.path.join(folder, f".{name}.{uuid.uuid4().hex}.tmp")
-    # O_EXCL: never reuse an existing file; mode 0o666 lets the umask decide, as for an ordinary open().
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    mode = os.fstat(descriptor).st_mode
-    os.close(descriptor)
-    try:
-        safetensors.numpy.save_file(arrays, temporary, metadata=metadata)
-        os.chmod(temporary, mode)  # safetensors recreates the file as 0o600
-        with open(temporary, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
+    """Write the safetensors file through a temporary file beside ``path`` (:mod:`nnrun._atomic`)."""
+
+    def write(temporary: str) -> None:
+        try:
+            safetensors.numpy.save_file(arrays, temporary, metadata=metadata)
+        except safetensors.SafetensorError as exc:  # the Rust writer's I/O errors: disk full, file too large
+            code = re.search(r"os error (\d+)", str(exc))
+            if code is None:
+                raise
+            raise OSError(int(code.group(1)), os.strerror(int(code.group(1))), path) from None
+
+    replace_atomically(path, write)
 
 
 # ----- loading -----
@@ -278,14 +273,14 @@ class _Reader:
     def decode_module(self, node: dict[str, Any], where: str) -> Any:
         """Rebuild a saved Module from its config, without touching the global RNG, and load its state."""
         # nnrun.config sits above serialization: imported only when the file holds a Module
-        from nnrun.config import ConfigError, build_model, load
+        from nnrun.config import ConfigError, build_model, load_stored
 
         config, state = node.get("config"), self.decode(node.get("state"), f"{where}.state")
         if not isinstance(config, str) or not isinstance(state, dict):
             raise self.corrupt(f"module entry at {where} lacks its config or state")
         rng_state = _random.get_rng_state()
         try:
-            model = build_model(load(config, allow_imports=False))
+            model = build_model(load_stored(config, f"{self.path}[{where}.config]"))
         except ConfigError as exc:
             raise CheckpointError(
                 f"{self.path}: the model config saved at {where} is invalid:\n{exc}"

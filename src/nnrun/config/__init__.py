@@ -6,12 +6,20 @@ file, line, column and YAML path); ``build_model(config)`` → ``nnrun.nn.Module
 pydantic and PyYAML are imported only inside this package.
 """
 
-from nnrun.config.document import CONFIG_ATTRIBUTE, ModelConfig, build_model, load, load_model_section
+from nnrun.config.document import (
+    CONFIG_ATTRIBUTE,
+    ModelConfig,
+    build_model,
+    load,
+    load_model_section,
+    load_stored,
+)
 from nnrun.config.errors import ConfigError, ConfigIssue, Mark
+from nnrun.config.overrides import Override
 from nnrun.config.registry import register, unregister
 from nnrun.config.to_yaml import to_yaml
 from nnrun.config.training import TrainingConfig, is_training_document, load_training
-from nnrun.config.yaml_source import YamlMap, YamlSeq, parse_file, parse_yaml
+from nnrun.config.yaml_source import YamlMap, YamlSeq, parse_file, parse_stored, parse_yaml
 
 __all__ = [
     "CONFIG_ATTRIBUTE",
@@ -19,6 +27,7 @@ __all__ = [
     "ConfigIssue",
     "Mark",
     "ModelConfig",
+    "Override",
     "TrainingConfig",
     "YamlMap",
     "YamlSeq",
@@ -26,8 +35,10 @@ __all__ = [
     "is_training_document",
     "load",
     "load_model_section",
+    "load_stored",
     "load_training",
     "parse_file",
+    "parse_stored",
     "parse_yaml",
     "register",
     "to_yaml",

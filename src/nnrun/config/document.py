@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,13 +12,18 @@ from nnrun.config.blocks import BlockDef
 from nnrun.config.builder import Builder
 from nnrun.config.definitions import parse_block, parse_blocks
 from nnrun.config.errors import ConfigError, Issues, Mark, join_path
-from nnrun.config.registry import import_user_modules, layer_classes
+from nnrun.config.registry import CONTAINERS, import_user_modules, layer_classes
 from nnrun.config.schema import SectionSchema, check
 from nnrun.config.shapes import dry_run
 from nnrun.config.yaml_source import YamlMap, dump_yaml, locate, parse_file, parse_yaml, to_plain
+from nnrun.data.memory import too_large
 
 #: The attribute under which a built model keeps its :class:`ModelConfig`.
 CONFIG_ATTRIBUTE = "_nnrun_config"
+SECTION_FORMS = (
+    "module: NODE (one layer or container, e.g. module: {Sequential: [Flatten, {Linear: [784, 10]}]}), or "
+    "modules: {name: NODE, …} with an optional forward:"
+)
 
 
 @dataclass
@@ -56,8 +62,32 @@ def load(
     its other keys are left to the trainer, except ``input_shape``). ``input_shape`` (without the batch
     dimension) enables ``auto`` arguments and the shape check. Raises :class:`ConfigError` listing every
     problem as ``file:line:col: path: message``. ``allow_imports=False`` refuses ``imports:`` entries that are
-    not imported already (``nnrun.load`` uses it: a checkpoint never makes Python import code)."""
+    not imported already. A config kept inside a file is loaded with :func:`load_stored` instead."""
     document, mark = _parse(source)
+    return _from_document(document, mark, input_shape, allow_dotted_paths, allow_imports)
+
+
+def load_stored(
+    text: str, origin: str, *, input_shape: tuple[int, ...] | list[int] | None = None
+) -> ModelConfig:
+    """Validate the model config (or the training config holding one) kept inside a checkpoint or model file.
+
+    Such a config is data: ``text`` is parsed as YAML, never opened as a path; ``!include`` and dotted class
+    paths are refused and ``imports:`` may only name modules imported already, so loading it reads no other
+    file and runs no code. ``origin`` names it in errors (``ckpt.safetensors[config]:3:5: …``)."""
+    if not isinstance(text, str):
+        raise TypeError(f"a stored config is YAML text, got {type(text).__name__}")
+    document, mark = parse_yaml(text, origin, stored=True)
+    return _from_document(document, mark, input_shape, allow_dotted_paths=False, allow_imports=False)
+
+
+def _from_document(
+    document: Any,
+    mark: Mark,
+    input_shape: tuple[int, ...] | list[int] | None,
+    allow_dotted_paths: bool,
+    allow_imports: bool,
+) -> ModelConfig:
     path = ""
     if isinstance(document, YamlMap) and "args" in document and "model" not in document:
         raise ConfigError(
@@ -97,12 +127,13 @@ def load_model_section(
     The trainer's config loader calls this on its ``model:`` value. Builds the model once (without touching
     the global RNG state) and, given an input shape, dry-runs it; raises :class:`ConfigError`."""
     issues = Issues()
+    section = _node_as_section(section, mark)
     if not isinstance(section, YamlMap):
-        issues.add(
-            path, "a model section is a mapping with module: (one node) or modules: (named children)", mark
-        )
+        issues.add(path, f"a model section is a mapping: {SECTION_FORMS}", mark)
         issues.raise_if_any()
     spec = check(SectionSchema, section, mark, path, issues)
+    if spec is None and not {"module", "modules"} & set(section):
+        issues.add(path, f"no module: or modules: here; {SECTION_FORMS}", mark)
     issues.raise_if_any()
     assert spec is not None
     if spec.imports:
@@ -139,6 +170,23 @@ def load_model_section(
             _random.set_rng_state(state)
     issues.raise_if_any()
     return config
+
+
+def _node_as_section(section: Any, mark: Mark) -> Any:
+    """A layer or container node written where a model section belongs (``model: {Sequential: […]}``) is
+    read as the section ``{module: node}``."""
+    names = (*layer_classes(), *CONTAINERS)
+    is_node = (
+        section in names
+        if isinstance(section, str)
+        else (isinstance(section, YamlMap) and len(section) == 1 and next(iter(section)) in names)
+    )
+    if not is_node:
+        return section
+    wrapped = YamlMap(mark)
+    wrapped["module"] = section
+    wrapped.key_marks["module"] = wrapped.value_marks["module"] = mark
+    return wrapped
 
 
 def build_model(config: ModelConfig | str | os.PathLike) -> nn.Module:
@@ -182,10 +230,18 @@ def _parse(source: str | os.PathLike) -> tuple[Any, Mark]:
 
 
 def _top_input_shape(value: Any, document: YamlMap) -> Any:
-    if isinstance(value, list) and all(type(v) is int and v > 0 for v in value):
-        return value
     mark = document.value_marks["input_shape"]
-    raise ConfigError(Issues.one("input_shape", f"a list of positive ints, got {value!r}", mark))
+    if not (isinstance(value, list) and all(type(v) is int and v > 0 for v in value)):
+        raise ConfigError(Issues.one("input_shape", f"a list of positive ints, got {value!r}", mark))
+    problem = _too_large_for_a_dry_run(value)
+    if problem:
+        raise ConfigError(Issues.one("input_shape", problem, mark))
+    return value
+
+
+def _too_large_for_a_dry_run(shape: list[int]) -> str | None:
+    problem = too_large(4 * math.prod(shape))  # the dry run's float32 batch of one
+    return f"one sample of shape {shape} takes {problem}" if problem else None
 
 
 def _input_shape(
@@ -197,4 +253,8 @@ def _input_shape(
             join_path(path, "input_shape"), f"{own} differs from the input_shape {list(given)} given", where
         )
     shape = given if given is not None else own
+    problem = _too_large_for_a_dry_run(list(shape)) if shape is not None else None
+    if problem:
+        issues.add(join_path(path, "input_shape"), problem, locate(section, mark, ("input_shape",)))
+        return None
     return None if shape is None else tuple(int(s) for s in shape)

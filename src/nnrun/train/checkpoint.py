@@ -19,6 +19,7 @@ import numpy as np
 
 import nnrun
 from nnrun._tensor import Tensor
+from nnrun.config import ConfigError, build_model, load_stored
 from nnrun.serialization import CheckpointError
 
 FORMAT = "nnrun-training-checkpoint"
@@ -32,8 +33,9 @@ def save_checkpoint(state: dict[str, Any], path: str | os.PathLike) -> None:
     nnrun.save(payload, path)
 
 
-def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
-    """Read a checkpoint written by :func:`save_checkpoint` (tensors on the CPU) and verify its checksum.
+def load_checkpoint(path: str | os.PathLike, *, complete: bool = False) -> dict[str, Any]:
+    """Read a checkpoint written by :func:`save_checkpoint` (tensors on the CPU) and verify its checksum;
+    ``complete``: also check that it holds every entry, of the right type, that a trainer restores.
 
     Raises :class:`nnrun.serialization.CheckpointError` naming the file when it is unreadable, not a
     training checkpoint, or its content does not match the checksum (corrupted or modified)."""
@@ -55,21 +57,62 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
             f"{path}: checksum mismatch: the file is corrupt or was modified after it was written "
             f"(stored {str(stored)[:16]}…, content {actual[:16]}…); resume from another checkpoint"
         )
+    problem = _structure_problem(state) if complete else None
+    if problem:
+        raise CheckpointError(f"{path}: not a complete nnrun training checkpoint: {problem}")
     return state
+
+
+#: What a training checkpoint holds, by key: the types its value may have.
+_ENTRIES: dict[str, tuple[type, ...]] = {
+    "model": (dict,),
+    "optimizer": (dict,),
+    "scheduler": (dict, type(None)),
+    "progress": (dict,),
+    "tracker": (dict,),
+    "best": (dict, type(None)),
+    "rng": (dict,),
+    "config": (str, type(None)),
+    "history": (list,),
+}
+_PROGRESS = (
+    "epoch",
+    "batch_index",
+    "global_step",
+    "samples_seen",
+    "elapsed_s",
+    "train_time_s",
+    "epoch_time_s",
+)
+
+
+def _structure_problem(state: dict[str, Any]) -> str | None:
+    for key, types in _ENTRIES.items():
+        if not isinstance(state.get(key), types):
+            return f"'{key}' is missing or a {type(state.get(key)).__name__}"
+    for key in _PROGRESS:
+        value = state["progress"].get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            return f"progress '{key}' is missing or invalid ({value!r})"
+    if not all(isinstance(value, Tensor) for value in state["model"].values()):
+        return "'model' holds values that are not tensors"
+    if not isinstance(state["rng"].get("global"), Tensor):
+        return "'rng' has no global generator state"
+    return None
 
 
 def model_from_checkpoint(path: str | os.PathLike) -> Any:
     """The model of a training checkpoint, rebuilt from the config saved in it, with its weights (on the CPU;
     the global random state is left as it was). Its ``_nnrun_config`` holds the model config."""
-    from nnrun.config import build_model, load  # train sits above config; imported when used
-
     path = os.fspath(path)
-    state = load_checkpoint(path)
+    state = load_checkpoint(path, complete=True)
     if not state.get("config"):
         raise CheckpointError(f"{path}: saved without a config; load state['model'] into your own model")
     rng = nnrun.get_rng_state()
     try:
-        model = build_model(load(state["config"]))
+        model = build_model(load_stored(state["config"], f"{path}[config]"))
+    except ConfigError as exc:
+        raise CheckpointError(f"{path}: the config saved in it is invalid:\n{exc}") from None
     finally:
         nnrun.set_rng_state(rng)
     model.load_state_dict(state["model"])
