@@ -9,9 +9,11 @@ from nnrun_cli.commands.eval import evaluate
 from nnrun_cli.commands.inspect import inspect
 from nnrun_cli.commands.train import train
 from nnrun_cli.commands.validate import validate
+from nnrun_cli.options import Command, Group
 
 app = typer.Typer(
     name="nnrun",
+    cls=Group,
     help="Train and inspect neural networks described in YAML, on NumPy (CPU) or CuPy (GPU).",
     no_args_is_help=True,
     add_completion=False,
@@ -37,7 +39,7 @@ def main_options(
     ctx.obj = {"debug": debug}
 
 
-@app.command()
+@app.command(cls=Command)
 def info() -> None:
     """Show the nnrun version and the compute devices it can use."""
     typer.echo(f"nnrun {nnrun.__version__}")
@@ -45,10 +47,10 @@ def info() -> None:
     typer.echo("devices: cpu" + "".join(f", cuda:{i}" for i in range(count)))
 
 
-app.command()(inspect)
-app.command()(validate)
-app.command()(train)
-app.command(name="eval")(evaluate)
+app.command(cls=Command)(inspect)
+app.command(cls=Command)(validate)
+app.command(cls=Command)(train)
+app.command(cls=Command, name="eval")(evaluate)
 
 
 def main() -> None:

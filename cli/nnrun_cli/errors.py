@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Iterator
 
 import typer
 
+from nnrun.data import DatasetError
 from nnrun.distributed import DistributedError
 from nnrun.serialization import CheckpointError
 
@@ -27,28 +29,41 @@ def debug_requested(ctx: typer.Context, flag: bool) -> bool:
     return flag or bool((ctx.find_root().obj or {}).get("debug"))
 
 
-def _config_error_type() -> type[Exception] | None:
-    try:
-        from nnrun.config import ConfigError
-    except ImportError:
-        return None
-    return ConfigError
+# nnrun.train's errors, phrased for the user already: a run folder or resume refused, or a failed run.
+_TRAINING_ERRORS = (
+    ("RunFolderError", USAGE_ERROR),
+    ("ResumeRefused", USAGE_ERROR),
+    ("CheckpointWriteError", RUN_ERROR),
+    ("TrainingError", RUN_ERROR),
+)
 
 
 def _describe(error: Exception) -> tuple[str, int]:
-    config_error = _config_error_type()
+    """The message and exit code of a failure: what went wrong and with which file, option or setting."""
     if isinstance(error, CLIError):
         return str(error), error.exit_code
+    config_error = _loaded("nnrun.config", "ConfigError")
     if config_error is not None and isinstance(error, config_error):
         count = len(getattr(error, "errors", ())) or 1
         return f"invalid config ({count} error{'s' if count > 1 else ''}):\n{error}", USAGE_ERROR
-    if isinstance(error, DistributedError):
+    if isinstance(error, (DistributedError, DatasetError)):
         return str(error), USAGE_ERROR
+    for name, code in _TRAINING_ERRORS:
+        kind = _loaded("nnrun.train.errors", name)
+        if kind is not None and isinstance(error, kind):
+            return str(error), code
     if isinstance(error, CheckpointError):
         return f"invalid checkpoint: {error}", USAGE_ERROR
-    if isinstance(error, (FileNotFoundError, IsADirectoryError, PermissionError)):
-        return f"cannot read {error.filename}: {error.strerror}", USAGE_ERROR
+    if isinstance(error, OSError) and error.filename is not None:
+        return f"{error.filename}: {error.strerror or error}", USAGE_ERROR
+    if isinstance(error, MemoryError):
+        return f"not enough memory ({error or 'an allocation failed'})", RUN_ERROR
     return f"{type(error).__name__}: {error}", RUN_ERROR
+
+
+def _loaded(module: str, name: str) -> type[Exception] | None:
+    """An exception class of an nnrun module, if that module was imported (the command used it)."""
+    return getattr(sys.modules.get(module), name, None)
 
 
 @contextlib.contextmanager

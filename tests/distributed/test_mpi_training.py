@@ -111,7 +111,7 @@ def test_resume_on_another_number_of_ranks_keeping_the_global_batch(mpi, tmp_pat
 
     refused = mpi.worker(None, tmp_path / "refused", "--batch", "8", "--resume", checkpoint, check=False)
     assert refused.returncode != 0
-    assert "global batch of 16, but this run has 1 rank(s) × batch 8 = 8" in refused.stderr
+    assert "global batch of 16, but this run has batch 8" in refused.stderr
 
 
 def test_cli_train_under_mpirun(mpi, tmp_path):

@@ -210,12 +210,32 @@ def test_resume_checks_the_data_split():
         parallel.check_resume("ck", {"world_size": 1, "global_batch": 32, "epoch_samples": 100}, loader)
     with pytest.raises(CheckpointError, match="a number of ranks that divides 15"):
         parallel.check_resume("ck", {"world_size": 3, "global_batch": 15, "epoch_samples": 99}, loader)
-    with pytest.raises(CheckpointError, match="trained on 99 samples per epoch, but 2 equal shards hold 100"):
+    with pytest.raises(CheckpointError, match="trained on 99 samples per epoch, but this run has 100"):
         parallel.check_resume("ck", {"world_size": 3, "global_batch": 16, "epoch_samples": 99}, loader)
     DataParallel(distributed.SingleProcess()).check_resume("ck", {"epoch": 1}, loader)  # as before
 
 
-def test_a_stop_requested_during_a_step_stops_after_that_step_on_one_process(tiny_config_text):
+def test_resume_on_one_process_checks_the_data_split_too():
+    from nnrun.train.data_parallel import DataParallel
+    from nnrun.train.errors import ResumeRefused
+
+    loader = DataLoader(TensorDataset(nnrun.arange(100)), 8)
+    single = DataParallel(distributed.SingleProcess())
+    single.check_resume("ck", {"world_size": 1, "global_batch": 8, "epoch_samples": 100}, loader)
+    with pytest.raises(
+        ResumeRefused, match=r"global batch of 16, but this run has batch 8.*data.batch_size: 16$"
+    ):
+        single.check_resume("ck", {"world_size": 1, "global_batch": 16, "epoch_samples": 100}, loader)
+    with pytest.raises(
+        ResumeRefused, match=r"trained on 90 samples per epoch, but this run has 100.*training set"
+    ):
+        single.check_resume("ck", {"world_size": 1, "global_batch": 8, "epoch_samples": 90}, loader)
+
+
+def test_a_stop_requested_during_a_step_stops_after_that_step_on_one_process(
+    tiny_config_text, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)  # the run folder is runs/t
     from nnrun.train import Callback, Trainer, TrainingInterrupted
 
     class StopDuringStep(Callback):

@@ -6,9 +6,10 @@ from typing import Annotated
 
 import typer
 
-from nnrun_cli.commands.train import DebugOption, DeviceOption, SetOption, overrides_from
+from nnrun_cli.commands.train import overrides_from
 from nnrun_cli.errors import CLIError, debug_requested, reported_errors
 from nnrun_cli.loading import config_api, existing_file
+from nnrun_cli.options import DebugOption, DeviceOption, SetOption
 
 
 def evaluate(
@@ -30,7 +31,7 @@ def evaluate(
         existing_file(checkpoint)
         from nnrun.train import Trainer
 
-        trainer = Trainer(cfg, progress=False, need_test=True)
+        trainer = Trainer(cfg, progress=False, need_test=split == "test", need_train=split == "val")
         loader = trainer.test_loader if split == "test" else trainer.val_loader
         if loader is None:
             raise CLIError(f"{config} has no validation split (set data.val_split)")

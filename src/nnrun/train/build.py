@@ -20,12 +20,13 @@ from nnrun.train.settings import CheckpointSettings, TrainSettings
 
 @dataclass
 class RunParts:
-    """Everything a trainer needs; loaders yield ``(inputs, labels)`` on ``device``."""
+    """Everything a trainer needs; loaders yield ``(inputs, labels)`` on ``device`` (no training loader
+    when built for evaluation only)."""
 
     model: nn.Module
     optimizer: Optimizer
     loss_fn: nn.Module
-    train_loader: DataLoader
+    train_loader: DataLoader | None
     val_loader: DataLoader | None
     test_loader: DataLoader | None
     scheduler: Any
@@ -92,14 +93,18 @@ def rank_batch_size(cfg: TrainingConfig, world_size: int) -> int:
 
 
 def build_parts(
-    cfg: TrainingConfig, need_test: bool = False, comm: distributed.Communicator | None = None
+    cfg: TrainingConfig,
+    need_test: bool = False,
+    comm: distributed.Communicator | None = None,
+    need_train: bool = True,
 ) -> RunParts:
     """Seed the global generator with ``cfg.seed``, then build every part on the config's device; with a
     communicator of several ranks, the loaders read this rank's shard and each rank's generator is then
-    reseeded from (seed, rank) so dropout masks differ between ranks."""
+    reseeded from (seed, rank) so dropout masks differ between ranks. Without ``need_train`` (evaluation
+    on the test split), neither the training data nor the scheduler is built."""
     comm = comm or distributed.SingleProcess()
     device = resolve_device(cfg)
-    train_set, val_set, test_set = _datasets_once_per_machine(cfg, need_test, comm)
+    train_set, val_set, test_set = _datasets_once_per_machine(cfg, need_test, need_train, comm)
     nnrun.manual_seed(cfg.seed)
     model = build_model(cfg.model).to(device)
     loss_fn = build_loss(*cfg.loss_node).to(device)
@@ -108,22 +113,24 @@ def build_parts(
     batch = rank_batch_size(cfg, comm.world_size)
     eval_batch = data.eval_batch_size or batch
     shard = {"num_replicas": comm.world_size, "rank": comm.rank}
-    train_loader = DataLoader(
-        train_set,
-        batch,
-        shuffle=data.shuffle,
-        drop_last=data.drop_last,
-        device=device,
-        seed=cfg.seed,
-        **shard,
-    )
+    train_loader = None
+    if train_set is not None:
+        train_loader = DataLoader(
+            train_set,
+            batch,
+            shuffle=data.shuffle,
+            drop_last=data.drop_last,
+            device=device,
+            seed=cfg.seed,
+            **shard,
+        )
     evaluation = {"device": device, "seed": cfg.seed, "even_shards": False, **shard}
     val_loader = DataLoader(val_set, eval_batch, **evaluation) if val_set else None
     test_loader = DataLoader(test_set, eval_batch, **evaluation) if test_set else None
     if comm.world_size > 1:
         seed_for_rank(cfg.seed, comm.rank)
     scheduler = None
-    if cfg.scheduler is not None:
+    if cfg.scheduler is not None and train_loader is not None:
         epochs, per_epoch = cfg.train.epochs, len(train_loader)
         symbols = {"epochs": epochs, "steps_per_epoch": per_epoch, "steps": epochs * per_epoch}
         scheduler = build_scheduler(cfg.scheduler.node, optimizer, symbols)
@@ -131,30 +138,35 @@ def build_parts(
 
 
 def _datasets_once_per_machine(
-    cfg: TrainingConfig, need_test: bool, comm: distributed.Communicator
-) -> tuple[ArrayDataset, ArrayDataset | None, ArrayDataset | None]:
+    cfg: TrainingConfig, need_test: bool, need_train: bool, comm: distributed.Communicator
+) -> tuple[ArrayDataset | None, ArrayDataset | None, ArrayDataset | None]:
     """:func:`datasets`; with ``download`` on several ranks, the first rank of each machine fetches any
     missing files while the others wait, then they read what it wrote."""
     if comm.world_size == 1 or not cfg.data.download:
-        return datasets(cfg, need_test)
+        return datasets(cfg, need_test, need_train)
     first = distributed.local_rank() == 0
     if not first:
         comm.barrier()
-    loaded = datasets(cfg, need_test)
+    loaded = datasets(cfg, need_test, need_train)
     if first:
         comm.barrier()
     return loaded
 
 
 def datasets(
-    cfg: TrainingConfig, need_test: bool = False
-) -> tuple[ArrayDataset, ArrayDataset | None, ArrayDataset | None]:
+    cfg: TrainingConfig, need_test: bool = False, need_train: bool = True
+) -> tuple[ArrayDataset | None, ArrayDataset | None, ArrayDataset | None]:
     """Train, validation (``val_split`` of train, drawn from the seed) and test sets with their transforms;
-    the test set only when ``train.test`` is on or ``need_test``."""
-    train = _load(cfg, "train")
-    test = _load(cfg, "test") if cfg.train.test or need_test else None
-    train_transform = build_transform(cfg.train_transforms)
+    the test set only when ``train.test`` is on or ``need_test``; without ``need_train``, the test set alone
+    (so evaluating on it needs only its files)."""
+    test = _load(cfg, "test") if cfg.train.test or need_test or not need_train else None
     eval_transform = build_transform(cfg.eval_transforms)
+    if test is not None:
+        test = ArrayDataset(test.x, test.y, eval_transform)
+    if not need_train:
+        return None, None, test
+    train = _load(cfg, "train")
+    train_transform = build_transform(cfg.train_transforms)
     val = None
     if cfg.data.val_split > 0:
         order = np.random.default_rng(cfg.seed).permutation(len(train))
@@ -163,14 +175,14 @@ def datasets(
         train = ArrayDataset(train.x[order[n_val:]], train.y[order[n_val:]], train_transform)
     else:
         train = ArrayDataset(train.x, train.y, train_transform)
-    if test is not None:
-        test = ArrayDataset(test.x, test.y, eval_transform)
     return train, val, test
 
 
 def _load(cfg: TrainingConfig, split: str) -> ArrayDataset:
+    """The ``split`` of the config's dataset; a failure names the config's data setting that led to it."""
     data = cfg.data
     try:
         return load_dataset(data.dataset, data.root, split, download=data.download, **data.options)
     except DatasetError as exc:
-        raise cfg.error_at("data.root" if data.root is not None else "data.dataset", str(exc)) from None
+        key = "data.root" if data.root is not None else "data.dataset"
+        raise DatasetError(f"{cfg.where(key)}: {key}: {exc}") from None

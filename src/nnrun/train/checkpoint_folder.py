@@ -11,14 +11,16 @@ import contextlib
 import os
 import re
 import shutil
-import uuid
 from typing import Any
 
+from nnrun._atomic import remove_leftovers, temporary_beside
 from nnrun.serialization import CheckpointError
 from nnrun.train.checkpoint import save_checkpoint
+from nnrun.train.errors import CheckpointWriteError
 
 SUFFIX = ".safetensors"
 _NUMBERED = re.compile(r"(epoch|step)-(\d+)\.safetensors")
+_NAMED = ("last", "best", "interrupted")
 
 
 class CheckpointFolder:
@@ -49,13 +51,35 @@ class CheckpointFolder:
                 _replace_with_link(path, self.file("last"))
         except OSError as exc:
             kept = self.last_saved or "none was written yet"
-            raise CheckpointError(
-                f"cannot write checkpoint {path}: {exc.strerror or exc}; the last good checkpoint is {kept}"
+            raise CheckpointWriteError(
+                f"cannot write checkpoint {path}: {exc.strerror or exc}; training stopped, the last good "
+                f"checkpoint is {kept}"
             ) from exc
         if kind != "best":
             self.last_saved = path
         self.prune()
         return path
+
+    def checkpoints(self) -> list[str]:
+        """The checkpoint files of this folder (by this class's names), sorted."""
+        if not os.path.isdir(self.path):
+            return []
+        return sorted(name for name in os.listdir(self.path) if _is_own(name))
+
+    def prepare(self) -> None:
+        """Create the folder and delete what interrupted writes left in it (``kill -9`` mid-save)."""
+        try:
+            os.makedirs(self.path, exist_ok=True)
+        except OSError as exc:
+            raise CheckpointWriteError(
+                f"cannot create the checkpoint folder {self.path}: {exc.strerror or exc}"
+            ) from None
+        remove_leftovers(self.path)
+
+    def clear(self) -> None:
+        """Delete this folder's checkpoint files (and nothing else)."""
+        for name in self.checkpoints():
+            os.unlink(os.path.join(self.path, name))
 
     def prune(self) -> None:
         """Delete all but the newest ``keep_last`` numbered checkpoints of each kind."""
@@ -81,9 +105,13 @@ class CheckpointFolder:
         return last
 
 
+def _is_own(name: str) -> bool:
+    return bool(_NUMBERED.fullmatch(name)) or name in {f"{kind}{SUFFIX}" for kind in _NAMED}
+
+
 def _replace_with_link(source: str, target: str) -> None:
     """Make ``target`` the same file as ``source``: a hard link (or a copy), swapped in atomically."""
-    temporary = os.path.join(os.path.dirname(target), f".{os.path.basename(target)}.{uuid.uuid4().hex}.tmp")
+    temporary = temporary_beside(target)
     try:
         try:
             os.link(source, temporary)

@@ -28,8 +28,7 @@ from nnrun.distributed import (
     gather_bytes,
     reduce_sums,
 )
-from nnrun.serialization import CheckpointError
-from nnrun.train.errors import TrainingInterrupted
+from nnrun.train.errors import ResumeRefused, TrainingInterrupted
 from nnrun.train.metrics import MetricTracker
 
 
@@ -127,14 +126,13 @@ class DataParallel:
             seed_for_rank(int(nnrun.default_generator.numpy_generator.integers(0, 2**62)), self.rank)
 
     def check_resume(self, path: str, progress: dict[str, Any], loader: Any) -> None:
-        """Refuse a checkpoint of a different number of ranks that split the data differently: another
-        global batch, or another number of samples per epoch (equal shards leave out ``len % N``)."""
+        """Refuse a checkpoint whose data was split differently: another global batch, or another number of
+        samples per epoch (a changed dataset, or equal shards of N ranks leaving out another ``len % N``)."""
         saved_size = int(progress.get("world_size", 1))
-        if saved_size == self.size == 1:
-            return
-        where = f"{path}: written by {saved_size} rank(s)"
         if "global_batch" not in progress:
-            raise CheckpointError(
+            if self.size == 1:
+                return
+            raise ResumeRefused(
                 f"{path}: written by an nnrun without data-parallel training, which did not record how "
                 f"its data was batched; resume it on one process, not {self.size} ranks"
             )
@@ -142,23 +140,29 @@ class DataParallel:
         if batch is None or samples is None:
             return
         saved_batch, saved_samples = progress["global_batch"], progress["epoch_samples"]
+        ranks = (
+            f"{self.size} ranks × batch {batch} = {batch * self.size}" if self.active else f"batch {batch}"
+        )
         if saved_batch != batch * self.size:
-            advice = (
-                f"data.batch_size: {saved_batch // self.size} (per rank), or data.batch_size: {saved_batch} "
-                "with data.batch_scope: global"
-            )
+            advice = f"data.batch_size: {saved_batch // self.size}"
+            if self.active:
+                advice += f" (per rank), or data.batch_size: {saved_batch} with data.batch_scope: global"
             if saved_batch % self.size:
                 advice = f"a number of ranks that divides {saved_batch}"
-            raise CheckpointError(
-                f"{where} with a global batch of {saved_batch}, but this run has {self.size} rank(s) × batch "
-                f"{batch} = {batch * self.size}: resuming would change the data order and the updates. Keep "
-                f"the global batch: {advice}"
+            raise ResumeRefused(
+                f"cannot resume from {path}: it was trained by {saved_size} rank(s) with a global batch of "
+                f"{saved_batch}, but this run has {ranks}: resuming would change the data order and the "
+                f"updates. Keep the global batch: {advice}"
             )
         if saved_samples != samples * self.size:
-            raise CheckpointError(
-                f"{where} that trained on {saved_samples} samples per epoch, but {self.size} equal shards "
-                f"hold {samples * self.size}: resuming would change the data. Resume with {saved_size} "
-                "rank(s), or a number of ranks that leaves out as many samples"
+            advice = (
+                "the training set differs (data files, data.options or data.val_split)"
+                if saved_size == self.size
+                else f"resume with {saved_size} rank(s), or a number of ranks that leaves out as many samples"
+            )
+            raise ResumeRefused(
+                f"cannot resume from {path}: it trained on {saved_samples} samples per epoch, but this run "
+                f"has {samples * self.size}: resuming would change the data; {advice}"
             )
 
     def saving(self) -> bool:

@@ -2,9 +2,25 @@
 
 from __future__ import annotations
 
+from nnrun.serialization import CheckpointError
+
 
 class TrainingError(RuntimeError):
     """Training cannot go on (a non-finite loss, …); the message names the epoch, step and last checkpoint."""
+
+
+class RunFolderError(TrainingError):
+    """The run folder cannot be used: it holds another run, or it cannot be created or written."""
+
+
+class ResumeRefused(CheckpointError):
+    """A checkpoint is valid, but resuming it with this run's config or ranks would not continue the same
+    run exactly; nothing was written."""
+
+
+class CheckpointWriteError(CheckpointError):
+    """A checkpoint could not be written (disk full, file too large, permissions); the message names the
+    file and the last good checkpoint, which is left as it was."""
 
 
 class TrainingInterrupted(KeyboardInterrupt):

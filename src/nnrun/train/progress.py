@@ -1,11 +1,14 @@
 """Progress output: a rich progress bar per epoch on a terminal (throughput, loss, ETA), plain log lines
-otherwise, an end-of-epoch line with the epoch's metrics and seconds, and a final summary line."""
+otherwise (at least one every 30 s, so a log never looks stuck), an end-of-epoch line with the epoch's
+metrics and seconds, and a final summary line."""
 
 from __future__ import annotations
 
 import sys
+import time
 from typing import Any, TextIO
 
+from nnrun.distributed import is_terminal
 from nnrun.train.callbacks import Callback
 
 
@@ -15,16 +18,40 @@ def format_metrics(row: dict[str, Any]) -> str:
     return "  ".join(parts)
 
 
-class PlainProgress(Callback):
-    """One line per log step and per epoch, for logs and pipes."""
+def plural(count: int, noun: str) -> str:
+    """``1 epoch``, ``2 epochs``, ``6,000 samples``."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
-    def __init__(self, stream: TextIO | None = None) -> None:
+
+class PlainProgress(Callback):
+    """One line per log step and per epoch, for logs and pipes; when ``every_s`` seconds pass without a
+    line (``log_every`` larger than an epoch, slow steps), a line with the step reached and its loss."""
+
+    def __init__(self, stream: TextIO | None = None, every_s: float = 30.0) -> None:
         self.stream = stream
+        self.every_s = every_s
+        self._last_line = time.monotonic()
+        self._samples_at_last_line = 0
 
     def write(self, line: str) -> None:
         stream = self.stream or sys.stdout
         stream.write(line + "\n")
         stream.flush()
+
+    def _line(self, trainer: Any, line: str) -> None:
+        self.write(line)
+        self._last_line, self._samples_at_last_line = time.monotonic(), trainer.samples_seen
+
+    def on_step_end(self, trainer: Any, loss: Any) -> None:
+        seconds = time.monotonic() - self._last_line
+        if seconds < self.every_s:
+            return
+        speed = (trainer.samples_seen - self._samples_at_last_line) / max(seconds, 1e-9)
+        self._line(
+            trainer,
+            f"epoch {trainer.epoch + 1}/{trainer.settings.epochs}  step {trainer.batch_index}/"
+            f"{trainer.steps_per_epoch}  batch loss {float(loss):.4f}  {speed:,.0f} samples/s",
+        )
 
     def on_train_start(self, trainer: Any) -> None:
         samples = len(trainer.train_loader.dataset)
@@ -35,23 +62,24 @@ class PlainProgress(Callback):
             if batch is not None:
                 where += f", global batch {batch * trainer.world_size}"
         line = (
-            f"training {trainer.settings.name} on {where}: {samples:,} samples, "
-            f"{trainer.steps_per_epoch} steps per epoch, {trainer.settings.epochs} epochs"
+            f"training {trainer.settings.name} on {where}: {plural(samples, 'sample')}, "
+            f"{plural(trainer.steps_per_epoch, 'step')} per epoch, {plural(trainer.settings.epochs, 'epoch')}"
         )
         if trainer.resumed_from:
             where = f"epoch {trainer.epoch + 1}, step {trainer.global_step}"
             line += f" (resumed from {trainer.resumed_from} at {where})"
-        self.write(line)
+        self._line(trainer, line)
 
     def on_log(self, trainer: Any, row: dict[str, Any]) -> None:
-        self.write(
+        self._line(
+            trainer,
             f"epoch {row['epoch']}/{trainer.settings.epochs}  step {row['batch']}/{trainer.steps_per_epoch}  "
-            f"loss {row['train/loss']:.4f}  lr {row['lr']:.4g}  {row['samples_per_s']:,.0f} samples/s"
+            f"loss {row['train/loss']:.4f}  lr {row['lr']:.4g}  {row['samples_per_s']:,.0f} samples/s",
         )
 
     def on_epoch_end(self, trainer: Any, row: dict[str, Any]) -> None:
         epoch = f"{row['epoch']}/{trainer.settings.epochs}"
-        self.write(f"epoch {epoch} done in {row['time_s']:.1f} s: {format_metrics(row)}")
+        self._line(trainer, f"epoch {epoch} done in {row['time_s']:.1f} s: {format_metrics(row)}")
 
     def on_train_end(self, trainer: Any, summary: dict[str, Any]) -> None:
         line = f"done in {summary['wall_time_s']:.1f} s ({summary['samples_per_s']:,.0f} samples/s)"
@@ -136,5 +164,6 @@ class RichProgress(PlainProgress):
 
 
 def default_progress() -> Callback:
-    """A rich bar when standard output is a terminal, plain lines otherwise."""
-    return RichProgress() if sys.stdout.isatty() else PlainProgress()
+    """A rich bar when standard output is a terminal (not a launcher's, see ``is_terminal``), plain lines
+    otherwise."""
+    return RichProgress() if is_terminal(sys.stdout) else PlainProgress()

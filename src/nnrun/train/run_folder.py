@@ -2,19 +2,23 @@
 and per epoch) and ``summary.json`` (final and best metrics, wall time, samples/s).
 
 On a resume the metrics files are rewritten from the checkpoint's history, so rows logged after that
-checkpoint by the stopped run do not appear twice."""
+checkpoint by the stopped run do not appear twice. Every file that is rewritten is replaced atomically."""
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 from typing import Any
 
+from nnrun._atomic import remove_leftovers, write_text_atomically
 from nnrun.train.callbacks import Callback
+from nnrun.train.errors import RunFolderError
 
 FIXED_COLUMNS = ["kind", "epoch", "batch", "step", "lr"]
 TAIL_COLUMNS = ["samples_per_s", "time_s"]
+RUN_FILES = ("config.yaml", "metrics.jsonl", "metrics.csv", "summary.json")
 
 
 class RunFolder(Callback):
@@ -28,18 +32,35 @@ class RunFolder(Callback):
     def file(self, name: str) -> str:
         return os.path.join(self.path, name)
 
+    def run_files(self) -> list[str]:
+        """The files of a run already in the folder."""
+        return [name for name in RUN_FILES if os.path.isfile(self.file(name))]
+
+    def prepare(self) -> None:
+        """Create the folder and delete what interrupted writes left in it."""
+        try:
+            os.makedirs(self.path, exist_ok=True)
+        except OSError as exc:
+            raise RunFolderError(f"cannot create the run folder {self.path}: {exc.strerror or exc}") from None
+        if not os.access(self.path, os.W_OK):
+            raise RunFolderError(f"cannot write into the run folder {self.path}: permission denied")
+        remove_leftovers(self.path)
+
+    def clear(self) -> None:
+        """Delete the run's files (and nothing else in the folder)."""
+        for name in self.run_files():
+            os.unlink(self.file(name))
+
     def on_train_start(self, trainer: Any) -> None:
-        os.makedirs(self.path, exist_ok=True)
         if self.config_text is not None:
-            with open(self.file("config.yaml"), "w", encoding="utf-8") as handle:
-                handle.write(self.config_text)
+            self._replace("config.yaml", self.config_text)
         self.columns = FIXED_COLUMNS + trainer.metric_names() + TAIL_COLUMNS
-        with open(self.file("metrics.jsonl"), "w", encoding="utf-8") as handle:
-            handle.writelines(json.dumps(row) + "\n" for row in trainer.history)
-        with open(self.file("metrics.csv"), "w", encoding="utf-8", newline="") as handle:
-            writer = self._writer(handle)
-            writer.writeheader()
-            writer.writerows(trainer.history)
+        self._replace("metrics.jsonl", "".join(json.dumps(row) + "\n" for row in trainer.history))
+        table = io.StringIO(newline="")
+        writer = self._writer(table)
+        writer.writeheader()
+        writer.writerows(trainer.history)
+        self._replace("metrics.csv", table.getvalue())
 
     def on_log(self, trainer: Any, row: dict[str, Any]) -> None:
         self._append(row)
@@ -48,15 +69,22 @@ class RunFolder(Callback):
         self._append(row)
 
     def on_train_end(self, trainer: Any, summary: dict[str, Any]) -> None:
-        with open(self.file("summary.json"), "w", encoding="utf-8") as handle:
-            json.dump(summary, handle, indent=2)
-            handle.write("\n")
+        self._replace("summary.json", json.dumps(summary, indent=2) + "\n")
+
+    def _replace(self, name: str, text: str) -> None:
+        try:
+            write_text_atomically(self.file(name), text)
+        except OSError as exc:
+            raise RunFolderError(f"cannot write {self.file(name)}: {exc.strerror or exc}") from None
 
     def _append(self, row: dict[str, Any]) -> None:
-        with open(self.file("metrics.jsonl"), "a", encoding="utf-8") as handle:
-            handle.write(json.dumps(row) + "\n")
-        with open(self.file("metrics.csv"), "a", encoding="utf-8", newline="") as handle:
-            self._writer(handle).writerow(row)
+        try:
+            with open(self.file("metrics.jsonl"), "a", encoding="utf-8") as handle:
+                handle.write(json.dumps(row) + "\n")
+            with open(self.file("metrics.csv"), "a", encoding="utf-8", newline="") as handle:
+                self._writer(handle).writerow(row)
+        except OSError as exc:
+            raise RunFolderError(f"cannot write the metrics in {self.path}: {exc.strerror or exc}") from None
 
     def _writer(self, handle: Any) -> csv.DictWriter:
         return csv.DictWriter(handle, fieldnames=self.columns, restval="", extrasaction="ignore")

@@ -27,10 +27,11 @@ from nnrun.train.callbacks import Callback, CallbackList
 from nnrun.train.checkpoint import load_checkpoint
 from nnrun.train.checkpoint_folder import CheckpointFolder
 from nnrun.train.data_parallel import DataParallel
-from nnrun.train.errors import TrainingError, TrainingInterrupted
+from nnrun.train.errors import RunFolderError, TrainingError, TrainingInterrupted
 from nnrun.train.interrupt import DeferredInterrupt
 from nnrun.train.metrics import MetricTracker
 from nnrun.train.progress import default_progress
+from nnrun.train.resume_rules import check_config
 from nnrun.train.run_folder import RunFolder
 from nnrun.train.settings import TrainSettings
 
@@ -47,6 +48,8 @@ class Trainer:
         callbacks: :class:`~nnrun.train.Callback` objects called at each hook.
         progress: True for a progress bar/log lines, False for none, or a Callback of your own.
         overrides: ``key.path=value`` overrides of the config.
+        need_test, need_train: build the config's test split even when ``train.test`` is off; build its
+            training data (False: only the test split, for evaluation, which then needs only its files).
         communicator: the ranks of a data-parallel job (:mod:`nnrun.distributed`); by default
             ``nnrun.distributed.init()``: one process, or every rank of an ``mpirun`` launch. On several
             ranks the loaders are sharded (each rank reads ``1/N`` of every epoch), gradients are averaged
@@ -70,6 +73,7 @@ class Trainer:
         progress: bool | Callback = True,
         overrides: Iterable[str] = (),
         need_test: bool = False,
+        need_train: bool = True,
         communicator: distributed.Communicator | None = None,
     ) -> None:
         self.config: TrainingConfig | None = None
@@ -82,7 +86,7 @@ class Trainer:
             self.comm = communicator or distributed.init(device=resolve_device(cfg))
             self.parallel = DataParallel(self.comm)
             with self.parallel.failure_ends_job():  # e.g. data missing on one machine
-                parts = build_parts(cfg, need_test, self.comm)
+                parts = build_parts(cfg, need_test, self.comm, need_train)
             settings = settings or settings_from(cfg)
         else:
             if model is None or optimizer is None or loss_fn is None or train_loader is None:
@@ -113,8 +117,9 @@ class Trainer:
         self.checkpoints = CheckpointFolder(folder, self.settings.checkpoint.keep_last) if folder else None
         hooks: list[Callback] = []
         main = self.comm.is_main
-        if self.settings.output and main:
-            hooks.append(RunFolder(self.settings.output, self.config_text))
+        self.run_folder = RunFolder(self.settings.output, self.config_text) if self.settings.output else None
+        if self.run_folder is not None and main:
+            hooks.append(self.run_folder)
         hooks += list(callbacks)
         if progress is not False and main:
             hooks.append(default_progress() if progress is True else progress)
@@ -149,15 +154,24 @@ class Trainer:
         return [f"{split}/{name}" for split in splits for name in names]
 
     # ----- training -----
-    def fit(self, resume: str | os.PathLike | None = None) -> dict[str, Any]:
+    def fit(self, resume: str | os.PathLike | None = None, *, overwrite: bool = False) -> dict[str, Any]:
         """Train until ``settings.epochs``; ``resume`` is a checkpoint path or ``auto`` (the run's last one).
 
-        Returns the summary (also in ``summary.json``). Raises :class:`~nnrun.train.TrainingInterrupted`
-        after saving an ``interrupted`` checkpoint on Ctrl-C, :class:`~nnrun.train.TrainingError` on a
-        non-finite loss."""
+        A run folder that already holds a run is never overwritten: training into it is refused (a
+        :class:`~nnrun.train.RunFolderError`) unless this continues its own checkpoint, or ``overwrite``
+        deletes that run's files first. A resume whose checkpoint or config does not fit is refused before
+        anything is written. Returns the summary (also in ``summary.json``). Raises
+        :class:`~nnrun.train.TrainingInterrupted` after saving an ``interrupted`` checkpoint on Ctrl-C,
+        :class:`~nnrun.train.TrainingError` on a non-finite loss."""
+        if self.train_loader is None:
+            raise TypeError(
+                "this Trainer was built without training data (need_train=False); it can evaluate"
+            )
         with self.parallel.failure_ends_job():
             if resume is not None:
                 self.resume(resume)
+            if self.comm.is_main:
+                self._take_folders(overwrite)
             self.parallel.start(self.model)
             self._session = (time.perf_counter(), self.elapsed)
             self.callbacks.on_train_start(self)
@@ -306,7 +320,8 @@ class Trainer:
         metric = self.settings.checkpoint.best
         if metric is None or metric not in row:
             return False
-        value, best = row[metric], self.best["value"] if self.best else None
+        same_metric = self.best is not None and self.best.get("metric") == metric  # it may change on resume
+        value, best = row[metric], self.best["value"] if same_metric else None
         better = best is None or (value > best if self.settings.checkpoint.mode == "max" else value < best)
         if better:
             self.best = {"metric": metric, "value": value, "epoch": row["epoch"], "step": row["step"]}
@@ -382,7 +397,8 @@ class Trainer:
         if self.parallel.saving():
             path = self.checkpoints.save(state, kind, number)
         self.parallel.barrier()  # nobody goes on (or reads it) before the file is complete
-        self.checkpoints.last_saved = path
+        if kind != "best":
+            self.checkpoints.last_saved = path
         self.callbacks.on_checkpoint(self, path)
         return path
 
@@ -442,7 +458,7 @@ class Trainer:
     def load_weights(self, checkpoint: str | os.PathLike) -> str:
         """Load only the model weights of a checkpoint (for evaluation); returns ``epoch N, step S``."""
         path = os.fspath(checkpoint)
-        state = load_checkpoint(path)
+        state = load_checkpoint(path, complete=True)
         try:
             self.model.load_state_dict({key: value.to(self.device) for key, value in state["model"].items()})
         except (KeyError, RuntimeError) as exc:
@@ -457,7 +473,10 @@ class Trainer:
             if self.checkpoints is None:
                 raise CheckpointError("--resume auto needs a checkpoint folder (settings.checkpoint.dir)")
             path = self.checkpoints.resume_path("auto")
-        state = load_checkpoint(path)
+        state = load_checkpoint(path, complete=True)
+        if self.config is not None and state["config"]:
+            same_ranks = state["progress"].get("world_size", 1) == self.world_size
+            check_config(path, state["config"], self.config, same_ranks)
         self.parallel.check_resume(path, state["progress"], self.train_loader)
         try:
             self.load_state_dict(state)
@@ -466,3 +485,36 @@ class Trainer:
         self.resumed_from = path
         if self.checkpoints is not None:
             self.checkpoints.last_saved = path
+
+    def _take_folders(self, overwrite: bool) -> None:
+        """Make sure this run may write its folders (see :meth:`fit`), then create them and delete what
+        interrupted writes left in them."""
+        found = self.run_folder.run_files() if self.run_folder else []
+        checkpoints = self.checkpoints.checkpoints() if self.checkpoints else []
+        if (found or checkpoints) and not self._continues_own_run():
+            if not overwrite:
+                raise RunFolderError(_holds_a_run(self.settings, found, checkpoints))
+            for folder in (self.run_folder, self.checkpoints):
+                if folder is not None:
+                    folder.clear()
+        for folder in (self.run_folder, self.checkpoints):
+            if folder is not None:
+                folder.prepare()
+
+    def _continues_own_run(self) -> bool:
+        """Whether this run resumed from a checkpoint of its own checkpoint folder."""
+        if self.resumed_from is None or self.checkpoints is None:
+            return False
+        return os.path.realpath(os.path.dirname(self.resumed_from)) == os.path.realpath(self.checkpoints.path)
+
+
+def _holds_a_run(settings: TrainSettings, found: list[str], checkpoints: list[str]) -> str:
+    folder = settings.output or settings.checkpoint.dir
+    what = [*found, f"{len(checkpoints)} checkpoint{'s' * (len(checkpoints) != 1)}"] if checkpoints else found
+    ways = ["continue it with --resume auto"] if "last.safetensors" in checkpoints else []
+    ways += ["train into another folder with --output DIR", "replace it with --overwrite"]
+    return (
+        f"{folder} already holds a run ({', '.join(what)}), and nnrun never overwrites one: "
+        + ", ".join(ways[:-1])
+        + f" or {ways[-1]} (from Python: fit(resume='auto') or fit(overwrite=True))."
+    )

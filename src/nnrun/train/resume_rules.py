@@ -1,0 +1,107 @@
+"""Which config changes a resumed run accepts: resuming is exact, or it is refused before anything is written.
+
+A training checkpoint keeps the resolved config it was trained with. The config of the resuming run is
+compared with it setting by setting. Changes that leave the run's data order, model, optimizer state and
+schedule meaning what they meant are allowed: how long to train (``train.epochs``, unless the scheduler's
+arguments use ``epochs`` or ``steps``), logging, checkpoints, test reporting, the device, the run's name and
+folder, where the data files are and the evaluation batch size. Every other change is refused, naming the
+key and both values: a resumed optimizer keeps its checkpointed state, so a new learning rate would be
+silently ignored. On another number of ranks, the batch size may change as long as the global batch stays
+the same (:meth:`DataParallel.check_resume` compares it).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from nnrun.config import ConfigError, TrainingConfig, parse_stored
+from nnrun.config.training_nodes import symbols_used
+from nnrun.train.errors import ResumeRefused
+
+#: Settings a resumed run may change (a key, or a section whose every key may change).
+SAFE = (
+    "name",
+    "output",
+    "device",
+    "train.epochs",
+    "train.log_every",
+    "train.test",
+    "checkpoint",
+    "data.root",
+    "data.download",
+    "data.eval_batch_size",
+)
+#: Settings that may change with the number of ranks, as long as the global batch stays the same (compared
+#: through the data split that the checkpoint records).
+COMPARED_BY_DATA_SPLIT = ("data.batch_size", "data.batch_scope")
+#: Sections whose keys are the schema's own: a key absent from an older checkpoint's config is not compared.
+_SCHEMA_SECTIONS = ("", "data", "train", "checkpoint")
+_ABSENT = object()
+
+
+@dataclass(frozen=True)
+class Change:
+    """One setting whose value differs between the checkpoint's config and the resuming run's."""
+
+    key: str
+    saved: Any
+    current: Any
+
+    def __str__(self) -> str:
+        return f"{self.key}: {_show(self.saved)} -> {_show(self.current)}"
+
+
+def check_config(checkpoint: str, saved_text: str, config: TrainingConfig, same_ranks: bool) -> None:
+    """Raise :class:`ResumeRefused` listing every change of ``config`` from the checkpoint's config that
+    would not continue the same run. ``same_ranks``: the run has as many ranks as the checkpoint's, so a
+    changed batch size changes the global batch (otherwise the data split check decides)."""
+    try:
+        saved = parse_stored(saved_text, f"{checkpoint}[config]")
+    except ConfigError as exc:
+        raise ResumeRefused(f"{checkpoint}: the config saved in it is unreadable:\n{exc}") from None
+    current = parse_stored(config.yaml, "the resolved config")
+    scheduled = symbols_used(config.scheduler.node) & {"epochs", "steps"} if config.scheduler else set()
+    refused = []
+    for change in changes(saved, current):
+        if change.key == "train.epochs" and scheduled:
+            names = " and ".join(sorted(scheduled))
+            refused.append(f"{change} (the scheduler's arguments use {names}, so its schedule would change)")
+        elif not _allowed(change.key, same_ranks):
+            refused.append(str(change))
+    if refused:
+        raise ResumeRefused(
+            f"cannot resume from {checkpoint}: the config changed in ways that would not continue the same "
+            "run:\n  " + "\n  ".join(refused) + "\nResume with the checkpoint's values, or train with the "
+            "new ones as a new run (another --output, or --overwrite)."
+        )
+
+
+def changes(saved: Any, current: Any, key: str = "") -> list[Change]:
+    """Every setting that differs, by dotted key (lists of equal length item by item)."""
+    if isinstance(saved, dict) and isinstance(current, dict):
+        found = []
+        for name in dict.fromkeys([*saved, *current]):
+            if name not in saved and key in _SCHEMA_SECTIONS:
+                continue  # a setting the checkpoint's nnrun did not have yet
+            inner = f"{key}.{name}" if key else str(name)
+            found += changes(saved.get(name, _ABSENT), current.get(name, _ABSENT), inner)
+        return found
+    if isinstance(saved, list) and isinstance(current, list) and len(saved) == len(current):
+        return [
+            change for i, pair in enumerate(zip(saved, current)) for change in changes(*pair, f"{key}.{i}")
+        ]
+    return [] if saved == current else [Change(key, saved, current)]
+
+
+def _allowed(key: str, same_ranks: bool) -> bool:
+    safe = SAFE if same_ranks else (*SAFE, *COMPARED_BY_DATA_SPLIT)
+    return any(key == name or key.startswith(f"{name}.") for name in safe)
+
+
+def _show(value: Any) -> str:
+    if value is _ABSENT:
+        return "(not set)"
+    text = json.dumps(value, separators=(", ", ": "))
+    return text if len(text) <= 60 else text[:57] + "..."
