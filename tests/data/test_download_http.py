@@ -60,7 +60,16 @@ def test_checksum_mismatch_leaves_nothing(server, tmp_path):
         DatasetError, match=r"file\.bin into .*checksum mismatch \(MD5 [0-9a-f]{32}, expected 0{32}\)"
     ):
         download(Resource("file.bin", "0" * 32), tmp_path / "out", [url])
-    assert list((tmp_path / "out").iterdir()) == []
+    assert not (tmp_path / "out").exists()  # not even the folder it made
+
+
+def test_a_failed_download_removes_only_the_folders_it_made(tmp_path):
+    (tmp_path / "kept").mkdir()
+    with pytest.raises(DatasetError, match=r"Download failed: could not fetch file\.bin into .*data\.root"):
+        download(
+            Resource("file.bin", "0" * 32), tmp_path / "kept" / "a" / "b", ["http://127.0.0.1:9/"], timeout=2
+        )
+    assert [p.name for p in tmp_path.iterdir()] == ["kept"] and not list((tmp_path / "kept").iterdir())
 
 
 def test_falls_back_to_the_next_mirror(server, tmp_path):
@@ -72,7 +81,7 @@ def test_falls_back_to_the_next_mirror(server, tmp_path):
 
 
 def test_unreachable_mirrors_are_all_reported(tmp_path):
-    with pytest.raises(DatasetError, match=r"http://127\.0\.0\.1:9/file\.bin: .*Check the network"):
+    with pytest.raises(DatasetError, match=r"http://127\.0\.0\.1:9/file\.bin: .*Without network access"):
         download(Resource("file.bin", "0" * 32), tmp_path, ["http://127.0.0.1:9/"], timeout=2)
     assert list(tmp_path.iterdir()) == []
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
@@ -15,7 +16,7 @@ from pydantic import AfterValidator, Field, Strict, StrictBool, StrictInt, Stric
 
 from nnrun.config.document import ModelConfig, _parse, _top_input_shape, load_model_section
 from nnrun.config.errors import ConfigError, Issues, Mark, did_you_mean
-from nnrun.config.overrides import apply_overrides
+from nnrun.config.overrides import Override, apply_overrides
 from nnrun.config.schema import PositiveInt, _Strict, check
 from nnrun.config.training_nodes import (
     NodeSpec,
@@ -26,6 +27,7 @@ from nnrun.config.training_nodes import (
     check_transforms,
 )
 from nnrun.config.yaml_source import YamlMap, dump_yaml, locate, to_plain
+from nnrun.data import OptionError
 from nnrun.data.datasets import DATASETS
 
 #: Top-level keys that make a document with ``model:`` a training config rather than a model config.
@@ -186,12 +188,24 @@ def is_training_document(document: Any) -> bool:
     return isinstance(document, YamlMap) and "model" in document and any(k in document for k in TRAINING_KEYS)
 
 
-def load_training(source: str | os.PathLike, overrides: list[str] | tuple[str, ...] = ()) -> TrainingConfig:
+def load_training(source: str | os.PathLike, overrides: Sequence[str | Override] = ()) -> TrainingConfig:
     """Read a training config (a path or YAML text), apply ``key.path=value`` overrides, validate it all."""
     document, mark = _parse(source)
     if not isinstance(document, YamlMap):
         raise ConfigError(
             Issues.one("", "a training config is a mapping with model:, data:, optimizer:, …", mark)
+        )
+    if "model" not in document and {"module", "modules"} & set(document):
+        name = os.path.basename(mark.file) if mark.file.endswith((".yaml", ".yml")) else "model.yaml"
+        raise ConfigError(
+            Issues.one(
+                "",
+                "this is a model config (it has module:/modules:), not a training config: use it in one, "
+                f"e.g. model: !include {name} next to data:, optimizer: and train: (see "
+                "configs/lenet_mnist.yaml in nnrun's repository); nnrun validate and nnrun inspect take it "
+                "as it is",
+                mark,
+            )
         )
     apply_overrides(document, overrides)
     return training_config(document, mark)
@@ -257,13 +271,19 @@ def _model(document: YamlMap, mark: Mark, issues: Issues) -> ModelConfig | None:
 def _check_data(data: DataSchema, located: YamlMap, mark: Mark, issues: Issues) -> None:
     entry = DATASETS[data.dataset]
     options = [name for name in entry.options() if name != "transform"]  # transforms: data.transforms
-    for key in data.options:
-        if key not in options:
-            where = locate(located, mark, ("options", key), at_key=True)
-            known = ", ".join(options) or "none"
-            issues.add(
-                f"data.options.{key}", f"{data.dataset} has no option {key!r}; its options: {known}", where
-            )
+    unknown = [key for key in data.options if key not in options]
+    for key in unknown:
+        where = locate(located, mark, ("options", key), at_key=True)
+        known = ", ".join(options) or "none"
+        issues.add(
+            f"data.options.{key}", f"{data.dataset} has no option {key!r}; its options: {known}", where
+        )
+    if not unknown:
+        try:
+            entry.check_options(data.options)
+        except OptionError as exc:
+            where = locate(located, mark, ("options", exc.option))
+            issues.add(f"data.options.{exc.option}", str(exc), where)
     if data.download and not entry.downloadable:
         where = located.value_marks.get("download", mark)
         issues.add("data.download", f"{data.dataset} cannot be downloaded; set download: false", where)

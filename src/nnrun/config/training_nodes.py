@@ -177,6 +177,24 @@ def resolve_symbols(value: Any, symbols: dict[str, int]) -> Any:
     return value
 
 
+def symbols_used(spec: NodeSpec) -> set[str]:
+    """The symbols (``epochs``, ``steps``, ``steps_per_epoch``) that ``spec`` or its children depend on."""
+    used: set[str] = set()
+    pending: list[Any] = list(spec.kwargs.values())
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict):
+            pending.extend(value.values())
+        elif isinstance(value, (list, tuple)):
+            pending.extend(value)
+        elif isinstance(value, str) and _is_symbolic(value):
+            tree = ast.parse(value, mode="eval")
+            used |= {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+    for child in spec.children:
+        used |= symbols_used(child)
+    return used
+
+
 # ----- helpers -----
 def _node(
     value: Any,

@@ -4,7 +4,7 @@ from nnrun.data import transforms
 from nnrun.data.collate import default_collate
 from nnrun.data.dataset import ArrayDataset, Dataset, Subset, TensorDataset, random_split
 from nnrun.data.datasets import load_dataset
-from nnrun.data.errors import DatasetError
+from nnrun.data.errors import DatasetError, OptionError
 from nnrun.data.idx import read_idx
 from nnrun.data.loader import DataLoader
 
@@ -13,6 +13,7 @@ __all__ = [
     "DataLoader",
     "Dataset",
     "DatasetError",
+    "OptionError",
     "Subset",
     "TensorDataset",
     "default_collate",

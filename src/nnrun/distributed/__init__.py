@@ -13,7 +13,7 @@ from typing import Any
 
 from nnrun import _backend
 from nnrun.distributed.communicator import Communicator, DistributedError, SingleProcess
-from nnrun.distributed.launcher import launched_rank, launched_world_size, local_rank
+from nnrun.distributed.launcher import is_terminal, launched_rank, launched_world_size, local_rank
 from nnrun.distributed.mpi import MPICommunicator
 from nnrun.distributed.nccl import NCCLCommunicator
 from nnrun.distributed.sync import (
@@ -38,6 +38,7 @@ __all__ = [
     "broadcast_tensors",
     "gather_bytes",
     "init",
+    "is_terminal",
     "launched_rank",
     "launched_world_size",
     "local_rank",

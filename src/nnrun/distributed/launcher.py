@@ -4,6 +4,7 @@ environment variables launchers set, so nothing needs mpi4py to find out."""
 from __future__ import annotations
 
 import os
+from typing import TextIO
 
 # (world size, rank, local rank) variables of Open MPI, MPICH/Intel MPI (Hydra, PMI) and MVAPICH2.
 _LAUNCHER_VARIABLES = (
@@ -50,3 +51,10 @@ def launcher_description() -> str:
     """``OMPI_COMM_WORLD_SIZE=2`` style evidence of the launch, for error messages."""
     names = _launcher()
     return f"{names[0]}={os.environ[names[0]]}" if names else "no MPI launcher"
+
+
+def is_terminal(stream: TextIO) -> bool:
+    """Whether ``stream`` is a terminal someone watches (for progress bars and colours). Under an MPI
+    launcher it is not: Open MPI gives each rank a pseudo-terminal even when ``mpirun``'s own output goes
+    to a file or a pipe, so escape codes would end up in the log."""
+    return _launcher() is None and stream.isatty()

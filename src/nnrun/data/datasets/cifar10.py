@@ -16,6 +16,7 @@ import numpy as np
 from nnrun.data.dataset import ArrayDataset
 from nnrun.data.datasets.download import Resource, download
 from nnrun.data.errors import DatasetError
+from nnrun.data.memory import too_large
 from nnrun.data.transforms import BatchTransform
 
 FOLDER = "cifar-10-batches-bin"
@@ -28,11 +29,18 @@ _RECORD = 1 + 3 * 32 * 32
 
 def read_cifar_binary(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
     """Images uint8 (N, 3, 32, 32) and labels int64 (N,) of one CIFAR-10 binary batch file."""
-    raw = np.fromfile(path, dtype=np.uint8)
-    if raw.size == 0 or raw.size % _RECORD:
-        raise DatasetError(
-            f"{path}: not a CIFAR-10 binary batch ({raw.size} bytes, not a multiple of {_RECORD})"
-        )
+    try:
+        size = os.path.getsize(path)
+        if size == 0 or size % _RECORD:
+            raise DatasetError(
+                f"{path}: not a CIFAR-10 binary batch ({size} bytes, not a multiple of {_RECORD})"
+            )
+        problem = too_large(size)
+        if problem:
+            raise DatasetError(f"{path}: the file takes {problem}")
+        raw = np.fromfile(path, dtype=np.uint8)
+    except OSError as error:
+        raise DatasetError(f"{path}: cannot read it ({error.strerror or error})") from None
     records = raw.reshape(-1, _RECORD)
     labels = records[:, 0].astype(np.int64)
     if labels.max() >= len(CLASSES):

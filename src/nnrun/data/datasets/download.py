@@ -6,6 +6,7 @@ unpickled: IDX, CIFAR-10 *binary* records and tar members are read as plain byte
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import os
@@ -14,12 +15,12 @@ import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
-from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from nnrun.data.errors import DatasetError
+from nnrun.distributed.launcher import is_terminal
 
 _CHUNK = 1 << 20
 
@@ -65,8 +66,8 @@ def verify(path: Path, resource: Resource) -> str | None:
 
 def _progress(total: int | None, label: str) -> Any:
     """A rich progress bar on a terminal; nothing otherwise."""
-    if not sys.stderr.isatty():
-        return nullcontext(None)
+    if not is_terminal(sys.stderr):
+        return contextlib.nullcontext(None)
     from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
     progress = Progress(
@@ -94,8 +95,10 @@ def download(resource: Resource, folder: Path, mirrors: Sequence[str], timeout: 
     """Fetch ``resource`` into ``folder`` from the first mirror that serves a file with the right checksum.
 
     The file is written to a temporary name in ``folder`` and renamed only once verified; a failed or
-    mismatching download leaves nothing behind. Raises ``DatasetError`` listing every mirror's failure.
+    mismatching download leaves nothing behind, not even the folders it created. Raises ``DatasetError``
+    listing every mirror's failure and how to use local files instead.
     """
+    created = [parent for parent in (folder, *folder.parents) if not parent.exists()]
     folder.mkdir(parents=True, exist_ok=True)
     final = folder / resource.filename
     failures = []
@@ -113,11 +116,15 @@ def download(resource: Resource, folder: Path, mirrors: Sequence[str], timeout: 
             os.replace(partial, final)
             return final
         except (urllib.error.URLError, OSError, ValueError) as error:
-            failures.append(f"{url}: {error}")
+            failures.append(f"{url}: {getattr(error, 'reason', None) or error}")
         finally:
             partial.unlink(missing_ok=True)
+    for parent in created:  # innermost first; only the folders this call made, and only if empty
+        with contextlib.suppress(OSError):
+            parent.rmdir()
     raise DatasetError(
-        f"Could not download {resource.filename} into {folder}. "
-        + "; ".join(failures)
-        + ". Check the network connection, or fetch the file by hand and place it in that folder."
+        f"Download failed: could not fetch {resource.filename} into {folder} from any of its "
+        f"{len(mirrors)} mirror{'s' * (len(mirrors) > 1)} ({'; '.join(failures)}). Without network access, "
+        "fetch the files elsewhere, put them in a folder and point root at it (data.root in a training "
+        "config) with download off."
     )

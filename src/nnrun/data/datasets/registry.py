@@ -14,7 +14,7 @@ from nnrun.data.datasets.cifar10 import load_cifar10
 from nnrun.data.datasets.mnist import FASHION_MNIST, MNIST, load_idx_family
 from nnrun.data.datasets.npz import load_npz
 from nnrun.data.datasets.sample import load_mnist_sample
-from nnrun.data.datasets.synthetic import make_classification
+from nnrun.data.datasets.synthetic import check_classification, make_classification
 from nnrun.data.errors import DatasetError
 
 
@@ -25,10 +25,16 @@ class DatasetEntry:
     reader: Callable[..., ArrayDataset]
     reads_files: bool
     downloadable: bool
+    check: Callable[..., None] | None = None  # checks option values without loading (raises OptionError)
 
     def options(self) -> list[str]:
         fixed = {"root", "split", "download_missing"}
         return [name for name in inspect.signature(self.reader).parameters if name not in fixed]
+
+    def check_options(self, options: dict[str, Any]) -> None:
+        """Raise :class:`OptionError` for the first option value that is invalid or does not fit in memory."""
+        if self.check is not None:
+            self.check(**options)
 
 
 DATASETS: dict[str, DatasetEntry] = {
@@ -38,7 +44,9 @@ DATASETS: dict[str, DatasetEntry] = {
     ),
     "cifar10": DatasetEntry(load_cifar10, reads_files=True, downloadable=True),
     "npz": DatasetEntry(load_npz, reads_files=True, downloadable=False),
-    "synthetic": DatasetEntry(make_classification, reads_files=False, downloadable=False),
+    "synthetic": DatasetEntry(
+        make_classification, reads_files=False, downloadable=False, check=check_classification
+    ),
     "mnist_sample": DatasetEntry(load_mnist_sample, reads_files=False, downloadable=False),
 }
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import inspect
+import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from nnrun.data.dataset import ArrayDataset
-from nnrun.data.errors import DatasetError
+from nnrun.data.errors import DatasetError, OptionError
+from nnrun.data.memory import too_large
 from nnrun.data.transforms import BatchTransform
 
 _SPLIT_STREAM = {"train": 1, "test": 2}
@@ -33,17 +37,63 @@ def make_classification(
     """
     if split not in _SPLIT_STREAM:
         raise DatasetError(f"Unknown split {split!r}: expected 'train' or 'test'.")
+    check_classification(
+        num_samples=num_samples, num_classes=num_classes, shape=shape, train_size=train_size,
+        test_size=test_size, separation=separation, noise=noise, seed=seed,
+    )  # fmt: skip
     n = num_samples if num_samples is not None else (train_size if split == "train" else test_size)
-    shape = tuple(int(d) for d in shape)
-    if n < 0 or num_classes < 1 or not shape or min(shape) < 1:
-        raise DatasetError(
-            f"synthetic: need num_samples >= 0, num_classes >= 1 and a non-empty positive shape "
-            f"(got {n}, {num_classes}, {shape})."
-        )
-    features = int(np.prod(shape))
+    shape = tuple(shape)
+    features = math.prod(shape)
     centres = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0,)))
     centres = separation * centres.standard_normal((num_classes, features))
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_SPLIT_STREAM[split],)))
     labels = rng.permutation(np.arange(n) % num_classes).astype(np.int64)
     x = centres[labels] + noise * rng.standard_normal((n, features))
     return ArrayDataset(x.astype(np.float32).reshape(n, *shape), labels, transform)
+
+
+def check_classification(**options: Any) -> None:
+    """Check :func:`make_classification`'s options (types, ranges, and that both splits fit in memory)
+    before anything is drawn; raise :class:`OptionError` naming the first bad one."""
+    values = inspect.signature(make_classification).bind("train", **options)
+    values.apply_defaults()
+    given = values.arguments
+    for name in ("num_classes", "train_size", "test_size", "seed", "num_samples"):
+        value = given[name]
+        if value is None and name == "num_samples":
+            continue
+        if not _is_int(value) or value < (1 if name == "num_classes" else 0):
+            least = "a positive int" if name == "num_classes" else "an int >= 0"
+            raise OptionError(name, f"synthetic: {name} must be {least}, got {value!r}")
+    for name in ("separation", "noise"):
+        if isinstance(given[name], bool) or not isinstance(given[name], (int, float)):
+            raise OptionError(name, f"synthetic: {name} must be a number, got {given[name]!r}")
+    shape = given["shape"]
+    if not (isinstance(shape, (list, tuple)) and shape and all(_is_int(d) and d > 0 for d in shape)):
+        raise OptionError(
+            "shape", f"synthetic: shape must be a non-empty list of positive ints, got {shape!r}"
+        )
+    sizes = (
+        [given["num_samples"]] * 2
+        if given["num_samples"] is not None
+        else [given["train_size"], given["test_size"]]
+    )
+    features = math.prod(shape)
+    # float32 samples of both splits, and float64 temporaries while the larger split is drawn
+    needed = 4 * sum(sizes) * features + 32 * max(sizes) * features + 8 * given["num_classes"] * features
+    problem = too_large(needed)
+    if problem:
+        name = (
+            "num_samples"
+            if given["num_samples"] is not None
+            else ("train_size" if sizes[0] >= sizes[1] else "test_size")
+        )
+        name = "shape" if features > max(sizes) else name  # blame the larger factor
+        raise OptionError(
+            name,
+            f"synthetic: {sizes[0]:,} + {sizes[1]:,} samples of shape {list(shape)} would take {problem}",
+        )
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
