@@ -11,7 +11,8 @@ from typing import Any
 import nnrun
 from nnrun_cli.errors import CLIError
 
-CHECKPOINT_SUFFIXES = (".safetensors", ".st", ".ckpt", ".nnrun")
+# torch.save and pickle files too, so that they get the message that nnrun never loads them
+CHECKPOINT_SUFFIXES = (".safetensors", ".st", ".ckpt", ".nnrun", ".pt", ".pth", ".pkl", ".pickle", ".bin")
 
 
 @dataclass

@@ -21,6 +21,7 @@ from nnrun.config.yaml_limits import (
     MAX_DEPTH,
     MAX_FILE_BYTES,
     MAX_INCLUDE_DEPTH,
+    MAX_INCLUDES,
     MAX_NODES,
     Budget,
     LimitError,
@@ -172,6 +173,9 @@ def _include_problem(resolved: str, context: _Context) -> str | None:
         return f"!include cycle: {' -> '.join([*context.chain, resolved])}"
     if len(context.chain) > MAX_INCLUDE_DEPTH:
         return f"!include nested more than {MAX_INCLUDE_DEPTH} files deep"
+    context.budget.includes -= 1
+    if context.budget.includes < 0:
+        return f"more than {MAX_INCLUDES} !include reads in one config"
     if not resolved.endswith((".yaml", ".yml")):
         return f"!include reads YAML files (.yaml or .yml) only, not {resolved}"
     if not os.path.isfile(resolved):
@@ -237,9 +241,9 @@ def _read_text(path: str) -> str:
         return ConfigError([_yaml_issue(message, Mark(path, line, column))])
 
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # before opening: opening a FIFO waits for a writer
+            raise refuse("not a regular file; a config is a YAML text file")
         with open(path, "rb") as handle:
-            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-                raise refuse("not a regular file; a config is a YAML text file")
             raw = handle.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise refuse(f"cannot read the file ({exc.strerror or exc})") from None

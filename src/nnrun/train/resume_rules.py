@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nnrun.config import ConfigError, TrainingConfig, parse_stored
+from nnrun.config.training import CheckpointSchema, DataSchema, TrainingSchema, TrainSchema
 from nnrun.config.training_nodes import symbols_used
 from nnrun.train.errors import ResumeRefused
 
@@ -36,8 +37,8 @@ SAFE = (
 #: Settings that may change with the number of ranks, as long as the global batch stays the same (compared
 #: through the data split that the checkpoint records).
 COMPARED_BY_DATA_SPLIT = ("data.batch_size", "data.batch_scope")
-#: Sections whose keys are the schema's own: a key absent from an older checkpoint's config is not compared.
-_SCHEMA_SECTIONS = ("", "data", "train", "checkpoint")
+#: The schemas of the resolved config's fixed sections, by dotted key ("": the top level).
+_SCHEMAS = {"": TrainingSchema, "data": DataSchema, "train": TrainSchema, "checkpoint": CheckpointSchema}
 _ABSENT = object()
 
 
@@ -61,6 +62,8 @@ def check_config(checkpoint: str, saved_text: str, config: TrainingConfig, same_
         saved = parse_stored(saved_text, f"{checkpoint}[config]")
     except ConfigError as exc:
         raise ResumeRefused(f"{checkpoint}: the config saved in it is unreadable:\n{exc}") from None
+    if not isinstance(saved, dict):
+        raise ResumeRefused(f"{checkpoint}: the config saved in it is not a training config")
     current = parse_stored(config.yaml, "the resolved config")
     scheduled = symbols_used(config.scheduler.node) & {"epochs", "steps"} if config.scheduler else set()
     refused = []
@@ -83,8 +86,8 @@ def changes(saved: Any, current: Any, key: str = "") -> list[Change]:
     if isinstance(saved, dict) and isinstance(current, dict):
         found = []
         for name in dict.fromkeys([*saved, *current]):
-            if name not in saved and key in _SCHEMA_SECTIONS:
-                continue  # a setting the checkpoint's nnrun did not have yet
+            if name not in saved and _is_default(key, name, current[name]):
+                continue  # a setting at its default, which the checkpoint may not record
             inner = f"{key}.{name}" if key else str(name)
             found += changes(saved.get(name, _ABSENT), current.get(name, _ABSENT), inner)
         return found
@@ -93,6 +96,17 @@ def changes(saved: Any, current: Any, key: str = "") -> list[Change]:
             change for i, pair in enumerate(zip(saved, current)) for change in changes(*pair, f"{key}.{i}")
         ]
     return [] if saved == current else [Change(key, saved, current)]
+
+
+def _is_default(section: str, name: str, value: Any) -> bool:
+    """Whether ``value`` is the schema's default for ``section.name`` (a resolved config leaves out an
+    unset scheduler, and one written by an older nnrun lacks settings added since)."""
+    schema = _SCHEMAS.get(section)
+    field = schema.model_fields.get(name) if schema is not None else None
+    if field is None or field.is_required():
+        return False
+    default = field.get_default(call_default_factory=True)
+    return value == (default.model_dump() if hasattr(default, "model_dump") else default)
 
 
 def _allowed(key: str, same_ranks: bool) -> bool:

@@ -1,0 +1,204 @@
+"""What a new user trips over: every error is one paragraph naming the file, option or setting (exit code 2,
+no traceback); a model config given to train, a node where a model section belongs, an offline download,
+evaluating with only the test files, and the small print of the output."""
+
+import io
+import re
+import sys
+import urllib.error
+import urllib.request
+
+import numpy as np
+import pytest
+
+from nnrun.distributed import is_terminal
+from nnrun.train import PlainProgress, Trainer
+
+SMALL = """\
+seed: 0
+device: cpu
+input_shape: [1, 4, 4]
+model: {module: {Sequential: [Flatten, {Linear: [16, 3]}]}}
+data:
+  dataset: synthetic
+  batch_size: 8
+  options: {train_size: 8, test_size: 8, num_classes: 3, shape: [1, 4, 4]}
+optimizer: {SGD: {lr: 0.1}}
+train: {epochs: 1}
+"""
+
+
+def _one_paragraph(result):
+    assert "Traceback" not in result.output
+    text = result.stderr.strip()
+    assert text.startswith("error: ")
+    assert not re.match(r"error: (MemoryError|RecursionError|ReaderError|KeyError|IndexError|error)\b", text)
+    return text
+
+
+CASES = {  # (file name, content) or None, the arguments after it, what the error says
+    "NUL byte": (("c.yaml", b"model:\n  module: ReLU\n  name: a\x00\n"), ["validate"], "c.yaml:3:10: YAML: "),
+    "Latin-1 text": (("c.yaml", b"name: caf\xe9\n"), ["train"], "c.yaml:1:10: YAML: not UTF-8 text"),
+    "empty config": (("c.yaml", b""), ["train"], "c.yaml:1:1: the document is empty"),
+    "a folder": (None, ["train", "."], "is a directory"),
+    "a device": (None, ["validate", "/dev/zero"], "/dev/zero:1:1: YAML: not a regular file"),
+    "a model config to train": (
+        ("m.yaml", b"module: ReLU\n"),
+        ["train"],
+        "this is a model config (it has module:/modules:), not a training config: use it in one, "
+        "e.g. model: !include m.yaml",
+    ),
+    "a bad --set": (
+        ("c.yaml", SMALL.encode()),
+        ["train", "--set", "seed"],
+        "--set:1:1: 'seed': an override is",
+    ),
+    "a bad --set value": (("c.yaml", SMALL.encode()), ["train", "--set", "seed=[1"], "--set:1:"),
+    "--device cuda": (
+        ("c.yaml", SMALL.encode()),
+        ["train", "--device", "cuda"],
+        "--device: device: cuda was",
+    ),
+    "--device nonsense": (
+        ("c.yaml", SMALL.encode()),
+        ["train", "--device", "tpu"],
+        "--device: device: must be",
+    ),
+    "--output under a file": (
+        ("c.yaml", SMALL.encode()),
+        ["train", "--output", "c.yaml/run"],
+        "cannot create the run folder c.yaml/run",
+    ),
+    "a bad --input-shape": (
+        ("c.yaml", SMALL.encode()),
+        ["inspect", "--input-shape", "1,a"],
+        "--input-shape must",
+    ),
+    "a pickle to inspect": (("m.pt", b"\x80\x04\x95 pickled"), ["inspect"], "never loads"),
+    "a text file to inspect": (("m.safetensors", b"hello"), ["inspect"], "invalid checkpoint: m.safetensors"),
+}
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_errors_are_one_paragraph_naming_the_thing(invoke, tmp_path, monkeypatch, name):
+    monkeypatch.chdir(tmp_path)
+    written, args, message = CASES[name]
+    if written is not None:
+        (tmp_path / written[0]).write_bytes(written[1])
+        args = [args[0], written[0], *args[1:]]
+    result = invoke(*args)
+    assert result.exit_code == 2, result.output
+    assert message in _one_paragraph(result), result.stderr
+
+
+def test_a_node_where_the_model_section_belongs_is_accepted(invoke, tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        SMALL.replace("model: {module: {Sequential:", "model: {Sequential:").replace("]}}\n", "]}\n", 1)
+    )
+    assert "model: {Sequential: [Flatten" in config.read_text()
+    result = invoke("validate", config)
+    assert result.exit_code == 0 and "model Sequential, 51 parameters" in result.stdout, result.output
+
+
+def test_a_misspelt_model_section_shows_the_accepted_forms(invoke, tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        SMALL.replace("model: {module: {Sequential:", "model: {Sequentail:").replace("]}}\n", "]}\n", 1)
+    )
+    result = invoke("train", config)
+    assert result.exit_code == 2
+    assert "model: no module: or modules: here; module: NODE (one layer or container" in result.stderr
+
+
+def test_an_offline_download_says_so_and_leaves_no_folder(invoke, tmp_path, monkeypatch):
+    def offline(url, timeout):
+        raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        SMALL.replace("input_shape: [1, 4, 4]", "input_shape: [1, 28, 28]")
+        .replace("[16, 3]", "[784, 3]")
+        .replace(
+            "dataset: synthetic", f"dataset: mnist\n  root: {tmp_path / 'data' / 'mnist'}\n  download: true"
+        )
+        .replace("  options: {train_size: 8, test_size: 8, num_classes: 3, shape: [1, 4, 4]}\n", "")
+    )
+    result = invoke("train", config)
+    assert result.exit_code == 2, result.output
+    text = _one_paragraph(result)
+    assert "invalid config" not in text
+    assert f"{config}:7:9: data.root: Download failed: could not fetch " in text
+    assert "https://ossci-datasets.s3.amazonaws.com/mnist/" in text and "storage.googleapis.com" in text
+    assert "Temporary failure in name resolution" in text and "point root at it (data.root" in text
+    assert not (tmp_path / "data").exists()
+
+
+def _write_idx(path, array):
+    header = bytes([0, 0, 8, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+    path.write_bytes(header + array.astype(np.uint8).tobytes())
+
+
+def test_evaluating_on_the_test_split_needs_only_the_test_files(invoke, tmp_path):
+    full, test_only = tmp_path / "full", tmp_path / "test_only"
+    full.mkdir(), test_only.mkdir()
+    rng = np.random.default_rng(0)
+    for folder, splits in ((full, ("train", "t10k")), (test_only, ("t10k",))):
+        for split in splits:
+            _write_idx(folder / f"{split}-images-idx3-ubyte", rng.integers(0, 255, (16, 28, 28)))
+            _write_idx(folder / f"{split}-labels-idx1-ubyte", rng.integers(0, 3, 16))
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        SMALL.replace("[1, 4, 4]", "[1, 28, 28]", 1)
+        .replace("[16, 3]", "[784, 3]")
+        .replace("dataset: synthetic", f"dataset: mnist\n  root: {full}")
+        .replace("  options: {train_size: 8, test_size: 8, num_classes: 3, shape: [1, 4, 4]}\n", "")
+        + f"output: {tmp_path / 'run'}\n"
+    )
+    assert invoke("train", config, "--quiet").exit_code == 0
+    checkpoint = tmp_path / "run" / "checkpoints" / "last.safetensors"
+    result = invoke("eval", config, "--checkpoint", checkpoint, "--set", f"data.root={test_only}")
+    assert result.exit_code == 0, result.output
+    assert "on test, 16 samples: test/loss" in result.stdout
+
+
+def test_help_shows_no_type_on_flags(invoke):
+    for command in ([], ["train"], ["eval"], ["inspect"], ["validate"], ["info"]):
+        result = invoke(*command, "--help")
+        assert result.exit_code == 0 and "<bool>" not in result.output, result.output
+    assert "--overwrite" in invoke("train", "--help").output
+
+
+def test_one_epoch_is_singular(invoke, tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text(SMALL)
+    result = invoke("train", config, "--output", tmp_path / "run")
+    assert result.exit_code == 0, result.output
+    assert ": 8 samples, 1 step per epoch, 1 epoch\n" in result.stdout
+
+
+def test_plain_progress_logs_at_least_every_so_often(tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        SMALL.replace("train_size: 8,", "train_size: 40,") + "train: {epochs: 1, log_every: 1000}\n"
+    )
+    config.write_text(config.read_text().replace("train: {epochs: 1}\n", ""))
+    stream = io.StringIO()
+    Trainer(
+        config, progress=PlainProgress(stream, every_s=0.0), overrides=[f"output={tmp_path / 'run'}"]
+    ).fit()
+    steps = [line for line in stream.getvalue().splitlines() if "batch loss" in line]
+    assert [line.split("  ")[1] for line in steps] == [f"step {i}/5" for i in range(1, 6)]
+    assert re.fullmatch(r"epoch 1/1  step 1/5  batch loss \d+\.\d{4}  [\d,]+ samples/s", steps[0])
+
+
+def test_output_under_an_mpi_launcher_is_never_a_terminal(monkeypatch):
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    assert is_terminal(Terminal())
+    monkeypatch.setenv("OMPI_COMM_WORLD_SIZE", "2")
+    assert not is_terminal(Terminal())  # Open MPI gives ranks a pty even when mpirun's output is a file
+    assert not is_terminal(sys.stdout)

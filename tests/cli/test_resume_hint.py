@@ -1,0 +1,58 @@
+"""The hint printed after Ctrl-C resumes the same run when it is run as printed: it repeats every --set,
+--output, --device and --epochs, quoted for the shell."""
+
+import json
+import os
+import shlex
+import signal
+import subprocess
+import sys
+
+CONFIG = """\
+name: hint
+seed: 0
+device: cpu
+input_shape: [1, 4, 4]
+model: {module: {Sequential: [Flatten, {Linear: [16, 3]}]}}
+data:
+  dataset: synthetic
+  batch_size: 4
+  options: {train_size: 8000, test_size: 8, num_classes: 3, shape: [1, 4, 4]}
+optimizer: {SGD: {lr: 0.1}}
+train: {epochs: 2, log_every: 1000}
+"""
+
+
+def test_the_printed_command_resumes_the_run(tmp_path):
+    config = tmp_path / "my config.yaml"  # a space: the hint must quote it
+    config.write_text(CONFIG)
+    output = tmp_path / "runs" / "it's here"  # and a quote
+    bin_dir = os.path.dirname(sys.executable)  # where pip put the nnrun command
+    env = {**os.environ, "NO_COLOR": "1", "TERM": "dumb", "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    options = [
+        "--set", "optimizer.SGD.lr=0.05", "--set", "data.options.noise=0.5", "--set", "train.log_every=100",
+        "--output", str(output), "--device", "cpu", "--epochs", "3",
+    ]  # fmt: skip
+    process = subprocess.Popen(
+        ["nnrun", "train", str(config), *options],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    for line in process.stdout:  # wait until training is under way
+        if line.startswith("epoch 1/3  step 100/2000"):
+            break
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    hint = err.rsplit("continue with: ", 1)[1].strip()
+    assert shlex.split(hint) == ["nnrun", "train", str(config), *options, "--resume", "auto"]
+    resumed = subprocess.run(
+        ["bash", "-c", hint], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"(resumed from {output / 'checkpoints' / 'last.safetensors'} at epoch 1, step " in resumed.stdout
+    summary = json.loads((output / "summary.json").read_text())
+    assert summary["epochs"] == 3 and "lr: 0.05" in (output / "config.yaml").read_text()

@@ -1,0 +1,219 @@
+"""No run is lost: a run folder is never clobbered, a resume is exact or refused before anything is written,
+a failed write names the file and the last good checkpoint, and leftovers of interrupted writes are
+cleaned."""
+
+import hashlib
+import os
+import resource
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from nnrun.train import Trainer
+from nnrun.train.errors import ResumeRefused, RunFolderError
+
+CONFIG = """\
+name: tiny
+seed: 0
+device: cpu
+input_shape: [1, 4, 4]
+model:
+  module:
+    Sequential: [Flatten, {{Linear: [16, 8]}}, ReLU, {{Linear: [8, 3]}}]
+data:
+  dataset: synthetic
+  batch_size: 8
+  val_split: 0.25
+  transforms: [normalize: {{mean: [0.0], std: [2.0]}}]
+  options: {{train_size: 48, test_size: 8, num_classes: 3, shape: [1, 4, 4]}}
+optimizer: {{SGD: {{lr: 0.1, momentum: 0.9}}}}
+train: {{epochs: 1, log_every: 100}}
+checkpoint: {{best: val/accuracy}}
+output: {output}
+"""
+
+
+@pytest.fixture
+def config(tmp_path):
+    path = tmp_path / "tiny.yaml"
+    path.write_text(CONFIG.format(output=tmp_path / "run"))
+    return path
+
+
+def _snapshot(folder):
+    """Every file under ``folder`` with the SHA-256 of its bytes."""
+    return {
+        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(Path(folder).rglob("*"))
+        if path.is_file()
+    }
+
+
+def _cli(*args, cwd, preexec_fn=None):
+    command = [sys.executable, "-c", "from nnrun_cli.app import main; main()", *map(str, args)]
+    return subprocess.run(
+        command, capture_output=True, text=True, cwd=cwd, timeout=120, preexec_fn=preexec_fn
+    )
+
+
+def test_training_again_into_a_run_folder_is_refused_and_changes_nothing(config, tmp_path):
+    Trainer(config, progress=False).fit()
+    before = _snapshot(tmp_path / "run")
+    with pytest.raises(RunFolderError, match=r"run already holds a run \(config.yaml, .*checkpoints\)") as e:
+        Trainer(config, progress=False).fit()
+    assert "--resume auto" in str(e.value) and "--overwrite" in str(e.value)
+    result = _cli("train", config, cwd=tmp_path)
+    assert result.returncode == 2 and "already holds a run" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert _snapshot(tmp_path / "run") == before
+
+
+def test_overwrite_replaces_only_the_runs_own_files(config, tmp_path):
+    Trainer(config, progress=False, overrides=["train.epochs=2"]).fit()
+    (tmp_path / "run" / "notes.txt").write_text("mine")
+    Trainer(config, progress=False).fit(overwrite=True)
+    names = sorted(path.name for path in (tmp_path / "run" / "checkpoints").iterdir())
+    assert names == ["best.safetensors", "epoch-0001.safetensors", "last.safetensors"]  # no epoch-0002
+    assert (tmp_path / "run" / "notes.txt").read_text() == "mine"
+
+
+def test_a_folder_without_a_run_is_used_as_it_is(config, tmp_path):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "README").write_text("for the runs of this experiment")
+    Trainer(config, progress=False).fit()
+    assert (tmp_path / "run" / "summary.json").is_file()
+
+
+def test_resuming_another_runs_checkpoint_into_a_folder_with_a_run_is_refused(config, tmp_path):
+    Trainer(config, progress=False).fit()
+    other = tmp_path / "other.yaml"
+    other.write_text(CONFIG.format(output=tmp_path / "run2"))
+    Trainer(other, progress=False).fit()
+    before = _snapshot(tmp_path / "run2")
+    with pytest.raises(RunFolderError, match="already holds a run"):
+        Trainer(other, progress=False).fit(resume=tmp_path / "run" / "checkpoints" / "last.safetensors")
+    assert _snapshot(tmp_path / "run2") == before
+
+
+REFUSED = {  # override: the line the refusal shows
+    "seed=1": "seed: 0 -> 1",
+    "data.batch_size=4": "data.batch_size: 8 -> 4",
+    "data.val_split=0.5": "data.val_split: 0.25 -> 0.5",
+    "data.options.train_size=64": "data.options.train_size: 48 -> 64",
+    "data.transforms=[]": 'data.transforms: [{"normalize": {"mean": [0.0], "std": [2.0]}}] -> []',
+    "data.augment=[hflip: {p: 0.5}]": 'data.augment: [] -> [{"hflip": {"p": 0.5}}]',
+    "optimizer={Adam: {lr: 0.001}}": 'optimizer.Adam: (not set) -> {"lr": 0.001}',
+    "optimizer.SGD.lr=0.01": "optimizer.SGD.lr: 0.1 -> 0.01",
+    "optimizer.SGD.weight_decay=0.001": "optimizer.SGD.weight_decay: (not set) -> 0.001",
+    "loss={CrossEntropyLoss: {label_smoothing: 0.1}}": "loss: ",
+    "train.grad_clip_norm=1.0": "train.grad_clip_norm: null -> 1.0",
+    "scheduler={StepLR: {step_size: 1}}": 'scheduler: (not set) -> {"StepLR": {"step_size": 1}}',
+}
+
+
+@pytest.mark.parametrize("override", REFUSED)
+def test_a_resume_that_changes_the_run_is_refused_before_anything_is_written(config, tmp_path, override):
+    Trainer(config, progress=False).fit()
+    before = _snapshot(tmp_path / "run")
+    result = _cli("train", config, "--resume", "auto", "--epochs", 2, "--set", override, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert "cannot resume from" in result.stderr and REFUSED[override] in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+    assert _snapshot(tmp_path / "run") == before
+
+
+def test_a_changed_model_is_refused_naming_each_change(config, tmp_path):
+    Trainer(config, progress=False).fit()
+    wider = ["model.module.Sequential.1.Linear=[16, 12]", "model.module.Sequential.3.Linear=[12, 3]"]
+    with pytest.raises(ResumeRefused) as info:
+        Trainer(config, progress=False, overrides=wider).fit(resume="auto")
+    assert "model.module.Sequential.1.Linear.1: 8 -> 12\n" in str(info.value)
+    assert "model.module.Sequential.3.Linear.0: 8 -> 12\n" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        ["train.epochs=2"],
+        ["train.epochs=2", "train.log_every=1", "train.test=false"],
+        ["train.epochs=2", "checkpoint.keep_last=1", "checkpoint.best=val/loss", "checkpoint.every_steps=2"],
+        ["train.epochs=2", "device=cpu", "data.eval_batch_size=2", "name=renamed"],
+    ],
+)
+def test_safe_changes_are_allowed(config, tmp_path, overrides):
+    Trainer(config, progress=False).fit()
+    summary = Trainer(config, progress=False, overrides=overrides).fit(resume="auto")
+    assert summary["epochs"] == 2
+
+
+def test_more_epochs_are_refused_when_the_schedule_depends_on_them(config, tmp_path):
+    schedule = ["scheduler={CosineAnnealingLR: {T_max: epochs}}"]
+    Trainer(config, progress=False, overrides=schedule).fit()
+    with pytest.raises(ResumeRefused, match=r"train.epochs: 1 -> 3 \(the scheduler's arguments use epochs"):
+        Trainer(config, progress=False, overrides=[*schedule, "train.epochs=3"]).fit(resume="auto")
+
+
+def test_a_corrupt_checkpoint_leaves_the_run_folder_as_it_was(config, tmp_path):
+    Trainer(config, progress=False).fit()
+    last = tmp_path / "run" / "checkpoints" / "last.safetensors"
+    raw = bytearray(last.read_bytes())
+    raw[-5] ^= 0xFF
+    last.write_bytes(bytes(raw))
+    before = _snapshot(tmp_path / "run")
+    result = _cli("train", config, "--resume", "auto", "--epochs", 2, cwd=tmp_path)
+    assert result.returncode == 2 and "checksum mismatch" in result.stderr
+    assert _snapshot(tmp_path / "run") == before
+
+
+def test_leftovers_of_interrupted_writes_are_removed_and_nothing_else(config, tmp_path):
+    Trainer(config, progress=False).fit()
+    checkpoints = tmp_path / "run" / "checkpoints"
+    leftovers = [
+        checkpoints / f".epoch-0002.safetensors.{'a' * 32}.tmp",
+        checkpoints / f".last.safetensors.{'0123456789abcdef' * 2}.tmp",
+        tmp_path / "run" / f".metrics.csv.{'f' * 32}.tmp",
+    ]
+    kept = [checkpoints / "notes.tmp", checkpoints / f".x.{'a' * 31}.tmp", tmp_path / "run" / "my.tmp"]
+    for path in leftovers + kept:
+        path.write_bytes(b"\0" * 1000)
+    Trainer(config, progress=False, overrides=["train.epochs=2"]).fit(resume="auto")
+    assert not any(path.exists() for path in leftovers)
+    assert all(path.exists() for path in kept)
+
+
+def test_summary_names_the_last_checkpoint_not_the_best(config, tmp_path):
+    summary = Trainer(config, progress=False).fit()
+    assert summary["best"] is not None  # the best save came after the epoch's
+    assert summary["last_checkpoint"].endswith("epoch-0001.safetensors")
+
+
+@pytest.mark.parametrize("where", ["under a file", "in a read-only folder"])
+def test_an_output_folder_that_cannot_be_created(config, tmp_path, where):
+    (tmp_path / "file").write_text("")
+    if where == "under a file":
+        output = tmp_path / "file" / "run"
+    else:
+        if os.geteuid() == 0:
+            pytest.skip("root can write into read-only folders")
+        (tmp_path / "ro").mkdir(mode=0o555)
+        output = tmp_path / "ro" / "run"
+    result = _cli("train", config, "--output", output, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert f"error: cannot create the run folder {output}: " in result.stderr
+    assert "cannot read" not in result.stderr and "Traceback" not in result.stderr
+
+
+def _small_files():
+    resource.setrlimit(resource.RLIMIT_FSIZE, (4000, 4000))  # a checkpoint takes ~6.6 kB
+
+
+def test_a_checkpoint_write_that_fails_names_the_file_and_stops_cleanly(config, tmp_path):
+    result = _cli("train", config, cwd=tmp_path, preexec_fn=_small_files)
+    assert result.returncode == 1, result.stderr
+    epoch = tmp_path / "run" / "checkpoints" / "epoch-0001.safetensors"
+    assert f"error: cannot write checkpoint {epoch}: File too large; training stopped" in result.stderr
+    assert "the last good checkpoint is none was written yet" in result.stderr
+    assert "Traceback" not in result.stderr and "SafetensorError" not in result.stderr
+    assert [name for name in os.listdir(epoch.parent)] == []  # no partial or temporary file
