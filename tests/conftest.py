@@ -1,6 +1,6 @@
 """Shared by the training tests: a tiny training config on synthetic data (fast), with dropout, augmentation
-and a per-step scheduler so that every source of state a resume must restore is exercised; and a loss that
-turns NaN."""
+and a per-step scheduler so that every source of state a resume must restore is exercised; a smaller one,
+for tests of what surrounds training; and a loss that turns NaN."""
 
 import pytest
 
@@ -36,6 +36,38 @@ def tiny_config(tmp_path):
     def write(name="run"):
         path = tmp_path / f"{name}.yaml"
         path.write_text(TINY.format(output=tmp_path / name), encoding="utf-8")
+        return path
+
+    return write
+
+
+SMALL = """\
+seed: 0
+device: cpu
+input_shape: [1, 4, 4]
+model: {module: {Sequential: [Flatten, {Linear: [16, 3]}]}}
+data:
+  dataset: synthetic
+  batch_size: 8
+  options: {train_size: 32, test_size: 8, num_classes: 3, shape: [1, 4, 4]}
+optimizer: {SGD: {lr: 0.1}}
+train: {epochs: 1, log_every: 100}
+output: OUTPUT
+"""
+
+
+@pytest.fixture
+def small_config(tmp_path):
+    """``small_config(replace={old: new}, name="small.yaml")`` writes a one-layer model on a small synthetic
+    set (it trains in well under a second), edited by text replacement; its run folder is ``tmp_path/run``."""
+
+    def write(replace=None, name="small.yaml"):
+        text = SMALL.replace("OUTPUT", str(tmp_path / "run"))
+        for old, new in (replace or {}).items():
+            assert old in text, old
+            text = text.replace(old, new)
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
         return path
 
     return write

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
 import typer
 
 import nnrun
+from nnrun.distributed import under_launcher
 from nnrun_cli.commands.eval import evaluate
 from nnrun_cli.commands.inspect import inspect
 from nnrun_cli.commands.train import train
@@ -54,4 +57,7 @@ app.command(cls=Command, name="eval")(evaluate)
 
 
 def main() -> None:
+    if under_launcher():  # a rank's output reaches mpirun's log through a pseudo-terminal: no escape codes
+        os.environ["NO_COLOR"] = "1"
+        os.environ["TERM"] = "dumb"
     app()

@@ -3,7 +3,10 @@ no traceback); a model config given to train, a node where a model section belon
 evaluating with only the test files, and the small print of the output."""
 
 import io
+import os
+import pty
 import re
+import subprocess
 import sys
 import urllib.error
 import urllib.request
@@ -13,19 +16,6 @@ import pytest
 
 from nnrun.distributed import is_terminal
 from nnrun.train import PlainProgress, Trainer
-
-SMALL = """\
-seed: 0
-device: cpu
-input_shape: [1, 4, 4]
-model: {module: {Sequential: [Flatten, {Linear: [16, 3]}]}}
-data:
-  dataset: synthetic
-  batch_size: 8
-  options: {train_size: 8, test_size: 8, num_classes: 3, shape: [1, 4, 4]}
-optimizer: {SGD: {lr: 0.1}}
-train: {epochs: 1}
-"""
 
 
 def _one_paragraph(result):
@@ -49,28 +39,28 @@ CASES = {  # (file name, content) or None, the arguments after it, what the erro
         "e.g. model: !include m.yaml",
     ),
     "a bad --set": (
-        ("c.yaml", SMALL.encode()),
+        "small",
         ["train", "--set", "seed"],
         "--set:1:1: 'seed': an override is",
     ),
-    "a bad --set value": (("c.yaml", SMALL.encode()), ["train", "--set", "seed=[1"], "--set:1:"),
+    "a bad --set value": ("small", ["train", "--set", "seed=[1"], "--set:1:"),
     "--device cuda": (
-        ("c.yaml", SMALL.encode()),
+        "small",
         ["train", "--device", "cuda"],
         "--device: device: cuda was",
     ),
     "--device nonsense": (
-        ("c.yaml", SMALL.encode()),
+        "small",
         ["train", "--device", "tpu"],
         "--device: device: must be",
     ),
     "--output under a file": (
-        ("c.yaml", SMALL.encode()),
+        "small",
         ["train", "--output", "c.yaml/run"],
         "cannot create the run folder c.yaml/run",
     ),
     "a bad --input-shape": (
-        ("c.yaml", SMALL.encode()),
+        "small",
         ["inspect", "--input-shape", "1,a"],
         "--input-shape must",
     ),
@@ -80,10 +70,13 @@ CASES = {  # (file name, content) or None, the arguments after it, what the erro
 
 
 @pytest.mark.parametrize("name", CASES)
-def test_errors_are_one_paragraph_naming_the_thing(invoke, tmp_path, monkeypatch, name):
+def test_errors_are_one_paragraph_naming_the_thing(invoke, tmp_path, monkeypatch, small_config, name):
     monkeypatch.chdir(tmp_path)
     written, args, message = CASES[name]
-    if written is not None:
+    if written == "small":
+        small_config(name="c.yaml")
+        args = [args[0], "c.yaml", *args[1:]]
+    elif written is not None:
         (tmp_path / written[0]).write_bytes(written[1])
         args = [args[0], written[0], *args[1:]]
     result = invoke(*args)
@@ -91,40 +84,39 @@ def test_errors_are_one_paragraph_naming_the_thing(invoke, tmp_path, monkeypatch
     assert message in _one_paragraph(result), result.stderr
 
 
-def test_a_node_where_the_model_section_belongs_is_accepted(invoke, tmp_path):
-    config = tmp_path / "c.yaml"
-    config.write_text(
-        SMALL.replace("model: {module: {Sequential:", "model: {Sequential:").replace("]}}\n", "]}\n", 1)
-    )
-    assert "model: {Sequential: [Flatten" in config.read_text()
-    result = invoke("validate", config)
+NODE = {"model: {module: {Sequential:": "model: {Sequential:", "]}}\n": "]}\n"}
+
+
+def test_a_node_where_the_model_section_belongs_is_accepted(invoke, small_config):
+    result = invoke("validate", small_config(NODE))
     assert result.exit_code == 0 and "model Sequential, 51 parameters" in result.stdout, result.output
 
 
-def test_a_misspelt_model_section_shows_the_accepted_forms(invoke, tmp_path):
-    config = tmp_path / "c.yaml"
-    config.write_text(
-        SMALL.replace("model: {module: {Sequential:", "model: {Sequentail:").replace("]}}\n", "]}\n", 1)
+def test_a_misspelt_model_section_shows_the_accepted_forms(invoke, small_config):
+    result = invoke(
+        "train", small_config({"model: {module: {Sequential:": "model: {Sequentail:", "]}}\n": "]}\n"})
     )
-    result = invoke("train", config)
     assert result.exit_code == 2
     assert "model: no module: or modules: here; module: NODE (one layer or container" in result.stderr
 
 
-def test_an_offline_download_says_so_and_leaves_no_folder(invoke, tmp_path, monkeypatch):
+MNIST_MODEL = {"input_shape: [1, 4, 4]": "input_shape: [1, 28, 28]", "[16, 3]": "[784, 3]"}
+
+
+def _mnist(root, extra=""):
+    return {
+        **MNIST_MODEL,
+        "dataset: synthetic": f"dataset: mnist\n  root: {root}{extra}",
+        "  options: {train_size: 32, test_size: 8, num_classes: 3, shape: [1, 4, 4]}\n": "",
+    }
+
+
+def test_an_offline_download_says_so_and_leaves_no_folder(invoke, tmp_path, monkeypatch, small_config):
     def offline(url, timeout):
         raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
 
     monkeypatch.setattr(urllib.request, "urlopen", offline)
-    config = tmp_path / "c.yaml"
-    config.write_text(
-        SMALL.replace("input_shape: [1, 4, 4]", "input_shape: [1, 28, 28]")
-        .replace("[16, 3]", "[784, 3]")
-        .replace(
-            "dataset: synthetic", f"dataset: mnist\n  root: {tmp_path / 'data' / 'mnist'}\n  download: true"
-        )
-        .replace("  options: {train_size: 8, test_size: 8, num_classes: 3, shape: [1, 4, 4]}\n", "")
-    )
+    config = small_config(_mnist(tmp_path / "data" / "mnist", "\n  download: true"))
     result = invoke("train", config)
     assert result.exit_code == 2, result.output
     text = _one_paragraph(result)
@@ -140,7 +132,7 @@ def _write_idx(path, array):
     path.write_bytes(header + array.astype(np.uint8).tobytes())
 
 
-def test_evaluating_on_the_test_split_needs_only_the_test_files(invoke, tmp_path):
+def test_evaluating_on_the_test_split_needs_only_the_test_files(invoke, tmp_path, small_config):
     full, test_only = tmp_path / "full", tmp_path / "test_only"
     full.mkdir(), test_only.mkdir()
     rng = np.random.default_rng(0)
@@ -148,14 +140,7 @@ def test_evaluating_on_the_test_split_needs_only_the_test_files(invoke, tmp_path
         for split in splits:
             _write_idx(folder / f"{split}-images-idx3-ubyte", rng.integers(0, 255, (16, 28, 28)))
             _write_idx(folder / f"{split}-labels-idx1-ubyte", rng.integers(0, 3, 16))
-    config = tmp_path / "c.yaml"
-    config.write_text(
-        SMALL.replace("[1, 4, 4]", "[1, 28, 28]", 1)
-        .replace("[16, 3]", "[784, 3]")
-        .replace("dataset: synthetic", f"dataset: mnist\n  root: {full}")
-        .replace("  options: {train_size: 8, test_size: 8, num_classes: 3, shape: [1, 4, 4]}\n", "")
-        + f"output: {tmp_path / 'run'}\n"
-    )
+    config = small_config(_mnist(full))
     assert invoke("train", config, "--quiet").exit_code == 0
     checkpoint = tmp_path / "run" / "checkpoints" / "last.safetensors"
     result = invoke("eval", config, "--checkpoint", checkpoint, "--set", f"data.root={test_only}")
@@ -170,23 +155,18 @@ def test_help_shows_no_type_on_flags(invoke):
     assert "--overwrite" in invoke("train", "--help").output
 
 
-def test_one_epoch_is_singular(invoke, tmp_path):
-    config = tmp_path / "c.yaml"
-    config.write_text(SMALL)
-    result = invoke("train", config, "--output", tmp_path / "run")
+def test_one_epoch_is_singular(invoke, small_config):
+    result = invoke(
+        "train", small_config({"train_size: 32": "train_size: 8", "log_every: 100": "log_every: 1"})
+    )
     assert result.exit_code == 0, result.output
     assert ": 8 samples, 1 step per epoch, 1 epoch\n" in result.stdout
 
 
-def test_plain_progress_logs_at_least_every_so_often(tmp_path):
-    config = tmp_path / "c.yaml"
-    config.write_text(
-        SMALL.replace("train_size: 8,", "train_size: 40,") + "train: {epochs: 1, log_every: 1000}\n"
-    )
-    config.write_text(config.read_text().replace("train: {epochs: 1}\n", ""))
+def test_plain_progress_logs_at_least_every_so_often(small_config):
     stream = io.StringIO()
     Trainer(
-        config, progress=PlainProgress(stream, every_s=0.0), overrides=[f"output={tmp_path / 'run'}"]
+        small_config({"train_size: 32": "train_size: 40"}), progress=PlainProgress(stream, every_s=0.0)
     ).fit()
     steps = [line for line in stream.getvalue().splitlines() if "batch loss" in line]
     assert [line.split("  ")[1] for line in steps] == [f"step {i}/5" for i in range(1, 6)]
@@ -202,3 +182,34 @@ def test_output_under_an_mpi_launcher_is_never_a_terminal(monkeypatch):
     monkeypatch.setenv("OMPI_COMM_WORLD_SIZE", "2")
     assert not is_terminal(Terminal())  # Open MPI gives ranks a pty even when mpirun's output is a file
     assert not is_terminal(sys.stdout)
+
+
+def _on_a_pty(args, env, cwd):
+    """Run ``nnrun ARGS`` with stdout and stderr on a pseudo-terminal, as Open MPI runs its ranks."""
+    primary, secondary = pty.openpty()
+    command = [sys.executable, "-c", "from nnrun_cli.app import main; main()", *map(str, args)]
+    process = subprocess.Popen(command, stdout=secondary, stderr=secondary, env=env, cwd=cwd)
+    os.close(secondary)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(primary, 65536)
+        except OSError:  # the process closed its side
+            break
+        if not chunk:
+            break
+        output += chunk
+    process.wait(timeout=60)
+    os.close(primary)
+    return output.decode(errors="replace")
+
+
+def test_no_escape_codes_under_an_mpi_launcher_even_on_a_pseudo_terminal(tmp_path, small_config):
+    config = small_config()
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "TERM")}
+    env["TERM"] = "xterm-256color"
+    assert "\x1b[" in _on_a_pty(["train", "--bogus"], env, tmp_path)  # a terminal of its own: colours
+    env["OMPI_COMM_WORLD_SIZE"] = "1"  # started by mpirun, whose own output may be a file
+    for args in (["train", "--bogus"], ["train", config], ["inspect", config]):
+        output = _on_a_pty(args, env, tmp_path)
+        assert "\x1b[" not in output and output.strip(), output

@@ -8,24 +8,10 @@ import signal
 import subprocess
 import sys
 
-CONFIG = """\
-name: hint
-seed: 0
-device: cpu
-input_shape: [1, 4, 4]
-model: {module: {Sequential: [Flatten, {Linear: [16, 3]}]}}
-data:
-  dataset: synthetic
-  batch_size: 4
-  options: {train_size: 8000, test_size: 8, num_classes: 3, shape: [1, 4, 4]}
-optimizer: {SGD: {lr: 0.1}}
-train: {epochs: 2, log_every: 1000}
-"""
 
-
-def test_the_printed_command_resumes_the_run(tmp_path):
-    config = tmp_path / "my config.yaml"  # a space: the hint must quote it
-    config.write_text(CONFIG)
+def test_the_printed_command_resumes_the_run(tmp_path, small_config):
+    slower = {"train_size: 32": "train_size: 8000", "batch_size: 8": "batch_size: 4"}  # 2,000 steps an epoch
+    config = small_config(slower, name="my config.yaml")  # a space: the hint must quote it
     output = tmp_path / "runs" / "it's here"  # and a quote
     bin_dir = os.path.dirname(sys.executable)  # where pip put the nnrun command
     env = {**os.environ, "NO_COLOR": "1", "TERM": "dumb", "PATH": f"{bin_dir}:{os.environ['PATH']}"}

@@ -169,17 +169,6 @@ def test_a_cifar_batch_larger_than_memory(tmp_path, monkeypatch):
         read_cifar_binary(path)
 
 
-TRAINING = """\
-seed: 0
-device: cpu
-input_shape: [1, 4, 4]
-model: {module: {Sequential: [Flatten, {Linear: [16, 3]}]}}
-data:
-  dataset: synthetic
-  options: {train_size: 32, test_size: 8, num_classes: 3, shape: [1, 4, 4]}
-optimizer: SGD
-"""
-
 ABSURD = {  # override, the YAML path and the message of the error
     "data.options.train_size=1000000000000": ("data.options.train_size", "would take 576.0 TB, more than"),
     "data.options.test_size=1000000000000": ("data.options.test_size", "would take"),
@@ -197,9 +186,8 @@ ABSURD = {  # override, the YAML path and the message of the error
 
 
 @pytest.mark.parametrize("override", ABSURD)
-def test_absurd_sizes_are_refused_at_their_yaml_line(tmp_path, override):
-    path = tmp_path / "train.yaml"
-    path.write_text(TRAINING)
+def test_absurd_sizes_are_refused_at_their_yaml_line(small_config, override):
+    path = small_config()
     key, message = ABSURD[override]
     with pytest.raises(ConfigError) as info:
         load_training(path, [override])

@@ -15,29 +15,11 @@ from nnrun.config import ConfigError, build_model, load_stored
 from nnrun.serialization import CheckpointError
 from nnrun.train import Trainer, load_checkpoint, save_checkpoint
 
-TINY = """\
-name: tiny
-seed: 0
-device: cpu
-input_shape: [1, 4, 4]
-model:
-  module:
-    Sequential: [Flatten, {{Linear: [16, 3]}}]
-data:
-  dataset: synthetic
-  batch_size: 8
-  options: {{train_size: 32, test_size: 8, num_classes: 3, shape: [1, 4, 4]}}
-optimizer: {{SGD: {{lr: 0.1}}}}
-train: {{epochs: 1, log_every: 100}}
-output: {output}
-"""
-
 
 @pytest.fixture
-def run(tmp_path):
-    """A trained tiny run: (config path, checkpoint path); and ``evil.py`` that writes ``MARKER``."""
-    config = tmp_path / "tiny.yaml"
-    config.write_text(TINY.format(output=tmp_path / "run"))
+def run(tmp_path, small_config):
+    """A trained small run: (config path, checkpoint path); and ``evil.py`` that writes ``MARKER``."""
+    config = small_config()
     Trainer(config, progress=False).fit()
     (tmp_path / "evil.py").write_text(f"open({str(tmp_path / 'MARKER')!r}, 'w').write('ran')\n")
     (tmp_path / "secret.yaml").write_text("module: ReLU\nname: SECRET_CONTENT\n")

@@ -217,3 +217,10 @@ def test_a_checkpoint_write_that_fails_names_the_file_and_stops_cleanly(config, 
     assert "the last good checkpoint is none was written yet" in result.stderr
     assert "Traceback" not in result.stderr and "SafetensorError" not in result.stderr
     assert [name for name in os.listdir(epoch.parent)] == []  # no partial or temporary file
+
+
+def test_the_same_trainer_may_fit_again_into_its_own_run(config, tmp_path):
+    trainer = Trainer(config, progress=False)
+    trainer.fit()
+    trainer.settings.epochs = 2
+    assert trainer.fit()["epochs"] == 2

@@ -66,8 +66,8 @@ class LocatedLoader(yaml.SafeLoader):
         self.issues = issues
         self.context = context
         self.start = start
-        self.composed = 0
-        self.depth = 0
+        self.composed = 0  # nodes composed so far (aliases count once per use)
+        self.depth = 0  # how deep composing, then :meth:`located`, is in the document
 
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
         self.composed += 1
@@ -145,6 +145,7 @@ class LocatedLoader(yaml.SafeLoader):
         if problem:
             self.issues.add(path, problem, mark)
             return None
+        self.context.budget.includes -= 1
         try:
             depth = self.context.depth + self.depth - 1  # the included document replaces this node
             value, _ = parse_file(resolved, _context=self.context.entering(resolved, depth))
@@ -173,8 +174,7 @@ def _include_problem(resolved: str, context: _Context) -> str | None:
         return f"!include cycle: {' -> '.join([*context.chain, resolved])}"
     if len(context.chain) > MAX_INCLUDE_DEPTH:
         return f"!include nested more than {MAX_INCLUDE_DEPTH} files deep"
-    context.budget.includes -= 1
-    if context.budget.includes < 0:
+    if context.budget.includes <= 0:
         return f"more than {MAX_INCLUDES} !include reads in one config"
     if not resolved.endswith((".yaml", ".yml")):
         return f"!include reads YAML files (.yaml or .yml) only, not {resolved}"

@@ -13,7 +13,13 @@ from typing import Any
 
 from nnrun import _backend
 from nnrun.distributed.communicator import Communicator, DistributedError, SingleProcess
-from nnrun.distributed.launcher import is_terminal, launched_rank, launched_world_size, local_rank
+from nnrun.distributed.launcher import (
+    is_terminal,
+    launched_rank,
+    launched_world_size,
+    local_rank,
+    under_launcher,
+)
 from nnrun.distributed.mpi import MPICommunicator
 from nnrun.distributed.nccl import NCCLCommunicator
 from nnrun.distributed.sync import (
@@ -43,6 +49,7 @@ __all__ = [
     "launched_world_size",
     "local_rank",
     "reduce_sums",
+    "under_launcher",
 ]
 
 

@@ -53,8 +53,13 @@ def launcher_description() -> str:
     return f"{names[0]}={os.environ[names[0]]}" if names else "no MPI launcher"
 
 
+def under_launcher() -> bool:
+    """Whether an MPI launcher started this process (``mpirun -n 1`` included)."""
+    return _launcher() is not None
+
+
 def is_terminal(stream: TextIO) -> bool:
     """Whether ``stream`` is a terminal someone watches (for progress bars and colours). Under an MPI
     launcher it is not: Open MPI gives each rank a pseudo-terminal even when ``mpirun``'s own output goes
     to a file or a pipe, so escape codes would end up in the log."""
-    return _launcher() is None and stream.isatty()
+    return not under_launcher() and stream.isatty()

@@ -125,6 +125,7 @@ class Trainer:
             hooks.append(default_progress() if progress is True else progress)
         self.callbacks = CallbackList(hooks)
         self._interrupt = DeferredInterrupt()
+        self._owns_folders = False
         self._reads_loss_every_step = nnrun.device(str(self.device)).type == "cpu"
         self._checked_step = 0  # the last step whose loss is known to be finite
 
@@ -491,7 +492,7 @@ class Trainer:
         interrupted writes left in them."""
         found = self.run_folder.run_files() if self.run_folder else []
         checkpoints = self.checkpoints.checkpoints() if self.checkpoints else []
-        if (found or checkpoints) and not self._continues_own_run():
+        if (found or checkpoints) and not (self._owns_folders or self._continues_own_run()):
             if not overwrite:
                 raise RunFolderError(_holds_a_run(self.settings, found, checkpoints))
             for folder in (self.run_folder, self.checkpoints):
@@ -500,6 +501,7 @@ class Trainer:
         for folder in (self.run_folder, self.checkpoints):
             if folder is not None:
                 folder.prepare()
+        self._owns_folders = True  # a later fit() of this trainer goes on with the same run
 
     def _continues_own_run(self) -> bool:
         """Whether this run resumed from a checkpoint of its own checkpoint folder."""
