@@ -26,6 +26,10 @@ def run(tmp_path, small_config):
     return config, tmp_path / "run" / "checkpoints" / "last.safetensors"
 
 
+#: 3 * 9**8 strings in a few lines ("billion laughs")
+BOMB = "bomb:\n  l0: &l0 [a, b, c]\n" + "".join(
+    f"  l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]\n" for i in range(1, 9)
+)
 FORGERIES = {  # how the stored config is changed, and what the refusal says
     "imports a .py file": (
         lambda text, d: text.replace("model:\n", f"model:\n  imports: [{d / 'evil.py'}]\n", 1),
@@ -43,6 +47,7 @@ FORGERIES = {  # how the stored config is changed, and what the refusal says
         lambda text, d: text.replace("model:\n", f"model: !include {d / 'secret.yaml'}\nunused:\n", 1),
         "!include is not allowed in a config stored in a file",
     ),
+    "holds an alias bomb": (lambda text, d: text + BOMB, "expands to more than"),
     "is a path": (lambda text, d: str(d / "secret.yaml"), "a model section is a mapping"),
     "names a dotted class": (
         lambda text, d: text.replace("Flatten", "subprocess.Popen", 1),
