@@ -62,6 +62,8 @@ def existing_file(target: str) -> Path:
         raise CLIError(f"{target}: no such file")
     if path.is_dir():
         raise CLIError(f"{target} is a directory; expected a YAML config or a checkpoint file")
+    if not path.is_file():  # a FIFO or a device: reading it could wait or go on forever
+        raise CLIError(f"{target} is not a regular file; expected a YAML config or a checkpoint file")
     return path
 
 

@@ -31,7 +31,8 @@ CASES = {  # (file name, content) or None, the arguments after it, what the erro
     "Latin-1 text": (("c.yaml", b"name: caf\xe9\n"), ["train"], "c.yaml:1:10: YAML: not UTF-8 text"),
     "empty config": (("c.yaml", b""), ["train"], "c.yaml:1:1: the document is empty"),
     "a folder": (None, ["train", "."], "is a directory"),
-    "a device": (None, ["validate", "/dev/zero"], "/dev/zero:1:1: YAML: not a regular file"),
+    "a device": (None, ["validate", "/dev/zero"], "/dev/zero is not a regular file"),
+    "a FIFO to inspect": (("pipe", None), ["inspect"], "pipe is not a regular file"),
     "a model config to train": (
         ("m.yaml", b"module: ReLU\n"),
         ["train"],
@@ -77,7 +78,10 @@ def test_errors_are_one_paragraph_naming_the_thing(invoke, tmp_path, monkeypatch
         small_config(name="c.yaml")
         args = [args[0], "c.yaml", *args[1:]]
     elif written is not None:
-        (tmp_path / written[0]).write_bytes(written[1])
+        if written[1] is None:
+            os.mkfifo(tmp_path / written[0])  # opening it to look inside would wait for a writer
+        else:
+            (tmp_path / written[0]).write_bytes(written[1])
         args = [args[0], written[0], *args[1:]]
     result = invoke(*args)
     assert result.exit_code == 2, result.output

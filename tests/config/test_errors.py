@@ -81,7 +81,12 @@ CASES = {
     "bad Repeat times": (
         "module:\n  Repeat: {times: -1,  # <\n    node: ReLU}\n",
         "module.Repeat.times",
-        "non-negative int",
+        "times must be an int from 0 to 10,000, got -1",
+    ),
+    "a billion Repeat times": (
+        "module:\n  Repeat: {times: 1000000000,  # <\n    node: ReLU}\n",
+        "module.Repeat.times",
+        "times must be an int from 0 to 10,000",
     ),
     "bad Repeat form": ("module:\n  Repeat: [3, ReLU]  # <\n", "module.Repeat", "{times: N, node: NODE}"),
     "dotted path disabled": (

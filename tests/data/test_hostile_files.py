@@ -181,7 +181,10 @@ ABSURD = {  # override, the YAML path and the message of the error
     "data.options.shape=seven": ("data.options.shape", "must be a non-empty list of positive ints"),
     "data.options.noise=[1]": ("data.options.noise", "must be a number, got [1]"),
     "input_shape=[100000, 100000, 100000]": ("input_shape", "one sample of shape [100000, 100000, 100000]"),
-    "model.module.Sequential.1.Linear=[16, 1000000000000]": ("model.module.Sequential.1.Linear", "Memory"),
+    "model.module.Sequential.1.Linear=[16, 1000000000000]": (
+        "model.module.Sequential.1.Linear",
+        "Linear: not enough memory (Unable to allocate 58.2 TiB",
+    ),
 }
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from nnrun import nn
 from nnrun.config.blocks import BlockDef, block_schema
-from nnrun.config.errors import Issues, Mark, did_you_mean, join_path
+from nnrun.config.errors import Issues, Mark, describe_exception, did_you_mean, join_path
 from nnrun.config.registry import CONTAINERS, import_dotted, layer_classes
 from nnrun.config.shapes import PendingLayer
 from nnrun.config.signature import AUTO, AUTO_DIMS, ArgSchema, schema_for, validate_arguments
@@ -20,6 +20,16 @@ from nnrun.config.template import has_reference, substitute
 from nnrun.config.yaml_source import YamlMap, YamlSeq, to_plain
 
 _MAX_DEPTH = 64  # nested block instantiations; deeper means a cycle the static check missed
+#: Nodes one config may build (a Repeat of a billion layers would never finish); ResNet-18 builds 68.
+MAX_MODULES = 10_000
+
+
+class TooManyModules(Exception):
+    """The config builds more than :data:`MAX_MODULES` nodes; ``path`` and ``mark`` locate the one past it."""
+
+    def __init__(self, path: str, mark: Mark) -> None:
+        super().__init__(f"the model would have more than {MAX_MODULES:,} modules")
+        self.path, self.mark = path, mark
 
 
 class Builder:
@@ -42,10 +52,14 @@ class Builder:
         self.origins: dict[int, tuple[str, Mark]] = {}
         self.active: list[str] = []
         self.pending = 0
+        self.built = 0  # nodes built so far, to stop at MAX_MODULES
 
     # ----- nodes -----
     def node(self, value: Any, path: str, mark: Mark) -> nn.Module:
-        """Build the node ``value`` found at ``path``/``mark``."""
+        """Build the node ``value`` found at ``path``/``mark`` (:class:`TooManyModules` past the limit)."""
+        self.built += 1
+        if self.built > MAX_MODULES:
+            raise TooManyModules(path, mark)
         if isinstance(value, str):
             if has_reference(value):
                 return self.fail(path, f"{value!r}: ${{...}} can only be used inside a block", mark)
@@ -142,9 +156,9 @@ class Builder:
             self.fail(path, "Repeat takes {times: N, node: NODE}", mark)
             return []
         times = body["times"]
-        if type(times) is not int or times < 0:
-            self.fail(join_path(path, "times"), f"times must be a non-negative int, got {times!r}",
-                      body.value_marks["times"])  # fmt: skip
+        if type(times) is not int or not 0 <= times <= MAX_MODULES:
+            message = f"times must be an int from 0 to {MAX_MODULES:,}, got {times!r}"
+            self.fail(join_path(path, "times"), message, body.value_marks["times"])
             return []
         return [
             self.node(body["node"], join_path(path, "node"), body.value_marks["node"]) for _ in range(times)
@@ -179,7 +193,7 @@ class Builder:
         try:
             module = cls(*extra, **values)
         except Exception as exc:
-            return self.fail(path, f"{cls.__name__}: {type(exc).__name__}: {exc}", name_mark)
+            return self.fail(path, f"{cls.__name__}: {describe_exception(exc)}", name_mark)
         return self.record(module, path, name_mark)
 
     def block(self, block: BlockDef, body: Any, path: str, name_mark: Mark, body_mark: Mark) -> nn.Module:

@@ -9,7 +9,7 @@ from typing import Any
 
 from nnrun import _random, nn
 from nnrun.config.blocks import BlockDef
-from nnrun.config.builder import Builder
+from nnrun.config.builder import Builder, TooManyModules
 from nnrun.config.definitions import parse_block, parse_blocks
 from nnrun.config.errors import ConfigError, Issues, Mark, join_path
 from nnrun.config.registry import CONTAINERS, import_user_modules, layer_classes
@@ -207,12 +207,16 @@ def _build(config: ModelConfig, issues: Issues, broken: set[str], check_shapes: 
     builder = Builder(
         config.blocks, issues, broken, config.allow_dotted_paths, shapes_known=config.input_shape is not None
     )
-    if config.root_block is not None:
-        model = builder.block(config.root_block, None, config.path, config.mark, config.mark)
-    else:
-        section = config.section
-        where = join_path(config.path, "module")
-        model = builder.node(section["module"], where, section.value_marks["module"])
+    try:
+        if config.root_block is not None:
+            model = builder.block(config.root_block, None, config.path, config.mark, config.mark)
+        else:
+            section = config.section
+            where = join_path(config.path, "module")
+            model = builder.node(section["module"], where, section.value_marks["module"])
+    except TooManyModules as exc:
+        issues.add(exc.path, str(exc), exc.mark)
+        return nn.Identity()
     if config.input_shape is not None and not issues and (check_shapes or builder.pending):
         model = dry_run(model, config.input_shape, builder.origins, issues)
     return model

@@ -94,3 +94,11 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str:
 def join_path(*parts: object) -> str:
     """``join_path("model", "features", 3)`` → ``"model.features.3"``; empty parts are skipped."""
     return ".".join(str(part) for part in parts if part != "")
+
+
+def describe_exception(exc: BaseException) -> str:
+    """What a constructor or dry run raised, as the user reads it: ``ValueError: …``, or ``not enough memory
+    (…)`` for a ``MemoryError`` (an argument too large for this machine)."""
+    if isinstance(exc, MemoryError):
+        return f"not enough memory ({exc or 'an allocation failed'})"
+    return f"{type(exc).__name__}: {exc}"

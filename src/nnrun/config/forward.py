@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nnrun.config.errors import did_you_mean
+from nnrun.config.expressions import parse_expression
 
 #: Functions a forward line may call; each is looked up in ``nnrun.nn.functional``, then in ``nnrun``.
 FUNCTIONS = (
@@ -137,9 +138,10 @@ class _Compiler:
 
     def statement(self, line: str) -> None:
         try:
-            tree = ast.parse(line.strip(), mode="exec")
+            tree = parse_expression(line.strip(), mode="exec")
         except SyntaxError as exc:
-            raise ForwardSyntaxError(f"syntax error in {line.strip()!r}: {exc.msg}") from None
+            shown = line.strip() if len(line.strip()) <= 80 else line.strip()[:77] + "..."
+            raise ForwardSyntaxError(f"syntax error in {shown!r}: {exc.msg}") from None
         if len(tree.body) != 1:
             raise ForwardSyntaxError("each forward line holds exactly one statement")
         node = tree.body[0]

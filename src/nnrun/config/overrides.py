@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nnrun.config.errors import ConfigError, Issues, Mark, join_path
+from nnrun.config.yaml_limits import MAX_DEPTH
 from nnrun.config.yaml_source import YamlMap, YamlSeq, parse_yaml
 
 OVERRIDE_FILE = "--set"
@@ -47,6 +48,10 @@ def _apply_one(document: Any, override: Override, number: int, issues: Issues) -
     start = Mark(override.option, 0, 0) if labelled else Mark(OVERRIDE_FILE, number, 1)
     if not sep or not all(keys):
         issues.add("", f"{text!r}: an override is key.path=value, e.g. optimizer.SGD.lr=0.01", start)
+        return
+    if len(keys) > MAX_DEPTH:
+        message = f"the key path has {len(keys):,} parts; a config nests at most {MAX_DEPTH} levels"
+        issues.add("", message, start)
         return
     value_mark = start if labelled else Mark(OVERRIDE_FILE, number, len(key_path) + 2)
     if not raw.strip():

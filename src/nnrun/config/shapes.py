@@ -15,7 +15,7 @@ from typing import Any
 from nnrun import _creation
 from nnrun._tensor import Tensor
 from nnrun.autograd.grad_mode import no_grad
-from nnrun.config.errors import Issues, Mark
+from nnrun.config.errors import Issues, Mark, describe_exception
 from nnrun.config.signature import AUTO_DIMS, ArgSchema, validate_arguments
 from nnrun.nn import Module
 
@@ -124,7 +124,7 @@ def dry_run(
 def _report(name: str, module: Module, exc: Exception, origins: dict, issues: Issues) -> None:
     kind = module._schema.title if isinstance(module, PendingLayer) else type(module).__name__
     label = "model" + (f".{name}" if name else "")
-    message = str(exc) if isinstance(exc, ShapeMismatch) else f"{type(exc).__name__}: {exc}"
+    message = str(exc) if isinstance(exc, ShapeMismatch) else describe_exception(exc)
     _, mark = origins.get(id(module), ("", None))
     issues.add(f"{label} ({kind})", message, mark)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import collections.abc
 import functools
 import inspect
+import math
 import types
 import typing
 from dataclasses import dataclass
@@ -104,6 +105,10 @@ def validate_arguments(
     Arguments in ``skip`` (``auto`` values, known only later) are left out of the check; the values are then
     None: validate again once they are known."""
     checked = {key: value for key, value in kwargs.items() if key not in skip}
+    not_a_number = [key for key, value in checked.items() if _holds_nan(value)]
+    if not_a_number:  # NaN passes every comparison a constructor makes (``lr < 0``), so refuse it here
+        message = "{title}: argument '{key}' must be a number, got nan"
+        return None, {key: message.format(title=schema.title, key=key) for key in not_a_number}
     try:
         validated = schema.model.model_validate(checked)
     except pydantic.ValidationError as exc:
@@ -115,6 +120,12 @@ def validate_arguments(
         if schema.annotations.get(key, Any) is Any and key not in schema.node_params:
             values[key] = _tuples(value)  # PyTorch's convention for sizes: kernel_size=[3, 3] → (3, 3)
     return values, {}
+
+
+def _holds_nan(value: Any) -> bool:
+    if isinstance(value, float):
+        return math.isnan(value)
+    return isinstance(value, (list, tuple)) and any(_holds_nan(item) for item in value)
 
 
 def _messages(schema: ArgSchema, exc: pydantic.ValidationError, given: dict, skip: set[str]) -> dict:

@@ -55,6 +55,17 @@ def _device(value: str) -> str:
     return value
 
 
+def _path_text(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty")
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+PathText = Annotated[StrictStr, AfterValidator(_path_text)]
+
+
 def _dataset(value: str) -> str:
     if value not in DATASETS:
         raise ValueError(f"unknown dataset{did_you_mean(value, DATASETS)}; known: {', '.join(DATASETS)}")
@@ -74,7 +85,7 @@ class DataSchema(_Strict):
     per step, like torch's DistributedDataParallel) or ``global`` (``batch_size`` is split over the ranks)."""
 
     dataset: Annotated[StrictStr, AfterValidator(_dataset)]
-    root: StrictStr | None = None
+    root: PathText | None = None
     download: StrictBool = False
     batch_size: PositiveInt = 64
     batch_scope: Literal["per_rank", "global"] = "per_rank"
@@ -100,7 +111,7 @@ class TrainSchema(_Strict):
 class CheckpointSchema(_Strict):
     """``checkpoint:``: where (relative to the run folder), how often, how many, and the best metric."""
 
-    dir: StrictStr = "checkpoints"
+    dir: PathText = "checkpoints"
     every_epochs: NonNegativeInt = 1
     every_steps: PositiveInt | None = None
     keep_last: PositiveInt | None = 3
@@ -109,10 +120,10 @@ class CheckpointSchema(_Strict):
 
 
 class TrainingSchema(_Strict):
-    name: StrictStr | None = None
+    name: PathText | None = None
     seed: NonNegativeInt = 0
     device: Annotated[StrictStr, AfterValidator(_device)] = "auto"
-    output: StrictStr = "runs/${name}"
+    output: PathText = "runs/${name}"
     input_shape: list[PositiveInt] | None = None
     model: Any = Field(...)
     data: DataSchema

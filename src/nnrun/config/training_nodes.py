@@ -10,6 +10,7 @@ run), ``steps_per_epoch``, or integer arithmetic on them (``epochs - 5``, ``step
 from __future__ import annotations
 
 import ast
+import math
 import re
 import typing
 import warnings
@@ -19,7 +20,8 @@ from typing import Any
 from nnrun import nn, optim
 from nnrun._creation import zeros
 from nnrun.config.builder import Builder
-from nnrun.config.errors import Issues, Mark, did_you_mean, join_path
+from nnrun.config.errors import Issues, Mark, describe_exception, did_you_mean, join_path
+from nnrun.config.expressions import parse_expression
 from nnrun.config.signature import schema_for, validate_arguments
 from nnrun.config.yaml_source import YamlMap, YamlSeq, to_plain
 from nnrun.data import transforms as data_transforms
@@ -173,7 +175,7 @@ def resolve_symbols(value: Any, symbols: dict[str, int]) -> Any:
     if isinstance(value, tuple):
         return tuple(resolve_symbols(item, symbols) for item in value)
     if isinstance(value, str) and _is_symbolic(value):
-        return _evaluate(ast.parse(value, mode="eval").body, symbols)
+        return _evaluate(parse_expression(value).body, symbols)
     return value
 
 
@@ -188,7 +190,7 @@ def symbols_used(spec: NodeSpec) -> set[str]:
         elif isinstance(value, (list, tuple)):
             pending.extend(value)
         elif isinstance(value, str) and _is_symbolic(value):
-            tree = ast.parse(value, mode="eval")
+            tree = parse_expression(value)
             used |= {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
     for child in spec.children:
         used |= symbols_used(child)
@@ -234,6 +236,9 @@ def _node(
         issues.add(where, f"{name}: {exc}", body_mark)
         return None
     _, messages = validate_arguments(schema_for(cls), checked, frozenset(skip))
+    for key, value in checked.items():
+        if key not in messages and _infinite(value):  # an infinite learning rate, momentum, …
+            messages[key] = f"{name}: argument '{key}' must be finite, got {value!r}"
     for argument, message in messages.items():
         at = body.key_marks if "unknown argument" in message else body.value_marks
         issues.add(join_path(where, argument), message, at.get(argument, body_mark))
@@ -252,9 +257,15 @@ def _dry(spec: NodeSpec, issues: Issues, construct: Any) -> bool:
             warnings.simplefilter("ignore")
             construct()
     except Exception as exc:
-        issues.add(spec.path, f"{spec.name}: {type(exc).__name__}: {exc}", spec.mark)
+        issues.add(spec.path, f"{spec.name}: {describe_exception(exc)}", spec.mark)
         return False
     return True
+
+
+def _infinite(value: Any) -> bool:
+    if isinstance(value, float):
+        return math.isinf(value)
+    return isinstance(value, (list, tuple)) and any(_infinite(item) for item in value)
 
 
 def _dummy_parameter() -> nn.Parameter:
@@ -285,7 +296,7 @@ def _tuples(value: Any, annotation: Any) -> Any:
 
 def _is_symbolic(text: str) -> bool:
     try:
-        tree = ast.parse(text, mode="eval")
+        tree = parse_expression(text)
     except SyntaxError:
         return False
     names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}

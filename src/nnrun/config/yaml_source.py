@@ -245,8 +245,8 @@ def _read_text(path: str) -> str:
             raise refuse("not a regular file; a config is a YAML text file")
         with open(path, "rb") as handle:
             raw = handle.read(MAX_FILE_BYTES + 1)
-    except OSError as exc:
-        raise refuse(f"cannot read the file ({exc.strerror or exc})") from None
+    except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
+        raise refuse(f"cannot read the file ({getattr(exc, 'strerror', None) or exc})") from None
     if len(raw) > MAX_FILE_BYTES:
         raise refuse(f"the file is larger than {MAX_FILE_BYTES:,} bytes, too large for a config")
     try:

@@ -11,6 +11,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from nnrun.data.memory import too_large
+
 BatchTransform = Callable[[np.ndarray, np.random.Generator], np.ndarray]
 
 
@@ -77,6 +79,10 @@ class RandomCrop:
     def __call__(self, batch: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         _check_images(batch, "RandomCrop")
         p, (h, w) = self.padding, self.size
+        n, c, height, width = batch.shape
+        problem = too_large(n * c * (height + 2 * p) * (width + 2 * p) * batch.itemsize) if p else None
+        if problem:
+            raise ValueError(f"RandomCrop: padding {p} makes a batch of {n} images take {problem}")
         padded = np.pad(batch, ((0, 0), (0, 0), (p, p), (p, p))) if p else batch
         n, _, height, width = padded.shape
         if h > height or w > width:

@@ -3,6 +3,7 @@ loaders, model, loss, optimizer and scheduler (in that order, after seeding the 
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,7 +11,8 @@ import numpy as np
 
 import nnrun
 from nnrun import distributed, nn
-from nnrun.config import TrainingConfig, build_model
+from nnrun.config import ConfigError, TrainingConfig, build_model
+from nnrun.config.errors import Issues, describe_exception
 from nnrun.config.training_nodes import build_loss, build_optimizer, build_scheduler, build_transform
 from nnrun.data import ArrayDataset, DataLoader, DatasetError, load_dataset
 from nnrun.optim import Optimizer
@@ -60,7 +62,7 @@ def resolve_device(cfg: TrainingConfig) -> str:
 def settings_from(cfg: TrainingConfig) -> TrainSettings:
     """The trainer settings of a config (checkpoints under ``<output>/<checkpoint.dir>``)."""
     ck = cfg.checkpoint
-    folder = ck.dir if ck.dir.startswith("/") else f"{cfg.output}/{ck.dir}"
+    folder = os.path.join(cfg.output, ck.dir)  # an absolute dir stands on its own
     checkpoint = CheckpointSettings(
         folder, ck.every_epochs, ck.every_steps, ck.keep_last, ck.best, cfg.best_mode
     )
@@ -124,6 +126,8 @@ def build_parts(
             seed=cfg.seed,
             **shard,
         )
+    if train_loader is not None:
+        _check_training_data(cfg, train_set, batch, len(train_loader))
     evaluation = {"device": device, "seed": cfg.seed, "even_shards": False, **shard}
     val_loader = DataLoader(val_set, eval_batch, **evaluation) if val_set else None
     test_loader = DataLoader(test_set, eval_batch, **evaluation) if test_set else None
@@ -135,6 +139,26 @@ def build_parts(
         symbols = {"epochs": epochs, "steps_per_epoch": per_epoch, "steps": epochs * per_epoch}
         scheduler = build_scheduler(cfg.scheduler.node, optimizer, symbols)
     return RunParts(model, optimizer, loss_fn, train_loader, val_loader, test_loader, scheduler, device)
+
+
+def _check_training_data(cfg: TrainingConfig, train: ArrayDataset, batch: int, batches: int) -> None:
+    """Before training: there is at least one training batch, and each training transform works on a batch
+    of this data (a crop larger than the images, padding that cannot fit in memory, normalize with another
+    number of channels), or the config error names the setting or the transform's node."""
+    if batches == 0 and len(train) == 0:
+        source = "data.root" if cfg.data.root else "data.dataset"
+        raise cfg.error_at("data.val_split" if cfg.data.val_split > 0 else source, "no training samples left")
+    if batches == 0:
+        message = f"no training batch: {len(train)} samples, batch_size {batch} and drop_last: true"
+        raise cfg.error_at("data.drop_last", message)
+    images = ArrayDataset(train.x[:batch], train.y[:batch]).get_batch(np.arange(min(batch, len(train))))[0]
+    rng = np.random.default_rng(cfg.seed)
+    for spec in cfg.train_transforms:
+        try:
+            images = spec.cls(**spec.kwargs)(images, rng)
+        except Exception as exc:
+            message = f"{spec.name} on images of shape {list(images.shape[1:])}: {describe_exception(exc)}"
+            raise ConfigError(Issues.one(spec.path, message, spec.mark)) from None
 
 
 def _datasets_once_per_machine(

@@ -1,0 +1,143 @@
+"""Values in a valid YAML document that would hang the builder, overflow Python's stack, allocate absurd
+memory or quietly train on nonsense: each is a ConfigError at its YAML path and line, found in well under a
+second, before anything is written."""
+
+import time
+
+import pytest
+
+from nnrun.config import ConfigError, load, load_training
+from nnrun.train import Trainer
+
+LONG_SUM = " + ".join(["x"] * 20_000)
+DEEP_NEGATION = "-" * 150 + "x"  # one unary minus inside another, 150 deep
+
+MODELS = {  # model config, YAML path of the error, what it says
+    "a billion repeats": (
+        "module: {Repeat: {times: 1000000000, node: ReLU}}\n",
+        "module.Repeat.times",
+        "0 to 10,000",
+    ),
+    "repeats of repeats": (
+        "module: {Repeat: {times: 1000, node: {Repeat: {times: 1000, node: "
+        "{Repeat: {times: 1000, node: ReLU}}}}}}\n",
+        "module.Repeat.node.Repeat.node.Repeat.node",
+        "the model would have more than 10,000 modules",
+    ),
+    "a 20,000-term forward line": (
+        f"modules: {{a: ReLU}}\nforward: ['y = {LONG_SUM}', 'return y']\n",
+        "forward.0",
+        "longer than 1,000 characters",
+    ),
+    "a deeply nested forward line": (
+        f"modules: {{a: ReLU}}\nforward: ['y = {DEEP_NEGATION}', 'return y']\n",
+        "forward.0",
+        "nested deeper than 100 levels",
+    ),
+    "a power bomb in a block argument": (
+        "blocks:\n  B:\n    args: {n: int}\n    modules: {l: {Linear: ['${n ** 9 ** 9 ** 9}', 2]}}\n"
+        "module: {B: {n: 3}}\n",
+        "blocks.B.modules.l.Linear.0",
+        "the result would be too large",
+    ),
+    "a string bomb in a block argument": (
+        "blocks:\n  B:\n    args: {s: str}\n    modules: {l: {Linear: [2, 2, '${s * 1000000000}']}}\n"
+        "module: {B: {s: ab}}\n",
+        "blocks.B.modules.l.Linear.2",
+        "the result would be too large",
+    ),
+    "a 20,000-term block argument": (
+        "blocks:\n  B:\n    args: {n: int}\n    modules: {l: {Linear: ['${"
+        + " + ".join(["n"] * 20_000)
+        + "}', 2]}}\nmodule: {B: {n: 3}}\n",
+        "blocks.B.modules.l.Linear.0",
+        "longer than 1,000 characters",
+    ),
+    "NaN in a layer": ("module: {Dropout: .nan}\n", "module.Dropout.p", "must be a number, got nan"),
+}
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_hostile_model_values(name):
+    text, path, message = MODELS[name]
+    started = time.perf_counter()
+    with pytest.raises(ConfigError) as info:
+        load(text)
+    assert time.perf_counter() - started < 2.0
+    error = info.value.errors[0]
+    assert error.path == path and message in error.message and error.line >= 1, str(info.value)
+    assert len(str(info.value)) < 2_000  # the long text is not echoed whole
+
+
+TRAINING = {  # override, YAML path of the error, what it says
+    "optimizer.SGD.lr=.nan": ("optimizer.SGD.lr", "must be a number, got nan"),
+    "optimizer.SGD.lr=.inf": ("optimizer.SGD.lr", "must be finite, got inf"),
+    "optimizer.SGD.momentum=-.inf": ("optimizer.SGD.momentum", "must be finite, got -inf"),
+    "scheduler={StepLR: {step_size: 1, gamma: .nan}}": ("scheduler.StepLR.gamma", "got nan"),
+    f"scheduler={{StepLR: {{step_size: '{' + '.join(['epochs'] * 20_000)}'}}}}": (
+        "scheduler.StepLR.step_size",
+        "must be int",
+    ),
+    'name="a\\0b"': ("name", "must not contain NUL characters"),
+    'output=""': ("output", "must not be empty"),
+    "checkpoint.dir=' '": ("checkpoint.dir", "must not be empty"),
+    'data.root="data\\0"': ("data.root", "must not contain NUL characters"),
+    "a." * 10_000 + "b=1": ("", "the key path has 10,001 parts; a config nests at most 64 levels"),
+}
+
+
+@pytest.mark.parametrize("override", TRAINING)
+def test_hostile_training_values(small_config, override):
+    path, message = TRAINING[override]
+    started = time.perf_counter()
+    with pytest.raises(ConfigError) as info:
+        load_training(small_config(), [override])
+    assert time.perf_counter() - started < 2.0
+    error = info.value.errors[0]
+    assert error.path == path and message in error.message and error.file == "--set", str(info.value)
+
+
+DATA = {  # overrides, YAML path of the error, what it says
+    "val_split leaves nothing": (
+        ["data.options.train_size=1", "data.val_split=0.5"],
+        "data.val_split",
+        "no training",
+    ),
+    "drop_last leaves no batch": (
+        ["data.drop_last=true", "data.batch_size=64"],
+        "data.drop_last",
+        "no training batch",
+    ),
+    "a crop larger than the images": (
+        ["data.augment=[random_crop: {size: 30}]"],
+        "data.augment.0.random_crop",
+        "random_crop on images of shape [1, 4, 4]: ValueError: RandomCrop size (30, 30) is larger",
+    ),
+    "padding too large for memory": (
+        ["data.augment=[random_crop: {size: 4, padding: 10000000}]"],
+        "data.augment.0.random_crop",
+        "padding 10000000 makes a batch of 8 images take 12.8 PB, more than",
+    ),
+    "normalize with other channels": (
+        ["data.transforms=[normalize: {mean: [0, 0, 0], std: [1, 1, 1]}]"],
+        "data.transforms.0.normalize",
+        "Normalize has 3 channels, the batch 1",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", DATA)
+def test_data_that_cannot_train_is_refused_before_training(small_config, tmp_path, name):
+    overrides, path, message = DATA[name]
+    with pytest.raises(ConfigError) as info:
+        Trainer(small_config(), progress=False, overrides=overrides)
+    error = info.value.errors[0]
+    assert error.path == path and message in error.message and error.file == "--set", str(info.value)
+    assert not (tmp_path / "run").exists()
+
+
+def test_an_absolute_checkpoint_dir_stands_on_its_own(small_config, tmp_path):
+    trainer = Trainer(small_config(), progress=False, overrides=[f"checkpoint.dir={tmp_path / 'elsewhere'}"])
+    assert trainer.settings.checkpoint.dir == str(tmp_path / "elsewhere")
+    relative = Trainer(small_config(), progress=False)
+    assert relative.settings.checkpoint.dir == str(tmp_path / "run" / "checkpoints")
