@@ -48,6 +48,11 @@ IDX_CASES = {  # file name, bytes, what the error says
         _idx_header((2**32 - 1, 2**32 - 1, 2**32 - 1)) + bytes(64),
         "IDX data has 80 bytes, the header announces 792281624",
     ),
+    "255 dimensions of 2^32-1 each, gzipped": (
+        "images.gz",
+        gzip.compress(_idx_header((2**32 - 1,) * 255)),
+        r"announces shape \[4294967295, .* \(about 10\^2456 bytes\), more than",
+    ),
     "truncated raw data": ("images.idx", _idx_header((10, 28, 28)) + bytes(100), "has 116 bytes"),
     "truncated gzip data": (
         "images.gz",
@@ -151,6 +156,30 @@ def test_an_npz_member_whose_size_lies_about_its_compression(tmp_path):
     path.write_bytes(bytes(raw))
     with pytest.raises(DatasetError, match=rf"{path}: x.npy announces shape \[4, 2\] .* \(.* compressed\)"):
         load_npz(path)
+
+
+@pytest.mark.parametrize(
+    ("offset", "value", "message"),
+    [
+        (8, b"\x63\x00", "NotImplementedError: That compression method is not supported"),  # method 99
+        (6, b"\x41\x00", "NotImplementedError: strong encryption"),  # flag bits 0 and 6
+    ],
+)
+def test_a_damaged_npz_is_a_dataset_error(tmp_path, offset, value, message):
+    path = tmp_path / "data.npz"
+    _npz(path, {"x.npy": _npy(np.zeros((4, 2), np.float32)), "y.npy": _npy(np.arange(4))})
+    raw = bytearray(path.read_bytes())
+    for header in (b"PK\x03\x04", b"PK\x01\x02"):  # the local and central headers of x.npy
+        start = raw.find(header) + (2 if header == b"PK\x01\x02" else 0)
+        raw[start + offset : start + offset + 2] = value
+    path.write_bytes(bytes(raw))
+    with pytest.raises(DatasetError, match=rf"{path}: not a readable .npz file \({message}"):
+        load_npz(path)
+
+
+def test_sizes_beyond_a_float_are_still_described():
+    assert data_memory.format_bytes(256**255) == "about 10^614 bytes"
+    assert data_memory.format_bytes(1536) == "1.5 kB" and data_memory.format_bytes(999) == "999 bytes"
 
 
 @pytest.mark.parametrize(("size", "message"), [(3073 * 2 + 5, "not a multiple of 3073"), (0, "0 bytes")])

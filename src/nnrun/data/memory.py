@@ -38,6 +38,8 @@ def too_large(nbytes: int) -> str | None:
 
 def format_bytes(nbytes: int) -> str:
     """``1536`` → ``1.5 kB``: powers of 1000, as memory and disk sizes are usually quoted."""
+    if nbytes >= 10**18:  # what a lying header announces; too large for a float, too
+        return f"about 10^{len(str(nbytes)) - 1} bytes"
     size, unit = float(nbytes), "bytes"
     for larger in ("kB", "MB", "GB", "TB", "PB"):
         if size < 1000:
