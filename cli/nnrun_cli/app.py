@@ -7,7 +7,7 @@ import os
 import typer
 
 import nnrun
-from nnrun.distributed import under_launcher
+from nnrun._launcher import under_launcher
 from nnrun_cli.commands.eval import evaluate
 from nnrun_cli.commands.inspect import inspect
 from nnrun_cli.commands.train import train

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import sys
 from collections.abc import Iterator
 
 import typer
@@ -29,29 +28,32 @@ def debug_requested(ctx: typer.Context, flag: bool) -> bool:
     return flag or bool((ctx.find_root().obj or {}).get("debug"))
 
 
-# nnrun.train's errors, phrased for the user already: a run folder or resume refused, or a failed run.
-_TRAINING_ERRORS = (
-    ("RunFolderError", USAGE_ERROR),
-    ("ResumeRefused", USAGE_ERROR),
-    ("CheckpointWriteError", RUN_ERROR),
-    ("TrainingError", RUN_ERROR),
-)
+#: How the CLI words the ways on from a run folder it cannot use.
+RUN_FOLDER_WAYS = {
+    "resume": "continue it with --resume auto",
+    "output": "train into another folder with --output DIR",
+    "checkpoint_dir": "use another checkpoint folder with --set checkpoint.dir=DIR",
+    "overwrite": "replace it with --overwrite",
+}
 
 
 def _describe(error: Exception) -> tuple[str, int]:
     """The message and exit code of a failure: what went wrong and with which file, option or setting."""
+    # Imported only once something failed: the command has imported them already, or has no need to.
+    from nnrun.config import ConfigError
+    from nnrun.train.errors import CheckpointWriteError, ResumeRefused, RunFolderError, TrainingError
+
     if isinstance(error, CLIError):
         return str(error), error.exit_code
-    config_error = _loaded("nnrun.config", "ConfigError")
-    if config_error is not None and isinstance(error, config_error):
-        count = len(getattr(error, "errors", ())) or 1
+    if isinstance(error, ConfigError):
+        count = len(error.errors) or 1
         return f"invalid config ({count} error{'s' if count > 1 else ''}):\n{error}", USAGE_ERROR
-    if isinstance(error, (DistributedError, DatasetError)):
+    if isinstance(error, RunFolderError):
+        return error.advice(RUN_FOLDER_WAYS), USAGE_ERROR
+    if isinstance(error, (DistributedError, DatasetError, ResumeRefused)):
         return str(error), USAGE_ERROR
-    for name, code in _TRAINING_ERRORS:
-        kind = _loaded("nnrun.train.errors", name)
-        if kind is not None and isinstance(error, kind):
-            return str(error), code
+    if isinstance(error, (CheckpointWriteError, TrainingError)):
+        return str(error), RUN_ERROR
     if isinstance(error, CheckpointError):
         return f"invalid checkpoint: {error}", USAGE_ERROR
     if isinstance(error, OSError) and error.filename is not None:
@@ -59,11 +61,6 @@ def _describe(error: Exception) -> tuple[str, int]:
     if isinstance(error, MemoryError):
         return f"not enough memory ({error or 'an allocation failed'})", RUN_ERROR
     return f"{type(error).__name__}: {error}", RUN_ERROR
-
-
-def _loaded(module: str, name: str) -> type[Exception] | None:
-    """An exception class of an nnrun module, if that module was imported (the command used it)."""
-    return getattr(sys.modules.get(module), name, None)
 
 
 @contextlib.contextmanager

@@ -2,7 +2,8 @@
 over it, so a reader sees the old file or the new one, never half of one.
 
 A process killed mid-write (``kill -9``) leaves its temporary file behind; such leftovers are named
-``.<target name>.<32 hex digits>.tmp`` and :func:`remove_leftovers` deletes them, and nothing else.
+``.<target name>.<32 hex digits>.tmp``, and :func:`remove_leftovers` deletes those of the names its caller
+writes, and nothing else.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import re
 import uuid
 from collections.abc import Callable
 
-_LEFTOVER = re.compile(r"\..+\.[0-9a-f]{32}\.tmp")
+_LEFTOVER = re.compile(r"\.(.+)\.[0-9a-f]{32}\.tmp")
 
 
 def temporary_beside(path: str) -> str:
@@ -54,15 +55,14 @@ def write_text_atomically(path: str, text: str) -> None:
     replace_atomically(path, write)
 
 
-def remove_leftovers(folder: str) -> list[str]:
-    """Delete the temporary files that interrupted atomic writes left in ``folder``; return their names."""
+def remove_leftovers(folder: str, owned: Callable[[str], bool]) -> None:
+    """Delete the temporary files that interrupted atomic writes of ``owned`` names left in ``folder``."""
     try:
-        names = [name for name in os.listdir(folder) if _LEFTOVER.fullmatch(name)]
+        names = os.listdir(folder)
     except OSError:
-        return []
-    removed = []
+        return
     for name in names:
-        with contextlib.suppress(OSError):
-            os.unlink(os.path.join(folder, name))
-            removed.append(name)
-    return sorted(removed)
+        leftover = _LEFTOVER.fullmatch(name)
+        if leftover and owned(leftover.group(1)):
+            with contextlib.suppress(OSError):
+                os.unlink(os.path.join(folder, name))

@@ -53,6 +53,22 @@ MODELS = {  # model config, YAML path of the error, what it says
         "blocks.B.modules.l.Linear.0",
         "longer than 1,000 characters",
     ),
+    "a format bomb in a block argument": (
+        "blocks:\n  B:\n    args: {s: str}\n    modules: {l: {Linear: [2, 2, '${s % 1}']}}\n"
+        "module: {B: {s: '%0999999999d'}}\n",
+        "blocks.B.modules.l.Linear.2",
+        "% formats text, which is not allowed",
+    ),
+    "a layer larger than memory": (
+        "module: {Linear: [1000000, 1000000]}\n",
+        "module.Linear",
+        "its parameters and their initialisation would take 16.0 TB, more than",
+    ),
+    "a long value in an error": (
+        "module: {Linear: [2, '" + "x" * 100_000 + "']}\n",
+        "module.Linear.out_features",
+        "must be int, got 'xxxxxxxx",
+    ),
     "NaN in a layer": ("module: {Dropout: .nan}\n", "module.Dropout.p", "must be a number, got nan"),
 }
 
@@ -95,6 +111,26 @@ def test_hostile_training_values(small_config, override):
     assert time.perf_counter() - started < 2.0
     error = info.value.errors[0]
     assert error.path == path and message in error.message and error.file == "--set", str(info.value)
+
+
+def test_an_optimizer_that_cannot_be_built_is_reported_at_its_node(small_config):
+    config = small_config()
+    with pytest.raises(ConfigError) as info:
+        Trainer(config, progress=False, overrides=["model.module={Sequential: [Flatten]}"])
+    error = info.value.errors[0]
+    assert (error.path, error.file, error.line) == ("optimizer", str(config), 9)
+    assert error.message == "ValueError: optimizer got an empty parameter list"
+
+
+def test_a_config_whose_resolved_form_would_not_load_from_a_checkpoint_is_refused(small_config):
+    nested = "Flatten"
+    for _ in range(31):  # within the nesting limit as written; past it once model: gets its module: level
+        nested = "{Sequential: [" + nested + "]}"
+    config = small_config({"model: {module: {Sequential: [Flatten, {Linear: [16, 3]}]}}": f"model: {nested}"})
+    with pytest.raises(
+        ConfigError, match=r"the resolved config goes past what a checkpoint may hold \(.*nesting"
+    ):
+        load_training(config)
 
 
 DATA = {  # overrides, YAML path of the error, what it says

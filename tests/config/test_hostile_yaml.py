@@ -194,6 +194,16 @@ def test_include_reads_yaml_files_only(tmp_path, target, message):
     assert SECRET not in str(info.value) and "root:" not in str(info.value)
 
 
+def test_include_does_not_follow_a_link_to_another_kind_of_file(tmp_path):
+    (tmp_path / "secret.txt").write_text(f"password: {SECRET}\n")
+    (tmp_path / "innocent.yaml").symlink_to(tmp_path / "secret.txt")
+    config = tmp_path / "main.yaml"
+    config.write_text("model: !include innocent.yaml\n")
+    with pytest.raises(ConfigError, match=r"reads YAML files \(.yaml or .yml\) only") as info:
+        load(config)
+    assert SECRET not in str(info.value)
+
+
 @pytest.mark.parametrize(
     ("content", "line", "message"),
     [

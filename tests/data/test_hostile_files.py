@@ -10,9 +10,9 @@ import zipfile
 import numpy as np
 import pytest
 
+from nnrun import _memory
 from nnrun.config import ConfigError, load_training
 from nnrun.data import DatasetError, load_dataset, read_idx
-from nnrun.data import memory as data_memory
 from nnrun.data.datasets import read_cifar_binary
 from nnrun.data.datasets.npz import load_npz
 
@@ -84,7 +84,7 @@ def test_lying_idx_files_are_refused_quickly_with_their_name(tmp_path, name):
 def test_an_idx_file_larger_than_memory_is_refused(tmp_path, monkeypatch):
     path = tmp_path / "images.idx"
     path.write_bytes(_idx_header((10, 28, 28)) + bytes(7840))
-    monkeypatch.setattr(data_memory, "available_memory", lambda: 5000)
+    monkeypatch.setattr(_memory, "available_memory", lambda: 5000)
     with pytest.raises(ValueError, match=r"announces shape \[10, 28, 28\]: 7.8 kB, more than the 5.0 kB"):
         read_idx(path)
 
@@ -178,8 +178,8 @@ def test_a_damaged_npz_is_a_dataset_error(tmp_path, offset, value, message):
 
 
 def test_sizes_beyond_a_float_are_still_described():
-    assert data_memory.format_bytes(256**255) == "about 10^614 bytes"
-    assert data_memory.format_bytes(1536) == "1.5 kB" and data_memory.format_bytes(999) == "999 bytes"
+    assert _memory.format_bytes(256**255) == "about 10^614 bytes"
+    assert _memory.format_bytes(1536) == "1.5 kB" and _memory.format_bytes(999) == "999 bytes"
 
 
 @pytest.mark.parametrize(("size", "message"), [(3073 * 2 + 5, "not a multiple of 3073"), (0, "0 bytes")])
@@ -193,7 +193,7 @@ def test_cifar_batches_of_the_wrong_size(tmp_path, size, message):
 def test_a_cifar_batch_larger_than_memory(tmp_path, monkeypatch):
     path = tmp_path / "data_batch_1.bin"
     path.write_bytes(bytes(3073 * 4))
-    monkeypatch.setattr(data_memory, "available_memory", lambda: 3073)
+    monkeypatch.setattr(_memory, "available_memory", lambda: 3073)
     with pytest.raises(DatasetError, match=rf"{path}: the file takes 12.3 kB, more than the 3.1 kB"):
         read_cifar_binary(path)
 
@@ -212,7 +212,7 @@ ABSURD = {  # override, the YAML path and the message of the error
     "input_shape=[100000, 100000, 100000]": ("input_shape", "one sample of shape [100000, 100000, 100000]"),
     "model.module.Sequential.1.Linear=[16, 1000000000000]": (
         "model.module.Sequential.1.Linear",
-        "Linear: not enough memory (Unable to allocate 58.2 TiB",
+        "Linear: its parameters and their initialisation would take 256.0 TB, more than",
     ),
 }
 

@@ -141,8 +141,13 @@ def test_cli_train_under_mpirun(mpi, tmp_path):
     odd = mpi.launch(
         2, "nnrun", "train", str(config), "--set", "data.batch_size=33", "--output", str(tmp_path / "odd")
     )
-    assert odd.returncode != 0
+    assert odd.returncode == 2  # an input error, as on one process
     assert "the global batch 33 (batch_scope: global) does not split evenly over 2 ranks" in odd.stderr
+
+    before = {path: path.read_bytes() for path in (tmp_path / "run").rglob("*") if path.is_file()}
+    again = mpi.launch(2, "nnrun", "train", str(config), "--output", str(tmp_path / "run"))
+    assert again.returncode == 2 and "already holds a run" in again.stderr, again.stdout + again.stderr
+    assert {path: path.read_bytes() for path in (tmp_path / "run").rglob("*") if path.is_file()} == before
 
 
 def test_cli_resume_with_dropout_augmentation_and_a_step_scheduler_is_exact(mpi, tmp_path, tiny_config):

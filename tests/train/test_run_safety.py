@@ -11,7 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from nnrun.train import Trainer
+import nnrun
+from nnrun import nn
+from nnrun.data import DataLoader, TensorDataset
+from nnrun.train import CheckpointSettings, Trainer, TrainSettings
 from nnrun.train.errors import ResumeRefused, RunFolderError
 
 CONFIG = """\
@@ -63,9 +66,12 @@ def test_training_again_into_a_run_folder_is_refused_and_changes_nothing(config,
     before = _snapshot(tmp_path / "run")
     with pytest.raises(RunFolderError, match=r"run already holds a run \(config.yaml, .*checkpoints\)") as e:
         Trainer(config, progress=False).fit()
-    assert "--resume auto" in str(e.value) and "--overwrite" in str(e.value)
+    assert "fit(resume='auto')" in str(e.value) and "fit(overwrite=True)" in str(e.value)
     result = _cli("train", config, cwd=tmp_path)
-    assert result.returncode == 2 and "already holds a run" in result.stderr
+    assert result.returncode == 2 and "already holds a run" in result.stderr, result.stderr
+    ways = "continue it with --resume auto, train into another folder with --output DIR or replace it with "
+    ways += "--overwrite."
+    assert ways in result.stderr and "fit(" not in result.stderr
     assert "Traceback" not in result.stderr
     assert _snapshot(tmp_path / "run") == before
 
@@ -104,12 +110,12 @@ REFUSED = {  # override: the line the refusal shows
     "data.options.train_size=64": "data.options.train_size: 48 -> 64",
     "data.transforms=[]": 'data.transforms: [{"normalize": {"mean": [0.0], "std": [2.0]}}] -> []',
     "data.augment=[hflip: {p: 0.5}]": 'data.augment: [] -> [{"hflip": {"p": 0.5}}]',
-    "optimizer={Adam: {lr: 0.001}}": 'optimizer.Adam: (not set) -> {"lr": 0.001}',
+    "optimizer={Adam: {lr: 0.001}}": 'optimizer.Adam: (not set) -> {"lr": 0.001, "betas": [0.9, 0.999]',
     "optimizer.SGD.lr=0.01": "optimizer.SGD.lr: 0.1 -> 0.01",
-    "optimizer.SGD.weight_decay=0.001": "optimizer.SGD.weight_decay: (not set) -> 0.001",
-    "loss={CrossEntropyLoss: {label_smoothing: 0.1}}": "loss: ",
+    "optimizer.SGD.weight_decay=0.001": "optimizer.SGD.weight_decay: 0 -> 0.001",
+    "loss={CrossEntropyLoss: {label_smoothing: 0.1}}": "loss.CrossEntropyLoss.label_smoothing: 0.0 -> 0.1",
     "train.grad_clip_norm=1.0": "train.grad_clip_norm: null -> 1.0",
-    "scheduler={StepLR: {step_size: 1}}": 'scheduler: (not set) -> {"StepLR": {"step_size": 1}}',
+    "scheduler={StepLR: {step_size: 1}}": 'scheduler: (not set) -> {"StepLR": {',
 }
 
 
@@ -214,7 +220,7 @@ def test_a_checkpoint_write_that_fails_names_the_file_and_stops_cleanly(config, 
     assert result.returncode == 1, result.stderr
     epoch = tmp_path / "run" / "checkpoints" / "epoch-0001.safetensors"
     assert f"error: cannot write checkpoint {epoch}: File too large; training stopped" in result.stderr
-    assert "the last good checkpoint is none was written yet" in result.stderr
+    assert "training stopped before any checkpoint was written" in result.stderr
     assert "Traceback" not in result.stderr and "SafetensorError" not in result.stderr
     assert [name for name in os.listdir(epoch.parent)] == []  # no partial or temporary file
 
@@ -224,3 +230,83 @@ def test_the_same_trainer_may_fit_again_into_its_own_run(config, tmp_path):
     trainer.fit()
     trainer.settings.epochs = 2
     assert trainer.fit()["epochs"] == 2
+
+
+def test_writing_out_a_default_is_not_a_change(config, tmp_path):
+    Trainer(config, progress=False).fit()
+    same = [
+        "train.epochs=2",
+        "optimizer.SGD.dampening=0",
+        "optimizer.SGD.nesterov=false",
+        "optimizer.SGD.lr=1e-1",  # YAML 1.2's float, which PyYAML reads as text
+        "data.options.noise=1.0",
+        "loss={CrossEntropyLoss: {label_smoothing: 0.0}}",
+    ]
+    assert Trainer(config, progress=False, overrides=same).fit(resume="auto")["epochs"] == 2
+
+
+def test_files_named_like_a_run_that_nnrun_did_not_write_are_never_replaced(config, tmp_path):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "config.yaml").write_text("my: notes\n")
+    (mine / "metrics.csv").write_text("date,value\n")
+    before = _snapshot(mine)
+    for overwrite in (False, True):
+        with pytest.raises(
+            RunFolderError, match=r"mine holds config.yaml, metrics.csv, which nnrun did not write"
+        ):
+            Trainer(config, progress=False, overrides=[f"output={mine}"]).fit(overwrite=overwrite)
+    assert _snapshot(mine) == before
+
+
+def test_a_run_folder_is_recognised_by_what_nnrun_wrote(config, tmp_path):
+    Trainer(config, progress=False).fit()
+    config_text = (tmp_path / "run" / "config.yaml").read_text()
+    assert config_text.startswith("# nnrun: the resolved config of this run")
+    (tmp_path / "run" / "checkpoints" / "notes.txt").write_text("kept")
+    Trainer(config, progress=False).fit(overwrite=True)
+    assert (tmp_path / "run" / "checkpoints" / "notes.txt").read_text() == "kept"
+
+
+def test_a_shared_checkpoint_folder_is_named_in_the_refusal(config, tmp_path):
+    shared = tmp_path / "shared-checkpoints"
+    Trainer(config, progress=False, overrides=[f"checkpoint.dir={shared}"]).fit()
+    elsewhere = [f"checkpoint.dir={shared}", f"output={tmp_path / 'run2'}"]
+    with pytest.raises(RunFolderError) as info:
+        Trainer(config, progress=False, overrides=elsewhere).fit()
+    assert f"the checkpoint folder {shared} already holds 3 checkpoints" in str(info.value)
+    assert "use another checkpoint folder" in str(info.value)
+    assert not (tmp_path / "run2").exists()
+
+
+def _own_objects(lr):
+    nnrun.manual_seed(0)
+    model = nn.Linear(4, 2)
+    x, y = nnrun.randn(16, 4), nnrun.randint(0, 2, (16,))
+    loader = DataLoader(TensorDataset(x, y), batch_size=4, seed=0)
+    optimizer = nnrun.optim.SGD(model.parameters(), lr=lr)
+    return {"model": model, "optimizer": optimizer, "loss_fn": nn.CrossEntropyLoss(), "train_loader": loader}
+
+
+def test_without_configs_a_changed_learning_rate_is_refused(tmp_path):
+    settings = TrainSettings(
+        epochs=1, output=str(tmp_path / "run"), checkpoint=CheckpointSettings(str(tmp_path / "run" / "c"))
+    )
+    Trainer(**_own_objects(0.1), settings=settings, progress=False).fit()
+    settings.epochs = 2
+    with pytest.raises(ResumeRefused, match=r"optimizer.param_groups.0.lr: 0.1 -> 0.01\n"):
+        Trainer(**_own_objects(0.01), settings=settings, progress=False).fit(resume="auto")
+    assert Trainer(**_own_objects(0.1), settings=settings, progress=False).fit(resume="auto")["epochs"] == 2
+
+
+def test_a_metrics_write_that_fails_names_the_file_and_stops_cleanly(config, tmp_path):
+    config.write_text(
+        config.read_text()
+        .replace("train_size: 48", "train_size: 400")
+        .replace("log_every: 100", "log_every: 1")
+    )
+    result = _cli("train", config, cwd=tmp_path, preexec_fn=_small_files)
+    assert result.returncode == 1, result.stderr
+    metrics = tmp_path / "run" / "metrics.jsonl"
+    assert f"error: cannot write {metrics}: File too large; training stopped before any" in result.stderr
+    assert "Traceback" not in result.stderr

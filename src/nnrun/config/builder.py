@@ -11,11 +11,19 @@ from collections import OrderedDict
 from typing import Any
 
 from nnrun import nn
+from nnrun._memory import too_large
 from nnrun.config.blocks import BlockDef, block_schema
-from nnrun.config.errors import Issues, Mark, describe_exception, did_you_mean, join_path
+from nnrun.config.errors import Issues, Mark, describe_exception, did_you_mean, join_path, shown
 from nnrun.config.registry import CONTAINERS, import_dotted, layer_classes
 from nnrun.config.shapes import PendingLayer
-from nnrun.config.signature import AUTO, AUTO_DIMS, ArgSchema, schema_for, validate_arguments
+from nnrun.config.signature import (
+    AUTO,
+    AUTO_DIMS,
+    PARAMETER_SIZES,
+    ArgSchema,
+    schema_for,
+    validate_arguments,
+)
 from nnrun.config.template import has_reference, substitute
 from nnrun.config.yaml_source import YamlMap, YamlSeq, to_plain
 
@@ -77,7 +85,7 @@ class Builder:
             )
         if value is None:
             return self.fail(path, "a node cannot be null here", mark)
-        return self.fail(path, f"expected a layer name or {{Layer: arguments}}, got {value!r}", mark)
+        return self.fail(path, f"expected a layer name or {{Layer: arguments}}, got {shown(value)}", mark)
 
     def head(self, name: str, body: Any, path: str, name_mark: Mark, body_mark: Mark) -> nn.Module:
         if name in CONTAINERS:
@@ -190,6 +198,9 @@ class Builder:
                 return self.fail(path, f"{cls.__name__}: 'auto' arguments need input_shape", name_mark)
             self.pending += 1
             return self.record(PendingLayer(schema, kwargs, auto), path, name_mark)
+        problem = _parameters_too_large(values)
+        if problem:
+            return self.fail(path, f"{cls.__name__}: {problem}", name_mark)
         try:
             module = cls(*extra, **values)
         except Exception as exc:
@@ -274,3 +285,15 @@ class Builder:
     def fail_bind(self, path: str, message: str, mark: Mark) -> None:
         self.issues.add(path, message, mark)
         return None
+
+
+def _parameters_too_large(values: dict[str, Any]) -> str | None:
+    """Why a layer with these size arguments cannot be built here, or None: its largest parameter (at most
+    the product of its sizes, float32) and the draws that initialise it (about four times that) must fit in
+    the memory available, or building it could exhaust the machine before a MemoryError is raised."""
+    elements = 1
+    for name in PARAMETER_SIZES & values.keys():
+        for size in values[name] if isinstance(values[name], (list, tuple)) else [values[name]]:
+            elements *= size if isinstance(size, int) and size > 0 else 1
+    problem = too_large(4 * 4 * elements)
+    return f"its parameters and their initialisation would take {problem}" if problem else None

@@ -8,15 +8,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nnrun import _random, nn
+from nnrun._memory import too_large
 from nnrun.config.blocks import BlockDef
 from nnrun.config.builder import Builder, TooManyModules
 from nnrun.config.definitions import parse_block, parse_blocks
-from nnrun.config.errors import ConfigError, Issues, Mark, join_path
+from nnrun.config.errors import ConfigError, Issues, Mark, join_path, shown
 from nnrun.config.registry import CONTAINERS, import_user_modules, layer_classes
 from nnrun.config.schema import SectionSchema, check
 from nnrun.config.shapes import dry_run
 from nnrun.config.yaml_source import YamlMap, dump_yaml, locate, parse_file, parse_yaml, to_plain
-from nnrun.data.memory import too_large
 
 #: The attribute under which a built model keeps its :class:`ModelConfig`.
 CONFIG_ATTRIBUTE = "_nnrun_config"
@@ -172,16 +172,18 @@ def load_model_section(
     return config
 
 
+def is_model_node(value: Any) -> bool:
+    """Whether ``value`` is one layer or container node (``ReLU``, ``{Sequential: […]}``), not a section."""
+    names = (*layer_classes(), *CONTAINERS)
+    if isinstance(value, str):
+        return value in names
+    return isinstance(value, YamlMap) and len(value) == 1 and next(iter(value)) in names
+
+
 def _node_as_section(section: Any, mark: Mark) -> Any:
     """A layer or container node written where a model section belongs (``model: {Sequential: […]}``) is
     read as the section ``{module: node}``."""
-    names = (*layer_classes(), *CONTAINERS)
-    is_node = (
-        section in names
-        if isinstance(section, str)
-        else (isinstance(section, YamlMap) and len(section) == 1 and next(iter(section)) in names)
-    )
-    if not is_node:
+    if not is_model_node(section):
         return section
     wrapped = YamlMap(mark)
     wrapped["module"] = section
@@ -236,7 +238,7 @@ def _parse(source: str | os.PathLike) -> tuple[Any, Mark]:
 def _top_input_shape(value: Any, document: YamlMap) -> Any:
     mark = document.value_marks["input_shape"]
     if not (isinstance(value, list) and all(type(v) is int and v > 0 for v in value)):
-        raise ConfigError(Issues.one("input_shape", f"a list of positive ints, got {value!r}", mark))
+        raise ConfigError(Issues.one("input_shape", f"a list of positive ints, got {shown(value)}", mark))
     problem = _too_large_for_a_dry_run(value)
     if problem:
         raise ConfigError(Issues.one("input_shape", problem, mark))

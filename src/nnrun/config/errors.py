@@ -91,6 +91,12 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str:
     return " (did you mean " + " or ".join(close) + "?)"
 
 
+def shown(value: object, limit: int = 80) -> str:
+    """``repr(value)`` cut to ``limit`` characters: a message quotes a value from a file, never copies it."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def join_path(*parts: object) -> str:
     """``join_path("model", "features", 3)`` → ``"model.features.3"``; empty parts are skipped."""
     return ".".join(str(part) for part in parts if part != "")

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import pydantic
 from pydantic import ConfigDict, Field, StrictInt, StrictStr
 
-from nnrun.config.errors import Issues, Mark, did_you_mean, join_path
+from nnrun.config.errors import Issues, Mark, did_you_mean, join_path, shown
 from nnrun.config.yaml_source import locate
 
 PositiveInt = Annotated[StrictInt, Field(gt=0)]
@@ -55,7 +55,7 @@ def check(
             elif error["type"] == "missing":
                 message = f"missing required key '{loc[-1]}'"
             else:
-                message = f"{error['msg'].removeprefix('Value error, ')}, got {error['input']!r}"
+                message = f"{error['msg'].removeprefix('Value error, ')}, got {shown(error['input'])}"
             at_key = error["type"] in ("extra_forbidden",)
             issues.add(join_path(path, *loc), message, locate(value, mark, loc, at_key=at_key))
         return None

@@ -20,7 +20,7 @@ import pydantic
 from pydantic import AfterValidator, ConfigDict, Strict, StrictBool, StrictInt, StrictStr
 
 from nnrun import nn
-from nnrun.config.errors import did_you_mean
+from nnrun.config.errors import did_you_mean, shown
 
 AUTO = "auto"
 #: Arguments that may be ``auto``, and the input dimension that supplies their value.
@@ -38,6 +38,12 @@ AUTO_DIMS = {
 POSITIVE = frozenset(
     ("in_features", "out_features", "in_channels", "out_channels", "num_features", "num_channels",
      "num_groups", "num_embeddings", "embedding_dim", "kernel_size", "stride", "dilation", "groups")
+)  # fmt: skip
+#: Sizes whose product bounds the elements of any one parameter of the built-in layers (Linear: in × out;
+#: Conv: in × out × kernel; Embedding: num × dim; norms: features).
+PARAMETER_SIZES = frozenset(
+    ("in_features", "out_features", "in1_features", "in2_features", "in_channels", "out_channels",
+     "num_features", "num_channels", "num_embeddings", "embedding_dim", "kernel_size")
 )  # fmt: skip
 #: Constructor arguments a config never sets (placement is the trainer's job; ``_private`` ones too).
 SKIPPED = ("device", "dtype")
@@ -144,7 +150,9 @@ def _messages(schema: ArgSchema, exc: pydantic.ValidationError, given: dict, ski
             messages[name] = f"{schema.title}: unknown argument '{name}'{hint}"
         elif all(_is_type_error(error) for error in errors):
             expected = type_text(schema.annotations.get(name, Any))
-            messages[name] = f"{schema.title}: argument '{name}' must be {expected}, got {given.get(name)!r}"
+            messages[name] = (
+                f"{schema.title}: argument '{name}' must be {expected}, got {shown(given.get(name))}"
+            )
         else:
             detail = errors[0]["msg"].removeprefix("Value error, ")
             messages[name] = f"{schema.title}: argument '{name}' {detail}"
@@ -155,7 +163,7 @@ def _positive(value: Any) -> Any:
     """Sizes: a positive int or a list/tuple of positive ints (None where the default is None)."""
     items = value if isinstance(value, (list, tuple)) else [value]
     if value is not None and not all(type(item) is int and item > 0 for item in items):
-        raise ValueError(f"must be a positive int or a list of positive ints, got {value!r}")
+        raise ValueError(f"must be a positive int or a list of positive ints, got {shown(value)}")
     return value
 
 

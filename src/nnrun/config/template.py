@@ -100,6 +100,8 @@ def _evaluate(node: ast.expr, args: dict[str, Any], expression: str) -> Any:
         return args[node.id]
     if isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
         left, right = _evaluate(node.left, args, expression), _evaluate(node.right, args, expression)
+        if isinstance(node.op, ast.Mod) and isinstance(left, str):  # '%0999999999d' % 1: a gigabyte of text
+            raise TemplateError(f"cannot compute ${{{expression}}}: % formats text, which is not allowed")
         if _too_large(node.op, left, right):
             raise TemplateError(f"cannot compute ${{{expression}}}: the result would be too large")
         try:

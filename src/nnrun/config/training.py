@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, Strict, StrictBool, StrictInt, StrictStr
 
-from nnrun.config.document import ModelConfig, _parse, _top_input_shape, load_model_section
+from nnrun.config.document import ModelConfig, _parse, _top_input_shape, is_model_node, load_model_section
 from nnrun.config.errors import ConfigError, Issues, Mark, did_you_mean
 from nnrun.config.overrides import Override, apply_overrides
 from nnrun.config.schema import PositiveInt, _Strict, check
@@ -26,7 +26,7 @@ from nnrun.config.training_nodes import (
     check_scheduler,
     check_transforms,
 )
-from nnrun.config.yaml_source import YamlMap, dump_yaml, locate, to_plain
+from nnrun.config.yaml_source import YamlMap, dump_yaml, locate, parse_stored, to_plain
 from nnrun.data import OptionError
 from nnrun.data.datasets import DATASETS
 
@@ -206,13 +206,13 @@ def load_training(source: str | os.PathLike, overrides: Sequence[str | Override]
         raise ConfigError(
             Issues.one("", "a training config is a mapping with model:, data:, optimizer:, …", mark)
         )
-    if "model" not in document and {"module", "modules"} & set(document):
+    if "model" not in document and ({"module", "modules"} & set(document) or is_model_node(document)):
         name = os.path.basename(mark.file) if mark.file.endswith((".yaml", ".yml")) else "model.yaml"
         raise ConfigError(
             Issues.one(
                 "",
-                "this is a model config (it has module:/modules:), not a training config: use it in one, "
-                f"e.g. model: !include {name} next to data:, optimizer: and train: (see "
+                "this is a model config (no model:, data: or optimizer:), not a training config: use it in "
+                f"one, e.g. model: !include {name} next to data:, optimizer: and train: (see "
                 "configs/lenet_mnist.yaml in nnrun's repository); nnrun validate and nnrun inspect take it "
                 "as it is",
                 mark,
@@ -248,7 +248,7 @@ def training_config(document: YamlMap, mark: Mark) -> TrainingConfig:
     issues.raise_if_any()
     assert model is not None and optimizer is not None
     name = spec.name or _default_name(mark.file)
-    return TrainingConfig(
+    config = TrainingConfig(
         name=name,
         seed=spec.seed,
         device=spec.device,
@@ -265,6 +265,22 @@ def training_config(document: YamlMap, mark: Mark) -> TrainingConfig:
         document=document,
         mark=mark,
     )
+    _check_storable(config)
+    return config
+
+
+def _check_storable(config: TrainingConfig) -> None:
+    """The resolved config, which every checkpoint keeps, must load again within the limits of a stored
+    config (includes inlined and overrides applied, it can be larger or deeper than each file was)."""
+    try:
+        parse_stored(config.yaml, f"{config.file} (resolved)")
+    except ConfigError as exc:
+        problems = "; ".join(f"{error.mark}: {error.message}" for error in exc.errors)
+        raise ConfigError(
+            Issues.one(
+                "", f"the resolved config goes past what a checkpoint may hold ({problems})", config.mark
+            )
+        ) from None
 
 
 def _model(document: YamlMap, mark: Mark, issues: Issues) -> ModelConfig | None:

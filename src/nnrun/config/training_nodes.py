@@ -10,6 +10,7 @@ run), ``steps_per_epoch``, or integer arithmetic on them (``epochs - 5``, ``step
 from __future__ import annotations
 
 import ast
+import inspect
 import math
 import re
 import typing
@@ -20,8 +21,9 @@ from typing import Any
 from nnrun import nn, optim
 from nnrun._creation import zeros
 from nnrun.config.builder import Builder
-from nnrun.config.errors import Issues, Mark, describe_exception, did_you_mean, join_path
+from nnrun.config.errors import Issues, Mark, describe_exception, did_you_mean, join_path, shown
 from nnrun.config.expressions import parse_expression
+from nnrun.config.registry import layer_classes as nn_layers
 from nnrun.config.signature import schema_for, validate_arguments
 from nnrun.config.yaml_source import YamlMap, YamlSeq, to_plain
 from nnrun.data import transforms as data_transforms
@@ -72,7 +74,7 @@ def check_scheduler(value: Any, path: str, mark: Mark, issues: Issues) -> Schedu
     """Validate ``{CosineAnnealingLR: {T_max: epochs}}`` with an optional ``interval: epoch | step``."""
     if not isinstance(value, YamlMap):
         issues.add(
-            path, f"a scheduler is {{Name: arguments}} with an optional interval:, got {value!r}", mark
+            path, f"a scheduler is {{Name: arguments}} with an optional interval:, got {shown(value)}", mark
         )
         return None
     interval = value.get("interval", "epoch")
@@ -127,7 +129,7 @@ def check_transforms(value: Any, path: str, mark: Mark, issues: Issues) -> list[
     if not isinstance(value, YamlSeq):
         issues.add(
             path,
-            f"a list of transforms such as [normalize: {{mean: [0.5], std: [0.5]}}], got {value!r}",
+            f"a list of transforms such as [normalize: {{mean: [0.5], std: [0.5]}}], got {shown(value)}",
             mark,
         )
         return []
@@ -197,6 +199,42 @@ def symbols_used(spec: NodeSpec) -> set[str]:
     return used
 
 
+def with_defaults(value: Any, kind: str) -> Any:
+    """A plain ``kind`` node (``optimizer``, ``scheduler`` or ``loss``) in one form: ``{Name: {argument:
+    value}}`` with every argument the constructor defaults filled in and YAML 1.2 floats read as numbers, so
+    that ``SGD`` and ``{SGD: {momentum: 0}}`` compare equal. A scheduler keeps ``interval`` beside it."""
+    if kind == "scheduler" and isinstance(value, dict):
+        rest = {key: item for key, item in value.items() if key != "interval"}
+        return {**with_defaults(rest, "scheduler_node"), "interval": value.get("interval", "epoch")}
+    name, arguments = (value, {}) if isinstance(value, str) else _single(value)
+    known = {"optimizer": OPTIMIZERS, "scheduler_node": SCHEDULERS, "loss": nn_layers()}[kind]
+    if name not in known or not isinstance(arguments, dict):
+        return value
+    filled = {**_defaults(known[name]), **{key: _numbers(item) for key, item in arguments.items()}}
+    if isinstance(filled.get("schedulers"), list):
+        filled["schedulers"] = [with_defaults(item, "scheduler_node") for item in filled["schedulers"]]
+    return {name: filled}
+
+
+def _single(value: Any) -> tuple[Any, Any]:
+    if isinstance(value, dict) and len(value) == 1:
+        ((name, arguments),) = value.items()
+        return name, {} if arguments is None else arguments
+    return None, None
+
+
+def _defaults(cls: type) -> dict[str, Any]:
+    """The constructor's defaults that a config could write (None, booleans, numbers, text, lists)."""
+    found = {}
+    for parameter in inspect.signature(cls).parameters.values():
+        default = list(parameter.default) if isinstance(parameter.default, tuple) else parameter.default
+        plain = default is None or isinstance(default, (bool, int, float, str, list))
+        given_by_the_trainer = parameter.name in ("params", "optimizer")
+        if parameter.default is not parameter.empty and plain and not given_by_the_trainer:
+            found[parameter.name] = default
+    return found
+
+
 # ----- helpers -----
 def _node(
     value: Any,
@@ -215,7 +253,7 @@ def _node(
         name_mark, body_mark = value.key_marks[name], value.value_marks[name]
     else:
         issues.add(
-            path, f"a {kind} is a name or {{Name: {{argument: value}}}}, got {to_plain(value)!r}", mark
+            path, f"a {kind} is a name or {{Name: {{argument: value}}}}, got {shown(to_plain(value))}", mark
         )
         return None
     where = join_path(path, name)
@@ -225,7 +263,7 @@ def _node(
         )
         return None
     if body is not None and not isinstance(body, YamlMap):
-        issues.add(where, f"{name} takes a mapping of arguments, got {to_plain(body)!r}", body_mark)
+        issues.add(where, f"{name} takes a mapping of arguments, got {shown(to_plain(body))}", body_mark)
         return None
     body = body or YamlMap(body_mark)
     cls = known[name]
@@ -238,7 +276,7 @@ def _node(
     _, messages = validate_arguments(schema_for(cls), checked, frozenset(skip))
     for key, value in checked.items():
         if key not in messages and _infinite(value):  # an infinite learning rate, momentum, …
-            messages[key] = f"{name}: argument '{key}' must be finite, got {value!r}"
+            messages[key] = f"{name}: argument '{key}' must be finite, got {shown(value)}"
     for argument, message in messages.items():
         at = body.key_marks if "unknown argument" in message else body.value_marks
         issues.add(join_path(where, argument), message, at.get(argument, body_mark))

@@ -176,8 +176,8 @@ def _include_problem(resolved: str, context: _Context) -> str | None:
         return f"!include nested more than {MAX_INCLUDE_DEPTH} files deep"
     if context.budget.includes <= 0:
         return f"more than {MAX_INCLUDES} !include reads in one config"
-    if not resolved.endswith((".yaml", ".yml")):
-        return f"!include reads YAML files (.yaml or .yml) only, not {resolved}"
+    if not all(path.endswith((".yaml", ".yml")) for path in (resolved, os.path.realpath(resolved))):
+        return f"!include reads YAML files (.yaml or .yml) only, not {resolved}"  # nor links to other files
     if not os.path.isfile(resolved):
         return f"!include: no such file {resolved}"
     return None
@@ -198,6 +198,14 @@ def parse_yaml(
     longer line, like a ``--set`` value)."""
     context = _context or _Context(stored, (file,))
     issues = Issues()
+    if len(text) > MAX_FILE_BYTES:
+        raise ConfigError(
+            [
+                _yaml_issue(
+                    f"longer than {MAX_FILE_BYTES:,} characters, too long for a config", Mark(file, *start)
+                )
+            ]
+        )
     try:
         loader = LocatedLoader(text, file, issues, context, start)
     except yaml.reader.ReaderError as exc:  # the reader checks every character of a str at once

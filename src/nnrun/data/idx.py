@@ -16,7 +16,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from nnrun.data.memory import format_bytes, too_large
+from nnrun._memory import format_bytes, too_large
 
 # IDX type codes (third byte of the magic number) and the big-endian dtypes they stand for
 _IDX_DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}

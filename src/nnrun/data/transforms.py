@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from nnrun.data.memory import too_large
+from nnrun._memory import too_large
 
 BatchTransform = Callable[[np.ndarray, np.random.Generator], np.ndarray]
 

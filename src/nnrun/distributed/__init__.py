@@ -12,14 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from nnrun import _backend
+from nnrun._launcher import launched_rank, launched_world_size, local_rank
 from nnrun.distributed.communicator import Communicator, DistributedError, SingleProcess
-from nnrun.distributed.launcher import (
-    is_terminal,
-    launched_rank,
-    launched_world_size,
-    local_rank,
-    under_launcher,
-)
 from nnrun.distributed.mpi import MPICommunicator
 from nnrun.distributed.nccl import NCCLCommunicator
 from nnrun.distributed.sync import (
@@ -44,12 +38,10 @@ __all__ = [
     "broadcast_tensors",
     "gather_bytes",
     "init",
-    "is_terminal",
     "launched_rank",
     "launched_world_size",
     "local_rank",
     "reduce_sums",
-    "under_launcher",
 ]
 
 

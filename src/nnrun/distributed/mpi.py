@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 
 from nnrun import _backend
+from nnrun._launcher import launched_world_size, launcher_description
 from nnrun.distributed.communicator import Communicator, DistributedError
-from nnrun.distributed.launcher import launched_world_size, launcher_description
 
 
 def import_mpi() -> Any:

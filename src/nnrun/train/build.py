@@ -4,6 +4,7 @@ loaders, model, loss, optimizer and scheduler (in that order, after seeding the 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -110,7 +111,7 @@ def build_parts(
     nnrun.manual_seed(cfg.seed)
     model = build_model(cfg.model).to(device)
     loss_fn = build_loss(*cfg.loss_node).to(device)
-    optimizer = build_optimizer(cfg.optimizer, model.parameters())
+    optimizer = _built(cfg, "optimizer", lambda: build_optimizer(cfg.optimizer, model.parameters()))
     data = cfg.data
     batch = rank_batch_size(cfg, comm.world_size)
     eval_batch = data.eval_batch_size or batch
@@ -137,8 +138,18 @@ def build_parts(
     if cfg.scheduler is not None and train_loader is not None:
         epochs, per_epoch = cfg.train.epochs, len(train_loader)
         symbols = {"epochs": epochs, "steps_per_epoch": per_epoch, "steps": epochs * per_epoch}
-        scheduler = build_scheduler(cfg.scheduler.node, optimizer, symbols)
+        scheduler = _built(cfg, "scheduler", lambda: build_scheduler(cfg.scheduler.node, optimizer, symbols))
     return RunParts(model, optimizer, loss_fn, train_loader, val_loader, test_loader, scheduler, device)
+
+
+def _built(cfg: TrainingConfig, key: str, build: Callable[[], Any]) -> Any:
+    """The optimizer or scheduler ``build()`` makes, or a config error at ``key``: only now are the model's
+    parameters and the run's ``epochs``/``steps`` known (a model without parameters, ``T_max: epochs - 5``
+    with 3 epochs)."""
+    try:
+        return build()
+    except (ValueError, TypeError) as exc:
+        raise cfg.error_at(key, describe_exception(exc)) from None
 
 
 def _check_training_data(cfg: TrainingConfig, train: ArrayDataset, batch: int, batches: int) -> None:

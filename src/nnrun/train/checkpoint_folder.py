@@ -13,10 +13,10 @@ import re
 import shutil
 from typing import Any
 
-from nnrun._atomic import remove_leftovers, temporary_beside
+from nnrun._atomic import temporary_beside
 from nnrun.serialization import CheckpointError
 from nnrun.train.checkpoint import save_checkpoint
-from nnrun.train.errors import CheckpointWriteError
+from nnrun.train.errors import CheckpointWriteError, stopped_at
 
 SUFFIX = ".safetensors"
 _NUMBERED = re.compile(r"(epoch|step)-(\d+)\.safetensors")
@@ -50,11 +50,8 @@ class CheckpointFolder:
             if kind != "best":
                 _replace_with_link(path, self.file("last"))
         except OSError as exc:
-            kept = self.last_saved or "none was written yet"
-            raise CheckpointWriteError(
-                f"cannot write checkpoint {path}: {exc.strerror or exc}; training stopped, the last good "
-                f"checkpoint is {kept}"
-            ) from exc
+            message = f"cannot write checkpoint {path}: {exc.strerror or exc}; {stopped_at(self.last_saved)}"
+            raise CheckpointWriteError(message) from exc
         if kind != "best":
             self.last_saved = path
         self.prune()
@@ -64,17 +61,11 @@ class CheckpointFolder:
         """The checkpoint files of this folder (by this class's names), sorted."""
         if not os.path.isdir(self.path):
             return []
-        return sorted(name for name in os.listdir(self.path) if _is_own(name))
+        return sorted(name for name in os.listdir(self.path) if self.owns(name))
 
-    def prepare(self) -> None:
-        """Create the folder and delete what interrupted writes left in it (``kill -9`` mid-save)."""
-        try:
-            os.makedirs(self.path, exist_ok=True)
-        except OSError as exc:
-            raise CheckpointWriteError(
-                f"cannot create the checkpoint folder {self.path}: {exc.strerror or exc}"
-            ) from None
-        remove_leftovers(self.path)
+    def owns(self, name: str) -> bool:
+        """Whether ``name`` is one of the files this folder writes."""
+        return bool(_NUMBERED.fullmatch(name)) or name in {f"{kind}{SUFFIX}" for kind in _NAMED}
 
     def clear(self) -> None:
         """Delete this folder's checkpoint files (and nothing else)."""
@@ -103,10 +94,6 @@ class CheckpointFolder:
         if not os.path.isfile(last):
             raise CheckpointError(f"--resume auto: no checkpoint to resume from in {self.path} (no {last})")
         return last
-
-
-def _is_own(name: str) -> bool:
-    return bool(_NUMBERED.fullmatch(name)) or name in {f"{kind}{SUFFIX}" for kind in _NAMED}
 
 
 def _replace_with_link(source: str, target: str) -> None:

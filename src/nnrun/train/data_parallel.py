@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 
 import nnrun
+from nnrun.config import ConfigError
+from nnrun.data import DatasetError
 from nnrun.distributed import (
     Communicator,
     GradientAverager,
@@ -28,7 +30,8 @@ from nnrun.distributed import (
     gather_bytes,
     reduce_sums,
 )
-from nnrun.train.errors import ResumeRefused, TrainingInterrupted
+from nnrun.serialization import CheckpointError
+from nnrun.train.errors import CheckpointWriteError, ResumeRefused, RunFolderError, TrainingInterrupted
 from nnrun.train.metrics import MetricTracker
 
 
@@ -191,4 +194,10 @@ class DataParallel:
         message = str(error) or type(error).__name__
         sys.stderr.write(f"error on rank {self.rank} of {self.size} (aborting all ranks): {message}\n")
         sys.stderr.flush()
-        self.comm.abort(1)
+        self.comm.abort(2 if _is_usage_error(error) else 1)  # the codes nnrun exits with on one process
+
+
+def _is_usage_error(error: BaseException) -> bool:
+    """A config, dataset, checkpoint or run folder that cannot be used (rather than a run that failed)."""
+    usage = (ConfigError, DatasetError, CheckpointError, RunFolderError)
+    return isinstance(error, usage) and not isinstance(error, CheckpointWriteError)

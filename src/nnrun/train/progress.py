@@ -8,7 +8,7 @@ import sys
 import time
 from typing import Any, TextIO
 
-from nnrun.distributed import is_terminal
+from nnrun._launcher import is_terminal
 from nnrun.train.callbacks import Callback
 
 

@@ -18,7 +18,8 @@ from typing import Any
 
 from nnrun.config import ConfigError, TrainingConfig, parse_stored
 from nnrun.config.training import CheckpointSchema, DataSchema, TrainingSchema, TrainSchema
-from nnrun.config.training_nodes import symbols_used
+from nnrun.config.training_nodes import symbols_used, with_defaults
+from nnrun.data.datasets import DATASETS
 from nnrun.train.errors import ResumeRefused
 
 #: Settings a resumed run may change (a key, or a section whose every key may change).
@@ -65,6 +66,7 @@ def check_config(checkpoint: str, saved_text: str, config: TrainingConfig, same_
     if not isinstance(saved, dict):
         raise ResumeRefused(f"{checkpoint}: the config saved in it is not a training config")
     current = parse_stored(config.yaml, "the resolved config")
+    saved, current = _canonical(saved), _canonical(current)
     scheduled = symbols_used(config.scheduler.node) & {"epochs", "steps"} if config.scheduler else set()
     refused = []
     for change in changes(saved, current):
@@ -98,6 +100,20 @@ def changes(saved: Any, current: Any, key: str = "") -> list[Change]:
     return [] if saved == current else [Change(key, saved, current)]
 
 
+def _canonical(document: dict[str, Any]) -> dict[str, Any]:
+    """``document`` with its optimizer, scheduler, loss and dataset options in one form, every default
+    filled in, so that writing a default out (``momentum: 0``) is not a change."""
+    document = dict(document)
+    for kind in ("optimizer", "scheduler", "loss"):
+        if document.get(kind) is not None:
+            document[kind] = with_defaults(document[kind], kind)
+    data = document.get("data")
+    entry = DATASETS.get(data.get("dataset")) if isinstance(data, dict) else None
+    if entry is not None and isinstance(data.get("options"), dict):
+        document["data"] = {**data, "options": {**entry.option_defaults(), **data["options"]}}
+    return document
+
+
 def _is_default(section: str, name: str, value: Any) -> bool:
     """Whether ``value`` is the schema's default for ``section.name`` (a resolved config leaves out an
     unset scheduler, and one written by an older nnrun lacks settings added since)."""
@@ -119,3 +135,26 @@ def _show(value: Any) -> str:
         return "(not set)"
     text = json.dumps(value, separators=(", ", ": "))
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def check_optimizer(checkpoint: str, saved: dict[str, Any], optimizer: Any) -> None:
+    """Without configs to compare, compare the optimizer's hyperparameters with the checkpoint's: a resumed
+    optimizer takes the checkpoint's, so a new learning rate would be silently ignored. A scheduler moves
+    ``lr``; its starting value ``initial_lr`` is compared instead."""
+    groups, current = saved.get("param_groups", []), optimizer.state_dict()["param_groups"]
+    if len(groups) != len(current):
+        raise ResumeRefused(
+            f"cannot resume from {checkpoint}: its optimizer has {len(groups)} parameter group(s), this one "
+            f"{len(current)}"
+        )
+    refused = []
+    for i, (old, new) in enumerate(zip(groups, current)):
+        skip = {"params", "lr"} if "initial_lr" in old and "initial_lr" in new else {"params"}
+        old, new = ({key: value for key, value in group.items() if key not in skip} for group in (old, new))
+        refused += [str(change) for change in changes(old, new, f"optimizer.param_groups.{i}")]
+    if refused:
+        raise ResumeRefused(
+            f"cannot resume from {checkpoint}: the optimizer's settings differ from the checkpoint's, "
+            "which a resumed optimizer would keep:\n  " + "\n  ".join(refused) + "\nResume with the "
+            "checkpoint's values, or train with the new ones as a new run."
+        )

@@ -2,7 +2,9 @@
 and per epoch) and ``summary.json`` (final and best metrics, wall time, samples/s).
 
 On a resume the metrics files are rewritten from the checkpoint's history, so rows logged after that
-checkpoint by the stopped run do not appear twice. Every file that is rewritten is replaced atomically."""
+checkpoint by the stopped run do not appear twice. Every file that is rewritten is replaced atomically.
+A file of the folder counts as a run's only when nnrun wrote it (recognised by its content), so a user's own
+``config.yaml`` beside it is never taken for a run, nor replaced."""
 
 from __future__ import annotations
 
@@ -12,13 +14,14 @@ import json
 import os
 from typing import Any
 
-from nnrun._atomic import remove_leftovers, write_text_atomically
+from nnrun._atomic import write_text_atomically
 from nnrun.train.callbacks import Callback
-from nnrun.train.errors import RunFolderError
+from nnrun.train.errors import TrainingError, stopped_at
 
 FIXED_COLUMNS = ["kind", "epoch", "batch", "step", "lr"]
 TAIL_COLUMNS = ["samples_per_s", "time_s"]
 RUN_FILES = ("config.yaml", "metrics.jsonl", "metrics.csv", "summary.json")
+CONFIG_HEADER = "# nnrun: the resolved config of this run; nnrun train trains it again as it is\n"
 
 
 class RunFolder(Callback):
@@ -32,59 +35,89 @@ class RunFolder(Callback):
     def file(self, name: str) -> str:
         return os.path.join(self.path, name)
 
-    def run_files(self) -> list[str]:
-        """The files of a run already in the folder."""
-        return [name for name in RUN_FILES if os.path.isfile(self.file(name))]
+    def files(self) -> tuple[list[str], list[str]]:
+        """The run files in the folder: those nnrun wrote, and those with a run file's name it did not."""
+        present = [name for name in RUN_FILES if os.path.isfile(self.file(name))]
+        ours = [name for name in present if _written_by_nnrun(self.file(name), name)]
+        if "config.yaml" in present and ours and "config.yaml" not in ours:  # written before the header
+            ours.insert(0, "config.yaml")
+        return ours, [name for name in present if name not in ours]
 
-    def prepare(self) -> None:
-        """Create the folder and delete what interrupted writes left in it."""
-        try:
-            os.makedirs(self.path, exist_ok=True)
-        except OSError as exc:
-            raise RunFolderError(f"cannot create the run folder {self.path}: {exc.strerror or exc}") from None
-        if not os.access(self.path, os.W_OK):
-            raise RunFolderError(f"cannot write into the run folder {self.path}: permission denied")
-        remove_leftovers(self.path)
+    def owns(self, name: str) -> bool:
+        """Whether ``name`` is one of the files this folder writes."""
+        return name in RUN_FILES
 
     def clear(self) -> None:
-        """Delete the run's files (and nothing else in the folder)."""
-        for name in self.run_files():
+        """Delete the files of the run nnrun wrote here (and nothing else in the folder)."""
+        for name in self.files()[0]:
             os.unlink(self.file(name))
 
     def on_train_start(self, trainer: Any) -> None:
         if self.config_text is not None:
-            self._replace("config.yaml", self.config_text)
+            self._replace(trainer, "config.yaml", CONFIG_HEADER + self.config_text)
         self.columns = FIXED_COLUMNS + trainer.metric_names() + TAIL_COLUMNS
-        self._replace("metrics.jsonl", "".join(json.dumps(row) + "\n" for row in trainer.history))
+        self._replace(trainer, "metrics.jsonl", "".join(json.dumps(row) + "\n" for row in trainer.history))
         table = io.StringIO(newline="")
         writer = self._writer(table)
         writer.writeheader()
         writer.writerows(trainer.history)
-        self._replace("metrics.csv", table.getvalue())
+        self._replace(trainer, "metrics.csv", table.getvalue())
 
     def on_log(self, trainer: Any, row: dict[str, Any]) -> None:
-        self._append(row)
+        self._append(trainer, row)
 
     def on_epoch_end(self, trainer: Any, row: dict[str, Any]) -> None:
-        self._append(row)
+        self._append(trainer, row)
 
     def on_train_end(self, trainer: Any, summary: dict[str, Any]) -> None:
-        self._replace("summary.json", json.dumps(summary, indent=2) + "\n")
+        self._replace(trainer, "summary.json", json.dumps(summary, indent=2) + "\n")
 
-    def _replace(self, name: str, text: str) -> None:
+    def _replace(self, trainer: Any, name: str, text: str) -> None:
         try:
             write_text_atomically(self.file(name), text)
         except OSError as exc:
-            raise RunFolderError(f"cannot write {self.file(name)}: {exc.strerror or exc}") from None
+            raise _write_failed(trainer, self.file(name), exc) from None
 
-    def _append(self, row: dict[str, Any]) -> None:
+    def _append(self, trainer: Any, row: dict[str, Any]) -> None:
+        name = "metrics.jsonl"
         try:
-            with open(self.file("metrics.jsonl"), "a", encoding="utf-8") as handle:
+            with open(self.file(name), "a", encoding="utf-8") as handle:
                 handle.write(json.dumps(row) + "\n")
-            with open(self.file("metrics.csv"), "a", encoding="utf-8", newline="") as handle:
+            name = "metrics.csv"
+            with open(self.file(name), "a", encoding="utf-8", newline="") as handle:
                 self._writer(handle).writerow(row)
         except OSError as exc:
-            raise RunFolderError(f"cannot write the metrics in {self.path}: {exc.strerror or exc}") from None
+            raise _write_failed(trainer, self.file(name), exc) from None
 
     def _writer(self, handle: Any) -> csv.DictWriter:
         return csv.DictWriter(handle, fieldnames=self.columns, restval="", extrasaction="ignore")
+
+
+def _write_failed(trainer: Any, path: str, exc: OSError) -> TrainingError:
+    last = trainer.checkpoints.last_saved if trainer.checkpoints is not None else None
+    return TrainingError(f"cannot write {path}: {exc.strerror or exc}; {stopped_at(last)}")
+
+
+def _written_by_nnrun(path: str, name: str) -> bool:
+    """Whether the run file ``name`` at ``path`` has the form nnrun writes it in."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            head = handle.read(1 << 16)
+    except (OSError, UnicodeDecodeError):
+        return False
+    if name == "config.yaml":
+        return head.startswith(CONFIG_HEADER)
+    if name == "metrics.csv":
+        return head.startswith(",".join(FIXED_COLUMNS))
+    if name == "metrics.jsonl":
+        first = head.partition("\n")[0]
+        return not first or _json_object_with(first, "kind")
+    return _json_object_with(head, "status", "last_checkpoint")  # summary.json
+
+
+def _json_object_with(text: str, *keys: str) -> bool:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return False
+    return isinstance(value, dict) and all(key in value for key in keys)

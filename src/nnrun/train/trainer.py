@@ -27,11 +27,12 @@ from nnrun.train.callbacks import Callback, CallbackList
 from nnrun.train.checkpoint import load_checkpoint
 from nnrun.train.checkpoint_folder import CheckpointFolder
 from nnrun.train.data_parallel import DataParallel
-from nnrun.train.errors import RunFolderError, TrainingError, TrainingInterrupted
+from nnrun.train.errors import TrainingError, TrainingInterrupted
+from nnrun.train.folders import claim
 from nnrun.train.interrupt import DeferredInterrupt
 from nnrun.train.metrics import MetricTracker
 from nnrun.train.progress import default_progress
-from nnrun.train.resume_rules import check_config
+from nnrun.train.resume_rules import check_config, check_optimizer
 from nnrun.train.run_folder import RunFolder
 from nnrun.train.settings import TrainSettings
 
@@ -172,7 +173,9 @@ class Trainer:
             if resume is not None:
                 self.resume(resume)
             if self.comm.is_main:
-                self._take_folders(overwrite)
+                continuing = self._owns_folders or self._continues_own_run()
+                claim(self.run_folder, self.checkpoints, overwrite=overwrite, continuing=continuing)
+                self._owns_folders = True  # a later fit() of this trainer goes on with the same run
             self.parallel.start(self.model)
             self._session = (time.perf_counter(), self.elapsed)
             self.callbacks.on_train_start(self)
@@ -478,6 +481,8 @@ class Trainer:
         if self.config is not None and state["config"]:
             same_ranks = state["progress"].get("world_size", 1) == self.world_size
             check_config(path, state["config"], self.config, same_ranks)
+        else:
+            check_optimizer(path, state["optimizer"], self.optimizer)
         self.parallel.check_resume(path, state["progress"], self.train_loader)
         try:
             self.load_state_dict(state)
@@ -487,36 +492,8 @@ class Trainer:
         if self.checkpoints is not None:
             self.checkpoints.last_saved = path
 
-    def _take_folders(self, overwrite: bool) -> None:
-        """Make sure this run may write its folders (see :meth:`fit`), then create them and delete what
-        interrupted writes left in them."""
-        found = self.run_folder.run_files() if self.run_folder else []
-        checkpoints = self.checkpoints.checkpoints() if self.checkpoints else []
-        if (found or checkpoints) and not (self._owns_folders or self._continues_own_run()):
-            if not overwrite:
-                raise RunFolderError(_holds_a_run(self.settings, found, checkpoints))
-            for folder in (self.run_folder, self.checkpoints):
-                if folder is not None:
-                    folder.clear()
-        for folder in (self.run_folder, self.checkpoints):
-            if folder is not None:
-                folder.prepare()
-        self._owns_folders = True  # a later fit() of this trainer goes on with the same run
-
     def _continues_own_run(self) -> bool:
         """Whether this run resumed from a checkpoint of its own checkpoint folder."""
         if self.resumed_from is None or self.checkpoints is None:
             return False
         return os.path.realpath(os.path.dirname(self.resumed_from)) == os.path.realpath(self.checkpoints.path)
-
-
-def _holds_a_run(settings: TrainSettings, found: list[str], checkpoints: list[str]) -> str:
-    folder = settings.output or settings.checkpoint.dir
-    what = [*found, f"{len(checkpoints)} checkpoint{'s' * (len(checkpoints) != 1)}"] if checkpoints else found
-    ways = ["continue it with --resume auto"] if "last.safetensors" in checkpoints else []
-    ways += ["train into another folder with --output DIR", "replace it with --overwrite"]
-    return (
-        f"{folder} already holds a run ({', '.join(what)}), and nnrun never overwrites one: "
-        + ", ".join(ways[:-1])
-        + f" or {ways[-1]} (from Python: fit(resume='auto') or fit(overwrite=True))."
-    )

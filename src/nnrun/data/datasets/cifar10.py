@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
+from nnrun._memory import too_large
 from nnrun.data.dataset import ArrayDataset
 from nnrun.data.datasets.download import Resource, download
 from nnrun.data.errors import DatasetError
-from nnrun.data.memory import too_large
 from nnrun.data.transforms import BatchTransform
 
 FOLDER = "cifar-10-batches-bin"

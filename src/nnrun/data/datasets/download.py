@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from nnrun._launcher import is_terminal
 from nnrun.data.errors import DatasetError
-from nnrun.distributed.launcher import is_terminal
 
 _CHUNK = 1 << 20
 

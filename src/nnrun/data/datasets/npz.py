@@ -10,10 +10,10 @@ from typing import Any
 
 import numpy as np
 
+from nnrun._memory import format_bytes, too_large
 from nnrun.data.dataset import ArrayDataset
 from nnrun.data.errors import DatasetError
 from nnrun.data.idx import MAX_DEFLATE_RATIO
-from nnrun.data.memory import format_bytes, too_large
 from nnrun.data.transforms import BatchTransform
 
 

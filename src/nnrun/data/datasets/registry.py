@@ -31,6 +31,16 @@ class DatasetEntry:
         fixed = {"root", "split", "download_missing"}
         return [name for name in inspect.signature(self.reader).parameters if name not in fixed]
 
+    def option_defaults(self) -> dict[str, Any]:
+        """Each option's default value as a config writes it (tuples as lists; ``transform`` aside)."""
+        parameters = inspect.signature(self.reader).parameters
+        defaults = {name: parameters[name].default for name in self.options() if name != "transform"}
+        return {
+            name: list(value) if isinstance(value, tuple) else value
+            for name, value in defaults.items()
+            if value is not inspect.Parameter.empty
+        }
+
     def check_options(self, options: dict[str, Any]) -> None:
         """Raise :class:`OptionError` for the first option value that is invalid or does not fit in memory."""
         if self.check is not None:

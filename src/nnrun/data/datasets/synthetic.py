@@ -9,9 +9,9 @@ from typing import Any
 
 import numpy as np
 
+from nnrun._memory import too_large
 from nnrun.data.dataset import ArrayDataset
 from nnrun.data.errors import DatasetError, OptionError
-from nnrun.data.memory import too_large
 from nnrun.data.transforms import BatchTransform
 
 _SPLIT_STREAM = {"train": 1, "test": 2}

@@ -1,5 +1,6 @@
-"""How much memory a dataset may take, checked before anything is allocated, so that a file whose header
-lies or a config that asks for 10^12 samples is refused with a message instead of exhausting the machine."""
+"""How much memory is available, checked before a large allocation, so that a file whose header lies or a
+config that asks for 10^12 samples or a 10^10-parameter layer is refused with a message instead of
+exhausting the machine. Standard library only: any layer may ask."""
 
 from __future__ import annotations
 

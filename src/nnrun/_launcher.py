@@ -1,5 +1,6 @@
 """Whether this process was started by an MPI launcher (``mpirun``/``mpiexec``/``srun``), read from the
-environment variables launchers set, so nothing needs mpi4py to find out."""
+environment variables launchers set, so nothing needs mpi4py to find out; and whether an output stream is a
+terminal someone watches (not under a launcher). Standard library only: any layer may ask."""
 
 from __future__ import annotations
 

@@ -1,0 +1,95 @@
+"""Which folders a training run may write, decided before it writes anything.
+
+A run folder (and a checkpoint folder) that already holds a run is never overwritten: training into it is
+refused, unless the run continues its own checkpoint, or ``overwrite`` deletes that run's files first (only
+the files nnrun wrote there). A file named like a run file that nnrun did not write (a user's own
+``config.yaml``) is never replaced. Then the folders are made, and the temporary files that interrupted
+writes of their own files left there are deleted; a folder this made is removed again if that fails.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+
+from nnrun._atomic import remove_leftovers
+from nnrun.train.checkpoint_folder import CheckpointFolder
+from nnrun.train.errors import RunFolderError
+from nnrun.train.run_folder import RunFolder
+
+
+def claim(
+    run: RunFolder | None, checkpoints: CheckpointFolder | None, *, overwrite: bool, continuing: bool
+) -> None:
+    """Make sure this run may write ``run`` and ``checkpoints``, then create them (see the module).
+    ``continuing``: the run resumed from a checkpoint of its own checkpoint folder."""
+    ours, foreign = run.files() if run is not None else ([], [])
+    if foreign:
+        listed = ", ".join(foreign)
+        raise RunFolderError(
+            f"{run.path} holds {listed}, which nnrun did not write and training would replace", ("output",)
+        )
+    saved = checkpoints.checkpoints() if checkpoints is not None else []
+    if (ours or saved) and not continuing:
+        if not overwrite:
+            raise _holds_a_run(run, ours, checkpoints, saved)
+        for folder in (run, checkpoints):
+            if folder is not None:
+                folder.clear()
+    created: list[Path] = []
+    try:
+        for folder, kind in ((run, "run"), (checkpoints, "checkpoint")):
+            if folder is not None:
+                created += _make(folder.path, kind)
+                remove_leftovers(folder.path, folder.owns)
+    except RunFolderError:
+        _remove(created)  # the run folder, when the checkpoint folder inside it could not be made
+        raise
+
+
+def _make(path: str, kind: str) -> list[Path]:
+    """Create the folder ``path`` (and its missing parents); return those it made, innermost first."""
+    folder = Path(path)
+    missing = [parent for parent in (folder, *folder.parents) if not parent.exists()]
+    way = ("output",) if kind == "run" else ("checkpoint_dir",)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        _remove(missing)
+        raise RunFolderError(f"cannot create the {kind} folder {path}: {exc.strerror or exc}", way) from None
+    if not os.access(folder, os.W_OK):
+        _remove(missing)
+        raise RunFolderError(f"cannot write into the {kind} folder {path}: permission denied", way)
+    return missing
+
+
+def _remove(folders: list[Path]) -> None:
+    """Remove ``folders`` (innermost first) that are still empty."""
+    for folder in folders:
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+
+
+def _holds_a_run(
+    run: RunFolder | None, ours: list[str], checkpoints: CheckpointFolder | None, saved: list[str]
+) -> RunFolderError:
+    resume = ("resume",) if "last.safetensors" in saved else ()
+    count = f"{len(saved)} checkpoint{'s' * (len(saved) != 1)}"
+    if run is not None and ours:
+        inside = checkpoints is None or _within(checkpoints.path, run.path)
+        what = ", ".join(
+            [*ours, count if inside else f"and {count} in {checkpoints.path}"] if saved else ours
+        )
+        problem = f"{run.path} already holds a run ({what}), and nnrun never overwrites one"
+        return RunFolderError(problem, (*resume, "output", "overwrite"))
+    assert checkpoints is not None
+    problem = (
+        f"the checkpoint folder {checkpoints.path} already holds {count}, and nnrun never overwrites a run"
+    )
+    return RunFolderError(problem, (*resume, "checkpoint_dir", "overwrite"))
+
+
+def _within(inner: str, outer: str) -> bool:
+    inner, outer = os.path.realpath(inner), os.path.realpath(outer)
+    return inner == outer or inner.startswith(outer + os.sep)
