@@ -181,6 +181,7 @@ SECRET = "hunter2-do-not-print"
         ("missing.yaml", "no such file"),
         ("folder.yaml", "no such file"),
         ("", "needs a file path"),
+        ('"models\\0.yaml"', "needs a file path"),
     ],
 )
 def test_include_reads_yaml_files_only(tmp_path, target, message):

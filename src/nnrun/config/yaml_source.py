@@ -136,7 +136,7 @@ class LocatedLoader(yaml.SafeLoader):
             message = "!include is not allowed in a config stored in a file: loading never reads other files"
             self.issues.add(path, message, mark)
             return None
-        if not isinstance(target, str) or not target.strip():
+        if not isinstance(target, str) or not target.strip() or "\x00" in target:
             self.issues.add(path, "!include needs a file path, e.g. !include models/mlp.yaml", mark)
             return None
         base = os.path.dirname(self.file) if os.path.isfile(self.file) else os.getcwd()
