@@ -180,6 +180,9 @@ def test_plain_progress_logs_at_least_every_so_often(small_config):
     steps = [line for line in stream.getvalue().splitlines() if "batch loss" in line]
     assert [line.split("  ")[1] for line in steps] == [f"step {i}/5" for i in range(1, 6)]
     assert re.fullmatch(r"epoch 1/1  step 1/5  batch loss \d+\.\d{4}  [\d,]+ samples/s", steps[0])
+    quiet = io.StringIO()  # by default a line comes every 30 s: none in a run of a fraction of a second
+    Trainer(small_config(name="again.yaml"), progress=PlainProgress(quiet), overrides=["output=again"]).fit()
+    assert "epoch 1/1 done" in quiet.getvalue() and "batch loss" not in quiet.getvalue()
 
 
 def test_output_under_an_mpi_launcher_is_never_a_terminal(monkeypatch):

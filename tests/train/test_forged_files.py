@@ -3,6 +3,7 @@ data. Forged files (with valid checksums) that would import code, include files,
 dotted class are refused by every command and API that loads them, and the code never runs."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -56,6 +57,18 @@ FORGERIES = {  # how the stored config is changed, and what the refusal says
 }
 
 
+#: Why a resume from each forgery is refused: the stored config differs from the run's, or is not data.
+RESUME_REFUSAL = {
+    "imports a .py file": "model.imports: [",
+    "imports a relative .py file": 'model.imports: ["evil.py"] -> (not set)',
+    "imports a module": 'model.imports: ["antigravity"] -> (not set)',
+    "includes a file": "!include is not allowed in a config stored in a file",
+    "holds an alias bomb": "expands to more than",
+    "is a path": "the config saved in it is not a training config",
+    "names a dotted class": "subprocess.Popen",
+}
+
+
 def _forge(checkpoint, tmp_path, name):
     state = load_checkpoint(checkpoint)
     edit, _ = FORGERIES[name]
@@ -84,8 +97,9 @@ def test_a_forged_training_checkpoint_never_runs_code(run, tmp_path, name):
     assert evaluated.returncode == 0, evaluated.stderr
     resumed = _nnrun("train", config, "--resume", forged, "--overwrite", cwd=tmp_path)
     assert resumed.returncode == 2 and "Traceback" not in resumed.stderr, resumed.stderr
-    assert "SECRET_CONTENT" not in resumed.stderr
-    with pytest.raises(CheckpointError):
+    assert f"{forged}" in resumed.stderr and "SECRET_CONTENT" not in resumed.stderr
+    assert RESUME_REFUSAL[name] in resumed.stderr, resumed.stderr
+    with pytest.raises(CheckpointError, match=re.escape(RESUME_REFUSAL[name])):
         Trainer(config, progress=False).fit(resume=forged, overwrite=True)
     with pytest.raises(CheckpointError, match=refusal):
         nnrun.train.checkpoint.model_from_checkpoint(forged)
