@@ -59,7 +59,7 @@ def _describe(error: Exception) -> tuple[str, int]:
     if isinstance(error, OSError) and error.filename is not None:
         return f"{error.filename}: {error.strerror or error}", USAGE_ERROR
     if isinstance(error, MemoryError):
-        return f"not enough memory ({error or 'an allocation failed'})", RUN_ERROR
+        return f"not enough memory ({str(error) or 'an allocation failed'})", RUN_ERROR
     return f"{type(error).__name__}: {error}", RUN_ERROR
 
 

@@ -2,8 +2,8 @@
 over it, so a reader sees the old file or the new one, never half of one.
 
 A process killed mid-write (``kill -9``) leaves its temporary file behind; such leftovers are named
-``.<target name>.<32 hex digits>.tmp``, and :func:`remove_leftovers` deletes those of the names its caller
-writes, and nothing else.
+``.<target name>.<32 hex digits>.tmp`` (and safetensors' writer leaves its own ``.tmpXXXXXX``), and
+:func:`remove_leftovers` deletes those of the names its caller writes, and nothing else.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable
 
 _LEFTOVER = re.compile(r"\.(.+)\.[0-9a-f]{32}\.tmp")
+_SAFETENSORS_LEFTOVER = re.compile(r"\.tmp[A-Za-z0-9]{6}")
 
 
 def temporary_beside(path: str) -> str:
@@ -55,14 +56,18 @@ def write_text_atomically(path: str, text: str) -> None:
     replace_atomically(path, write)
 
 
-def remove_leftovers(folder: str, owned: Callable[[str], bool]) -> None:
-    """Delete the temporary files that interrupted atomic writes of ``owned`` names left in ``folder``."""
+def remove_leftovers(folder: str, owned: Callable[[str], bool], safetensors_writes: bool = False) -> None:
+    """Delete the temporary files that interrupted atomic writes of ``owned`` names left in ``folder``; with
+    ``safetensors_writes``, also those of safetensors' own writer (``.tmp`` and six letters or digits,
+    which it renames to the file asked for), in a folder where nnrun alone writes safetensors files."""
     try:
         names = os.listdir(folder)
     except OSError:
         return
     for name in names:
         leftover = _LEFTOVER.fullmatch(name)
-        if leftover and owned(leftover.group(1)):
+        if (leftover and owned(leftover.group(1))) or (
+            safetensors_writes and _SAFETENSORS_LEFTOVER.fullmatch(name)
+        ):
             with contextlib.suppress(OSError):
                 os.unlink(os.path.join(folder, name))

@@ -179,9 +179,11 @@ def test_plain_progress_logs_at_least_every_so_often(small_config):
     ).fit()
     steps = [line for line in stream.getvalue().splitlines() if "batch loss" in line]
     assert [line.split("  ")[1] for line in steps] == [f"step {i}/5" for i in range(1, 6)]
+    assert "evaluating test: batch 1/1" in stream.getvalue()  # a long evaluation is not silent either
     assert re.fullmatch(r"epoch 1/1  step 1/5  batch loss \d+\.\d{4}  [\d,]+ samples/s", steps[0])
     quiet = io.StringIO()  # by default a line comes every 30 s: none in a run of a fraction of a second
-    Trainer(small_config(name="again.yaml"), progress=PlainProgress(quiet), overrides=["output=again"]).fit()
+    again = small_config({"/run\n": "/again\n"}, name="again.yaml")
+    Trainer(again, progress=PlainProgress(quiet)).fit()
     assert "epoch 1/1 done" in quiet.getvalue() and "batch loss" not in quiet.getvalue()
 
 

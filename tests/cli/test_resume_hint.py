@@ -8,6 +8,8 @@ import signal
 import subprocess
 import sys
 
+from nnrun_cli.commands.train import RunOptions
+
 
 def test_the_printed_command_resumes_the_run(tmp_path, small_config):
     slower = {"train_size: 32": "train_size: 8000", "batch_size: 8": "batch_size: 4"}  # 2,000 steps an epoch
@@ -42,3 +44,11 @@ def test_the_printed_command_resumes_the_run(tmp_path, small_config):
     assert f"(resumed from {output / 'checkpoints' / 'last.safetensors'} at epoch 1, step " in resumed.stdout
     summary = json.loads((output / "summary.json").read_text())
     assert summary["epochs"] == 3 and "lr: 0.05" in (output / "config.yaml").read_text()
+
+
+def test_a_config_named_like_an_option_is_written_as_a_path():
+    command = RunOptions("-x.yaml", ["a=b c"], output="runs/r", epochs=3).resume_command(2)
+    assert shlex.split(command) == [
+        "mpirun", "-n", "2", "nnrun", "train", "./-x.yaml", "--set", "a=b c", "--output", "runs/r",
+        "--epochs", "3", "--resume", "auto",
+    ]  # fmt: skip

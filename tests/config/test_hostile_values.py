@@ -62,12 +62,17 @@ MODELS = {  # model config, YAML path of the error, what it says
     "a layer larger than memory": (
         "module: {Linear: [1000000, 1000000]}\n",
         "module.Linear",
-        "its parameters and their initialisation would take 16.0 TB, more than",
+        "the model's parameters (and drawing their initial values) would take 16.0 TB, more than half",
     ),
     "a long value in an error": (
         "module: {Linear: [2, '" + "x" * 100_000 + "']}\n",
         "module.Linear.out_features",
         "must be int, got 'xxxxxxxx",
+    ),
+    "ten thousand large layers": (
+        "module: {Repeat: {times: 10000, node: {Linear: [4096, 4096]}}}\n",
+        "module.Repeat",
+        "the model's parameters (and drawing their initial values) would take 671.3 GB",
     ),
     "NaN in a layer": ("module: {Dropout: .nan}\n", "module.Dropout.p", "must be a number, got nan"),
 }
@@ -94,10 +99,12 @@ TRAINING = {  # override, YAML path of the error, what it says
         "scheduler.StepLR.step_size",
         "must be int",
     ),
-    'name="a\\0b"': ("name", "must not contain NUL characters"),
+    'name="a\\0b"': ("name", "a string holds the character U+0000, which is not allowed"),
+    'name="\\e[31mred"': ("name", "a string holds the character U+001B, which is not allowed"),
+    'model.name="\\ud800"': ("model.name", "a string holds the character U+D800, which is not allowed"),
     'output=""': ("output", "must not be empty"),
     "checkpoint.dir=' '": ("checkpoint.dir", "must not be empty"),
-    'data.root="data\\0"': ("data.root", "must not contain NUL characters"),
+    'data.root="data\\0"': ("data.root", "a string holds the character U+0000, which is not allowed"),
     "a." * 10_000 + "b=1": ("", "the key path has 10,001 parts; a config nests at most 64 levels"),
 }
 
@@ -154,6 +161,26 @@ DATA = {  # overrides, YAML path of the error, what it says
         "data.augment.0.random_crop",
         "padding 10000000 makes a batch of 8 images take 12.8 PB, more than",
     ),
+    "labels beyond the model's classes": (
+        ["data.options.num_classes=5"],
+        "data.dataset",
+        "the labels are 0..4, but the model's output has 3 classes (0..2)",
+    ),
+    "a loss that cannot take class labels": (
+        ["loss=MSELoss"],
+        "loss",
+        "MSELoss cannot take the model's output [8, 3] and labels",
+    ),
+    "data of another shape than the model's": (
+        ["data.options.shape=[1, 8, 8]"],
+        "data.dataset",
+        "the model cannot run on this data, inputs of shape [1, 8, 8] (input_shape: [1, 4, 4])",
+    ),
+    "a schedule that fails at its first steps": (
+        ["scheduler={CosineAnnealingLR: {T_max: epochs - 1}}"],
+        "scheduler",
+        "CosineAnnealingLR fails at its first steps in this run (epochs = 1, steps_per_epoch = 4, steps = 4)",
+    ),
     "normalize with other channels": (
         ["data.transforms=[normalize: {mean: [0, 0, 0], std: [1, 1, 1]}]"],
         "data.transforms.0.normalize",
@@ -168,7 +195,8 @@ def test_data_that_cannot_train_is_refused_before_training(small_config, tmp_pat
     with pytest.raises(ConfigError) as info:
         Trainer(small_config(), progress=False, overrides=overrides)
     error = info.value.errors[0]
-    assert error.path == path and message in error.message and error.file == "--set", str(info.value)
+    assert error.path == path and message in error.message, str(info.value)
+    assert error.file in ("--set", str(small_config())) and error.line >= 1
     assert not (tmp_path / "run").exists()
 
 

@@ -179,7 +179,7 @@ SECRET = "hunter2-do-not-print"
         ("tool.py", "reads YAML files (.yaml or .yml) only"),
         ("/etc/passwd", "reads YAML files (.yaml or .yml) only"),
         ("missing.yaml", "no such file"),
-        ("folder.yaml", "no such file"),
+        ("folder.yaml", "not a regular file"),
         ("", "needs a file path"),
         ('"models\\0.yaml"', "needs a file path"),
     ],

@@ -131,3 +131,13 @@ def test_cifar10_download_extracts_only_record_files(server, tmp_path, monkeypat
     assert test.x.shape == (2, 3, 32, 32) and test.y.tolist() == [3, 3]
     assert not (tmp_path / "escape.bin").exists() and not (root / "readme.html").exists()
     assert len(load_dataset("cifar10", root, "train")) == 10
+
+
+def test_a_folder_that_cannot_be_made_is_a_dataset_error(tmp_path):
+    (tmp_path / "file").write_text("")
+    with pytest.raises(
+        DatasetError, match=r"cannot create the folder .*file/mnist to download file.bin into"
+    ):
+        download(
+            Resource("file.bin", "0" * 32), tmp_path / "file" / "mnist", ["http://127.0.0.1:9/"], timeout=2
+        )

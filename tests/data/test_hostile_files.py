@@ -98,6 +98,15 @@ def test_mnist_with_a_gzip_bomb_is_a_dataset_error_naming_the_file(tmp_path):
         load_dataset("mnist", tmp_path)
 
 
+def test_mnist_labels_beyond_the_ten_digits_name_the_file(tmp_path):
+    (tmp_path / "train-images-idx3-ubyte").write_bytes(_idx_header((4, 28, 28)) + bytes(4 * 784))
+    (tmp_path / "train-labels-idx1-ubyte").write_bytes(_idx_header((4,)) + bytes([1, 2, 255, 3]))
+    with pytest.raises(
+        DatasetError, match=r"train-labels-idx1-ubyte: MNIST labels are 0-9, this file holds 1..255"
+    ):
+        load_dataset("mnist", tmp_path)
+
+
 def _npy_header(shape, descr="<f4"):
     buffer = io.BytesIO()
     np.lib.format.write_array_header_1_0(buffer, {"descr": descr, "fortran_order": False, "shape": shape})
@@ -212,7 +221,7 @@ ABSURD = {  # override, the YAML path and the message of the error
     "input_shape=[100000, 100000, 100000]": ("input_shape", "one sample of shape [100000, 100000, 100000]"),
     "model.module.Sequential.1.Linear=[16, 1000000000000]": (
         "model.module.Sequential.1.Linear",
-        "Linear: its parameters and their initialisation would take 256.0 TB, more than",
+        "the model's parameters (and drawing their initial values) would take 272.0 TB, more than",
     ),
 }
 

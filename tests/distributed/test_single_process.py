@@ -100,7 +100,8 @@ def test_config_batch_scope(tmp_path):
     text = (
         "name: t\nseed: 0\ndevice: cpu\ninput_shape: [1, 4, 4]\n"
         "model: {module: {Sequential: [Flatten, {Linear: [16, 3]}]}}\n"
-        "data: {dataset: synthetic, batch_size: 8, options: {train_size: 20, test_size: 4, num_classes: 3}}\n"
+        "data: {dataset: synthetic, batch_size: 8,\n"
+        "       options: {train_size: 20, test_size: 4, num_classes: 3, shape: [1, 4, 4]}}\n"
         "optimizer: {SGD: {lr: 0.1}}\n"
     )
     per_rank = build_parts(load_training(text), comm=TwoRanks())

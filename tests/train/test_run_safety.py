@@ -5,6 +5,7 @@ cleaned."""
 import hashlib
 import os
 import resource
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +15,7 @@ import pytest
 import nnrun
 from nnrun import nn
 from nnrun.data import DataLoader, TensorDataset
-from nnrun.train import CheckpointSettings, Trainer, TrainSettings
+from nnrun.train import CheckpointSettings, Trainer, TrainSettings, load_checkpoint
 from nnrun.train.errors import ResumeRefused, RunFolderError
 
 CONFIG = """\
@@ -180,8 +181,14 @@ def test_leftovers_of_interrupted_writes_are_removed_and_nothing_else(config, tm
         checkpoints / f".epoch-0002.safetensors.{'a' * 32}.tmp",
         checkpoints / f".last.safetensors.{'0123456789abcdef' * 2}.tmp",
         tmp_path / "run" / f".metrics.csv.{'f' * 32}.tmp",
+        checkpoints / ".tmpCSh8j1",  # safetensors' writer makes its own, then renames it
     ]
     kept = [checkpoints / "notes.tmp", checkpoints / f".x.{'a' * 31}.tmp", tmp_path / "run" / "my.tmp"]
+    kept += [
+        tmp_path / "run" / ".tmpAbc123",
+        checkpoints / ".tmpAbc12",
+        checkpoints / f".notes.txt.{'a' * 32}.tmp",
+    ]
     for path in leftovers + kept:
         path.write_bytes(b"\0" * 1000)
     Trainer(config, progress=False, overrides=["train.epochs=2"]).fit(resume="auto")
@@ -279,6 +286,17 @@ def test_a_shared_checkpoint_folder_is_named_in_the_refusal(config, tmp_path):
     assert not (tmp_path / "run2").exists()
 
 
+def test_a_relative_checkpoint_dir_into_another_run_is_refused(config, tmp_path):
+    Trainer(config, progress=False).fit()
+    before = _snapshot(tmp_path / "run")
+    into_it = [f"output={tmp_path / 'run2'}", "checkpoint.dir=../run/checkpoints"]
+    with pytest.raises(
+        RunFolderError, match=r"the checkpoint folder .*run/checkpoints already holds 3 checkpoints"
+    ):
+        Trainer(config, progress=False, overrides=into_it).fit()
+    assert _snapshot(tmp_path / "run") == before and not (tmp_path / "run2").exists()
+
+
 def _own_objects(lr):
     nnrun.manual_seed(0)
     model = nn.Linear(4, 2)
@@ -310,3 +328,25 @@ def test_a_metrics_write_that_fails_names_the_file_and_stops_cleanly(config, tmp
     metrics = tmp_path / "run" / "metrics.jsonl"
     assert f"error: cannot write {metrics}: File too large; training stopped before any" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_run_folder_in_use_is_refused(config, tmp_path):
+    config.write_text(config.read_text().replace("train_size: 48", "train_size: 8000"))
+    command = [sys.executable, "-c", "from nnrun_cli.app import main; main()", "train", str(config)]
+    first = subprocess.Popen([*command, "--epochs", "1000"], stdout=subprocess.PIPE, text=True, cwd=tmp_path)
+    try:
+        for line in first.stdout:  # its first checkpoint is written, and training goes on
+            if line.startswith("epoch 1/1000 done"):
+                break
+        for args in (["--resume", "auto"], ["--overwrite"]):
+            second = _cli("train", config, "--epochs", 1000, *args, cwd=tmp_path)
+            assert second.returncode == 2, second.stderr
+            in_use = f"the run folder {tmp_path / 'run'} is in use: another nnrun process is training into it"
+            assert in_use in second.stderr
+    finally:
+        first.send_signal(signal.SIGINT)
+        first.communicate(timeout=60)
+    assert first.returncode == 130
+    epoch = load_checkpoint(tmp_path / "run" / "checkpoints" / "last.safetensors")["progress"]["epoch"]
+    resumed = Trainer(config, progress=False, overrides=[f"train.epochs={epoch + 1}"]).fit(resume="auto")
+    assert resumed["epochs"] == epoch + 1  # the folder is free again

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shlex
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -34,7 +35,9 @@ class RunOptions:
     def resume_command(self, world_size: int) -> str:
         """The shell command that continues this run from its last checkpoint (each value quoted)."""
         words = ["mpirun", "-n", str(world_size)] if world_size > 1 else []
-        words += ["nnrun", "train", self.config]
+        # a config named like an option (-x.yaml) is written as ./-x.yaml
+        config = os.path.join(".", self.config) if self.config.startswith("-") else self.config
+        words += ["nnrun", "train", config]
         for text in self.sets:
             words += ["--set", text]
         for option, value in (

@@ -7,11 +7,12 @@ and replaced by a placeholder module, so one pass finds all of them.
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 from typing import Any
 
 from nnrun import nn
-from nnrun._memory import too_large
+from nnrun._memory import available_memory, format_bytes
 from nnrun.config.blocks import BlockDef, block_schema
 from nnrun.config.errors import Issues, Mark, describe_exception, did_you_mean, join_path, shown
 from nnrun.config.registry import CONTAINERS, import_dotted, layer_classes
@@ -32,11 +33,12 @@ _MAX_DEPTH = 64  # nested block instantiations; deeper means a cycle the static 
 MAX_MODULES = 10_000
 
 
-class TooManyModules(Exception):
-    """The config builds more than :data:`MAX_MODULES` nodes; ``path`` and ``mark`` locate the one past it."""
+class TooLarge(Exception):
+    """The model would have more than :data:`MAX_MODULES` modules, or parameters that do not fit in memory;
+    ``path`` and ``mark`` locate the node where it went past. Building stops there."""
 
-    def __init__(self, path: str, mark: Mark) -> None:
-        super().__init__(f"the model would have more than {MAX_MODULES:,} modules")
+    def __init__(self, message: str, path: str, mark: Mark) -> None:
+        super().__init__(message)
         self.path, self.mark = path, mark
 
 
@@ -61,13 +63,15 @@ class Builder:
         self.active: list[str] = []
         self.pending = 0
         self.built = 0  # nodes built so far, to stop at MAX_MODULES
+        self.parameter_bytes = 0  # what the parameters built so far take, at most (float32)
+        self.memory = available_memory()  # measured once: what the build itself allocates lowers it
 
     # ----- nodes -----
     def node(self, value: Any, path: str, mark: Mark) -> nn.Module:
-        """Build the node ``value`` found at ``path``/``mark`` (:class:`TooManyModules` past the limit)."""
+        """Build the node ``value`` found at ``path``/``mark`` (:class:`TooLarge` past a limit)."""
         self.built += 1
         if self.built > MAX_MODULES:
-            raise TooManyModules(path, mark)
+            raise TooLarge(f"the model would have more than {MAX_MODULES:,} modules", path, mark)
         if isinstance(value, str):
             if has_reference(value):
                 return self.fail(path, f"{value!r}: ${{...}} can only be used inside a block", mark)
@@ -168,9 +172,26 @@ class Builder:
             message = f"times must be an int from 0 to {MAX_MODULES:,}, got {times!r}"
             self.fail(join_path(path, "times"), message, body.value_marks["times"])
             return []
-        return [
-            self.node(body["node"], join_path(path, "node"), body.value_marks["node"]) for _ in range(times)
-        ]
+        if times == 0:
+            return []
+        before = self.parameter_bytes
+        node, where, node_mark = body["node"], join_path(path, "node"), body.value_marks["node"]
+        first = self.node(node, where, node_mark)
+        self.check_room(path, mark, (self.parameter_bytes - before) * (times - 1))  # before the copies
+        return [first, *(self.node(node, where, node_mark) for _ in range(times - 1))]
+
+    def reserve(self, path: str, mark: Mark, nbytes: int, transient: int) -> None:
+        """Count ``nbytes`` more of parameters, which take ``transient`` more bytes while they are drawn."""
+        self.check_room(path, mark, nbytes + transient)
+        self.parameter_bytes += nbytes
+
+    def check_room(self, path: str, mark: Mark, nbytes: int) -> None:
+        """Raise :class:`TooLarge` when the parameters so far and ``nbytes`` more would take more than half
+        the memory available at the start (the other half is for gradients and the optimizer's state)."""
+        if self.memory is not None and 2 * (self.parameter_bytes + nbytes) > self.memory:
+            total, available = format_bytes(self.parameter_bytes + nbytes), format_bytes(self.memory)
+            message = f"the model's parameters (and drawing their initial values) would take {total}, more "
+            raise TooLarge(message + f"than half the {available} of memory available", path, mark)
 
     # ----- layers and blocks -----
     def layer(self, cls: type, body: Any, path: str, name_mark: Mark, body_mark: Mark) -> nn.Module:
@@ -198,9 +219,8 @@ class Builder:
                 return self.fail(path, f"{cls.__name__}: 'auto' arguments need input_shape", name_mark)
             self.pending += 1
             return self.record(PendingLayer(schema, kwargs, auto), path, name_mark)
-        problem = _parameters_too_large(values)
-        if problem:
-            return self.fail(path, f"{cls.__name__}: {problem}", name_mark)
+        elements = _parameter_elements(values)
+        self.reserve(path, name_mark, 4 * elements, transient=12 * elements)  # its initial draws, in float32
         try:
             module = cls(*extra, **values)
         except Exception as exc:
@@ -287,13 +307,13 @@ class Builder:
         return None
 
 
-def _parameters_too_large(values: dict[str, Any]) -> str | None:
-    """Why a layer with these size arguments cannot be built here, or None: its largest parameter (at most
-    the product of its sizes, float32) and the draws that initialise it (about four times that) must fit in
-    the memory available, or building it could exhaust the machine before a MemoryError is raised."""
-    elements = 1
-    for name in PARAMETER_SIZES & values.keys():
-        for size in values[name] if isinstance(values[name], (list, tuple)) else [values[name]]:
-            elements *= size if isinstance(size, int) and size > 0 else 1
-    problem = too_large(4 * 4 * elements)
-    return f"its parameters and their initialisation would take {problem}" if problem else None
+def _parameter_elements(values: dict[str, Any]) -> int:
+    """An upper bound on the elements of a built-in layer's parameters: the product of its size arguments
+    (Linear: in × out; Conv: in × out × kernel; …) plus the largest of them (a bias, a norm's shift)."""
+    sizes = [
+        size
+        for name in PARAMETER_SIZES & values.keys()
+        for size in (values[name] if isinstance(values[name], (list, tuple)) else [values[name]])
+        if isinstance(size, int) and size > 0
+    ]
+    return math.prod(sizes) + max(sizes) if sizes else 0

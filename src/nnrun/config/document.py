@@ -10,7 +10,7 @@ from typing import Any
 from nnrun import _random, nn
 from nnrun._memory import too_large
 from nnrun.config.blocks import BlockDef
-from nnrun.config.builder import Builder, TooManyModules
+from nnrun.config.builder import Builder, TooLarge
 from nnrun.config.definitions import parse_block, parse_blocks
 from nnrun.config.errors import ConfigError, Issues, Mark, join_path, shown
 from nnrun.config.registry import CONTAINERS, import_user_modules, layer_classes
@@ -216,7 +216,7 @@ def _build(config: ModelConfig, issues: Issues, broken: set[str], check_shapes: 
             section = config.section
             where = join_path(config.path, "module")
             model = builder.node(section["module"], where, section.value_marks["module"])
-    except TooManyModules as exc:
+    except TooLarge as exc:
         issues.add(exc.path, str(exc), exc.mark)
         return nn.Identity()
     if config.input_shape is not None and not issues and (check_shapes or builder.pending):

@@ -106,5 +106,5 @@ def describe_exception(exc: BaseException) -> str:
     """What a constructor or dry run raised, as the user reads it: ``ValueError: …``, or ``not enough memory
     (…)`` for a ``MemoryError`` (an argument too large for this machine)."""
     if isinstance(exc, MemoryError):
-        return f"not enough memory ({exc or 'an allocation failed'})"
+        return f"not enough memory ({str(exc) or 'an allocation failed'})"
     return f"{type(exc).__name__}: {exc}"

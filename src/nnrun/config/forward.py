@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nnrun.config.errors import did_you_mean
-from nnrun.config.expressions import parse_expression
+from nnrun.config.expressions import parse_expression, too_large
 
 #: Functions a forward line may call; each is looked up in ``nnrun.nn.functional``, then in ``nnrun``.
 FUNCTIONS = (
@@ -36,6 +36,14 @@ _BINARY = {
     ast.MatMult: operator.matmul,
 }
 Guard = frozenset  # of (child name, present?) pairs that hold where a call happens
+
+
+def _compute(op: type, left: Any, right: Any) -> Any:
+    """``left op right``, refused when plain values would give a huge result (see ``too_large``)."""
+    if too_large(op(), left, right):
+        symbol = {ast.Add: "+", ast.Mult: "*"}.get(op, op.__name__)
+        raise ValueError(f"the result of a '{symbol}' in forward would be too large ({type(left).__name__})")
+    return _BINARY[op](left, right)
 
 
 class ForwardSyntaxError(Exception):
@@ -162,8 +170,10 @@ class _Compiler:
             name = node.target.id
             self.variable(name)
             value = self.expression(node.value, Guard())
-            op = _BINARY[type(node.op)]
-            self.program.steps.append(((name,), lambda f, v=value, n=name: op(f.variables[n], v(f))))
+            op = type(node.op)
+            self.program.steps.append(
+                ((name,), lambda f, v=value, n=name: _compute(op, f.variables[n], v(f)))
+            )
         else:
             raise ForwardSyntaxError(f"{_text(node)!r}: only 'name = expression' and 'return expression'")
 
@@ -199,9 +209,9 @@ class _Compiler:
             kind = tuple if isinstance(node, ast.Tuple) else list
             return lambda f: kind(item(f) for item in items)
         if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
-            op, left, right = _BINARY[type(node.op)], self.expression(node.left, guards), None
+            op, left, right = type(node.op), self.expression(node.left, guards), None
             right = self.expression(node.right, guards)
-            return lambda f: op(left(f), right(f))
+            return lambda f: _compute(op, left(f), right(f))
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
             operand = self.expression(node.operand, guards)
             return lambda f: -operand(f)

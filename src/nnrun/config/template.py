@@ -8,14 +8,13 @@ block's arguments (``+ - * / // % **``, unary minus, literals), evaluated by wal
 from __future__ import annotations
 
 import ast
-import math
 import operator
 import re
 from collections.abc import Callable
 from typing import Any
 
 from nnrun.config.errors import Mark, did_you_mean, join_path
-from nnrun.config.expressions import parse_expression
+from nnrun.config.expressions import parse_expression, too_large
 from nnrun.config.yaml_source import YamlMap, YamlSeq
 
 _REFERENCE = re.compile(r"\$\{([^}]*)\}")
@@ -102,7 +101,7 @@ def _evaluate(node: ast.expr, args: dict[str, Any], expression: str) -> Any:
         left, right = _evaluate(node.left, args, expression), _evaluate(node.right, args, expression)
         if isinstance(node.op, ast.Mod) and isinstance(left, str):  # '%0999999999d' % 1: a gigabyte of text
             raise TemplateError(f"cannot compute ${{{expression}}}: % formats text, which is not allowed")
-        if _too_large(node.op, left, right):
+        if too_large(node.op, left, right):
             raise TemplateError(f"cannot compute ${{{expression}}}: the result would be too large")
         try:
             return _OPERATORS[type(node.op)](left, right)
@@ -111,15 +110,3 @@ def _evaluate(node: ast.expr, args: dict[str, Any], expression: str) -> Any:
     if isinstance(node, ast.UnaryOp) and type(node.op) in _OPERATORS:
         return _OPERATORS[type(node.op)](_evaluate(node.operand, args, expression))
     raise TemplateError(f"${{{expression}}}: only argument names, numbers and + - * / // % ** are allowed")
-
-
-def _too_large(op: ast.operator, left: Any, right: Any) -> bool:
-    """Whether ``left op right`` would be an integer past 2**1024 or a string past a million characters
-    (``${n ** 9 ** 9 ** 9}``, ``${'a' * 10 ** 9}``), which would take minutes or gigabytes to compute."""
-    numbers = all(isinstance(side, (int, float)) and not isinstance(side, bool) for side in (left, right))
-    if isinstance(op, ast.Pow) and numbers and isinstance(right, int) and right > 0 and abs(left) > 1:
-        return right * math.log2(abs(left)) > 1024
-    if isinstance(op, ast.Mult) and isinstance(left, str) != isinstance(right, str):
-        text, count = (left, right) if isinstance(left, str) else (right, left)
-        return isinstance(count, int) and len(text) * count > 1_000_000
-    return False

@@ -10,6 +10,7 @@ can never construct arbitrary Python objects; sizes and nesting are bounded (:mo
 from __future__ import annotations
 
 import os
+import re
 import stat
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +34,7 @@ INCLUDE_TAG = "!include"
 _SCALAR_TAGS = frozenset(f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null"))
 _MAP_TAG = "tag:yaml.org,2002:map"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 class YamlMap(dict):
@@ -100,7 +102,7 @@ class LocatedLoader(yaml.SafeLoader):
             if isinstance(node, yaml.SequenceNode) and node.tag == _SEQ_TAG:
                 return self.located_sequence(node, path)
             if isinstance(node, yaml.ScalarNode) and node.tag in _SCALAR_TAGS:
-                return self.construct_object(node, deep=True)
+                return self.scalar(node, path)
             self.issues.add(path, f"unsupported YAML tag {node.tag!r}", self.mark(node))
             return None
         finally:
@@ -113,7 +115,9 @@ class LocatedLoader(yaml.SafeLoader):
             if not (isinstance(key_node, yaml.ScalarNode) and key_node.tag in _SCALAR_TAGS):
                 self.issues.add(path, "mapping keys must be plain scalars", self.mark(key_node))
                 continue
-            key = self.construct_object(key_node)
+            key = self.scalar(key_node, path)
+            if key is None:
+                continue
             if key in result:
                 self.issues.add(join_path(path, key), f"duplicate key {key!r}", self.mark(key_node))
                 continue
@@ -121,6 +125,22 @@ class LocatedLoader(yaml.SafeLoader):
             result.value_marks[key] = self.mark(value_node)
             result[key] = self.located(value_node, join_path(path, key))
         return result
+
+    def scalar(self, node: yaml.ScalarNode, path: str) -> Any:
+        """The scalar's value; a string holding a control character or a lone surrogate (which only an
+        escape such as ``"\\0"`` or ``"\\ud800"`` can write) is refused: it would reach file names and
+        terminals."""
+        value = self.construct_object(node, deep=True)
+        if isinstance(value, str):
+            bad = next((c for c in value if _UNPRINTABLE.match(c)), None)
+            if bad is not None:
+                self.issues.add(
+                    path,
+                    f"a string holds the character U+{ord(bad):04X}, which is not allowed",
+                    self.mark(node),
+                )
+                return None
+        return value
 
     def located_sequence(self, node: yaml.SequenceNode, path: str) -> YamlSeq:
         result = YamlSeq(self.mark(node))
@@ -179,7 +199,8 @@ def _include_problem(resolved: str, context: _Context) -> str | None:
     if not all(path.endswith((".yaml", ".yml")) for path in (resolved, os.path.realpath(resolved))):
         return f"!include reads YAML files (.yaml or .yml) only, not {resolved}"  # nor links to other files
     if not os.path.isfile(resolved):
-        return f"!include: no such file {resolved}"
+        what = "not a regular file" if os.path.exists(resolved) else "no such file"
+        return f"!include: {what} {resolved}"
     return None
 
 

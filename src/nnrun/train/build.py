@@ -4,6 +4,7 @@ loaders, model, loss, optimizer and scheduler (in that order, after seeding the 
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -13,10 +14,12 @@ import numpy as np
 import nnrun
 from nnrun import distributed, nn
 from nnrun.config import ConfigError, TrainingConfig, build_model
-from nnrun.config.errors import Issues, describe_exception
+from nnrun.config.errors import describe_exception
 from nnrun.config.training_nodes import build_loss, build_optimizer, build_scheduler, build_transform
 from nnrun.data import ArrayDataset, DataLoader, DatasetError, load_dataset
 from nnrun.optim import Optimizer
+from nnrun.optim.lr_scheduler import ReduceLROnPlateau
+from nnrun.train.data_checks import check_pipeline, check_training_data
 from nnrun.train.data_parallel import seed_for_rank
 from nnrun.train.settings import CheckpointSettings, TrainSettings
 
@@ -63,7 +66,8 @@ def resolve_device(cfg: TrainingConfig) -> str:
 def settings_from(cfg: TrainingConfig) -> TrainSettings:
     """The trainer settings of a config (checkpoints under ``<output>/<checkpoint.dir>``)."""
     ck = cfg.checkpoint
-    folder = os.path.join(cfg.output, ck.dir)  # an absolute dir stands on its own
+    # an absolute dir stands on its own; "out/../other" is "other", whether or not "out" exists yet
+    folder = os.path.normpath(os.path.join(cfg.output, ck.dir))
     checkpoint = CheckpointSettings(
         folder, ck.every_epochs, ck.every_steps, ck.keep_last, ck.best, cfg.best_mode
     )
@@ -128,7 +132,10 @@ def build_parts(
             **shard,
         )
     if train_loader is not None:
-        _check_training_data(cfg, train_set, batch, len(train_loader))
+        check_training_data(cfg, train_set, batch, len(train_loader))
+        check_pipeline(cfg, train_set, cfg.train_transforms, model, loss_fn, batch)
+    elif test_set is not None:
+        check_pipeline(cfg, test_set, cfg.eval_transforms, model, loss_fn, eval_batch)
     evaluation = {"device": device, "seed": cfg.seed, "even_shards": False, **shard}
     val_loader = DataLoader(val_set, eval_batch, **evaluation) if val_set else None
     test_loader = DataLoader(test_set, eval_batch, **evaluation) if test_set else None
@@ -138,8 +145,26 @@ def build_parts(
     if cfg.scheduler is not None and train_loader is not None:
         epochs, per_epoch = cfg.train.epochs, len(train_loader)
         symbols = {"epochs": epochs, "steps_per_epoch": per_epoch, "steps": epochs * per_epoch}
-        scheduler = _built(cfg, "scheduler", lambda: build_scheduler(cfg.scheduler.node, optimizer, symbols))
+        scheduler = _built(cfg, "scheduler", lambda: _scheduler(cfg, optimizer, symbols))
     return RunParts(model, optimizer, loss_fn, train_loader, val_loader, test_loader, scheduler, device)
+
+
+def _scheduler(cfg: TrainingConfig, optimizer: Optimizer, symbols: dict[str, int]) -> Any:
+    """The config's scheduler on ``optimizer``, once a copy of it has taken its first steps on a stand-in
+    optimizer: ``T_max: epochs - 2`` with 2 epochs only fails there (a division by zero)."""
+    assert cfg.scheduler is not None
+    stand_in = build_optimizer(cfg.optimizer, [nn.Parameter(nnrun.zeros(1))])
+    trial = build_scheduler(cfg.scheduler.node, stand_in, symbols)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # stepping a scheduler before its optimizer
+            for _ in range(2):
+                trial.step(0.0) if isinstance(trial, ReduceLROnPlateau) else trial.step()
+    except Exception as exc:
+        run = ", ".join(f"{name} = {value}" for name, value in symbols.items())
+        message = f"{cfg.scheduler.node.name} fails at its first steps in this run ({run}): "
+        raise cfg.error_at("scheduler", message + describe_exception(exc)) from None
+    return build_scheduler(cfg.scheduler.node, optimizer, symbols)
 
 
 def _built(cfg: TrainingConfig, key: str, build: Callable[[], Any]) -> Any:
@@ -148,28 +173,10 @@ def _built(cfg: TrainingConfig, key: str, build: Callable[[], Any]) -> Any:
     with 3 epochs)."""
     try:
         return build()
-    except (ValueError, TypeError) as exc:
+    except ConfigError:
+        raise
+    except Exception as exc:  # the constructor's own check, of any kind
         raise cfg.error_at(key, describe_exception(exc)) from None
-
-
-def _check_training_data(cfg: TrainingConfig, train: ArrayDataset, batch: int, batches: int) -> None:
-    """Before training: there is at least one training batch, and each training transform works on a batch
-    of this data (a crop larger than the images, padding that cannot fit in memory, normalize with another
-    number of channels), or the config error names the setting or the transform's node."""
-    if batches == 0 and len(train) == 0:
-        source = "data.root" if cfg.data.root else "data.dataset"
-        raise cfg.error_at("data.val_split" if cfg.data.val_split > 0 else source, "no training samples left")
-    if batches == 0:
-        message = f"no training batch: {len(train)} samples, batch_size {batch} and drop_last: true"
-        raise cfg.error_at("data.drop_last", message)
-    images = ArrayDataset(train.x[:batch], train.y[:batch]).get_batch(np.arange(min(batch, len(train))))[0]
-    rng = np.random.default_rng(cfg.seed)
-    for spec in cfg.train_transforms:
-        try:
-            images = spec.cls(**spec.kwargs)(images, rng)
-        except Exception as exc:
-            message = f"{spec.name} on images of shape {list(images.shape[1:])}: {describe_exception(exc)}"
-            raise ConfigError(Issues.one(spec.path, message, spec.mark)) from None
 
 
 def _datasets_once_per_machine(

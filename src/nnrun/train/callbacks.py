@@ -29,6 +29,9 @@ class Callback:
     def on_epoch_end(self, trainer: Any, row: dict[str, Any]) -> None:
         """After an epoch and its validation, with the epoch's metrics row."""
 
+    def on_evaluate_step(self, trainer: Any, split: str, batch: int, batches: int) -> None:
+        """After each batch of an evaluation (``split``: ``val`` or ``test``), ``batch`` of ``batches``."""
+
     def on_checkpoint(self, trainer: Any, path: str) -> None:
         """After a checkpoint file was written."""
 
@@ -64,6 +67,10 @@ class CallbackList(Callback):
     def on_epoch_end(self, trainer: Any, row: dict[str, Any]) -> None:
         for callback in self.callbacks:
             callback.on_epoch_end(trainer, row)
+
+    def on_evaluate_step(self, trainer: Any, split: str, batch: int, batches: int) -> None:
+        for callback in self.callbacks:
+            callback.on_evaluate_step(trainer, split, batch, batches)
 
     def on_checkpoint(self, trainer: Any, path: str) -> None:
         for callback in self.callbacks:

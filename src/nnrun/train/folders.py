@@ -1,4 +1,4 @@
-"""Which folders a training run may write, decided before it writes anything.
+"""Which folders a training run may write, decided before it writes anything, and held while it runs.
 
 A run folder (and a checkpoint folder) that already holds a run is never overwritten: training into it is
 refused, unless the run continues its own checkpoint, or ``overwrite`` deletes that run's files first (only
@@ -13,17 +13,69 @@ import contextlib
 import os
 from pathlib import Path
 
+try:
+    import fcntl
+except ImportError:  # Windows: runs are not locked
+    fcntl = None  # type: ignore[assignment]
+
 from nnrun._atomic import remove_leftovers
 from nnrun.train.checkpoint_folder import CheckpointFolder
 from nnrun.train.errors import RunFolderError
 from nnrun.train.run_folder import RunFolder
 
 
+class Claim:
+    """The folders a run holds: each locked (``flock``) until :meth:`release`, so that a second process
+    cannot train or resume into them at the same time; a lock ends with its process, ``kill -9`` too."""
+
+    def __init__(self) -> None:
+        self.descriptors: list[int] = []
+
+    def lock(self, path: str, kind: str) -> None:
+        if fcntl is None:  # not on Windows
+            return
+        descriptor = os.open(path, os.O_RDONLY)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(descriptor)
+            problem = f"the {kind} folder {path} is in use: another nnrun process is training into it now"
+            raise RunFolderError(problem, ("output",) if kind == "run" else ("checkpoint_dir",)) from None
+        self.descriptors.append(descriptor)
+
+    def release(self) -> None:
+        for descriptor in self.descriptors:
+            os.close(descriptor)  # closing the last descriptor of a lock releases it
+        self.descriptors = []
+
+
 def claim(
     run: RunFolder | None, checkpoints: CheckpointFolder | None, *, overwrite: bool, continuing: bool
+) -> Claim:
+    """Make and lock ``run`` and ``checkpoints``, make sure this run may write them (see the module),
+    and clean them; return the :class:`Claim` to release when training ends. ``continuing``: the run
+    resumed from a checkpoint of its own checkpoint folder."""
+    held, created = Claim(), []
+    try:
+        for folder, kind in ((run, "run"), (checkpoints, "checkpoint")):
+            if folder is not None:
+                created += _make(folder.path, kind)
+                held.lock(folder.path, kind)
+        _check(run, checkpoints, overwrite=overwrite, continuing=continuing)
+        if run is not None:
+            remove_leftovers(run.path, run.owns)
+        if checkpoints is not None:
+            remove_leftovers(checkpoints.path, checkpoints.owns, safetensors_writes=True)
+    except BaseException:
+        held.release()
+        _remove(created)  # only what this call made, and only if still empty
+        raise
+    return held
+
+
+def _check(
+    run: RunFolder | None, checkpoints: CheckpointFolder | None, *, overwrite: bool, continuing: bool
 ) -> None:
-    """Make sure this run may write ``run`` and ``checkpoints``, then create them (see the module).
-    ``continuing``: the run resumed from a checkpoint of its own checkpoint folder."""
     ours, foreign = run.files() if run is not None else ([], [])
     if foreign:
         listed = ", ".join(foreign)
@@ -37,15 +89,6 @@ def claim(
         for folder in (run, checkpoints):
             if folder is not None:
                 folder.clear()
-    created: list[Path] = []
-    try:
-        for folder, kind in ((run, "run"), (checkpoints, "checkpoint")):
-            if folder is not None:
-                created += _make(folder.path, kind)
-                remove_leftovers(folder.path, folder.owns)
-    except RunFolderError:
-        _remove(created)  # the run folder, when the checkpoint folder inside it could not be made
-        raise
 
 
 def _make(path: str, kind: str) -> list[Path]:

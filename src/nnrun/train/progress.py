@@ -42,6 +42,10 @@ class PlainProgress(Callback):
         self.write(line)
         self._last_line, self._samples_at_last_line = time.monotonic(), trainer.samples_seen
 
+    def on_evaluate_step(self, trainer: Any, split: str, batch: int, batches: int) -> None:
+        if time.monotonic() - self._last_line >= self.every_s:
+            self._line(trainer, f"evaluating {split}: batch {batch}/{batches}")
+
     def on_step_end(self, trainer: Any, loss: Any) -> None:
         seconds = time.monotonic() - self._last_line
         if seconds < self.every_s:

@@ -28,7 +28,7 @@ from nnrun.train.checkpoint import load_checkpoint
 from nnrun.train.checkpoint_folder import CheckpointFolder
 from nnrun.train.data_parallel import DataParallel
 from nnrun.train.errors import TrainingError, TrainingInterrupted
-from nnrun.train.folders import claim
+from nnrun.train.folders import Claim, claim
 from nnrun.train.interrupt import DeferredInterrupt
 from nnrun.train.metrics import MetricTracker
 from nnrun.train.progress import default_progress
@@ -172,14 +172,18 @@ class Trainer:
         with self.parallel.failure_ends_job():
             if resume is not None:
                 self.resume(resume)
+            held = Claim()
             if self.comm.is_main:
                 continuing = self._owns_folders or self._continues_own_run()
-                claim(self.run_folder, self.checkpoints, overwrite=overwrite, continuing=continuing)
+                held = claim(self.run_folder, self.checkpoints, overwrite=overwrite, continuing=continuing)
                 self._owns_folders = True  # a later fit() of this trainer goes on with the same run
-            self.parallel.start(self.model)
-            self._session = (time.perf_counter(), self.elapsed)
-            self.callbacks.on_train_start(self)
-            return self._fit()
+            try:
+                self.parallel.start(self.model)
+                self._session = (time.perf_counter(), self.elapsed)
+                self.callbacks.on_train_start(self)
+                return self._fit()
+            finally:
+                held.release()
 
     def _fit(self) -> dict[str, Any]:
         try:
@@ -361,10 +365,12 @@ class Trainer:
         was_training = self.model.training
         self.model.eval()
         try:
+            batches = len(loader) if hasattr(loader, "__len__") else 0
             with nnrun.no_grad():
-                for inputs, target in loader:
+                for batch, (inputs, target) in enumerate(loader, start=1):
                     output = self.model(inputs)
                     tracker.update(self.loss_fn(output, target), output, target)
+                    self.callbacks.on_evaluate_step(self, split, batch, batches)
         finally:
             self.model.train(was_training)
         if getattr(loader, "num_replicas", 1) == self.world_size > 1:  # each rank saw its own shard

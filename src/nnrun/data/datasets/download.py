@@ -99,7 +99,14 @@ def download(resource: Resource, folder: Path, mirrors: Sequence[str], timeout: 
     listing every mirror's failure and how to use local files instead.
     """
     created = [parent for parent in (folder, *folder.parents) if not parent.exists()]
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise DatasetError(
+            f"Download failed: cannot create the folder {folder} to download {resource.filename} into "
+            f"({error.strerror or error}). Point root at a folder that can hold the files (data.root in a "
+            "training config)."
+        ) from None
     final = folder / resource.filename
     failures = []
     for mirror in mirrors:

@@ -133,4 +133,7 @@ def load_idx_family(
             f"{family.title} in {folder}: images {images.shape} and labels {labels.shape} do not match "
             "(expected (N, H, W) and (N,))."
         )
+    if len(labels) and (labels.min() < 0 or labels.max() > 9):
+        found = f"{labels.min()}..{labels.max()}"
+        raise DatasetError(f"{paths[names[1]]}: {family.title} labels are 0-9, this file holds {found}")
     return ArrayDataset(images[:, None], labels.astype(np.int64), transform)
