@@ -3,6 +3,7 @@ a failed write names the file and the last good checkpoint, and leftovers of int
 cleaned."""
 
 import hashlib
+import json
 import os
 import resource
 import signal
@@ -15,7 +16,7 @@ import pytest
 import nnrun
 from nnrun import nn
 from nnrun.data import DataLoader, TensorDataset
-from nnrun.train import CheckpointSettings, Trainer, TrainSettings, load_checkpoint
+from nnrun.train import Callback, CheckpointSettings, Trainer, TrainSettings, load_checkpoint
 from nnrun.train.errors import ResumeRefused, RunFolderError
 
 CONFIG = """\
@@ -350,3 +351,26 @@ def test_a_run_folder_in_use_is_refused(config, tmp_path):
     epoch = load_checkpoint(tmp_path / "run" / "checkpoints" / "last.safetensors")["progress"]["epoch"]
     resumed = Trainer(config, progress=False, overrides=[f"train.epochs={epoch + 1}"]).fit(resume="auto")
     assert resumed["epochs"] == epoch + 1  # the folder is free again
+
+
+def test_a_resumed_run_that_fails_leaves_the_run_folder_as_it_found_it(config, tmp_path):
+    Trainer(config, progress=False).fit()
+    before = _snapshot(tmp_path / "run")
+    result = _cli("train", config, "--resume", "auto", "--epochs", 2, cwd=tmp_path, preexec_fn=_small_files)
+    assert result.returncode == 1 and "cannot write checkpoint" in result.stderr, result.stderr
+    assert _snapshot(tmp_path / "run") == before  # config.yaml and the metrics too, not only the checkpoints
+
+
+def test_a_resumed_run_that_fails_keeps_the_metrics_of_its_last_checkpoint(config, tmp_path):
+    class FailsAtStep9(Callback):
+        def on_step_end(self, trainer, loss):
+            if trainer.global_step == 9:
+                raise RuntimeError("the machine broke")
+
+    Trainer(config, progress=False).fit()
+    more = ["train.epochs=3", "train.log_every=1", "checkpoint.every_steps=2"]
+    with pytest.raises(RuntimeError, match="the machine broke"):
+        Trainer(config, progress=False, overrides=more, callbacks=[FailsAtStep9()]).fit(resume="auto")
+    last = load_checkpoint(tmp_path / "run" / "checkpoints" / "last.safetensors")
+    rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert last["progress"]["global_step"] == 8 and rows == last["history"] and rows[-1]["step"] == 8

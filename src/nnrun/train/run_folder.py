@@ -2,19 +2,22 @@
 and per epoch) and ``summary.json`` (final and best metrics, wall time, samples/s).
 
 On a resume the metrics files are rewritten from the checkpoint's history, so rows logged after that
-checkpoint by the stopped run do not appear twice. Every file that is rewritten is replaced atomically.
+checkpoint by the stopped run do not appear twice; a resumed run that fails leaves them (and config.yaml) in
+step with its last good checkpoint. Every file that is rewritten is replaced atomically.
 A file of the folder counts as a run's only when nnrun wrote it (recognised by its content), so a user's own
 ``config.yaml`` beside it is never taken for a run, nor replaced."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
 import os
+from pathlib import Path
 from typing import Any
 
-from nnrun._atomic import write_text_atomically
+from nnrun._atomic import replace_atomically, write_text_atomically
 from nnrun.train.callbacks import Callback
 from nnrun.train.errors import TrainingError, stopped_at
 
@@ -31,6 +34,8 @@ class RunFolder(Callback):
         self.path = path
         self.config_text = config_text
         self.columns: list[str] = []
+        self._before: dict[str, bytes | None] | None = None
+        self._kept = 0
 
     def file(self, name: str) -> str:
         return os.path.join(self.path, name)
@@ -53,15 +58,39 @@ class RunFolder(Callback):
             os.unlink(self.file(name))
 
     def on_train_start(self, trainer: Any) -> None:
-        if self.config_text is not None:
-            self._replace(trainer, "config.yaml", CONFIG_HEADER + self.config_text)
+        # a resumed run that fails before its next checkpoint leaves the folder as it found it
+        self._before = self._contents() if trainer.resumed_from is not None else None
+        self._kept = len(trainer.history)  # the rows that the last good checkpoint holds
         self.columns = FIXED_COLUMNS + trainer.metric_names() + TAIL_COLUMNS
-        self._replace(trainer, "metrics.jsonl", "".join(json.dumps(row) + "\n" for row in trainer.history))
-        table = io.StringIO(newline="")
-        writer = self._writer(table)
-        writer.writeheader()
-        writer.writerows(trainer.history)
-        self._replace(trainer, "metrics.csv", table.getvalue())
+        try:
+            if self.config_text is not None:
+                self._replace(trainer, "config.yaml", CONFIG_HEADER + self.config_text)
+            self._write_metrics(trainer, trainer.history)
+        except BaseException as error:
+            self.on_exception(trainer, error)
+            raise
+
+    def on_checkpoint(self, trainer: Any, path: str) -> None:
+        if os.path.basename(path) != "best.safetensors":
+            self._before, self._kept = None, len(trainer.history)
+
+    def on_exception(self, trainer: Any, error: BaseException) -> None:
+        """A resumed run that fails puts the folder back in step with its last good checkpoint: as it was
+        before, when it wrote none; else with the metrics rows that checkpoint holds."""
+        if trainer.resumed_from is None:
+            return
+        with contextlib.suppress(OSError, TrainingError):  # the failure itself is what gets reported
+            if self._before is None:
+                self._write_metrics(trainer, trainer.history[: self._kept])
+                return
+            for name, content in self._before.items():
+                if content is None:
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(self.file(name))
+                else:
+                    replace_atomically(
+                        self.file(name), lambda path, content=content: Path(path).write_bytes(content)
+                    )
 
     def on_log(self, trainer: Any, row: dict[str, Any]) -> None:
         self._append(trainer, row)
@@ -71,6 +100,23 @@ class RunFolder(Callback):
 
     def on_train_end(self, trainer: Any, summary: dict[str, Any]) -> None:
         self._replace(trainer, "summary.json", json.dumps(summary, indent=2) + "\n")
+
+    def _contents(self) -> dict[str, bytes | None]:
+        contents: dict[str, bytes | None] = {}
+        for name in RUN_FILES:
+            try:
+                contents[name] = Path(self.file(name)).read_bytes()
+            except FileNotFoundError:
+                contents[name] = None
+        return contents
+
+    def _write_metrics(self, trainer: Any, rows: list[dict[str, Any]]) -> None:
+        self._replace(trainer, "metrics.jsonl", "".join(json.dumps(row) + "\n" for row in rows))
+        table = io.StringIO(newline="")
+        writer = self._writer(table)
+        writer.writeheader()
+        writer.writerows(rows)
+        self._replace(trainer, "metrics.csv", table.getvalue())
 
     def _replace(self, trainer: Any, name: str, text: str) -> None:
         try:
