@@ -16,7 +16,14 @@ import pytest
 import nnrun
 from nnrun import nn
 from nnrun.data import DataLoader, TensorDataset
-from nnrun.train import Callback, CheckpointSettings, Trainer, TrainSettings, load_checkpoint
+from nnrun.train import (
+    Callback,
+    CheckpointSettings,
+    Trainer,
+    TrainingInterrupted,
+    TrainSettings,
+    load_checkpoint,
+)
 from nnrun.train.errors import ResumeRefused, RunFolderError
 
 CONFIG = """\
@@ -374,3 +381,18 @@ def test_a_resumed_run_that_fails_keeps_the_metrics_of_its_last_checkpoint(confi
     last = load_checkpoint(tmp_path / "run" / "checkpoints" / "last.safetensors")
     rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert last["progress"]["global_step"] == 8 and rows == last["history"] and rows[-1]["step"] == 8
+
+
+def test_ctrl_c_while_evaluating_the_test_split_stops_there(config, tmp_path):
+    class CtrlCDuringTest(Callback):
+        def on_evaluate_step(self, trainer, split, batch, batches):
+            if split == "test":
+                trainer._interrupt.requested = True  # what the first Ctrl-C does
+
+    trainer = Trainer(
+        config, progress=False, overrides=["data.eval_batch_size=2"], callbacks=[CtrlCDuringTest()]
+    )
+    with pytest.raises(TrainingInterrupted) as info:
+        trainer.fit()
+    assert info.value.checkpoint == str(tmp_path / "run" / "checkpoints" / "epoch-0001.safetensors")
+    assert not (tmp_path / "run" / "summary.json").exists()

@@ -368,6 +368,8 @@ class Trainer:
             batches = len(loader) if hasattr(loader, "__len__") else 0
             with nnrun.no_grad():
                 for batch, (inputs, target) in enumerate(loader, start=1):
+                    if self._interrupt.requested and not self.parallel.active:  # Ctrl-C while evaluating
+                        raise TrainingInterrupted(self.checkpoints.last_saved if self.checkpoints else None)
                     output = self.model(inputs)
                     tracker.update(self.loss_fn(output, target), output, target)
                     self.callbacks.on_evaluate_step(self, split, batch, batches)
