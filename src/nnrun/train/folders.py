@@ -9,7 +9,6 @@ writes of their own files left there are deleted; a folder this made is removed 
 
 from __future__ import annotations
 
-import contextlib
 import os
 from pathlib import Path
 
@@ -19,6 +18,7 @@ except ImportError:  # Windows: runs are not locked
     fcntl = None  # type: ignore[assignment]
 
 from nnrun._atomic import remove_leftovers
+from nnrun._folders import make_folders, remove_empty
 from nnrun.train.checkpoint_folder import CheckpointFolder
 from nnrun.train.errors import RunFolderError
 from nnrun.train.run_folder import RunFolder
@@ -68,7 +68,7 @@ def claim(
             remove_leftovers(checkpoints.path, checkpoints.owns, safetensors_writes=True)
     except BaseException:
         held.release()
-        _remove(created)  # only what this call made, and only if still empty
+        remove_empty(created)  # only what this call made
         raise
     return held
 
@@ -93,25 +93,15 @@ def _check(
 
 def _make(path: str, kind: str) -> list[Path]:
     """Create the folder ``path`` (and its missing parents); return those it made, innermost first."""
-    folder = Path(path)
-    missing = [parent for parent in (folder, *folder.parents) if not parent.exists()]
     way = ("output",) if kind == "run" else ("checkpoint_dir",)
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        made = make_folders(path)
     except OSError as exc:
-        _remove(missing)
         raise RunFolderError(f"cannot create the {kind} folder {path}: {exc.strerror or exc}", way) from None
-    if not os.access(folder, os.W_OK):
-        _remove(missing)
+    if not os.access(path, os.W_OK):
+        remove_empty(made)
         raise RunFolderError(f"cannot write into the {kind} folder {path}: permission denied", way)
-    return missing
-
-
-def _remove(folders: list[Path]) -> None:
-    """Remove ``folders`` (innermost first) that are still empty."""
-    for folder in folders:
-        with contextlib.suppress(OSError):
-            folder.rmdir()
+    return made
 
 
 def _holds_a_run(

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from nnrun._folders import make_folders, remove_empty
 from nnrun._launcher import is_terminal
 from nnrun.data.errors import DatasetError
 
@@ -98,9 +99,8 @@ def download(resource: Resource, folder: Path, mirrors: Sequence[str], timeout: 
     mismatching download leaves nothing behind, not even the folders it created. Raises ``DatasetError``
     listing every mirror's failure and how to use local files instead.
     """
-    created = [parent for parent in (folder, *folder.parents) if not parent.exists()]
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        created = make_folders(folder)
     except OSError as error:
         raise DatasetError(
             f"Download failed: cannot create the folder {folder} to download {resource.filename} into "
@@ -126,9 +126,7 @@ def download(resource: Resource, folder: Path, mirrors: Sequence[str], timeout: 
             failures.append(f"{url}: {getattr(error, 'reason', None) or error}")
         finally:
             partial.unlink(missing_ok=True)
-    for parent in created:  # innermost first; only the folders this call made, and only if empty
-        with contextlib.suppress(OSError):
-            parent.rmdir()
+    remove_empty(created)  # only the folders this call made
     raise DatasetError(
         f"Download failed: could not fetch {resource.filename} into {folder} from any of its "
         f"{len(mirrors)} mirror{'s' * (len(mirrors) > 1)} ({'; '.join(failures)}). Without network access, "
