@@ -93,7 +93,11 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str:
 
 def shown(value: object, limit: int = 80) -> str:
     """``repr(value)`` cut to ``limit`` characters: a message quotes a value from a file, never copies it."""
-    text = repr(value)
+    return cut(repr(value), limit)
+
+
+def cut(text: str, limit: int) -> str:
+    """``text``, or its first ``limit - 3`` characters and ``...`` when it is longer than ``limit``."""
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 

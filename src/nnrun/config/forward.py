@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from nnrun.config.errors import did_you_mean
+from nnrun.config.errors import cut, did_you_mean
 from nnrun.config.expressions import parse_expression, too_large
 
 #: Functions a forward line may call; each is looked up in ``nnrun.nn.functional``, then in ``nnrun``.
@@ -148,8 +148,7 @@ class _Compiler:
         try:
             tree = parse_expression(line.strip(), mode="exec")
         except SyntaxError as exc:
-            shown = line.strip() if len(line.strip()) <= 80 else line.strip()[:77] + "..."
-            raise ForwardSyntaxError(f"syntax error in {shown!r}: {exc.msg}") from None
+            raise ForwardSyntaxError(f"syntax error in {cut(line.strip(), 80)!r}: {exc.msg}") from None
         if len(tree.body) != 1:
             raise ForwardSyntaxError("each forward line holds exactly one statement")
         node = tree.body[0]

@@ -13,6 +13,7 @@ import inspect
 import math
 import types
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Union
 
@@ -111,7 +112,7 @@ def validate_arguments(
     Arguments in ``skip`` (``auto`` values, known only later) are left out of the check; the values are then
     None: validate again once they are known."""
     checked = {key: value for key, value in kwargs.items() if key not in skip}
-    not_a_number = [key for key, value in checked.items() if _holds_nan(value)]
+    not_a_number = [key for key, value in checked.items() if holds_float(value, math.isnan)]
     if not_a_number:  # NaN passes every comparison a constructor makes (``lr < 0``), so refuse it here
         message = "{title}: argument '{key}' must be a number, got nan"
         return None, {key: message.format(title=schema.title, key=key) for key in not_a_number}
@@ -128,10 +129,11 @@ def validate_arguments(
     return values, {}
 
 
-def _holds_nan(value: Any) -> bool:
+def holds_float(value: Any, test: Callable[[float], bool]) -> bool:
+    """Whether ``value``, or a float in it (lists and tuples, nested), passes ``test`` (``math.isnan``)."""
     if isinstance(value, float):
-        return math.isnan(value)
-    return isinstance(value, (list, tuple)) and any(_holds_nan(item) for item in value)
+        return test(value)
+    return isinstance(value, (list, tuple)) and any(holds_float(item, test) for item in value)
 
 
 def _messages(schema: ArgSchema, exc: pydantic.ValidationError, given: dict, skip: set[str]) -> dict:

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from nnrun.config.errors import Mark, did_you_mean, join_path
+from nnrun.config.errors import Mark, cut, did_you_mean, join_path
 from nnrun.config.expressions import parse_expression, too_large
 from nnrun.config.yaml_source import YamlMap, YamlSeq
 
@@ -83,8 +83,7 @@ def evaluate(expression: str, args: dict[str, Any]) -> Any:
     try:
         tree = parse_expression(expression.strip())
     except SyntaxError as exc:
-        shown = expression if len(expression) <= 60 else expression[:57] + "..."
-        raise TemplateError(f"invalid expression ${{{shown}}}: {exc.msg}") from None
+        raise TemplateError(f"invalid expression ${{{cut(expression, 60)}}}: {exc.msg}") from None
     return _evaluate(tree.body, args, expression)
 
 

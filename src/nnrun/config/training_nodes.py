@@ -24,7 +24,7 @@ from nnrun.config.builder import Builder
 from nnrun.config.errors import Issues, Mark, describe_exception, did_you_mean, join_path, shown
 from nnrun.config.expressions import parse_expression
 from nnrun.config.registry import layer_classes as nn_layers
-from nnrun.config.signature import schema_for, validate_arguments
+from nnrun.config.signature import holds_float, schema_for, validate_arguments
 from nnrun.config.yaml_source import YamlMap, YamlSeq, to_plain
 from nnrun.data import transforms as data_transforms
 from nnrun.optim import lr_scheduler
@@ -275,7 +275,7 @@ def _node(
         return None
     _, messages = validate_arguments(schema_for(cls), checked, frozenset(skip))
     for key, value in checked.items():
-        if key not in messages and _infinite(value):  # an infinite learning rate, momentum, …
+        if key not in messages and holds_float(value, math.isinf):  # an infinite learning rate, momentum, …
             messages[key] = f"{name}: argument '{key}' must be finite, got {shown(value)}"
     for argument, message in messages.items():
         at = body.key_marks if "unknown argument" in message else body.value_marks
@@ -298,12 +298,6 @@ def _dry(spec: NodeSpec, issues: Issues, construct: Any) -> bool:
         issues.add(spec.path, f"{spec.name}: {describe_exception(exc)}", spec.mark)
         return False
     return True
-
-
-def _infinite(value: Any) -> bool:
-    if isinstance(value, float):
-        return math.isinf(value)
-    return isinstance(value, (list, tuple)) and any(_infinite(item) for item in value)
 
 
 def _dummy_parameter() -> nn.Parameter:

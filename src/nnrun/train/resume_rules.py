@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nnrun.config import ConfigError, TrainingConfig, parse_stored
+from nnrun.config.errors import cut
 from nnrun.config.training import CheckpointSchema, DataSchema, TrainingSchema, TrainSchema
 from nnrun.config.training_nodes import symbols_used, with_defaults
 from nnrun.data.datasets import DATASETS
@@ -133,8 +134,7 @@ def _allowed(key: str, same_ranks: bool) -> bool:
 def _show(value: Any) -> str:
     if value is _ABSENT:
         return "(not set)"
-    text = json.dumps(value, separators=(", ", ": "))
-    return text if len(text) <= 60 else text[:57] + "..."
+    return cut(json.dumps(value, separators=(", ", ": ")), 60)
 
 
 def check_optimizer(checkpoint: str, saved: dict[str, Any], optimizer: Any) -> None:
