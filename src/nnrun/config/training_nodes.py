@@ -157,6 +157,20 @@ def build_scheduler(spec: NodeSpec, optimizer: optim.Optimizer, symbols: dict[st
     return spec.cls(optimizer, **kwargs)
 
 
+def stand_in(optimizer: NodeSpec) -> optim.Optimizer:
+    """The optimizer of ``optimizer`` over one dummy parameter, to try a scheduler on."""
+    return build_optimizer(optimizer, [_dummy_parameter()])
+
+
+def first_steps(scheduler: Any) -> None:
+    """Take a scheduler's first two steps: some values fail only there (``T_max: epochs - 2`` with 2 epochs
+    divides by zero). Build it on a :func:`stand_in` optimizer, whose learning rate may change."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # stepping a scheduler before its optimizer
+        for _ in range(2):
+            scheduler.step(0.0) if isinstance(scheduler, lr_scheduler.ReduceLROnPlateau) else scheduler.step()
+
+
 def build_loss(value: Any, path: str, mark: Mark) -> nn.Module:
     """The loss module of a (validated) loss node."""
     issues = Issues()

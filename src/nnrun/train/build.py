@@ -4,7 +4,6 @@ loaders, model, loss, optimizer and scheduler (in that order, after seeding the 
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -15,10 +14,16 @@ import nnrun
 from nnrun import distributed, nn
 from nnrun.config import ConfigError, TrainingConfig, build_model
 from nnrun.config.errors import describe_exception
-from nnrun.config.training_nodes import build_loss, build_optimizer, build_scheduler, build_transform
+from nnrun.config.training_nodes import (
+    build_loss,
+    build_optimizer,
+    build_scheduler,
+    build_transform,
+    first_steps,
+    stand_in,
+)
 from nnrun.data import ArrayDataset, DataLoader, DatasetError, load_dataset
 from nnrun.optim import Optimizer
-from nnrun.optim.lr_scheduler import ReduceLROnPlateau
 from nnrun.train.data_checks import check_pipeline, check_training_data
 from nnrun.train.data_parallel import seed_for_rank
 from nnrun.train.settings import CheckpointSettings, TrainSettings
@@ -151,15 +156,11 @@ def build_parts(
 
 def _scheduler(cfg: TrainingConfig, optimizer: Optimizer, symbols: dict[str, int]) -> Any:
     """The config's scheduler on ``optimizer``, once a copy of it has taken its first steps on a stand-in
-    optimizer: ``T_max: epochs - 2`` with 2 epochs only fails there (a division by zero)."""
+    optimizer (see :func:`~nnrun.config.training_nodes.first_steps`)."""
     assert cfg.scheduler is not None
-    stand_in = build_optimizer(cfg.optimizer, [nn.Parameter(nnrun.zeros(1))])
-    trial = build_scheduler(cfg.scheduler.node, stand_in, symbols)
+    trial = build_scheduler(cfg.scheduler.node, stand_in(cfg.optimizer), symbols)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # stepping a scheduler before its optimizer
-            for _ in range(2):
-                trial.step(0.0) if isinstance(trial, ReduceLROnPlateau) else trial.step()
+        first_steps(trial)
     except Exception as exc:
         run = ", ".join(f"{name} = {value}" for name, value in symbols.items())
         message = f"{cfg.scheduler.node.name} fails at its first steps in this run ({run}): "
