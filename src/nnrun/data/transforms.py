@@ -75,14 +75,18 @@ class RandomCrop:
         if not isinstance(padding, int) or padding < 0:
             raise ValueError(f"RandomCrop padding must be a non-negative int, got {padding!r}")
         self.padding = padding
+        self._fits: set[tuple[int, ...]] = set()  # batch shapes (and itemsizes) whose padded copy fits
 
     def __call__(self, batch: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         _check_images(batch, "RandomCrop")
         p, (h, w) = self.padding, self.size
-        n, c, height, width = batch.shape
-        problem = too_large(n * c * (height + 2 * p) * (width + 2 * p) * batch.itemsize) if p else None
-        if problem:
-            raise ValueError(f"RandomCrop: padding {p} makes a batch of {n} images take {problem}")
+        key = (*batch.shape, batch.itemsize)
+        if p and key not in self._fits:  # once per batch shape, not on every step
+            n, c, height, width = batch.shape
+            problem = too_large(n * c * (height + 2 * p) * (width + 2 * p) * batch.itemsize)
+            if problem:
+                raise ValueError(f"RandomCrop: padding {p} makes a batch of {n} images take {problem}")
+            self._fits.add(key)
         padded = np.pad(batch, ((0, 0), (0, 0), (p, p), (p, p))) if p else batch
         n, _, height, width = padded.shape
         if h > height or w > width:
