@@ -2,7 +2,7 @@
 
 import builtins
 
-from nnrun import _malloc, autograd, cuda, data, nn, optim, utils
+from nnrun import _malloc, _tensor_methods, autograd, cuda, data, nn, optim, utils
 from nnrun._backend import device
 from nnrun._creation import (
     arange,

@@ -164,6 +164,6 @@ def scatter_add(target: Any, key: Any, values: Any) -> None:
     if type(target) is np.ndarray:
         np.add.at(target, key, values)
     else:
-        import cupyx
+        import cupyx  # only reached with a CuPy array, so CuPy is installed
 
         cupyx.scatter_add(target, key, values)

@@ -6,7 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from nnrun import _backend, _tensor
+from nnrun import _backend
+from nnrun._tensor import Tensor
 
 _STATE_BYTES = 40  # PCG64: 128-bit state, 128-bit increment, has_uint32 flag, cached uint32
 
@@ -43,7 +44,7 @@ class Generator:
             + int(state["has_uint32"]).to_bytes(4, "little")
             + int(state["uinteger"]).to_bytes(4, "little")
         )
-        return _tensor.Tensor._make(np.frombuffer(packed, dtype=np.uint8).copy())
+        return Tensor._make(np.frombuffer(packed, dtype=np.uint8).copy())
 
     def set_state(self, new_state: Any) -> Generator:
         raw = bytes(np.asarray(new_state._data if hasattr(new_state, "_data") else new_state, dtype=np.uint8))

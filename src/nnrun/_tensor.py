@@ -1,4 +1,8 @@
-"""``Tensor``: an array (NumPy or CuPy) plus what autograd needs; methods and operators route to ``ops``."""
+"""``Tensor``: an array (NumPy or CuPy) plus what autograd needs.
+
+This module imports no op: the methods and operators that run ops are bound to ``Tensor`` in one place,
+``_tensor_methods.py``, once the ops exist.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +13,9 @@ from typing import Any
 import numpy as np
 
 from nnrun import _backend, _dtype
+from nnrun._dims import normalize_dims
+from nnrun._printing import tensor_repr
 from nnrun._size import Size
-from nnrun.autograd import grad_mode, views
-from nnrun.ops import arithmetic, comparison, conversion, indexing, linalg, reduction, unary
-from nnrun.ops import shape as shape_ops
 
 _NDARRAY = np.ndarray
 _GENERIC = np.generic
@@ -37,7 +40,11 @@ def type_name(array: Any) -> str:
 
 
 class Tensor:
-    """A multi-dimensional array with optional gradient tracking, shaped like ``torch.Tensor``."""
+    """A multi-dimensional array with optional gradient tracking, shaped like ``torch.Tensor``.
+
+    Methods that run an op (``add``, ``sum``, ``to``, ``add_``, ``+``, ``[]``, ...) are bound in
+    ``_tensor_methods.py``.
+    """
 
     __slots__ = (
         "__weakref__",
@@ -104,7 +111,7 @@ class Tensor:
     def size(self, dim: int | None = None) -> Any:
         if dim is None:
             return Size(self._data.shape)
-        (axis,) = reduction.normalize_dims(dim, self._data.ndim) or (0,)
+        (axis,) = normalize_dims(dim, self._data.ndim) or (0,)
         return self._data.shape[axis]
 
     @property
@@ -231,11 +238,6 @@ class Tensor:
         hooks.append(hook)
         return lambda: hooks.remove(hook) if hook in hooks else None
 
-    def backward(self, gradient: Any = None, retain_graph: bool | None = None, inputs: Any = None) -> None:
-        from nnrun.autograd import engine
-
-        engine.backward(self, gradient, retain_graph, inputs)
-
     def detach(self) -> Tensor:
         t = Tensor._make(self._data)
         t._vc = self._version_counter()
@@ -273,55 +275,6 @@ class Tensor:
         array = _backend.transfer(self._data, _backend.CPU)
         return array if dtype is None else array.astype(dtype)
 
-    def to(self, *args: Any, **kwargs: Any) -> Tensor:
-        """``to(dtype)``, ``to(device)``, ``to(device, dtype)`` or ``to(other)``; self if nothing changes."""
-        device, dtype, copy = _parse_to(args, kwargs)
-        result = self
-        if dtype is not None and dtype.np != self._data.dtype:
-            result = conversion.Cast.apply(result, dtype.np)
-        if device is not None:
-            device = _backend.as_device(device)
-            if device != self.device:
-                result = conversion.ToDevice.apply(result, device)
-        if copy and result is self:
-            result = conversion.Clone.apply(self)
-        return result
-
-    def cpu(self) -> Tensor:
-        return self.to(_backend.CPU)
-
-    def cuda(self, device: Any = None) -> Tensor:
-        if device is None:
-            return self.to("cuda")
-        return self.to(device if not isinstance(device, int) else f"cuda:{device}")
-
-    def type_as(self, other: Tensor) -> Tensor:
-        return self.to(other.dtype)
-
-    def float(self) -> Tensor:
-        return self.to(_dtype.float32)
-
-    def double(self) -> Tensor:
-        return self.to(_dtype.float64)
-
-    def half(self) -> Tensor:
-        return self.to(_dtype.float16)
-
-    def long(self) -> Tensor:
-        return self.to(_dtype.int64)
-
-    def int(self) -> Tensor:
-        return self.to(_dtype.int32)
-
-    def bool(self) -> Tensor:
-        return self.to(_dtype.bool_)
-
-    def clone(self) -> Tensor:
-        return conversion.Clone.apply(self)
-
-    def contiguous(self) -> Tensor:
-        return self if self._data.flags.c_contiguous else conversion.Clone.apply(self)
-
     def xp_module(self) -> Any:
         """The array module (NumPy or CuPy) holding this tensor."""
         return _backend.array_module(self._data)
@@ -357,11 +310,9 @@ class Tensor:
             raise TypeError("only integer tensors of a single element can be converted to an index")
         return int(self.item())
 
-    __hash__ = object.__hash__
+    __hash__ = object.__hash__  # identity: == is element-wise (bound with the other operators)
 
     def __repr__(self) -> str:
-        from nnrun._printing import tensor_repr
-
         return tensor_repr(self)
 
     def __format__(self, spec: str) -> str:
@@ -386,45 +337,7 @@ class Tensor:
             memo[id(self)] = copied
         return copied
 
-    # ----- operators -----
-    __add__ = arithmetic.add
-    __radd__ = arithmetic.add
-    __sub__ = arithmetic.sub
-    __mul__ = arithmetic.mul
-    __rmul__ = arithmetic.mul
-    __truediv__ = arithmetic.div
-    __floordiv__ = arithmetic.floor_divide
-    __mod__ = arithmetic.remainder
-    __pow__ = arithmetic.pow
-    __matmul__ = linalg.matmul
-    __neg__ = unary.neg
-    __abs__ = unary.abs
-    __getitem__ = indexing.getitem
-    __eq__ = comparison.eq  # type: ignore[assignment]
-    __ne__ = comparison.ne  # type: ignore[assignment]
-    __lt__ = comparison.lt
-    __le__ = comparison.le
-    __gt__ = comparison.gt
-    __ge__ = comparison.ge
-
-    def __rsub__(self, other: Any) -> Tensor:
-        return arithmetic.Sub.apply(other, self)
-
-    def __rtruediv__(self, other: Any) -> Tensor:
-        return arithmetic.Div.apply(other, self)
-
-    def __rfloordiv__(self, other: Any) -> Tensor:
-        return arithmetic.floor_divide(other, self)
-
-    def __rmod__(self, other: Any) -> Tensor:
-        return arithmetic.remainder(other, self)
-
-    def __rpow__(self, other: Any) -> Tensor:
-        return arithmetic.Pow.apply(other, self)
-
-    def __rmatmul__(self, other: Any) -> Tensor:
-        return linalg.MatMul.apply(other, self)
-
+    # ----- operators that need no op -----
     def __pos__(self) -> Tensor:
         return self
 
@@ -434,190 +347,22 @@ class Tensor:
         return Tensor._make(~self._data)
 
     def __and__(self, other: Any) -> Tensor:
-        return Tensor._make(self._data & _array_of(other))
+        return Tensor._make(self._data & array_of(other))
 
     def __or__(self, other: Any) -> Tensor:
-        return Tensor._make(self._data | _array_of(other))
+        return Tensor._make(self._data | array_of(other))
 
     def __xor__(self, other: Any) -> Tensor:
-        return Tensor._make(self._data ^ _array_of(other))
-
-    # ----- math methods -----
-    add = arithmetic.add
-    sub = arithmetic.sub
-    mul = arithmetic.mul
-    div = arithmetic.div
-    divide = arithmetic.div
-    floor_divide = arithmetic.floor_divide
-    remainder = arithmetic.remainder
-    pow = arithmetic.pow
-    maximum = arithmetic.maximum
-    minimum = arithmetic.minimum
-    neg = unary.neg
-    negative = unary.neg
-    abs = unary.abs
-    exp = unary.exp
-    log = unary.log
-    log1p = unary.log1p
-    sqrt = unary.sqrt
-    rsqrt = unary.rsqrt
-    sin = unary.sin
-    cos = unary.cos
-    tanh = unary.tanh
-    sigmoid = unary.sigmoid
-    relu = unary.relu
-    clamp = unary.clamp
-    clip = unary.clamp
-    matmul = linalg.matmul
-    mm = linalg.mm
-    bmm = linalg.bmm
-
-    # reductions
-    sum = reduction.sum
-    mean = reduction.mean
-    prod = reduction.prod
-    max = reduction.max
-    min = reduction.min
-    amax = reduction.amax
-    amin = reduction.amin
-    argmax = reduction.argmax
-    argmin = reduction.argmin
-    var = reduction.var
-    std = reduction.std
-    logsumexp = reduction.logsumexp
-    norm = reduction.norm
-
-    # shape
-    view = shape_ops.view
-    reshape = shape_ops.reshape
-    flatten = shape_ops.flatten
-    unflatten = shape_ops.unflatten
-    squeeze = shape_ops.squeeze
-    unsqueeze = shape_ops.unsqueeze
-    permute = shape_ops.permute
-    transpose = shape_ops.transpose
-    t = shape_ops.t
-    expand = shape_ops.expand
-    expand_as = shape_ops.expand_as
-    repeat = shape_ops.repeat
-    flip = shape_ops.flip
-    roll = shape_ops.roll
-    split = shape_ops.split
-    chunk = shape_ops.chunk
-    narrow = shape_ops.narrow
-
-    def view_as(self, other: Tensor) -> Tensor:
-        return shape_ops.view(self, tuple(other.shape))
-
-    def reshape_as(self, other: Tensor) -> Tensor:
-        return shape_ops.reshape(self, tuple(other.shape))
-
-    @property
-    def T(self) -> Tensor:
-        return shape_ops.permute(self, tuple(range(self._data.ndim - 1, -1, -1)))
-
-    @property
-    def mT(self) -> Tensor:
-        if self._data.ndim < 2:
-            raise RuntimeError(
-                "tensor.mT is only supported on matrices or batches of matrices. Got 1-D tensor."
-            )
-        return shape_ops.transpose(self, -2, -1)
-
-    # indexing
-    gather = indexing.gather
-    scatter = indexing.scatter
-    index_select = indexing.index_select
-    masked_fill = indexing.masked_fill
-
-    def where(self, condition: Any, other: Any) -> Tensor:
-        return indexing.where(condition, self, other)
-
-    # comparisons and predicates
-    eq = comparison.eq
-    ne = comparison.ne
-    lt = comparison.lt
-    le = comparison.le
-    gt = comparison.gt
-    ge = comparison.ge
-    isnan = comparison.isnan
-    isinf = comparison.isinf
-    isfinite = comparison.isfinite
-    all = comparison.all
-    any = comparison.any
-    equal = comparison.equal
-    allclose = comparison.allclose
-    isclose = comparison.isclose
-
-    # ----- in-place ops -----
-    def add_(self, other: Any, *, alpha: float = 1) -> Tensor:
-        return _inplace(self, arithmetic.Add, other if alpha == 1 else other * alpha)
-
-    def sub_(self, other: Any, *, alpha: float = 1) -> Tensor:
-        return _inplace(self, arithmetic.Sub, other if alpha == 1 else other * alpha)
-
-    def mul_(self, other: Any) -> Tensor:
-        return _inplace(self, arithmetic.Mul, other)
-
-    def div_(self, other: Any) -> Tensor:
-        return _inplace(self, arithmetic.Div, other)
-
-    def pow_(self, exponent: Any) -> Tensor:
-        return _inplace(self, arithmetic.Pow, exponent)
-
-    def clamp_(self, min: Any = None, max: Any = None) -> Tensor:
-        return _inplace(self, unary.Clamp, unary.bound_value(min), unary.bound_value(max))
-
-    clip_ = clamp_
-
-    def relu_(self) -> Tensor:
-        data = self._data
-        if (
-            not grad_mode.is_grad_enabled()
-            and data.dtype.kind == "f"
-            and getattr(data.flags, "writeable", True)
-        ):
-            # nothing to record: clamp the memory itself (no temporary, no copy back)
-            unary.relu_array(_backend.array_module(data), data, out=data)
-            self._bump_version()
-            return self
-        if data.dtype.kind == "f" and self._view_of is None and getattr(data.flags, "writeable", True):
-            return _inplace(self, unary.ReluInPlace)  # no temporary, and the node saves this memory
-        return _inplace(self, unary.Relu)
-
-    def neg_(self) -> Tensor:
-        return _inplace(self, unary.Neg)
-
-    def masked_fill_(self, mask: Any, value: Any) -> Tensor:
-        return _inplace(self, indexing.MaskedFill, mask._data if isinstance(mask, Tensor) else mask, value)
-
-    def zero_(self) -> Tensor:
-        return self.fill_(0)
-
-    def fill_(self, value: Any) -> Tensor:
-        return _inplace(self, _Fill, value)
-
-    def copy_(self, src: Any) -> Tensor:
-        return _inplace(self, _Copy, src)
-
-    def __setitem__(self, key: Any, value: Any) -> None:
-        key, _ = indexing.prepare_key(key)
-        _inplace(self, indexing.SetItem, value, key)
-
-    __iadd__ = add_
-    __isub__ = sub_
-    __imul__ = mul_
-    __itruediv__ = div_
-
-    def __ipow__(self, other: Any) -> Tensor:
-        return self.pow_(other)
+        return Tensor._make(self._data ^ array_of(other))
 
 
-def _array_of(value: Any) -> Any:
+def array_of(value: Any) -> Any:
+    """The array inside a ``Tensor``; anything else (an array, a scalar, None) as it is."""
     return value._data if isinstance(value, Tensor) else value
 
 
-def _parse_to(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, Any, bool]:
+def parse_to(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, Any, bool]:
+    """``(device, dtype, copy)`` from the arguments of ``Tensor.to`` and ``Module.to``."""
     device = kwargs.pop("device", None)
     dtype = kwargs.pop("dtype", None)
     copy = bool(kwargs.pop("copy", False))
@@ -632,132 +377,3 @@ def _parse_to(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, Any, 
         elif arg is not None:
             dtype = arg
     return device, None if dtype is None else _dtype.to_dtype(dtype), copy
-
-
-# ----- in-place machinery -----
-from nnrun.autograd.function import Function  # noqa: E402  (after Tensor: function.py imports this module)
-
-
-class _Fill(Function):
-    @staticmethod
-    def forward(ctx, x, value):
-        ctx.value_shape = getattr(value, "shape", ())
-        return (
-            ctx.xp.full_like(x, value) if not hasattr(value, "shape") else ctx.xp.broadcast_to(value, x.shape)
-        )
-
-    @staticmethod
-    def backward(ctx, grad_out):
-        grad_value = grad_out.sum().reshape(ctx.value_shape) if ctx.needs_input_grad[1] else None
-        return None, grad_value
-
-
-class _Copy(Function):
-    @staticmethod
-    def forward(ctx, x, src):
-        if not hasattr(src, "shape"):
-            return ctx.xp.full_like(x, src)
-        ctx.src_shape, ctx.src_dtype = src.shape, src.dtype
-        src = _backend.transfer(src, _backend.device_of(x))
-        return ctx.xp.broadcast_to(src, x.shape).astype(x.dtype, copy=False)
-
-    @staticmethod
-    def backward(ctx, grad_out):
-        if not ctx.needs_input_grad[1]:
-            return None, None
-        from nnrun.ops._broadcast import unbroadcast
-
-        return None, unbroadcast(grad_out, ctx.src_shape).astype(ctx.src_dtype, copy=False)
-
-
-def _inplace(target: Tensor, function: type[Function], *args: Any) -> Tensor:
-    """Run ``function`` on ``target`` and write the result into ``target``'s memory, recording it in autograd
-    (the tensor's history is rebased onto the new node) when a gradient is needed."""
-    recording = grad_mode.is_grad_enabled()
-    if recording and target._requires_grad and target.grad_fn is None:
-        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
-    view_of = target._view_of if recording else None
-    if view_of is not None and view_of[0]._requires_grad and view_of[0].grad_fn is None:
-        raise RuntimeError(
-            "a view of a leaf Variable that requires grad is being used in an in-place operation."
-        )
-    data = target._data
-    result = function.apply(target, *args)
-    node = result.grad_fn
-    out = result._data
-    if out is not data:
-        if out.shape != data.shape:
-            raise RuntimeError(
-                f"output with shape {list(data.shape)} doesn't match the broadcast shape {list(out.shape)}"
-            )
-        if out.dtype != data.dtype and not np.can_cast(out.dtype, data.dtype, casting="same_kind"):
-            raise RuntimeError(
-                f"result type {_dtype.from_numpy_dtype(out.dtype).name} can't be cast to the desired output "
-                f"type {_dtype.from_numpy_dtype(data.dtype).name}"
-            )
-        if node is not None and node._saved:
-            _protect_saved(node, data)
-        if not data.flags.writeable:
-            raise RuntimeError(
-                "unsupported operation: more than one element of the written-to tensor refers to a single "
-                "memory location. Please clone() the tensor before performing the operation."
-            )
-        _backend.array_module(data).copyto(data, out, casting="unsafe")
-    target._bump_version()
-    if out is data and node is not None and node._saved_versions:
-        _saved_after_write(node, data, target)
-    if node is not None:
-        retained = target.retains_grad
-        if retained:  # retain_grad follows the tensor to its new value, as in torch
-            del target.grad_fn._retained[target._output_nr]
-        target.grad_fn = node
-        target._output_nr = 0
-        target._requires_grad = True
-        if retained:
-            target.retain_grad()
-        if view_of is not None:  # the root changed too: its new value is its old one with the view replaced
-            root, steps, _ = view_of
-            target._view_of = (root, steps, target._vc[0])  # the view's own history is current
-            root.grad_fn = _CopySlices.apply(root, target, steps).grad_fn
-            root._output_nr = 0
-            root._requires_grad = True
-    return target
-
-
-class _CopySlices(Function):
-    """The base of a view after an in-place op on the view (the memory is already written)."""
-
-    @staticmethod
-    def forward(ctx, root, view, steps):
-        ctx.steps = steps
-        return root
-
-    @staticmethod
-    def backward(ctx, grad_out):
-        # a C-contiguous copy, on which replaying the view ops always gives a writable view
-        grad_base = ctx.xp.array(grad_out, copy=True, order="C")
-        region = views.replay(ctx.steps, ctx.xp, grad_base)
-        grad_view = region.copy()
-        region[...] = 0  # the old values there were overwritten: no gradient flows to them
-        return grad_base, grad_view, None
-
-
-def _saved_after_write(node: Function, written: Any, target: Tensor) -> None:
-    """The node wrote into ``target``'s memory and saved it: the saved value is the one after this write."""
-    counter = target._version_counter()
-    node._saved_versions = [
-        (counter, counter[0]) if array is written and record is not None else record
-        for array, record in zip(node._saved, node._saved_versions)
-    ]
-
-
-def _protect_saved(node: Function, overwritten: Any) -> None:
-    """The node saved the value about to be overwritten: keep a private copy of it instead."""
-    saved = list(node._saved)
-    versions = node._saved_versions
-    for i, array in enumerate(saved):
-        if array is overwritten:
-            saved[i] = array.copy()
-            if versions is not None:
-                versions[i] = None
-    node._saved = tuple(saved)

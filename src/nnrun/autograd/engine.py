@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from nnrun import _backend, _tensor
+from nnrun import _backend
 from nnrun._size import Size
+from nnrun._tensor import Tensor
 from nnrun.autograd.function import Function
 
 
@@ -56,7 +57,6 @@ def grad(
             raise RuntimeError("One of the differentiated Tensors does not require grad")
     root_grads = _root_gradients(roots, _as_tuple(grad_outputs) if grad_outputs is not None else None)
     leaf_grads, node_grads = _execute(roots, root_grads, bool(retain_graph), targets, capture=True)
-    Tensor = _tensor.Tensor
     results = []
     for i, t in enumerate(targets):
         found = leaf_grads.get(id(t)) if t.grad_fn is None else node_grads.get(i)
@@ -79,7 +79,6 @@ def _as_tuple(value: Any) -> tuple[Any, ...]:
 
 
 def _root_gradients(roots: Sequence[Any], given: Sequence[Any] | None) -> list[Any]:
-    Tensor = _tensor.Tensor
     if given is not None and len(given) != len(roots):
         raise RuntimeError(f"got {len(given)} gradients for {len(roots)} outputs; they must match")
     grads = []
@@ -257,18 +256,17 @@ def _add_leaf_grad(
 def _accumulate_into(leaf: Any, grad: Any, exclusive: bool) -> None:
     """Add ``grad`` into ``leaf.grad``; a new ``.grad`` never shares memory with anything else."""
     for hook in leaf._hooks or ():
-        replaced = hook(_tensor.Tensor._make(grad))
+        replaced = hook(Tensor._make(grad))
         if replaced is not None:
             grad = replaced._data
     existing = leaf._grad
     if existing is not None:
         existing._data += grad
         return
-    leaf._grad = _tensor.Tensor._make(grad if exclusive else grad.copy())
+    leaf._grad = Tensor._make(grad if exclusive else grad.copy())
 
 
 def _run_tensor_hooks(hooks: dict[int, list[Any]], grads: list[Any]) -> None:
-    Tensor = _tensor.Tensor
     for nr, fns in hooks.items():
         for fn in fns:
             if grads[nr] is None:
@@ -284,6 +282,6 @@ def _store_retained(node: Function, grads: list[Any]) -> None:
         if tensor is None or grads[nr] is None:
             continue
         if tensor._grad is None:
-            tensor._grad = _tensor.Tensor._make(grads[nr].copy())
+            tensor._grad = Tensor._make(grads[nr].copy())
         else:
             tensor._grad._data += grads[nr]

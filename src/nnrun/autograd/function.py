@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from nnrun import _backend, _tensor
+from nnrun import _backend
+from nnrun._tensor import Tensor, type_name
 from nnrun.autograd import views
 from nnrun.autograd.grad_mode import is_grad_enabled
 
@@ -62,7 +63,7 @@ class Function:
                 if record is not None and record[0][0] != record[1]:
                     raise RuntimeError(
                         "one of the variables needed for gradient computation has been modified by an "
-                        f"inplace operation: [{_tensor.type_name(array)} {list(array.shape)}], saved by "
+                        f"inplace operation: [{type_name(array)} {list(array.shape)}], saved by "
                         f"{self.name()}, is at version {record[0][0]}; expected version {record[1]} instead. "
                         "Hint: compute on a clone, or move the inplace operation after backward."
                     )
@@ -98,7 +99,6 @@ class Function:
     # ----- the one place graph edges are made -----
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Any:
-        Tensor = _tensor.Tensor
         ctx = cls.__new__(cls)
         ctx._saved = ()
         ctx._saved_versions = None
@@ -190,7 +190,6 @@ def _share_version_counter(source: Any, outputs: tuple[Any, ...]) -> None:
 
 def _record_saved_versions(ctx: Function, args: tuple[Any, ...], outputs: tuple[Any, ...]) -> None:
     """Remember the version of every saved array that belongs to an input or output tensor."""
-    Tensor = _tensor.Tensor
     owners = [a for a in args if isinstance(a, Tensor)]
     owners.extend(outputs)
     records = []

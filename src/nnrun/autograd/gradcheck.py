@@ -7,7 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from nnrun import _backend, _tensor
+from nnrun import _backend
+from nnrun._tensor import Tensor
 from nnrun.autograd.engine import grad
 from nnrun.autograd.grad_mode import no_grad
 
@@ -31,7 +32,6 @@ def gradcheck(
     ``GradcheckError`` naming the output, the input and the largest difference (False without raising
     when ``raise_exception=False``).
     """
-    Tensor = _tensor.Tensor
     inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
     checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
     if not checked:
@@ -60,7 +60,7 @@ def gradcheck(
 
 def _float_outputs(result: Any) -> list[Any]:
     outputs = result if isinstance(result, (tuple, list)) else (result,)
-    return [o for o in outputs if isinstance(o, _tensor.Tensor) and o.is_floating_point()]
+    return [o for o in outputs if isinstance(o, Tensor) and o.is_floating_point()]
 
 
 def _analytical_jacobians(output: Any, inputs: list[Any]) -> list[np.ndarray]:
@@ -76,7 +76,7 @@ def _analytical_jacobians(output: Any, inputs: list[Any]) -> list[np.ndarray]:
         grads = grad(
             output,
             inputs,
-            _tensor.Tensor._make(seed.reshape(output.shape)),
+            Tensor._make(seed.reshape(output.shape)),
             retain_graph=True,
             allow_unused=True,
         )

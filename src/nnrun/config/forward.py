@@ -16,8 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import nnrun
 from nnrun.config.errors import cut, did_you_mean
 from nnrun.config.expressions import parse_expression, too_large
+from nnrun.nn import functional
 
 #: Functions a forward line may call; each is looked up in ``nnrun.nn.functional``, then in ``nnrun``.
 FUNCTIONS = (
@@ -105,9 +107,6 @@ class Program:
 
 def resolve_function(name: str) -> Callable[..., Any] | None:
     """The whitelisted function ``name`` from ``nnrun.nn.functional`` or ``nnrun``, or None."""
-    import nnrun
-    from nnrun.nn import functional
-
     if name not in FUNCTIONS:
         return None
     return getattr(functional, name, None) or getattr(nnrun, name, None)

@@ -11,8 +11,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from nnrun import _tensor
-from nnrun._tensor import Tensor
+from nnrun._tensor import Tensor, parse_to, type_name
 from nnrun.autograd.grad_mode import no_grad
 from nnrun.nn import _state_dict
 from nnrun.nn.hooks import RemovableHandle, add_hook, call_with_hooks
@@ -22,7 +21,7 @@ from nnrun.nn.parameter import Buffer, Parameter
 def typename(obj: Any) -> str:
     """The name PyTorch's messages use for ``obj``: ``nnrun.FloatTensor``, ``int``, ``mypkg.MyNet``."""
     if isinstance(obj, Tensor):
-        return _tensor.type_name(obj._data)
+        return type_name(obj._data)
     cls = obj if isinstance(obj, type) else type(obj)
     module = getattr(cls, "__module__", "") or ""
     return cls.__qualname__ if module in ("", "builtins") else f"{module}.{cls.__qualname__}"
@@ -416,7 +415,7 @@ class Module:
     def to(self, *args: Any, **kwargs: Any) -> Module:
         """``to(device)``, ``to(dtype)``, ``to(device, dtype)`` or ``to(tensor)``, in place; returns self.
         Only floating-point parameters and buffers change dtype."""
-        device, dtype, _ = _tensor._parse_to(args, dict(kwargs))
+        device, dtype, _ = parse_to(args, dict(kwargs))
         if dtype is not None and not dtype.is_floating_point:
             raise TypeError(
                 f"nn.Module.to only accepts floating point or complex dtypes, but got desired dtype={dtype}"

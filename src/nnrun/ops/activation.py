@@ -9,8 +9,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from nnrun import _tensor
 from nnrun.autograd.function import Function
+from nnrun.autograd.inplace import apply_inplace
 from nnrun.ops import _special
 
 _SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
@@ -168,7 +168,7 @@ def _float(input: Any) -> Any:
 def _run(function: type[Function], input: Any, inplace: bool, *args: Any) -> Any:
     """``function`` applied to ``input``, or written back into it when ``inplace``."""
     _float(input)
-    return _tensor._inplace(input, function, *args) if inplace else function.apply(input, *args)
+    return apply_inplace(input, function, *args) if inplace else function.apply(input, *args)
 
 
 def hardtanh(input: Any, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Any:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from nnrun import _backend, _tensor
+from nnrun import _backend
+from nnrun._tensor import Tensor
 from nnrun.autograd.function import Function
 from nnrun.ops._broadcast import check_broadcastable, promote, shape_of, to_float, unbroadcast
 
@@ -178,7 +179,7 @@ def div(input: Any, other: Any, *, rounding_mode: str | None = None) -> Any:
         a, b = promote(_unwrap(input), _unwrap(other))
         dtype = getattr(a, "dtype", None) or b.dtype
         quotient = _backend.array_module(a if hasattr(a, "dtype") else b).trunc(a / b)
-        return _tensor.Tensor._make(quotient.astype(dtype, copy=False))
+        return Tensor._make(quotient.astype(dtype, copy=False))
     raise ValueError(
         f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{rounding_mode}'"
     )
@@ -187,13 +188,13 @@ def div(input: Any, other: Any, *, rounding_mode: str | None = None) -> Any:
 def floor_divide(input: Any, other: Any) -> Any:
     """Element-wise floor of ``input / other``; not differentiable (as in torch)."""
     a, b = promote(_unwrap(input), _unwrap(other))
-    return _tensor.Tensor._make(a // b)
+    return Tensor._make(a // b)
 
 
 def remainder(input: Any, other: Any) -> Any:
     """Python-style modulus (sign of the divisor); not differentiable here."""
     a, b = promote(_unwrap(input), _unwrap(other))
-    return _tensor.Tensor._make(a % b)
+    return Tensor._make(a % b)
 
 
 def pow(input: Any, exponent: Any) -> Any:
@@ -209,4 +210,4 @@ def minimum(input: Any, other: Any) -> Any:
 
 
 def _unwrap(x: Any) -> Any:
-    return x._data if isinstance(x, _tensor.Tensor) else x
+    return x._data if isinstance(x, Tensor) else x

@@ -6,13 +6,14 @@ import operator
 from collections.abc import Callable
 from typing import Any
 
-from nnrun import _backend, _tensor
+from nnrun import _backend
+from nnrun._dims import normalize_dims
+from nnrun._tensor import Tensor
 from nnrun.ops._broadcast import check_broadcastable, promote, shape_of
-from nnrun.ops.reduction import normalize_dims
 
 
 def _unwrap(x: Any) -> Any:
-    return x._data if isinstance(x, _tensor.Tensor) else x
+    return x._data if isinstance(x, Tensor) else x
 
 
 def _compare(op: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
@@ -25,7 +26,7 @@ def _compare(op: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
             )
         check_broadcastable(shape_of(a), shape_of(b))
         a, b = promote(a, b)
-        return _tensor.Tensor._make(_backend.array_module(a).asarray(op(a, b)))
+        return Tensor._make(_backend.array_module(a).asarray(op(a, b)))
 
     compare.__name__ = op.__name__
     return compare
@@ -42,7 +43,7 @@ ge = _compare(operator.ge)
 def _predicate(name: str, fn: Callable[[Any, Any], Any]) -> Callable[..., Any]:
     def predicate(input: Any) -> Any:
         x = input._data
-        return _tensor.Tensor._make(fn(_backend.array_module(x), x))
+        return Tensor._make(fn(_backend.array_module(x), x))
 
     predicate.__name__ = name
     return predicate
@@ -56,17 +57,13 @@ isfinite = _predicate("isfinite", lambda xp, x: xp.isfinite(x))
 def all(input: Any, dim: Any = None, keepdim: bool = False) -> Any:
     x = input._data
     xp = _backend.array_module(x)
-    return _tensor.Tensor._make(
-        xp.asarray(x.astype(bool).all(axis=normalize_dims(dim, x.ndim), keepdims=keepdim))
-    )
+    return Tensor._make(xp.asarray(x.astype(bool).all(axis=normalize_dims(dim, x.ndim), keepdims=keepdim)))
 
 
 def any(input: Any, dim: Any = None, keepdim: bool = False) -> Any:
     x = input._data
     xp = _backend.array_module(x)
-    return _tensor.Tensor._make(
-        xp.asarray(x.astype(bool).any(axis=normalize_dims(dim, x.ndim), keepdims=keepdim))
-    )
+    return Tensor._make(xp.asarray(x.astype(bool).any(axis=normalize_dims(dim, x.ndim), keepdims=keepdim)))
 
 
 def equal(input: Any, other: Any) -> bool:
@@ -83,6 +80,4 @@ def allclose(
 
 def isclose(input: Any, other: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Any:
     xp = _backend.array_module(input._data)
-    return _tensor.Tensor._make(
-        xp.isclose(input._data, _unwrap(other), rtol=rtol, atol=atol, equal_nan=equal_nan)
-    )
+    return Tensor._make(xp.isclose(input._data, _unwrap(other), rtol=rtol, atol=atol, equal_nan=equal_nan))

@@ -5,8 +5,9 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-from nnrun import _random, _tensor
+from nnrun import _random
 from nnrun.autograd.function import Function
+from nnrun.autograd.inplace import apply_inplace
 
 
 class Dropout(Function):
@@ -39,7 +40,7 @@ def _apply(input: Any, p: float, mask_shape: tuple[int, ...], inplace: bool) -> 
         raise RuntimeError(f"dropout expects a floating-point input, got {input.dtype}")
     rng = _random.default_generator.array_generator(input.device)
     if inplace:
-        return _tensor._inplace(input, Dropout, p, mask_shape, rng)
+        return apply_inplace(input, Dropout, p, mask_shape, rng)
     return Dropout.apply(input, p, mask_shape, rng)
 
 

@@ -6,7 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from nnrun import _backend, _tensor
+from nnrun import _backend
+from nnrun._tensor import Tensor, type_name
 from nnrun.autograd.function import Function
 from nnrun.autograd.grad_mode import no_grad
 
@@ -48,7 +49,7 @@ def _check_indices(input: Any, name: str) -> None:
     if input._data.dtype.kind not in "iu":
         raise RuntimeError(
             "Expected tensor for argument #1 'indices' to have one of the following scalar types: Long, "
-            f"Int; but got {_tensor.type_name(input._data)} instead (while checking arguments for {name})"
+            f"Int; but got {type_name(input._data)} instead (while checking arguments for {name})"
         )
 
 
@@ -115,4 +116,4 @@ def one_hot(tensor: Any, num_classes: int = -1) -> Any:
             raise RuntimeError("Class values must be smaller than num_classes.")
     out = xp.zeros((index.size, num_classes), dtype=index.dtype)
     out[xp.arange(index.size), index.reshape(-1)] = 1
-    return _tensor.Tensor._make(out.reshape(*index.shape, num_classes))
+    return Tensor._make(out.reshape(*index.shape, num_classes))

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from nnrun import _backend, _tensor
+from nnrun import _backend
+from nnrun._dims import normalize_dims
+from nnrun._tensor import Tensor
 from nnrun.autograd.function import Function
 from nnrun.ops._broadcast import promote, shape_of, unbroadcast
-from nnrun.ops.reduction import normalize_dims
 
 _BASIC_KEY_TYPES = (int, slice, type(None), type(Ellipsis))
 
 
 def prepare_key(key: Any) -> tuple[Any, bool]:
     """The key with tensors replaced by arrays, and whether it is basic (yields a view, no repeats)."""
-    Tensor = _tensor.Tensor
     parts = key if type(key) is tuple else (key,)
     converted = []
     basic = True
@@ -224,13 +224,13 @@ def index_select(input: Any, dim: int, index: Any) -> Any:
 
 
 def masked_fill(input: Any, mask: Any, value: Any) -> Any:
-    return MaskedFill.apply(input, mask._data if isinstance(mask, _tensor.Tensor) else mask, value)
+    return MaskedFill.apply(input, mask._data if isinstance(mask, Tensor) else mask, value)
 
 
 def where(condition: Any, input: Any = None, other: Any = None) -> Any:
     """Elements of ``input`` where ``condition`` holds, else of ``other``; one argument gives indices."""
-    cond = condition._data if isinstance(condition, _tensor.Tensor) else condition
+    cond = condition._data if isinstance(condition, Tensor) else condition
     if input is None and other is None:
         xp = _backend.array_module(cond)
-        return tuple(_tensor.Tensor._make(i.astype(xp.int64)) for i in xp.nonzero(cond))
+        return tuple(Tensor._make(i.astype(xp.int64)) for i in xp.nonzero(cond))
     return Where.apply(cond, input, other)

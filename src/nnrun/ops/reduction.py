@@ -6,32 +6,15 @@ import builtins
 from collections import namedtuple
 from typing import Any
 
-from nnrun import _backend, _dtype, _tensor
+from nnrun import _backend, _dtype
+from nnrun._dims import normalize_dims
+from nnrun._tensor import Tensor
 from nnrun.autograd.function import Function
 from nnrun.ops._broadcast import to_float
+from nnrun.ops.arithmetic import maximum, minimum
+from nnrun.ops.unary import Sqrt
 
 ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
-
-
-def normalize_dims(dim: Any, ndim: int) -> tuple[int, ...] | None:
-    """``dim`` as a tuple of non-negative axes (``None`` = all), checked against ``ndim``."""
-    if dim is None:
-        return None
-    dims = (dim,) if isinstance(dim, int) else tuple(dim)
-    if not dims:
-        return None
-    rank = builtins.max(ndim, 1)
-    result = []
-    for d in dims:
-        if not -rank <= d < rank:
-            raise IndexError(
-                f"Dimension out of range (expected to be in range of [{-rank}, {rank - 1}], but got {d})"
-            )
-        d = d % rank
-        if d in result:
-            raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
-        result.append(d)
-    return tuple(result) if ndim > 0 else ()
 
 
 def _expand_back(ctx: Function, grad: Any) -> Any:
@@ -311,9 +294,7 @@ def amin(input: Any, dim: Any = (), keepdim: bool = False) -> Any:
 
 def max(input: Any, dim: Any = None, keepdim: bool = False) -> Any:
     """Largest element; with ``dim``, a ``(values, indices)`` named tuple; with a tensor, maximum."""
-    if isinstance(dim, _tensor.Tensor):
-        from nnrun.ops.arithmetic import maximum
-
+    if isinstance(dim, Tensor):
         return maximum(input, dim)
     if dim is None:
         return MaxMin.apply(input, None, False, True)
@@ -322,9 +303,7 @@ def max(input: Any, dim: Any = None, keepdim: bool = False) -> Any:
 
 def min(input: Any, dim: Any = None, keepdim: bool = False) -> Any:
     """Smallest element; with ``dim``, a ``(values, indices)`` named tuple; with a tensor, minimum."""
-    if isinstance(dim, _tensor.Tensor):
-        from nnrun.ops.arithmetic import minimum
-
+    if isinstance(dim, Tensor):
         return minimum(input, dim)
     if dim is None:
         return MaxMin.apply(input, None, False, False)
@@ -352,7 +331,7 @@ def _arg_extreme(input: Any, dim: int | None, keepdim: bool, largest: bool) -> A
     else:
         (axis,) = normalize_dims(dim, x.ndim)
         result = xp.asarray(pick(axis=axis, keepdims=keepdim))
-    return _tensor.Tensor._make(result.astype(xp.int64, copy=False))
+    return Tensor._make(result.astype(xp.int64, copy=False))
 
 
 def var(
@@ -375,8 +354,6 @@ def std(
     *,
     correction: Any = None,
 ) -> Any:
-    from nnrun.ops.unary import Sqrt
-
     return Sqrt.apply(var(input, dim, unbiased, keepdim, correction=correction))
 
 

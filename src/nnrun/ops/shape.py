@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from nnrun._dims import normalize_dims
 from nnrun.autograd.function import Function
 from nnrun.ops._broadcast import unbroadcast
-from nnrun.ops.reduction import normalize_dims
 
 
 def sizes_from_args(args: tuple[Any, ...]) -> tuple[int, ...]:

@@ -69,7 +69,7 @@ def _progress(total: int | None, label: str) -> Any:
     """A rich progress bar on a terminal; nothing otherwise."""
     if not is_terminal(sys.stderr):
         return contextlib.nullcontext(None)
-    from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+    from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn  # terminal only
 
     progress = Progress(
         "[progress.description]{task.description}",
