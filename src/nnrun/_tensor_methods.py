@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from nnrun import _backend, _dtype
-from nnrun._tensor import Tensor, parse_to
+from nnrun._tensor import Tensor, array_of, parse_to
 from nnrun.autograd import engine
 from nnrun.autograd.grad_mode import is_grad_enabled
 from nnrun.autograd.inplace import apply_inplace
@@ -146,7 +146,7 @@ def ipow(self: Tensor, other: Any) -> Tensor:
 
 
 def clamp_(self: Tensor, min: Any = None, max: Any = None) -> Tensor:
-    return apply_inplace(self, unary.Clamp, unary.bound_value(min), unary.bound_value(max))
+    return apply_inplace(self, unary.Clamp, array_of(min), array_of(max))
 
 
 def relu_(self: Tensor) -> Tensor:
@@ -166,7 +166,7 @@ def neg_(self: Tensor) -> Tensor:
 
 
 def masked_fill_(self: Tensor, mask: Any, value: Any) -> Tensor:
-    return apply_inplace(self, indexing.MaskedFill, mask._data if isinstance(mask, Tensor) else mask, value)
+    return apply_inplace(self, indexing.MaskedFill, array_of(mask), value)
 
 
 def fill_(self: Tensor, value: Any) -> Tensor:

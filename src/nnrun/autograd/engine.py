@@ -7,7 +7,7 @@ from typing import Any
 
 from nnrun import _backend
 from nnrun._size import Size
-from nnrun._tensor import Tensor
+from nnrun._tensor import Tensor, array_of
 from nnrun.autograd.function import Function
 
 
@@ -94,7 +94,7 @@ def _root_gradients(roots: Sequence[Any], given: Sequence[Any] | None) -> list[A
             xp = _backend.array_module(root._data)
             grads.append(xp.ones_like(root._data))
             continue
-        array = supplied._data if isinstance(supplied, Tensor) else supplied
+        array = array_of(supplied)
         if tuple(array.shape) != tuple(root.shape):
             raise RuntimeError(
                 f"Mismatch in shape: grad_output[{i}] has a shape of {Size(array.shape)} and output[{i}] "

@@ -7,7 +7,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from nnrun._tensor import Tensor
+from nnrun._tensor import Tensor, array_of
 from nnrun.autograd.function import Function
 from nnrun.autograd.grad_mode import is_grad_enabled
 
@@ -126,7 +126,7 @@ class BackwardHook:
             # nothing upstream needs a gradient: the hooks fire now, with grad_input all None
             for hook in self.hooks:
                 hook(self.module, (None,) * self.n_inputs, grad_outputs)
-        return tuple(_array(grad_outputs[i]) for i in self.output_positions)
+        return tuple(array_of(grad_outputs[i]) for i in self.output_positions)
 
     def _on_input_grads(self, grads: tuple[Any, ...]) -> tuple[Any, ...]:
         grad_inputs = _spread(grads, self.input_positions, self.n_inputs)
@@ -135,7 +135,7 @@ class BackwardHook:
             replaced = hook(self.module, grad_inputs, grad_outputs)
             if replaced is not None:
                 grad_inputs = _checked(replaced, len(grad_inputs), "grad_input")
-        return tuple(_array(grad_inputs[i]) for i in self.input_positions)
+        return tuple(array_of(grad_inputs[i]) for i in self.input_positions)
 
 
 def _checked(replaced: Any, expected: int, what: str) -> tuple[Any, ...]:
@@ -147,10 +147,6 @@ def _checked(replaced: Any, expected: int, what: str) -> tuple[Any, ...]:
             f"Backward hook returned an invalid number of {what}, got {got}, but expected {expected}"
         )
     return tuple(replaced)
-
-
-def _array(value: Tensor | None) -> Any:
-    return None if value is None else value._data
 
 
 def call_with_hooks(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from nnrun import _backend
-from nnrun._tensor import Tensor
+from nnrun._tensor import Tensor, array_of
 from nnrun.autograd.function import Function
 from nnrun.ops._broadcast import check_broadcastable, promote, shape_of, to_float, unbroadcast
 
@@ -176,7 +176,7 @@ def div(input: Any, other: Any, *, rounding_mode: str | None = None) -> Any:
     if rounding_mode == "floor":
         return floor_divide(input, other)
     if rounding_mode == "trunc":
-        a, b = promote(_unwrap(input), _unwrap(other))
+        a, b = promote(array_of(input), array_of(other))
         dtype = getattr(a, "dtype", None) or b.dtype
         quotient = _backend.array_module(a if hasattr(a, "dtype") else b).trunc(a / b)
         return Tensor._make(quotient.astype(dtype, copy=False))
@@ -187,13 +187,13 @@ def div(input: Any, other: Any, *, rounding_mode: str | None = None) -> Any:
 
 def floor_divide(input: Any, other: Any) -> Any:
     """Element-wise floor of ``input / other``; not differentiable (as in torch)."""
-    a, b = promote(_unwrap(input), _unwrap(other))
+    a, b = promote(array_of(input), array_of(other))
     return Tensor._make(a // b)
 
 
 def remainder(input: Any, other: Any) -> Any:
     """Python-style modulus (sign of the divisor); not differentiable here."""
-    a, b = promote(_unwrap(input), _unwrap(other))
+    a, b = promote(array_of(input), array_of(other))
     return Tensor._make(a % b)
 
 
@@ -207,7 +207,3 @@ def maximum(input: Any, other: Any) -> Any:
 
 def minimum(input: Any, other: Any) -> Any:
     return Minimum.apply(input, other)
-
-
-def _unwrap(x: Any) -> Any:
-    return x._data if isinstance(x, Tensor) else x

@@ -8,17 +8,13 @@ from typing import Any
 
 from nnrun import _backend
 from nnrun._dims import normalize_dims
-from nnrun._tensor import Tensor
+from nnrun._tensor import Tensor, array_of
 from nnrun.ops._broadcast import check_broadcastable, promote, shape_of
-
-
-def _unwrap(x: Any) -> Any:
-    return x._data if isinstance(x, Tensor) else x
 
 
 def _compare(op: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
     def compare(input: Any, other: Any) -> Any:
-        a, b = _unwrap(input), _unwrap(other)
+        a, b = array_of(input), array_of(other)
         if hasattr(b, "dtype") and _backend.device_of(a) != _backend.device_of(b):
             raise RuntimeError(
                 "Expected all tensors to be on the same device, but found at least two devices, "
@@ -75,9 +71,9 @@ def allclose(
     input: Any, other: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False
 ) -> bool:
     xp = _backend.array_module(input._data)
-    return bool(xp.allclose(input._data, _unwrap(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
+    return bool(xp.allclose(input._data, array_of(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
 def isclose(input: Any, other: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Any:
     xp = _backend.array_module(input._data)
-    return Tensor._make(xp.isclose(input._data, _unwrap(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
+    return Tensor._make(xp.isclose(input._data, array_of(other), rtol=rtol, atol=atol, equal_nan=equal_nan))

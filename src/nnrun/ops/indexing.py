@@ -6,7 +6,7 @@ from typing import Any
 
 from nnrun import _backend
 from nnrun._dims import normalize_dims
-from nnrun._tensor import Tensor
+from nnrun._tensor import Tensor, array_of
 from nnrun.autograd.function import Function
 from nnrun.ops._broadcast import promote, shape_of, unbroadcast
 
@@ -224,12 +224,12 @@ def index_select(input: Any, dim: int, index: Any) -> Any:
 
 
 def masked_fill(input: Any, mask: Any, value: Any) -> Any:
-    return MaskedFill.apply(input, mask._data if isinstance(mask, Tensor) else mask, value)
+    return MaskedFill.apply(input, array_of(mask), value)
 
 
 def where(condition: Any, input: Any = None, other: Any = None) -> Any:
     """Elements of ``input`` where ``condition`` holds, else of ``other``; one argument gives indices."""
-    cond = condition._data if isinstance(condition, Tensor) else condition
+    cond = array_of(condition)
     if input is None and other is None:
         xp = _backend.array_module(cond)
         return tuple(Tensor._make(i.astype(xp.int64)) for i in xp.nonzero(cond))

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from nnrun._tensor import array_of
 from nnrun.autograd.function import Function
 
 
@@ -209,10 +210,6 @@ class GroupNorm(Function):
 
 
 # ----- public functions -----
-def _array(t: Any) -> Any:
-    return None if t is None else t._data
-
-
 def batch_norm(
     input: Any,
     running_mean: Any,
@@ -250,7 +247,7 @@ def batch_norm(
     elif running_mean is None or running_var is None:
         raise RuntimeError("running_mean must be defined in evaluation mode")
     out = BatchNorm.apply(
-        input, weight, bias, _array(running_mean), _array(running_var), training, momentum, eps
+        input, weight, bias, array_of(running_mean), array_of(running_var), training, momentum, eps
     )
     if training:
         for stat in (running_mean, running_var):

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from nnrun._tensor import array_of
 from nnrun.autograd.function import Function
 from nnrun.ops._broadcast import to_float
 
@@ -268,10 +269,12 @@ def cos(input: Any) -> Any:
 
 
 def tanh(input: Any) -> Any:
+    """``tanh(input)``; any shape."""
     return Tanh.apply(input)
 
 
 def sigmoid(input: Any) -> Any:
+    """``1 / (1 + exp(-input))``; any shape."""
     return Sigmoid.apply(input)
 
 
@@ -285,9 +288,4 @@ def abs(input: Any) -> Any:
 
 def clamp(input: Any, min: Any = None, max: Any = None) -> Any:
     """Limit each element to ``[min, max]``; the gradient flows where the input lies inside the bounds."""
-    return Clamp.apply(input, bound_value(min), bound_value(max))
-
-
-def bound_value(bound: Any) -> Any:
-    """Tensor bounds act as constants (no gradient to the bounds)."""
-    return bound._data if hasattr(bound, "_data") else bound
+    return Clamp.apply(input, array_of(min), array_of(max))  # tensor bounds are constants: no gradient
