@@ -1,4 +1,5 @@
-"""Argument normalisation shared by the windowed ops (convolution, pooling): ints or tuples of ints."""
+"""Arguments of the windowed ops and layers (convolution, pooling): an int, or a tuple of ints per spatial
+dimension."""
 
 from __future__ import annotations
 

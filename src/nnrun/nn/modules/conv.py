@@ -11,15 +11,7 @@ from nnrun.nn import functional as F
 from nnrun.nn import init
 from nnrun.nn.module import Module
 from nnrun.nn.parameter import Parameter
-
-
-def _ntuple(value: Any, n: int, name: str) -> tuple[int, ...]:
-    if isinstance(value, int):
-        return (value,) * n
-    value = tuple(value)
-    if len(value) != n:
-        raise ValueError(f"{name} must be an int or a tuple of {n} ints, got {value!r}")
-    return value
+from nnrun.ops._window_args import int_tuple
 
 
 class _ConvNd(Module):
@@ -74,8 +66,8 @@ class _ConvNd(Module):
             )
         if padding_mode != "zeros":
             raise ValueError(f"padding_mode='{padding_mode}' is not supported by nnrun yet; use 'zeros'")
-        self.stride = _ntuple(stride, dims, "stride")
-        self.dilation = _ntuple(dilation, dims, "dilation")
+        self.stride = int_tuple(stride, dims, "stride")
+        self.dilation = int_tuple(dilation, dims, "dilation")
         if isinstance(padding, str):
             if padding not in ("same", "valid"):
                 raise ValueError(f"Invalid padding string '{padding}', should be one of ['valid', 'same']")
@@ -83,12 +75,12 @@ class _ConvNd(Module):
                 raise ValueError("padding='same' is not supported for strided convolutions")
             self.padding = padding
         else:
-            self.padding = _ntuple(padding, dims, "padding")
+            self.padding = int_tuple(padding, dims, "padding")
         self.in_channels = in_channels
         self.out_channels = out_channels
-        self.kernel_size = _ntuple(kernel_size, dims, "kernel_size")
+        self.kernel_size = int_tuple(kernel_size, dims, "kernel_size")
         self.transposed = transposed
-        self.output_padding = _ntuple(output_padding, dims, "output_padding")
+        self.output_padding = int_tuple(output_padding, dims, "output_padding")
         self.groups = groups
         self.padding_mode = padding_mode
         shape = (
