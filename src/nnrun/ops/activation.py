@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 from nnrun.autograd.function import Function
@@ -226,13 +227,27 @@ def _softmax_input(input: Any, dtype: Any) -> Any:
     return _float(input if dtype is None else input.to(dtype))
 
 
-def softmax(input: Any, dim: int | None = None, dtype: Any = None) -> Any:
-    """``exp(x) / sum(exp(x))`` along ``dim``, computed after subtracting the maximum."""
+def _implicit_dim(name: str, dim: int | None, ndim: int) -> int | None:
+    if dim is None:
+        dim = softmax_dim(ndim, None)
+        warnings.warn(
+            f"{name}: no dim given; using dim={dim} (PyTorch's deprecated implicit choice); pass dim",
+            stacklevel=3,
+        )
+    return dim
+
+
+def softmax(input: Any, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Any:
+    """``exp(x) / sum(exp(x))`` along ``dim`` (after casting to ``dtype``), computed after subtracting the
+    maximum; output shaped like the input."""
+    dim = _implicit_dim("softmax", dim, input.ndim)
     input = _softmax_input(input, dtype)
     return Softmax.apply(input, softmax_dim(input.ndim, dim) if input.ndim else None)
 
 
-def log_softmax(input: Any, dim: int | None = None, dtype: Any = None) -> Any:
-    """``x - logsumexp(x)`` along ``dim``, stable for any finite logits."""
+def log_softmax(input: Any, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Any:
+    """``x - logsumexp(x)`` along ``dim`` (after casting to ``dtype``), stable for any finite logits;
+    output shaped like the input."""
+    dim = _implicit_dim("log_softmax", dim, input.ndim)
     input = _softmax_input(input, dtype)
     return LogSoftmax.apply(input, softmax_dim(input.ndim, dim) if input.ndim else None)

@@ -15,7 +15,7 @@ import numpy as np
 
 from nnrun._tensor import Tensor
 from nnrun.autograd.function import Function
-from nnrun.ops.loss import check_reduction
+from nnrun.ops.loss import check_reduction, resolve_reduction
 
 
 # ----- helpers shared by both losses -----
@@ -321,10 +321,19 @@ def cross_entropy(
     input: Tensor,
     target: Tensor,
     weight: Tensor | None = None,
+    size_average: bool | None = None,
     ignore_index: int = -100,
+    reduce: bool | None = None,
     reduction: str = "mean",
     label_smoothing: float = 0.0,
 ) -> Tensor:
+    """Cross-entropy of logits against class indices or class probabilities (fused log-softmax).
+
+    Shapes: input ``(N, C)``, ``(N, C, d1, ...)`` or ``(C,)``; target class indices ``(N)``,
+    ``(N, d1, ...)`` or ``()`` (integers), or probabilities of the input's shape; weight ``(C,)``.
+    Output: ``()``, or ``(N, d1, ...)`` for ``reduction='none'``.
+    """
+    reduction = resolve_reduction(size_average, reduce, reduction)
     check_reduction(reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
@@ -335,8 +344,13 @@ def nll_loss(
     input: Tensor,
     target: Tensor,
     weight: Tensor | None = None,
+    size_average: bool | None = None,
     ignore_index: int = -100,
+    reduce: bool | None = None,
     reduction: str = "mean",
 ) -> Tensor:
+    """Negative log-likelihood of log-probabilities: input ``(N, C, d1, ...)`` or ``(C,)``, target class
+    indices ``(N, d1, ...)`` or ``()``, weight ``(C,)``; output ``()`` or ``(N, d1, ...)`` for 'none'."""
+    reduction = resolve_reduction(size_average, reduce, reduction)
     check_reduction(reduction)
     return NLLLoss.apply(input, target, weight, reduction, ignore_index)

@@ -167,7 +167,7 @@ def _warn_if_sizes_differ(input: Any, target: Any) -> None:
             "This will likely lead to incorrect results due to broadcasting. "
             "Please ensure they have the same size.",
             UserWarning,
-            stacklevel=5,
+            stacklevel=4,  # the caller of F.mse_loss (or l1_loss)
         )
 
 
@@ -187,15 +187,44 @@ def _difference_loss(
     return loss.sum() if reduction == "sum" else loss.sum() / weight.sum()
 
 
-def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
+def mse_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    weight: Tensor | None = None,
+) -> Tensor:
+    """Squared error ``(input - target)^2``; any shape (target broadcast with a warning); weight of the
+    input's shape makes 'mean' a weighted mean. Output ``()``, or the broadcast shape for 'none'."""
+    reduction = resolve_reduction(size_average, reduce, reduction)
     return _difference_loss(MSELoss, input, target, reduction, weight, 0.0)
 
 
-def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
+def l1_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    weight: Tensor | None = None,
+) -> Tensor:
+    """Absolute error ``|input - target|``; shapes as ``mse_loss``."""
+    reduction = resolve_reduction(size_average, reduce, reduction)
     return _difference_loss(L1Loss, input, target, reduction, weight, 0.0)
 
 
-def smooth_l1_loss(input: Tensor, target: Tensor, reduction: str = "mean", beta: float = 1.0) -> Tensor:
+def smooth_l1_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    beta: float = 1.0,
+) -> Tensor:
+    """``0.5 d^2 / beta`` where ``|d| < beta``, else ``|d| - 0.5 beta``, with ``d = input - target``;
+    shapes as ``mse_loss``."""
+    reduction = resolve_reduction(size_average, reduce, reduction)
     if beta < 0:
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
     return _difference_loss(SmoothL1Loss, input, target, reduction, None, float(beta))
@@ -309,8 +338,16 @@ class BinaryCrossEntropyWithLogits(Function):
 
 
 def binary_cross_entropy(
-    input: Tensor, target: Tensor, weight: Tensor | None = None, reduction: str = "mean"
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
 ) -> Tensor:
+    """BCE of probabilities in [0, 1] (logs clamped at -100); target of the input's shape, weight
+    broadcastable to it. Output ``()``, or the input's shape for 'none'."""
+    reduction = resolve_reduction(size_average, reduce, reduction)
     check_reduction(reduction)
     if target.shape != input.shape:
         raise ValueError(
@@ -326,9 +363,14 @@ def binary_cross_entropy_with_logits(
     input: Tensor,
     target: Tensor,
     weight: Tensor | None = None,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
     reduction: str = "mean",
     pos_weight: Tensor | None = None,
 ) -> Tensor:
+    """BCE of ``sigmoid(input)`` computed stably from logits; target of the input's shape, weight and
+    pos_weight (e.g. ``(C,)`` for ``(N, C)``) broadcastable to it. Output ``()``, or the input's shape."""
+    reduction = resolve_reduction(size_average, reduce, reduction)
     check_reduction(reduction)
     if target.shape != input.shape:
         raise ValueError(f"Target size ({target.size()}) must be the same as input size ({input.size()})")
@@ -381,7 +423,20 @@ class KLDiv(Function):
         return grad_input, grad_target, None, None
 
 
-def kl_div(input: Tensor, target: Tensor, reduction: str = "mean", log_target: bool = False) -> Tensor:
+def kl_div(
+    input: Tensor,
+    target: Tensor,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    log_target: bool = False,
+) -> Tensor:
+    """Point-wise KL divergence ``target * (log(target) - input)`` with ``input`` log-probabilities.
+
+    reduction 'none' | 'batchmean' (the true KL: sum / N) | 'sum' | 'mean' (sum / numel, warns as torch).
+    """
+    if size_average is not None or reduce is not None:
+        reduction = legacy_reduction(size_average, reduce)
     check_reduction(reduction, ("none", "batchmean", "sum", "mean"))
     if reduction == "mean":
         warnings.warn(
@@ -389,7 +444,7 @@ def kl_div(input: Tensor, target: Tensor, reduction: str = "mean", log_target: b
             "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
             "'mean' will be changed to behave the same as 'batchmean' in the next major release.",
             UserWarning,
-            stacklevel=3,
+            stacklevel=2,
         )
     check_broadcastable(input.shape, target.shape)
     return KLDiv.apply(input, target, reduction, log_target)
