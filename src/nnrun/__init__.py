@@ -112,6 +112,7 @@ from nnrun.ops.shape import (
     unsqueeze,
 )
 from nnrun.ops.unary import clamp
+from nnrun.registry import register
 from nnrun.serialization import load, save
 from nnrun.summary import summary
 
@@ -148,11 +149,11 @@ _malloc.tune()  # keep freed memory for the next step (glibc only; NNRUN_MALLOC=
 
 
 def __getattr__(name: str) -> object:
-    # nnrun.config (pydantic, yaml) sits above the core: imported on first use of nnrun.register/nnrun.config
-    if name in ("config", "register"):
+    # nnrun.config (pydantic, yaml) sits above the core: imported on first use of nnrun.config
+    if name == "config":
         import nnrun.config
 
-        return nnrun.config if name == "config" else nnrun.config.register
+        return nnrun.config
     if name == "distributed":  # like torch.distributed; mpi4py itself waits until a launch needs it
         import nnrun.distributed
 

@@ -20,7 +20,7 @@ class UnknownName(KeyError):
         self.kind, self.name, self.suggestion = kind, name, suggestion
 
     def __str__(self) -> str:
-        return f"unknown {self.kind} {self.name!r}{self.suggestion}"
+        return f"unknown {self.kind} '{self.name}'{self.suggestion}"
 
 
 class Registry:

@@ -16,8 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from nnrun.config.errors import cut, did_you_mean
+from nnrun.config.errors import cut
 from nnrun.config.expressions import parse_expression, too_large
+from nnrun.registry import did_you_mean
 
 #: Functions a forward line may call; each is looked up in ``nnrun.nn.functional``, then in ``nnrun``.
 FUNCTIONS = (
