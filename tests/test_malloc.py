@@ -28,6 +28,16 @@ for i in range(20):
     del arrays
 print(faults() - start)
 """
+# ``nnrun eval`` in the process, as the command line runs it (SETUP above)
+EVAL = """
+import sys
+from nnrun_cli.app import main
+sys.argv = {args!r}
+try:
+    main()
+except SystemExit as exit:
+    assert not exit.code, exit.code
+"""
 UNTUNED, TUNED = 1000, 100  # more faults than this: glibc's defaults; fewer: tuned
 
 
@@ -77,14 +87,3 @@ def test_nnrun_eval_tunes_malloc(small_config, tmp_path):
     args = ["nnrun", "eval", str(config), "--checkpoint", str(checkpoint)]
     setup = EVAL.format(args=args)
     assert _faults(setup) < TUNED
-
-
-EVAL = """
-import sys
-from nnrun_cli.app import main
-sys.argv = {args!r}
-try:
-    main()
-except SystemExit as exit:
-    assert not exit.code, exit.code
-"""
