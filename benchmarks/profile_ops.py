@@ -105,6 +105,7 @@ def main() -> None:
         os.environ.setdefault(var, str(args.threads))
     import nnrun
 
+    nnrun.utils.tune_malloc()  # profile the steps as a training run runs them (Trainer.fit tunes malloc)
     order = [name for name, _ in FAMILIES] + [OTHER]
     for name in args.models.split(","):
         shape, batch, count = MODELS[name]
