@@ -11,9 +11,18 @@ gradient, and, where used, kernel rows' grid and block and channels-last's input
 import numpy as np
 import pytest
 
-from nnrun.ops import _conv_channels_last, _conv_rows
 from nnrun.ops import conv as conv_ops
-from nnrun.ops._conv_kernels import ConvGeometry, _is_pointwise, kept_patches
+from nnrun.ops._conv_channels_last import _Block
+from nnrun.ops._conv_dispatch import (
+    channels_last_flips_kernel,
+    conv_plan,
+    im2col_backward_grid,
+    im2col_grid,
+    is_pointwise,
+    kernel_rows_grid,
+)
+from nnrun.ops._conv_geometry import ConvGeometry
+from nnrun.ops._conv_rows import _blocked
 
 # name: (batch, in channels, out channels, H, W, kernel (kh, kw), stride, padding (top, bottom, left, right),
 # dilation, groups)
@@ -265,40 +274,25 @@ def _yes(flag):
 
 
 def _im2col_grids(geo):
-    forward = geo.in_mode(geo.forward_mode())
-    backward = geo.in_mode(geo.backward_mode(True))
+    forward = geo.in_mode(im2col_grid(geo))
+    backward = geo.in_mode(im2col_backward_grid(geo, True))
     return f"{forward.mode}:{forward.block}/{backward.mode}:{backward.block}"
 
 
-_NAMES = {
-    conv_ops.channels_last_forward: "channels_last",
-    conv_ops.rows_forward: "kernel_rows",
-    conv_ops.conv_forward: "im2col",
-}
-
-
 def _describe(geo):
-    forward, backward = conv_ops._kernels(geo)
-    if backward is conv_ops.rows_input_backward:
-        plan = ["im2col", "kernel_rows", "im2col"]
-    else:
-        plan = [_NAMES[forward]] * 3
-    keeps = {}
-    for dtype in (np.float32, np.float64):
-        keeps[dtype] = forward is conv_ops.conv_forward and kept_patches(geo, np, dtype) is not None
-    if keeps[np.float32]:
-        plan[2] = "kept_patches"
+    plan = conv_plan(geo, np.dtype(np.float32).itemsize)
+    algorithms = [plan.output, plan.input_grad, plan.weight_grad]
+    kept64 = conv_plan(geo, np.dtype(np.float64).itemsize).weight_grad == "kept_patches"
     rows = channels_last = "-"
-    if "kernel_rows" in plan:
-        grid = _conv_rows._blocked(geo, _conv_rows._grid(geo))
+    if "kernel_rows" in algorithms:
+        grid = _blocked(geo, kernel_rows_grid(geo))
         rows = f"{grid.mode}:{grid.block}"
-    if "channels_last" in plan:
-        flipped = _conv_channels_last.flipped_geometry(geo) is not None
-        block = _conv_channels_last._Block(geo, np, np.float32).geo.block
-        channels_last = f"{'flipped' if flipped else 'taps'}:{block}"
-    path = plan[0] if len(set(plan)) == 1 else "/".join(plan)
+    if "channels_last" in algorithms:
+        flipped = "flipped" if channels_last_flips_kernel(geo) else "taps"
+        channels_last = f"{flipped}:{_Block(geo, np, np.float32).geo.block}"
+    path = algorithms[0] if len(set(algorithms)) == 1 else "/".join(algorithms)
     return (
-        f"{path} kept64={_yes(keeps[np.float64])} pointwise={_yes(_is_pointwise(geo))} "
+        f"{path} kept64={_yes(kept64)} pointwise={_yes(is_pointwise(geo))} "
         f"im2col={_im2col_grids(geo)} rows={rows} cl={channels_last}"
     )
 
@@ -313,4 +307,4 @@ def test_conv_path_for_each_shape_is_the_recorded_one(name, on_gpu):
 @pytest.mark.parametrize("name", list(TRANSPOSED))
 def test_transposed_conv_path_for_each_shape_is_the_recorded_one(name, on_gpu):
     geo = _transposed_geometry(TRANSPOSED[name], on_gpu)  # always im2col: only its grids vary
-    assert f"pointwise={_yes(_is_pointwise(geo))} im2col={_im2col_grids(geo)}" == EXPECTED[name][on_gpu]
+    assert f"pointwise={_yes(is_pointwise(geo))} im2col={_im2col_grids(geo)}" == EXPECTED[name][on_gpu]
