@@ -49,7 +49,9 @@ def test_channels_last_matches_im2col(
     weight = rng.standard_normal((o, c, *kernel))
     bias = rng.standard_normal(o)
     geo = _geometry(x, weight, stride, padding, dh)
-    per_image = geo.Ho * geo.Wo * kernel[0] * kernel[1] * c * 4  # the patch matrix's block budget per image
+    per_image = (
+        geo.out_h * geo.out_w * kernel[0] * kernel[1] * c * 4
+    )  # the patch matrix's block budget per image
     monkeypatch.setattr(_conv_dispatch, "CPU_BLOCK_BYTES", per_block * per_image)
     assert_matches_im2col(channels_last_forward, [channels_last_backward], x, weight, bias, geo)
 
@@ -139,4 +141,4 @@ def test_input_gradient_by_the_flipped_kernel_where_it_pays(o, stride, padding, 
     if expected:  # the output gradient in, the input's shape out
         flipped = flipped_geometry(geo)
         assert (4, o, *out, 64) == (flipped.N, flipped.C, flipped.H, flipped.W, flipped.O)
-        assert (flipped.Ho, flipped.Wo) == (8, 8)
+        assert (flipped.out_h, flipped.out_w) == (8, 8)

@@ -50,7 +50,9 @@ def test_kernel_rows_match_im2col(monkeypatch, images_per_block, n, c, o, h, w, 
     weight = rng.standard_normal((o, c, *kernel))
     bias = rng.standard_normal(o)
     geo = _geometry(x, weight, padding, dilation)
-    per_image = max(c, o) * max(kernel) * geo.Hp * geo.Wp * 4  # the rows path's block budget per image
+    per_image = (
+        max(c, o) * max(kernel) * geo.padded_h * geo.padded_w * 4
+    )  # the rows path's block budget per image
     monkeypatch.setattr(_conv_dispatch, "CPU_BLOCK_BYTES", images_per_block * per_image)
     assert_matches_im2col(rows_forward, [rows_backward, rows_input_backward], x, weight, bias, geo)
 

@@ -30,7 +30,7 @@ class _Block:
     """The per-call buffers: a zero-padded channels-last block of images and its patch matrix."""
 
     def __init__(self, geo: ConvGeometry, xp: Any, dtype: Any) -> None:
-        self.positions = geo.Ho * geo.Wo  # patch rows per image
+        self.positions = geo.out_h * geo.out_w  # patch rows per image
         self.geo = geo.blocked_by(self.positions * geo.kh * geo.kw * geo.C * 4)
         self.xp, self.dtype = xp, dtype
         self.patches = xp.empty((self.geo.block * self.positions, geo.kh * geo.kw * geo.C), dtype=dtype)
@@ -40,7 +40,7 @@ class _Block:
         """``(block, Hp, Wp, C)``, zeroed once: later blocks only overwrite the interior."""
         if self._padded is None:
             g = self.geo
-            self._padded = self.xp.zeros((g.block, g.Hp, g.Wp, g.C), dtype=self.dtype)
+            self._padded = self.xp.zeros((g.block, g.padded_h, g.padded_w, g.C), dtype=self.dtype)
         return self._padded
 
     def patch_rows(self, x_block: Any) -> Any:
@@ -50,11 +50,11 @@ class _Block:
         padded = self.padded()
         interior(padded, g, images)[...] = x_block.transpose(0, 2, 3, 1)
         s = padded.itemsize
-        row = g.Wp * g.C * s
+        row = g.padded_w * g.C * s
         view = self.xp.lib.stride_tricks.as_strided(
             padded,
-            (images, g.Ho, g.Wo, g.kh, g.kw * g.C),
-            (padded.strides[0], g.sh * row, g.sw * g.C * s, g.dh * row, s),
+            (images, g.out_h, g.out_w, g.kh, g.kw * g.C),
+            (padded.strides[0], g.stride_h * row, g.stride_w * g.C * s, g.dilation_h * row, s),
         )
         patches = self.patches[: images * self.positions]
         self.xp.copyto(patches.reshape(view.shape), view)
@@ -63,7 +63,7 @@ class _Block:
 
 def interior(padded: Any, geo: ConvGeometry, images: int) -> Any:
     """The ``(images, H, W, C)`` unpadded part of a padded channels-last block."""
-    return padded[:images, geo.pt : geo.pt + geo.H, geo.pl : geo.pl + geo.W]
+    return padded[:images, geo.pad_top : geo.pad_top + geo.H, geo.pad_left : geo.pad_left + geo.W]
 
 
 def _weight_taps(w: Any) -> Any:
@@ -76,7 +76,7 @@ def channels_last_forward(x: Any, w: Any, bias: Any, geo: ConvGeometry, xp: Any)
     None."""
     work = _Block(geo, xp, x.dtype)
     geo = work.geo
-    y = xp.empty((geo.N, geo.O, geo.Ho, geo.Wo), dtype=x.dtype)
+    y = xp.empty((geo.N, geo.O, geo.out_h, geo.out_w), dtype=x.dtype)
     w_taps_t = _weight_taps(w).T
     for n0 in blocks(geo):
         _store_output(y, n0, work.patch_rows(x[n0 : n0 + geo.block]) @ w_taps_t, geo, bias)
@@ -87,7 +87,7 @@ def _store_output(y: Any, n0: int, out: Any, geo: ConvGeometry, bias: Any) -> No
     """Write a block's output rows ``(images*Ho*Wo, O)``, plus ``bias`` unless None, into ``y`` at ``n0``."""
     if bias is not None:
         out += bias
-    images = out.reshape(-1, geo.Ho, geo.Wo, geo.O)
+    images = out.reshape(-1, geo.out_h, geo.out_w, geo.O)
     y[n0 : n0 + images.shape[0]] = images.transpose(0, 3, 1, 2)
 
 
@@ -95,15 +95,19 @@ def flipped_geometry(geo: ConvGeometry) -> ConvGeometry:
     """The convolution of the output gradient ``(N, O, Ho, Wo)`` whose output is the input gradient of a
     stride-1 convolution: the "full" padding ``(k - 1)*d - p`` on each side, the input's size out (for
     padding within the kernel's extent, see ``channels_last_flips_kernel``)."""
-    pb, pr = geo.Hp - geo.H - geo.pt, geo.Wp - geo.W - geo.pl
-    reach_h, reach_w = (geo.kh - 1) * geo.dh, (geo.kw - 1) * geo.dw
-    padding = (reach_h - geo.pt, reach_h - pb, reach_w - geo.pl, reach_w - pr)
+    reach_h, reach_w = (geo.kh - 1) * geo.dilation_h, (geo.kw - 1) * geo.dilation_w
+    padding = (
+        reach_h - geo.pad_top,
+        reach_h - geo.pad_bottom,
+        reach_w - geo.pad_left,
+        reach_w - geo.pad_right,
+    )
     return ConvGeometry(
-        (geo.N, geo.O, geo.Ho, geo.Wo),
+        (geo.N, geo.O, geo.out_h, geo.out_w),
         (geo.C, geo.O, geo.kh, geo.kw),
         (1, 1),
         padding,
-        (geo.dh, geo.dw),
+        (geo.dilation_h, geo.dilation_w),
         1,
         (geo.H, geo.W),
         geo.on_gpu,
@@ -126,11 +130,11 @@ def channels_last_backward(
     work = _Block(geo, xp, grad_out.dtype)
     geo = work.geo
     dtype = grad_out.dtype
-    grad_rows = xp.empty((geo.block, geo.Ho, geo.Wo, geo.O), dtype=dtype)
+    grad_rows = xp.empty((geo.block, geo.out_h, geo.out_w, geo.O), dtype=dtype)
     grad_w_taps = None
     if by_taps:
         grad_x = xp.empty((geo.N, geo.C, geo.H, geo.W), dtype=dtype)
-        grad_padded = xp.empty((geo.block, geo.Hp, geo.Wp, geo.C), dtype=dtype)
+        grad_padded = xp.empty((geo.block, geo.padded_h, geo.padded_w, geo.C), dtype=dtype)
         w_taps = _weight_taps(w)
     if need_weight:
         grad_w_taps = xp.zeros((geo.O, geo.kh * geo.kw * geo.C), dtype=dtype)
@@ -157,10 +161,10 @@ def _store_input_gradient(grad_x: Any, n0: int, grad_patches: Any, padded: Any, 
     buffer), and write the interior into ``grad_x`` ``(N, C, H, W)`` from image ``n0``."""
     images = padded.shape[0]
     padded[...] = 0
-    taps = grad_patches.reshape(images, geo.Ho, geo.Wo, geo.kh, geo.kw, geo.C)
-    last_h, last_w = geo.sh * (geo.Ho - 1) + 1, geo.sw * (geo.Wo - 1) + 1
+    taps = grad_patches.reshape(images, geo.out_h, geo.out_w, geo.kh, geo.kw, geo.C)
+    last_h, last_w = geo.stride_h * (geo.out_h - 1) + 1, geo.stride_w * (geo.out_w - 1) + 1
     for i in range(geo.kh):
         for j in range(geo.kw):
-            top = i * geo.dh
-            padded[:, top : top + last_h : geo.sh, j : j + last_w : geo.sw] += taps[:, :, :, i, j]
+            top = i * geo.dilation_h
+            padded[:, top : top + last_h : geo.stride_h, j : j + last_w : geo.stride_w] += taps[:, :, :, i, j]
     grad_x[n0 : n0 + images] = interior(padded, geo, images).transpose(0, 3, 1, 2)

@@ -73,24 +73,24 @@ def uses_channels_last(geo: ConvGeometry) -> bool:
     return (
         not geo.on_gpu
         and geo.groups == 1
-        and geo.dw == 1
+        and geo.dilation_w == 1
         and geo.kh * geo.kw > 1
-        and geo.Ho * geo.Wo <= CHANNELS_LAST_MAX_POSITIONS
+        and geo.out_h * geo.out_w <= CHANNELS_LAST_MAX_POSITIONS
         and geo.kw * geo.C >= CHANNELS_LAST_MIN_RUN
     )
 
 
 def kernel_rows_fit(geo: ConvGeometry) -> bool:
     """Kernel rows can run it: on the CPU, stride 1, one group, a kernel taller than one row."""
-    return not geo.on_gpu and geo.groups == 1 and (geo.sh, geo.sw) == (1, 1) and geo.kh > 1
+    return not geo.on_gpu and geo.groups == 1 and (geo.stride_h, geo.stride_w) == (1, 1) and geo.kh > 1
 
 
 def uses_kernel_rows(geo: ConvGeometry) -> bool:
     """All three results by kernel rows: they fit, and move less memory than im2col."""
     if not kernel_rows_fit(geo):
         return False
-    by_rows = (geo.C * geo.kw + geo.kh * geo.O) * geo.Hp * geo.Wp
-    by_im2col = (geo.C * geo.kh * geo.kw + geo.O) * geo.Ho * geo.Wo
+    by_rows = (geo.C * geo.kw + geo.kh * geo.O) * geo.padded_h * geo.padded_w
+    by_im2col = (geo.C * geo.kh * geo.kw + geo.O) * geo.out_h * geo.out_w
     return by_rows <= MAX_KERNEL_ROWS_TRAFFIC * by_im2col
 
 
@@ -111,18 +111,18 @@ def keeps_patches(geo: ConvGeometry, itemsize: int) -> bool:
 
 def is_pointwise(geo: ConvGeometry) -> bool:
     """A 1x1 kernel without padding: im2col runs it as a matmul over channels (after subsampling)."""
-    return geo.kh == geo.kw == 1 and geo.Hp == geo.H and geo.Wp == geo.W
+    return geo.kh == geo.kw == 1 and geo.padded_h == geo.H and geo.padded_w == geo.W
 
 
 def _affordable(geo: ConvGeometry, positions: int) -> bool:
     """Stride 1, and ``positions`` per image waste little enough GEMM work (``MAX_GRID_WASTE``)."""
-    waste = (positions / (geo.Ho * geo.Wo) - 1) * geo.O * geo.Wo
-    return (geo.sh, geo.sw) == (1, 1) and waste <= MAX_GRID_WASTE
+    waste = (positions / (geo.out_h * geo.out_w) - 1) * geo.O * geo.out_w
+    return (geo.stride_h, geo.stride_w) == (1, 1) and waste <= MAX_GRID_WASTE
 
 
 def im2col_grid(geo: ConvGeometry) -> str:
     """im2col's forward grid: "rows" (output rows at padded width) where affordable, else "strided"."""
-    return "rows" if _affordable(geo, geo.Ho * geo.Wp) else "strided"
+    return "rows" if _affordable(geo, geo.out_h * geo.padded_w) else "strided"
 
 
 def im2col_backward_grid(geo: ConvGeometry, need_input: bool) -> str:
@@ -131,28 +131,27 @@ def im2col_backward_grid(geo: ConvGeometry, need_input: bool) -> str:
     kernel, whose patches (``O*kh*kw`` rows, plain copies) are no larger than the patch gradient that col2im
     would accumulate (``C*kh*kw`` rows, read-add-write per tap)."""
     flipped = need_input and geo.groups == 1 and geo.O <= geo.C
-    return "flat" if flipped and _affordable(geo, geo.Hp * geo.Wp) else im2col_grid(geo)
+    return "flat" if flipped and _affordable(geo, geo.padded_h * geo.padded_w) else im2col_grid(geo)
 
 
 def kernel_rows_grid(geo: ConvGeometry) -> str:
     """Kernel rows' grid: "narrow" (rows ``W`` wide: copies over whole images, fewer GEMM columns) where
-    there are padding columns and every output column lies within the input's width (``0 < pl + pr <=
-    dw*(kw - 1)``, as for "same" padding), else "flat" (the same layout where there are no padding columns,
-    without taps to zero)."""
-    return "narrow" if 0 < geo.Wp - geo.W <= geo.dw * (geo.kw - 1) else "flat"
+    there are padding columns and every output column lies within the input's width (left plus right
+    padding at most ``dw*(kw - 1)``, as for "same" padding), else "flat" (the same layout where there are no
+    padding columns, without taps to zero)."""
+    return "narrow" if 0 < geo.padded_w - geo.W <= geo.dilation_w * (geo.kw - 1) else "flat"
 
 
 def channels_last_flips_kernel(geo: ConvGeometry) -> bool:
     """Channels last takes the input gradient by the flipped kernel's forward pass, not by tap adds: stride
     1, padding within the kernel's extent (so the "full" padding is not negative), and at most
     ``CHANNELS_LAST_MAX_FLIPPED_CHANNELS`` output channels."""
-    pb, pr = geo.Hp - geo.H - geo.pt, geo.Wp - geo.W - geo.pl
-    reach_h, reach_w = (geo.kh - 1) * geo.dh, (geo.kw - 1) * geo.dw
+    reach_h, reach_w = (geo.kh - 1) * geo.dilation_h, (geo.kw - 1) * geo.dilation_w
     return (
-        (geo.sh, geo.sw) == (1, 1)
+        (geo.stride_h, geo.stride_w) == (1, 1)
         and geo.O <= CHANNELS_LAST_MAX_FLIPPED_CHANNELS
-        and max(geo.pt, pb) <= reach_h
-        and max(geo.pl, pr) <= reach_w
+        and max(geo.pad_top, geo.pad_bottom) <= reach_h
+        and max(geo.pad_left, geo.pad_right) <= reach_w
     )
 
 

@@ -20,34 +20,29 @@ from nnrun.ops._conv_dispatch import im2col_grid, images_per_block
 
 
 class ConvGeometry:
-    """Everything about one convolution's shapes that the kernels need, computed once per call."""
+    """Everything about one convolution's shapes that the kernels need, computed once per call.
+
+    ``N, C, H, W`` the input, ``O`` the output channels, ``kh, kw`` the kernel; the padded input is
+    ``padded_h x padded_w`` and the output ``out_h x out_w`` (``Hp, Wp`` and ``Ho, Wo`` in formulas). The
+    patch grid of ``mode`` has ``grid_h x grid_w`` positions per image, ``step_h`` and ``step_w`` elements
+    of the flat padded image apart, and its patches read ``tail`` elements past the last image; ``block``
+    images go through the kernels at a time.
+    """
 
     __slots__ = (
-        "C",
-        "H",
-        "Hg",
-        "Ho",
-        "Hp",
-        "N",
-        "O",
-        "W",
-        "Wg",
-        "Wo",
-        "Wp",
+        "C", "H", "N", "O", "W",
         "block",
-        "dh",
-        "dw",
+        "dilation_h", "dilation_w",
+        "grid_h", "grid_w",
         "groups",
-        "kh",
-        "kw",
+        "kh", "kw",
         "mode",
         "on_gpu",
-        "pl",
-        "pt",
-        "sh",
-        "step_h",
-        "step_w",
-        "sw",
+        "out_h", "out_w",
+        "pad_bottom", "pad_left", "pad_right", "pad_top",
+        "padded_h", "padded_w",
+        "step_h", "step_w",
+        "stride_h", "stride_w",
         "tail",
     )  # fmt: skip
 
@@ -65,11 +60,12 @@ class ConvGeometry:
         self.N, self.C, self.H, self.W = x_shape
         self.O, _, self.kh, self.kw = w_shape
         self.groups = groups
-        self.sh, self.sw = stride
-        self.dh, self.dw = dilation
-        self.pt, pb, self.pl, pr = padding
-        self.Ho, self.Wo = out_hw
-        self.Hp, self.Wp = self.H + self.pt + pb, self.W + self.pl + pr
+        self.stride_h, self.stride_w = stride
+        self.dilation_h, self.dilation_w = dilation
+        self.pad_top, self.pad_bottom, self.pad_left, self.pad_right = padding
+        self.out_h, self.out_w = out_hw
+        self.padded_h = self.H + self.pad_top + self.pad_bottom
+        self.padded_w = self.W + self.pad_left + self.pad_right
         self.on_gpu = on_gpu
         self._use(im2col_grid(self))
 
@@ -83,19 +79,23 @@ class ConvGeometry:
 
     def _use(self, mode: str) -> None:
         self.mode = mode
+        reach_h = (self.kh - 1) * self.dilation_h  # a patch's rows below its first
+        reach_w = (self.kw - 1) * self.dilation_w  # and columns right of its first
+        self.step_h, self.step_w = self.padded_w, 1
         if mode == "flat":
-            self.Hg, self.Wg, self.step_h, self.step_w = self.Hp, self.Wp, self.Wp, 1
-            self.tail = (self.kh - 1) * self.dh * self.Wp + (self.kw - 1) * self.dw
+            self.grid_h, self.grid_w = self.padded_h, self.padded_w
+            self.tail = reach_h * self.padded_w + reach_w
         elif mode == "rows":
-            self.Hg, self.Wg, self.step_h, self.step_w = self.Ho, self.Wp, self.Wp, 1
-            self.tail = (self.kw - 1) * self.dw  # the last row's wasted columns read past its image
+            self.grid_h, self.grid_w = self.out_h, self.padded_w
+            self.tail = reach_w  # the last row's wasted columns read past its image
         elif mode == "narrow":  # kernel rows: padded rows without their column padding
-            self.Hg, self.Wg, self.step_h, self.step_w = self.Hp, self.W, self.W, 1
-            self.tail = self.pl + (self.kh - 1) * self.dh * self.W + (self.kw - 1) * self.dw
+            self.grid_h, self.grid_w, self.step_h = self.padded_h, self.W, self.W
+            self.tail = self.pad_left + reach_h * self.W + reach_w
         else:
-            self.Hg, self.Wg, self.step_h, self.step_w = self.Ho, self.Wo, self.sh * self.Wp, self.sw
+            self.grid_h, self.grid_w = self.out_h, self.out_w
+            self.step_h, self.step_w = self.stride_h * self.padded_w, self.stride_w
             self.tail = 0
-        self._block_by(self.C * self.kh * self.kw * self.Hg * self.Wg * 4)
+        self._block_by(self.C * self.kh * self.kw * self.grid_h * self.grid_w * 4)
 
     def _block_by(self, bytes_per_image: int) -> None:
         self.block = images_per_block(self, bytes_per_image)
@@ -113,4 +113,4 @@ class ConvGeometry:
     @property
     def positions(self) -> int:
         """Patch-matrix columns per image."""
-        return self.Hg * self.Wg
+        return self.grid_h * self.grid_w

@@ -34,7 +34,7 @@ def blocks(geo: ConvGeometry) -> range:
 def padded_buffer(geo: ConvGeometry, xp: Any, dtype: Any) -> Any:
     """Zeros ``(C, block*Hp*Wp + tail)``: a block of padded input images, flat, and the tail their last
     positions' patches read past the end."""
-    return xp.zeros((geo.C, geo.block * geo.Hp * geo.Wp + geo.tail), dtype=dtype)
+    return xp.zeros((geo.C, geo.block * geo.padded_h * geo.padded_w + geo.tail), dtype=dtype)
 
 
 def shifted_copies(xp: Any, source: Any, target: Any, shifts: tuple[int, ...]) -> Any:
@@ -48,8 +48,10 @@ def shifted_copies(xp: Any, source: Any, target: Any, shifts: tuple[int, ...]) -
 
 def interior(buffer: Any, geo: ConvGeometry, images: int) -> Any:
     """The ``(C, images, H, W)`` unpadded part of a padded block buffer ``(C, >= images*Hp*Wp)``."""
-    grid = buffer[:, : images * geo.Hp * geo.Wp].reshape(buffer.shape[0], images, geo.Hp, geo.Wp)
-    return grid[:, :, geo.pt : geo.pt + geo.H, geo.pl : geo.pl + geo.W]
+    grid = buffer[:, : images * geo.padded_h * geo.padded_w].reshape(
+        buffer.shape[0], images, geo.padded_h, geo.padded_w
+    )
+    return grid[:, :, geo.pad_top : geo.pad_top + geo.H, geo.pad_left : geo.pad_left + geo.W]
 
 
 class _Workspace:
@@ -57,7 +59,7 @@ class _Workspace:
 
     def __init__(self, geo: ConvGeometry, xp: Any, dtype: Any) -> None:
         self.geo, self.xp = geo, xp
-        self.span = geo.block * geo.Hp * geo.Wp + geo.tail  # padded buffer length per channel
+        self.span = geo.block * geo.padded_h * geo.padded_w + geo.tail  # padded buffer length per channel
         self.cols = xp.empty((geo.C * geo.kh * geo.kw, geo.block * geo.positions), dtype=dtype)
         self.itemsize = self.cols.itemsize
         self._padded: Any = None
@@ -69,13 +71,14 @@ class _Workspace:
         return self._padded
 
     def kernel_view(self, buffer: Any, images: int) -> Any:
-        """``(C, kh, kw, images, Hg, Wg)`` strided view: element ``[c, i, j, n, h, w]`` is the input under
-        kernel tap ``(i, j)`` for output position ``(h, w)`` of image ``n``."""
+        """``(C, kh, kw, images, grid_h, grid_w)`` strided view: element ``[c, i, j, n, h, w]`` is the input
+        under kernel tap ``(i, j)`` for output position ``(h, w)`` of image ``n``."""
         g, s = self.geo, self.itemsize
+        row, image = g.padded_w * s, g.padded_h * g.padded_w * s
         return self.xp.lib.stride_tricks.as_strided(
             buffer,
-            (g.C, g.kh, g.kw, images, g.Hg, g.Wg),
-            (buffer.strides[0], g.dh * g.Wp * s, g.dw * s, g.Hp * g.Wp * s, g.step_h * s, g.step_w * s),
+            (g.C, g.kh, g.kw, images, g.grid_h, g.grid_w),
+            (buffer.strides[0], g.dilation_h * row, g.dilation_w * s, image, g.step_h * s, g.step_w * s),
         )
 
     def im2col(self, x_block: Any, cols: Any = None) -> Any:
@@ -87,7 +90,7 @@ class _Workspace:
         if cols is None:
             cols = self.cols[:, : images * self.geo.positions]
         g = self.geo
-        cols6 = cols.reshape(g.C, g.kh, g.kw, images, g.Hg, g.Wg)
+        cols6 = cols.reshape(g.C, g.kh, g.kw, images, g.grid_h, g.grid_w)
         self.xp.copyto(cols6, self.kernel_view(padded, images))
         return cols
 
@@ -97,23 +100,27 @@ class _Workspace:
         column ``tail + p`` (zero elsewhere); row ``(o, i, j)`` at column ``q`` is ``grid[o, q + i*dh*Wp +
         j*dw]``, so ``flipped W (C, O*kh*kw) @ patches`` is the padded input block's gradient."""
         g = self.geo
-        span = images * g.Hp * g.Wp + g.tail
+        span = images * g.padded_h * g.padded_w + g.tail
         if self._flipped is None:
             self._flipped = self.xp.empty((g.O, g.kh, g.kw, self.span), dtype=grid.dtype)
-        patches = shifted_copies(self.xp, grid, self._flipped[..., :span], (g.dh * g.Wp, g.dw))
+        patches = shifted_copies(
+            self.xp, grid, self._flipped[..., :span], (g.dilation_h * g.padded_w, g.dilation_w)
+        )
         return patches.reshape(g.O * g.kh * g.kw, span)
 
     def col2im(self, dcols: Any, images: int) -> Any:
         """Sum the patch-matrix gradient back onto the input: ``(images, C, H, W)`` view (CNHW memory)."""
         g, xp = self.geo, self.xp
         grad = xp.zeros((g.C, self.span), dtype=dcols.dtype)
-        taps = dcols.reshape(g.C, g.kh * g.kw, images, g.Hg, g.Wg)
+        taps = dcols.reshape(g.C, g.kh * g.kw, images, g.grid_h, g.grid_w)
         s = self.itemsize
-        strides = (grad.strides[0], g.Hp * g.Wp * s, g.step_h * s, g.step_w * s)
+        strides = (grad.strides[0], g.padded_h * g.padded_w * s, g.step_h * s, g.step_w * s)
         for i in range(g.kh):
             for j in range(g.kw):
-                start = i * g.dh * g.Wp + j * g.dw
-                target = xp.lib.stride_tricks.as_strided(grad[:, start:], (g.C, images, g.Hg, g.Wg), strides)
+                start = i * g.dilation_h * g.padded_w + j * g.dilation_w
+                target = xp.lib.stride_tricks.as_strided(
+                    grad[:, start:], (g.C, images, g.grid_h, g.grid_w), strides
+                )
                 target += taps[:, i * g.kw + j]
         return interior(grad, g, images).transpose(1, 0, 2, 3)
 
@@ -127,7 +134,8 @@ def fill_gradient_grid(grid: Any, g_block: Any, geo: ConvGeometry, margin: int) 
     if images < geo.block:  # the partial last block: clear the previous block's gradient past its end
         grid[:, margin + positions :] = 0
     g2 = grid[:, margin : margin + positions]
-    g2.reshape(geo.O, images, geo.Hg, geo.Wg)[:, :, : geo.Ho, : geo.Wo] = g_block.transpose(1, 0, 2, 3)
+    on_grid = g2.reshape(geo.O, images, geo.grid_h, geo.grid_w)
+    on_grid[:, :, : geo.out_h, : geo.out_w] = g_block.transpose(1, 0, 2, 3)
     return g2
 
 
@@ -166,7 +174,7 @@ def conv_forward(x: Any, w: Any, bias: Any, geo: ConvGeometry, xp: Any, kept: An
         if bias is not None:
             y += bias.reshape(1, geo.O, 1, 1)
         return y
-    y = xp.empty((geo.N, geo.O, geo.Ho, geo.Wo), dtype=x.dtype)
+    y = xp.empty((geo.N, geo.O, geo.out_h, geo.out_w), dtype=x.dtype)
     work = _Workspace(geo, xp, x.dtype)
     w2 = w.reshape(geo.O, -1)
     for n0 in blocks(geo):
@@ -202,7 +210,7 @@ def store_block_output(y: Any, n0: int, grid_out: Any, geo: ConvGeometry, bias: 
     images = grid_out.shape[1] // geo.positions
     if bias is not None:
         grid_out += bias[:, None]
-    out = grid_out.reshape(geo.O, images, geo.Hg, geo.Wg)[:, :, : geo.Ho, : geo.Wo]
+    out = grid_out.reshape(geo.O, images, geo.grid_h, geo.grid_w)[:, :, : geo.out_h, : geo.out_w]
     y[n0 : n0 + images] = out.transpose(1, 0, 2, 3)
 
 
@@ -258,24 +266,26 @@ def conv_backward(
 
 def _subsample(x: Any, geo: ConvGeometry) -> Any:
     """The input pixels a strided 1x1 kernel reads: ``(N, C, Ho, Wo)``."""
-    if geo.sh == geo.sw == 1 and (geo.Ho, geo.Wo) == (geo.H, geo.W):
+    if geo.stride_h == geo.stride_w == 1 and (geo.out_h, geo.out_w) == (geo.H, geo.W):
         return x
-    return x[:, :, : (geo.Ho - 1) * geo.sh + 1 : geo.sh, : (geo.Wo - 1) * geo.sw + 1 : geo.sw]
+    rows = slice(None, (geo.out_h - 1) * geo.stride_h + 1, geo.stride_h)
+    columns = slice(None, (geo.out_w - 1) * geo.stride_w + 1, geo.stride_w)
+    return x[:, :, rows, columns]
 
 
 def _pointwise_forward(x: Any, w: Any, geo: ConvGeometry, xp: Any) -> Any:
     """1x1 convolution as a batched matmul ``W (O, C) @ x_n (C, Ho*Wo)``: NCHW in, NCHW out, no im2col."""
     xs = xp.ascontiguousarray(_subsample(x, geo))
-    g, n, hw = geo.groups, geo.N, geo.Ho * geo.Wo
+    g, n, hw = geo.groups, geo.N, geo.out_h * geo.out_w
     x4 = xs.reshape(n, g, geo.C // g, hw)
     y = xp.matmul(w.reshape(g, geo.O // g, geo.C // g), x4)
-    return y.reshape(n, geo.O, geo.Ho, geo.Wo)
+    return y.reshape(n, geo.O, geo.out_h, geo.out_w)
 
 
 def _pointwise_backward(
     x: Any, w: Any, grad_out: Any, geo: ConvGeometry, xp: Any, need_input: bool, need_weight: bool
 ) -> tuple[Any, Any]:
-    g, n, hw = geo.groups, geo.N, geo.Ho * geo.Wo
+    g, n, hw = geo.groups, geo.N, geo.out_h * geo.out_w
     g4 = grad_out.reshape(n, g, geo.O // g, hw)
     w3 = w.reshape(g, geo.O // g, geo.C // g)
     grad_x = grad_w = None
@@ -284,8 +294,8 @@ def _pointwise_backward(
         grad_w = xp.empty(w.shape, dtype=grad_out.dtype)  # fresh: autograd takes it as ``.grad`` as it is
         xp.matmul(g4, xs.swapaxes(-1, -2)).sum(axis=0, out=grad_w.reshape(w3.shape))  # sum_n G_n @ x_n.T
     if need_input:
-        dx = xp.matmul(w3.swapaxes(-1, -2), g4).reshape(n, geo.C, geo.Ho, geo.Wo)  # W.T @ G_n
-        if geo.sh == geo.sw == 1 and (geo.Ho, geo.Wo) == (geo.H, geo.W):
+        dx = xp.matmul(w3.swapaxes(-1, -2), g4).reshape(n, geo.C, geo.out_h, geo.out_w)  # W.T @ G_n
+        if geo.stride_h == geo.stride_w == 1 and (geo.out_h, geo.out_w) == (geo.H, geo.W):
             grad_x = dx
         else:
             grad_x = xp.zeros((n, geo.C, geo.H, geo.W), dtype=dx.dtype)

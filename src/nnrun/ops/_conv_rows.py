@@ -28,7 +28,7 @@ from nnrun.ops._conv_kernels import blocks, fill_gradient_grid, interior, shifte
 def _blocked(geo: ConvGeometry, mode: str) -> ConvGeometry:
     """The grid of ``mode``, in blocks sized by the largest per-image buffer of either pass."""
     widest = max(geo.C, geo.O) * max(geo.kh, geo.kw)
-    return geo.in_mode(mode).blocked_by(widest * geo.Hp * geo.Wp * 4)
+    return geo.in_mode(mode).blocked_by(widest * geo.padded_h * geo.padded_w * 4)
 
 
 class _RowPatches:
@@ -39,7 +39,7 @@ class _RowPatches:
     def __init__(self, geo: ConvGeometry, xp: Any, dtype: Any, channels: int, length: int, lead: int) -> None:
         self.geo, self.xp = geo, xp
         self.lead = lead  # narrow grid: position 0's tap j reads source column j*dw - lead of its row
-        self.shift = geo.dh * geo.Wg  # positions per kernel row
+        self.shift = geo.dilation_h * geo.grid_w  # positions per kernel row
         self.reach = (geo.kh - 1) * self.shift  # positions R needs past the block for the lower kernel rows
         self.columns = geo.block * geo.positions + self.reach
         self.blocks = xp.empty((geo.kw, channels, length), dtype=dtype)
@@ -53,7 +53,7 @@ class _RowPatches:
         g = self.geo
         if g.kw > 1:
             shifted = self.blocks[1:, :, :extent].transpose(1, 0, 2)  # (channels, kw - 1, extent)
-            shifted_copies(self.xp, self.source[:, g.dw :], shifted, (g.dw,))
+            shifted_copies(self.xp, self.source[:, g.dilation_w :], shifted, (g.dilation_w,))
         if g.mode == "narrow":
             self._zero_wrapped(extent)
         return self.blocks[:, :, :extent].reshape(-1, extent)
@@ -66,7 +66,7 @@ class _RowPatches:
         g = self.geo
         for j in range(g.kw):
             rows = self.blocks[j, :, :extent].reshape(self.blocks.shape[1], -1, g.W)
-            offset = j * g.dw - self.lead  # position column w reads column w + offset
+            offset = j * g.dilation_w - self.lead  # position column w reads column w + offset
             if offset < 0:
                 rows[:, :, :-offset] = 0
             elif offset > 0:
@@ -98,13 +98,13 @@ def rows_forward(x: Any, w: Any, bias: Any, geo: ConvGeometry, xp: Any) -> Any:
     """``y (N, O, Ho, Wo)`` of a stride-1 convolution with one group; ``bias`` ``(O,)`` or None."""
     geo = _blocked(geo, kernel_rows_grid(geo))
     dtype = x.dtype
-    y = xp.empty((geo.N, geo.O, geo.Ho, geo.Wo), dtype=dtype)
+    y = xp.empty((geo.N, geo.O, geo.out_h, geo.out_w), dtype=dtype)
     stacked = w.transpose(2, 0, 3, 1).reshape(geo.kh * geo.O, geo.kw * geo.C)  # [(i, o), (j, c)]
-    patches = _RowPatches(geo, xp, dtype, geo.C, geo.block * geo.positions + geo.tail, geo.pl)
+    patches = _RowPatches(geo, xp, dtype, geo.C, geo.block * geo.positions + geo.tail, geo.pad_left)
     for n0 in blocks(geo):
         block = x[n0 : n0 + geo.block]
         images = block.shape[0]
-        _grid_interior(patches.source, geo, images, geo.pl)[...] = block.transpose(1, 0, 2, 3)
+        _grid_interior(patches.source, geo, images, geo.pad_left)[...] = block.transpose(1, 0, 2, 3)
         store_block_output(y, n0, patches.convolve(stacked, images * geo.positions), geo, bias)
     return y
 
@@ -114,8 +114,10 @@ def _grid_interior(buffer: Any, geo: ConvGeometry, images: int, lead: int) -> An
     grid's pixel ``(r, c)`` of image ``n`` sits at ``lead + (n*Hp + r)*W + c``)."""
     if geo.mode != "narrow":
         return interior(buffer, geo, images)
-    grid = buffer[:, lead : lead + images * geo.positions].reshape(buffer.shape[0], images, geo.Hp, geo.W)
-    return grid[:, :, geo.pt : geo.pt + geo.H]
+    grid = buffer[:, lead : lead + images * geo.positions].reshape(
+        buffer.shape[0], images, geo.padded_h, geo.W
+    )
+    return grid[:, :, geo.pad_top : geo.pad_top + geo.H]
 
 
 def rows_backward(
@@ -132,22 +134,22 @@ def rows_backward(
         # The flipped kernel's taps read up to ``read_past`` positions past an input position's gradient
         # (the kernel's extent on the grid); the grid holds that gradient ``margin`` positions along (the
         # narrow grid has no padding columns to skip).
-        read_past = (geo.kh - 1) * geo.dh * geo.Wg + (geo.kw - 1) * geo.dw
-        margin = read_past - (geo.pl if geo.mode == "narrow" else 0)
-        flipped_lead = (geo.kw - 1) * geo.dw - geo.pl
+        read_past = (geo.kh - 1) * geo.dilation_h * geo.grid_w + (geo.kw - 1) * geo.dilation_w
+        margin = read_past - (geo.pad_left if geo.mode == "narrow" else 0)
+        flipped_lead = (geo.kw - 1) * geo.dilation_w - geo.pad_left
         grad_patches = _RowPatches(geo, xp, dtype, geo.O, margin + positions + read_past, flipped_lead)
         grid = grad_patches.source
     else:
         grid, margin = xp.zeros((geo.O, positions), dtype=dtype), 0
     if need_weight:
         grad_wt = xp.zeros((geo.kh, geo.kw * geo.C, geo.O), dtype=dtype)  # [i, (j, c), o]
-        input_patches = _RowPatches(geo, xp, dtype, geo.C, positions + geo.tail, geo.pl)
+        input_patches = _RowPatches(geo, xp, dtype, geo.C, positions + geo.tail, geo.pad_left)
     for n0 in blocks(geo):
         g2 = fill_gradient_grid(grid, grad_out[n0 : n0 + geo.block], geo, margin)
         span = g2.shape[1]
         images = span // geo.positions
         if need_weight:
-            pixels = _grid_interior(input_patches.source, geo, images, geo.pl)
+            pixels = _grid_interior(input_patches.source, geo, images, geo.pad_left)
             pixels[...] = x[n0 : n0 + images].transpose(1, 0, 2, 3)
             patches = input_patches.patch_matrix(span)
             grad_wt += xp.matmul(input_patches.row_shifted(patches, span), g2.T)

@@ -170,7 +170,7 @@ class ConvNd(Function):
         x, weight, patches = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
         geo = ctx.geo
-        g4 = grad_out.reshape(geo.N, geo.O, geo.Ho, geo.Wo)
+        g4 = grad_out.reshape(geo.N, geo.O, geo.out_h, geo.out_w)
         x4 = x.reshape(geo.N, geo.C, geo.H, geo.W)
         w4 = weight.reshape(geo.O, geo.C // geo.groups, geo.kh, geo.kw)
         grad_x = grad_w = grad_b = None
@@ -240,7 +240,7 @@ class ConvTranspose2d(Function):
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
         geo = ctx.geo
         g4 = grad_out.reshape(geo.N, geo.C, geo.H, geo.W)
-        x4 = x.reshape(geo.N, geo.O, geo.Ho, geo.Wo)
+        x4 = x.reshape(geo.N, geo.O, geo.out_h, geo.out_w)
         grad_x = grad_w = grad_b = None
         if need_x:
             grad_x = conv_forward(g4, weight, None, geo, ctx.xp).reshape(x.shape)
