@@ -104,9 +104,8 @@ def keeps_patches(geo: ConvGeometry, itemsize: int) -> bool:
     """The im2col forward pass keeps the whole batch's patch matrix for the weight gradient: a kernel with
     patches, whose matrix on the forward grid takes at most ``KEPT_PATCH_BYTES``."""
     geo = geo.in_mode(im2col_grid(geo))
-    return not is_pointwise(geo) and geo.C * geo.kh * geo.kw * geo.N * geo.positions * itemsize <= (
-        KEPT_PATCH_BYTES
-    )
+    size = geo.C * geo.kh * geo.kw * geo.N * geo.positions * itemsize
+    return not is_pointwise(geo) and size <= KEPT_PATCH_BYTES
 
 
 def is_pointwise(geo: ConvGeometry) -> bool:
@@ -126,7 +125,8 @@ def im2col_grid(geo: ConvGeometry) -> str:
 
 
 def im2col_backward_grid(geo: ConvGeometry, need_input: bool) -> str:
-    """ "flat" where the input gradient goes by flipped-kernel patches, else the forward grid. Flipped patches
+    """im2col's backward grid: "flat" where the input gradient goes by flipped-kernel patches, else the
+    forward grid. Flipped patches
     (one group, ``O <= C``) make the input gradient a "full" convolution of the gradient with the flipped
     kernel, whose patches (``O*kh*kw`` rows, plain copies) are no larger than the patch gradient that col2im
     would accumulate (``C*kh*kw`` rows, read-add-write per tap)."""

@@ -87,25 +87,24 @@ def _shaped(array: Any, shape: tuple[int, ...]) -> Any:
     return array if array is None or array.shape == shape else array.reshape(shape)
 
 
-def _forward_kernel(plan: ConvPlan) -> Any:
-    """The forward kernel of the plan's output algorithm."""
-    return {"channels_last": channels_last_forward, "kernel_rows": rows_forward, "im2col": conv_forward}[
-        plan.output
-    ]
+def _forward_kernel(algorithm: str) -> Any:
+    """The forward kernel of ``algorithm``: ``(x, w, bias, geo, xp)`` to ``y``."""
+    kernels = {"channels_last": channels_last_forward, "kernel_rows": rows_forward, "im2col": conv_forward}
+    return kernels[algorithm]
 
 
 def _backward_kernel(algorithm: str) -> Any:
     """The backward kernel of ``algorithm``: ``(x, w, grad_out, geo, xp, need_input, need_weight)`` to
     ``(grad_input or None, grad_weight or None)``."""
-    return {"channels_last": channels_last_backward, "kernel_rows": rows_backward, "im2col": conv_backward}[
-        algorithm
-    ]
+    kernels = {"channels_last": channels_last_backward, "kernel_rows": rows_backward, "im2col": conv_backward}
+    return kernels[algorithm]
 
 
 def _kernel_gradients(
     plan: ConvPlan, x: Any, w: Any, grad_out: Any, geo: ConvGeometry, xp: Any, need_x: bool, need_w: bool
 ) -> tuple[Any, Any]:
-    """The input and weight gradients by the plan's algorithms: in one pass where one algorithm gives both."""
+    """The input and weight gradients by the plan's algorithms: in one pass where one algorithm gives both.
+    (A weight gradient from kept patches is ``kept_weight_gradient``'s, so ``need_w`` is False then.)"""
     if plan.input_grad == plan.weight_grad:
         return _backward_kernel(plan.input_grad)(x, w, grad_out, geo, xp, need_x, need_w)
     grad_x = grad_w = None
@@ -158,7 +157,7 @@ class ConvNd(Function):
             patches = kept_patches(geo, ctx.xp, x4.dtype)  # conv_forward fills it, for the weight gradient
             y = conv_forward(x4, w4, bias, geo, ctx.xp, patches)
         else:
-            y = _forward_kernel(plan)(x4, w4, bias, geo, ctx.xp)
+            y = _forward_kernel(plan.output)(x4, w4, bias, geo, ctx.xp)
         ctx.geo, ctx.plan = geo, plan
         ctx.save_for_backward(x, weight, patches)
         if spatial == 1:
