@@ -109,10 +109,8 @@ def test_conv2d_channels_last_equals_im2col(monkeypatch, shape):
     rng = np.random.default_rng(4)
     x_data, w_data, b_data = (rng.standard_normal(s) for s in (shape, (8, 32, 3, 3), (8,)))
     results = []
-    for min_run in (
-        _conv_dispatch.CHANNELS_LAST_MIN_RUN,
-        math.inf,
-    ):  # channels last (32 channels at 8x8), im2col
+    channels_last_then_im2col = (_conv_dispatch.CHANNELS_LAST_MIN_RUN, math.inf)  # at 32 channels, 8x8
+    for min_run in channels_last_then_im2col:
         monkeypatch.setattr(_conv_dispatch, "CHANNELS_LAST_MIN_RUN", min_run)
         x, w, b = (nnrun.tensor(a, requires_grad=True) for a in (x_data, w_data, b_data))
         y = F.conv2d(x, w, b, padding=1)
