@@ -37,7 +37,7 @@ FAMILIES = [
     ("col2im", r"_Workspace\.col2im$|_store_input_gradient$"),
     (
         "conv output layout + setup",
-        r"_conv_kernels\.py:|_conv_rows\.py:|_conv_channels_last\.py:|ops/conv\.py:|stride_tricks",
+        r"ops/_conv_\w+\.py:|ops/conv\.py:|stride_tricks",  # the dispatcher and geometry too
     ),
     ("BatchNorm", r"ops/normalization\.py:|modules/batchnorm\.py:"),
     ("ReLU", r"relu|unary\.py:Relu"),
