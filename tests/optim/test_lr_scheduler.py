@@ -467,3 +467,41 @@ def test_state_dict_goes_through_nnrun_save(name, tmp_path):
             s.step(metric) if name == "ReduceLROnPlateau" else s.step()
         assert fresh.get_last_lr() == ours.get_last_lr()
         assert _momenta(fresh_opt) == _momenta(opt)
+
+
+def _halving(base_class):
+    """A user's scheduler given by its rule alone, on ``base_class`` (ours or torch's LRScheduler)."""
+
+    def get_lr(self):
+        return [base * 0.5 ** (self.last_epoch // 2) for base in self.base_lrs]
+
+    return type("Halving", (base_class,), {"get_lr": get_lr})
+
+
+def test_scheduler_written_as_a_rule_alone_matches_torch():
+    """``get_lr`` is all a subclass needs: ``step()`` uses it, and ``step(epoch)`` too (no closed form)."""
+    ours_opt, t_opt = _optimizers()
+    ours = _halving(lr_scheduler.LRScheduler)(ours_opt)
+    theirs = _halving(torch.optim.lr_scheduler.LRScheduler)(t_opt)
+    _assert_same(ours_opt, t_opt, ours, theirs)
+    for step in range(8):
+        ours_opt.step()
+        t_opt.step()
+        if step == 5:
+            with pytest.warns(UserWarning, match="deprecated"):
+                ours.step(11)
+            with pytest.warns(UserWarning):
+                theirs.step(11)
+        else:
+            ours.step()
+            theirs.step()
+        _assert_same(ours_opt, t_opt, ours, theirs)
+        assert ours.last_epoch == theirs.last_epoch
+
+
+def test_reduce_on_plateau_records_no_initial_lr_like_torch():
+    """Not indexed by the epoch, it leaves the groups as they were (torch's groups have no initial_lr)."""
+    ours_opt, t_opt = _optimizers()
+    lr_scheduler.ReduceLROnPlateau(ours_opt)
+    torch.optim.lr_scheduler.ReduceLROnPlateau(t_opt)
+    assert not any("initial_lr" in group for group in (*ours_opt.param_groups, *t_opt.param_groups))
