@@ -1,8 +1,9 @@
 """nnrun and PyTorch timed in turns, each in a worker process of its own (shared by the benchmark scripts).
 
-Each worker imports one library, as its users run it: importing nnrun tunes the process's malloc, and both
-libraries leave threads spinning after parallel work (OpenBLAS's for up to ~0.1 s, OpenMP's briefly), which
-in a shared process would steal a core from whatever the other library runs next. So the workers take turns,
+Each worker imports one library and sets it up as a training run does: nnrun's worker tunes the process's
+malloc (``nnrun.utils.tune_malloc()``, which nnrun's Trainer calls when it starts). Both libraries leave
+threads spinning after parallel work (OpenBLAS's for up to ~0.1 s, OpenMP's briefly), which in a shared
+process would steal a core from whatever the other library runs next. So the workers take turns,
 ``PAUSE_S`` apart, while the idle one waits on its pipe.
 """
 
@@ -30,10 +31,12 @@ def set_thread_variables(threads: int) -> None:
 
 
 def load(lib_name: str, threads: int) -> ModuleType:
-    """Import one library, alone in this process, with ``threads`` threads."""
+    """Import one library, alone in this process, with ``threads`` threads, set up as a training run does."""
     lib = importlib.import_module(lib_name)
     if lib_name == "torch":
         lib.set_num_threads(threads)
+    else:
+        lib.utils.tune_malloc()  # as Trainer.fit does; importing nnrun leaves malloc alone
     return lib
 
 

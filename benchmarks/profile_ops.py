@@ -37,7 +37,7 @@ FAMILIES = [
     ("col2im", r"_Workspace\.col2im$|_store_input_gradient$"),
     (
         "conv output layout + setup",
-        r"_conv_kernels\.py:|_conv_rows\.py:|_conv_channels_last\.py:|ops/conv\.py:|stride_tricks",
+        r"ops/_conv_\w+\.py:|ops/conv\.py:|stride_tricks",  # the dispatcher and geometry too
     ),
     ("BatchNorm", r"ops/normalization\.py:|modules/batchnorm\.py:"),
     ("ReLU", r"relu|unary\.py:Relu"),
@@ -105,6 +105,7 @@ def main() -> None:
         os.environ.setdefault(var, str(args.threads))
     import nnrun
 
+    nnrun.utils.tune_malloc()  # profile the steps as a training run runs them (Trainer.fit tunes malloc)
     order = [name for name, _ in FAMILIES] + [OTHER]
     for name in args.models.split(","):
         shape, batch, count = MODELS[name]

@@ -3,8 +3,9 @@ models against the same architectures in PyTorch, measured in the same run.
 
 Run by hand on a quiet machine: ``python benchmarks/train_step.py [--models mlp,lenet] [--rounds 5]``.
 Ratio = nnrun throughput / PyTorch throughput (above 1 means nnrun is faster); float32, synthetic data.
-Each library runs in its own worker process, as its users run it (importing nnrun tunes the process's
-malloc), and the two take turns: one round of one, then of the other, while the idle one waits.
+Each library runs in its own worker process, set up as a training run does (nnrun's worker tunes the
+process's malloc, as nnrun's Trainer does), and the two take turns: one round of one, then of the other,
+while the idle one waits.
 
 Then peak memory (Linux only; ``--no-memory`` skips it): each library, model and step kind runs in its own
 fresh process, which builds the model, inputs and optimizer, resets the kernel's resident-set high-water mark

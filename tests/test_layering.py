@@ -1,4 +1,5 @@
-"""Import layering, read from the source with ``ast``: third-party imports stay in their layer."""
+"""Import layering, read from the source with ``ast``: third-party imports stay in their layer, and nnrun's
+own modules import only downward (the layer order is written once, in ``LAYERS``)."""
 
 import ast
 from pathlib import Path
@@ -105,8 +106,8 @@ LAYERS = (
     ("tensor", ("_printing", "_random", "_tensor")),
     ("autograd", ("autograd",)),
     ("ops", ("ops",)),
-    ("tensor api", ("_creation", "_tensor_methods", "distributed", "serialization")),
-    ("nn", ("models", "nn", "summary")),
+    ("tensor api", ("_creation", "_tensor_methods", "distributed")),
+    ("nn", ("models", "nn", "serialization", "summary")),
     ("optim", ("optim",)),
     ("data", ("__init__", "data", "utils")),
     ("config", ("config",)),
@@ -114,13 +115,6 @@ LAYERS = (
     ("cli", ("nnrun_cli",)),
 )  # fmt: skip
 LAYER_OF = {name: rank for rank, (_, names) in enumerate(LAYERS) for name in names}
-
-# Upward imports that remain, each to be removed by the change named: (file, imported module).
-KNOWN_UPWARD = {
-    # serialization saves and loads whole config-built models; issue 19 moves that part up into config
-    ("src/nnrun/serialization.py", "nnrun.config"),
-    ("src/nnrun/serialization.py", "nnrun.nn"),
-}
 
 # Imports inside a library function, each allowed for the reason given: (file, imported module) -> why.
 # (The CLI imports the library lazily so that ``nnrun --help`` starts fast; it is not listed.)
@@ -178,6 +172,11 @@ def _imports(path):
     return found
 
 
+def test_every_layer_name_exists():
+    names = {p.relative_to(LIBRARY).parts[0].removesuffix(".py") for p in LIBRARY_FILES} | {"nnrun_cli"}
+    assert not set(LAYER_OF) - names, f"LAYERS names {sorted(set(LAYER_OF) - names)}, which no longer exist"
+
+
 def test_every_library_module_has_a_layer():
     missing = sorted(
         {p.relative_to(LIBRARY).parts[0] for p in LIBRARY_FILES}
@@ -194,7 +193,7 @@ def test_no_upward_import(path):
     upward = []
     for line, module, inside in _imports(path):
         layer = _layer_of_module(module)
-        if layer is None or layer <= own or (_rel(path), module) in KNOWN_UPWARD:
+        if layer is None or layer <= own:
             continue
         if inside and (_rel(path), module) in LAZY_IMPORTS:
             continue  # a deliberate lazy import across the boundary
@@ -203,19 +202,12 @@ def test_no_upward_import(path):
     assert not upward, "\n".join(upward)
 
 
-def test_known_upward_imports_still_exist():
-    for file, module in KNOWN_UPWARD:
-        assert module in {m for _, m, _ in _imports(ROOT / file)}, (
-            f"{file} no longer imports {module}: drop it"
-        )
-
-
 def test_imports_inside_functions_are_allowed():
     found = {(_rel(p), module): line for p in LIBRARY_FILES for line, module, inside in _imports(p) if inside}
     unexplained = [
         f"{file}:{line}: {module}"
         for (file, module), line in sorted(found.items())
-        if (file, module) not in LAZY_IMPORTS and (file, module) not in KNOWN_UPWARD
+        if (file, module) not in LAZY_IMPORTS
     ]
     assert not unexplained, "imports inside functions, not allowed in LAZY_IMPORTS:\n" + "\n".join(
         unexplained

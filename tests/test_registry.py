@@ -2,7 +2,11 @@
 
 import pytest
 
+import nnrun
 from nnrun import registry as registry_module
+from nnrun.data.transforms import TRANSFORMS, Transform
+from nnrun.nn import LAYERS
+from nnrun.optim import OPTIMIZERS, SCHEDULERS
 from nnrun.registry import Registry, UnknownName, did_you_mean, register, registry_for
 
 
@@ -77,3 +81,20 @@ def test_base_class_is_enforced_and_register_routes_by_closest_base(monkeypatch)
 def test_did_you_mean_is_case_insensitive_and_lists_up_to_three():
     assert did_you_mean("relu", ["ReLU", "ReLU6", "RReLU", "GELU"]).startswith(" (did you mean ReLU or")
     assert did_you_mean("nothing", ["ReLU"]) == ""
+
+
+def test_nnrun_register_routes_each_kind_to_its_registry():
+    class Plateau(nnrun.optim.lr_scheduler.ReduceLROnPlateau):
+        pass
+
+    expected = {
+        nnrun.nn.Module: LAYERS,
+        nnrun.nn.MSELoss: LAYERS,
+        nnrun.optim.Optimizer: OPTIMIZERS,
+        nnrun.optim.SGD: OPTIMIZERS,
+        nnrun.optim.lr_scheduler.LRScheduler: SCHEDULERS,
+        Plateau: SCHEDULERS,
+        Transform: TRANSFORMS,
+    }
+    assert {cls: registry_for(cls) for cls in expected} == expected
+    assert nnrun.register is register

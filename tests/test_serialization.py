@@ -6,8 +6,8 @@ import math
 import os
 import pickle
 import re
+import subprocess
 import sys
-import types
 from collections import OrderedDict
 
 import numpy as np
@@ -16,7 +16,7 @@ import safetensors
 import safetensors.numpy
 
 import nnrun
-from nnrun import _backend
+from nnrun import _backend, serialization
 from nnrun.serialization import CheckpointError
 
 ALL_DTYPES = [
@@ -543,16 +543,26 @@ def test_linear_state_dict_round_trip_and_torch_parity(tmp_path):
     np.testing.assert_allclose(net(x).detach().numpy(), expected, atol=1e-6)
 
 
-def test_parameter_flag_uses_nnrun_nn_parameter(tmp_path, monkeypatch):
-    """The Parameter path through a stand-in ``nnrun.nn`` (the real one is exercised above once it exists)."""
+# ----- Modules: stored through the config layer, which nnrun.save/nnrun.load pass in -----
+def test_serialization_alone_refuses_modules_and_names_what_they_need(tmp_path):
+    nn = _nn()
+    path = tmp_path / "model.safetensors"
+    with pytest.raises(TypeError, match=r"cannot save the Linear at obj\['m'\]: saving a Module needs"):
+        serialization.save({"m": nn.Linear(2, 2)}, path)
+    nnrun.save({"m": nn.Linear(2, 2)}, path)
+    with pytest.raises(CheckpointError, match=r"holds a Module at object\['m'\]; loading it needs"):
+        serialization.load(path)
 
-    class Parameter(nnrun.Tensor):
-        __slots__ = ()
 
-        def __init__(self, data=None, requires_grad=True):
-            super().__init__(data, requires_grad=requires_grad)
-
-    monkeypatch.setitem(sys.modules, "nnrun.nn", types.SimpleNamespace(Parameter=Parameter))
-    loaded = round_trip({"w": Parameter(nnrun.ones(2)), "b": nnrun.ones(2)}, tmp_path)
-    assert type(loaded["w"]) is Parameter and loaded["w"].requires_grad
-    assert type(loaded["b"]) is nnrun.Tensor
+def test_tensors_are_saved_and_loaded_without_importing_the_config_layer(tmp_path):
+    loaded = "('nnrun.config', 'pydantic', 'yaml')"
+    code = (
+        "import sys, nnrun\n"
+        f"nnrun.save({{'w': nnrun.nn.Parameter(nnrun.ones(2))}}, {str(tmp_path / 'w.safetensors')!r})\n"
+        f"nnrun.load({str(tmp_path / 'w.safetensors')!r})\n"
+        f"print(any(name in sys.modules for name in {loaded}))\n"
+        f"nnrun.save(nnrun.nn.Linear(2, 2), {str(tmp_path / 'm.safetensors')!r})\n"
+        "print('nnrun.config' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["False", "True"]

@@ -1,8 +1,10 @@
 """nnrun: neural networks on NumPy (CPU) and CuPy (GPU), shaped like PyTorch."""
 
 import builtins
+import os
+from typing import Any
 
-from nnrun import _malloc, _tensor_methods, autograd, cuda, data, nn, optim, utils
+from nnrun import _tensor_methods, autograd, cuda, data, nn, optim, serialization, utils
 from nnrun._backend import device
 from nnrun._creation import (
     arange,
@@ -112,7 +114,7 @@ from nnrun.ops.shape import (
     unsqueeze,
 )
 from nnrun.ops.unary import clamp
-from nnrun.serialization import load, save
+from nnrun.registry import register
 from nnrun.summary import summary
 
 __version__ = "0.1.0"
@@ -144,15 +146,40 @@ def numel(input: Tensor) -> int:
     return input.numel()
 
 
-_malloc.tune()  # keep freed memory for the next step (glibc only; NNRUN_MALLOC=system opts out)
+def save(obj: Any, f: str | os.PathLike) -> None:
+    """Save ``obj`` to the path ``f`` as one safetensors file, atomically (:func:`nnrun.serialization.save`).
+
+    ``obj``: a Tensor, a ``state_dict``, nested dicts/lists/tuples of tensors and plain values, or a Module
+    built from a config or of registered layers (stored as its model config plus its ``state_dict``)."""
+    serialization.save(obj, f, module_config=_module_config)
+
+
+def load(f: str | os.PathLike, map_location: serialization.MapLocation = None) -> Any:
+    """Load what :func:`save` wrote, or a plain safetensors file (:func:`nnrun.serialization.load`). A saved
+    Module is rebuilt from its stored config, which is data: loading runs no code and reads no other file."""
+    return serialization.load(f, map_location, build_module=_build_module)
+
+
+# The lazy config import: nnrun.config (pydantic, yaml) sits above the core, and only a Module needs it.
+# (`at` names the place in the saved object: `where` is nnrun.where here.)
+def _module_config(module: nn.Module, at: str) -> str:
+    from nnrun.config import model_file
+
+    return model_file.module_config(module, at)
+
+
+def _build_module(config: str, state: dict, path: str, at: str) -> nn.Module:
+    from nnrun.config import model_file  # the lazy config import (see _module_config)
+
+    return model_file.build_module(config, state, path, at)
 
 
 def __getattr__(name: str) -> object:
-    # nnrun.config (pydantic, yaml) sits above the core: imported on first use of nnrun.register/nnrun.config
-    if name in ("config", "register"):
+    # nnrun.config (pydantic, yaml) sits above the core: imported on first use of nnrun.config
+    if name == "config":
         import nnrun.config
 
-        return nnrun.config if name == "config" else nnrun.config.register
+        return nnrun.config
     if name == "distributed":  # like torch.distributed; mpi4py itself waits until a launch needs it
         import nnrun.distributed
 

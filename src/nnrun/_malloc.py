@@ -6,9 +6,11 @@ page-fault on every 4 KB page again: ~19,000 faults and a third of a ResNet-20 t
 measured. Raising the mmap and trim thresholds keeps those pages for the next step; the resident set then
 stays at its high-water mark between steps instead of shrinking.
 
-Applied once, at ``import nnrun``, on Linux with glibc. Left alone when ``NNRUN_MALLOC=system`` is set, or
-when the process already tunes malloc through ``MALLOC_MMAP_THRESHOLD_``, ``MALLOC_TRIM_THRESHOLD_`` or
-``GLIBC_TUNABLES``.
+Importing nnrun changes nothing: a training run applies it where it starts (``Trainer.fit``, ``nnrun train``,
+``nnrun eval``; ``Trainer(..., tune_malloc=False)`` leaves malloc alone), and anyone else calls
+:func:`tune_malloc` (public as ``nnrun.utils.tune_malloc``). It acts on Linux with glibc only, and not when
+the process already tunes malloc through glibc's own ``MALLOC_MMAP_THRESHOLD_``, ``MALLOC_TRIM_THRESHOLD_``
+or ``GLIBC_TUNABLES``.
 """
 
 from __future__ import annotations
@@ -26,9 +28,11 @@ _OLD_GLIBC_MMAP_MAX = 32 << 20
 _USER_SETTINGS = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "GLIBC_TUNABLES")
 
 
-def tune() -> bool:
-    """Raise glibc's mmap and trim thresholds (see the module docstring); whether they were set."""
-    if not sys.platform.startswith("linux") or os.environ.get("NNRUN_MALLOC") == "system":
+def tune_malloc() -> bool:
+    """Keep the memory a train step frees for the next step: raise glibc malloc's mmap and trim thresholds
+    for the whole process (module docstring). Returns whether they were set; False, changing nothing, off
+    glibc or when the environment already tunes glibc malloc. Calling it again sets the same values again."""
+    if not sys.platform.startswith("linux"):
         return False
     if any(name in os.environ for name in _USER_SETTINGS):
         return False

@@ -20,7 +20,7 @@ class UnknownName(KeyError):
         self.kind, self.name, self.suggestion = kind, name, suggestion
 
     def __str__(self) -> str:
-        return f"unknown {self.kind} {self.name!r}{self.suggestion}"
+        return f"unknown {self.kind} '{self.name}'{self.suggestion}"
 
 
 class Registry:
@@ -104,8 +104,8 @@ def register(cls: T | None = None, *, name: str | None = None) -> Any:
     """Make a user class usable by name in configs: ``@nnrun.register`` or ``@nnrun.register(name="X")``.
 
     The class goes to the registry of its closest base class (a ``Module`` becomes a layer, an
-    ``Optimizer`` an optimizer, a ``Dataset`` a dataset, …). Raises ``TypeError`` for a class that no
-    registry takes and ``ValueError`` for a name that is already taken.
+    ``Optimizer`` an optimizer, an ``LRScheduler`` a scheduler, a ``Transform`` a transform, …). Raises
+    ``TypeError`` for a class that no registry takes and ``ValueError`` for a name that is already taken.
     """
 
     def add(target: T) -> T:

@@ -1,4 +1,4 @@
-"""``nnrun.save`` / ``nnrun.load``: checkpoints as one safetensors file, never pickle.
+"""Tensors and trees of them as one safetensors file, never pickle: what ``nnrun.save``/``nnrun.load`` run.
 
 File format: a standard safetensors file. Every tensor occurrence is stored as a safetensors tensor; the
 Python structure around the tensors (containers, key order, numbers, strings, tensor flags and devices) is
@@ -6,11 +6,10 @@ one JSON document in the safetensors header metadata under the key ``"nnrun"``. 
 is the ``.``-joined path of keys/indices leading to it, so a flat ``state_dict`` is stored under exactly its
 own keys and opens with ``safetensors.torch.load_file`` for ``torch.nn.Module.load_state_dict``.
 
-A Module (one built from a YAML config, or a tree of registered layers) is stored as its model config text
-plus its ``state_dict``; loading rebuilds it from the config with ``nnrun.config`` (imported lazily: config
-sits above this module) and loads the state, the YAML equivalent of ``torch.save(model)``.
-
-Loading reads only JSON, YAML (safe loader) and raw tensor bytes: it cannot execute code.
+A Module is stored as one ``"module"`` entry: its model config text plus its ``state_dict``. Turning a
+Module into config text and back is the config layer's work (:mod:`nnrun.config.model_file`), which sits
+above this module: the caller passes it in (``module_config``, ``build_module``); without it a Module is
+refused. Loading reads only JSON and raw tensor bytes here; it cannot execute code.
 """
 
 from __future__ import annotations
@@ -19,7 +18,6 @@ import json
 import math
 import os
 import re
-import sys
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -28,9 +26,11 @@ import numpy as np
 import safetensors
 import safetensors.numpy
 
-from nnrun import _backend, _dtype, _random
+from nnrun import _backend, _dtype
 from nnrun._atomic import replace_atomically
 from nnrun._tensor import Tensor
+from nnrun.nn.module import Module
+from nnrun.nn.parameter import Parameter
 
 FORMAT_VERSION = 1
 _METADATA_KEY = "nnrun"
@@ -50,34 +50,42 @@ _SAFETENSORS_DTYPES = {
 _SUPPORTED = "Tensor, dict, OrderedDict, list, tuple, str, int, float, bool and None"
 
 MapLocation = str | _backend.device | dict | Callable[[Tensor, str], Tensor] | None
+#: ``module_config(module, where)``: the config text a Module is saved as (``where``: its place in the tree).
+ModuleConfig = Callable[[Module, str], str]
+#: ``build_module(config, state, path, where)``: the Module saved as ``config`` and ``state`` at ``where``.
+BuildModule = Callable[[str, dict, str, str], Module]
 
 
 class CheckpointError(RuntimeError):
     """A checkpoint file is not a valid nnrun/safetensors file, or cannot be loaded as asked."""
 
 
-def save(obj: Any, f: str | os.PathLike) -> None:
+def save(obj: Any, f: str | os.PathLike, *, module_config: ModuleConfig | None = None) -> None:
     """Save ``obj`` to the path ``f`` as a safetensors file, atomically.
 
     ``obj`` is a Tensor (or Parameter), a ``state_dict``, or nested dict/OrderedDict/list/tuple holding
-    tensors, str, int, float, bool and None (dict keys: str or int). Tensors are copied to the host; their
-    dtype, shape, ``requires_grad``, Parameter-ness and device are recorded. The file is written to a
-    temporary file in the same folder and renamed over ``f``, so ``f`` is never left half written.
+    tensors, str, int, float, bool and None (dict keys: str or int); with ``module_config``, Modules too.
+    Tensors are copied to the host; their dtype, shape, ``requires_grad``, Parameter-ness and device are
+    recorded. The file is written to a temporary file in the same folder and renamed over ``f``, so ``f`` is
+    never left half written.
     """
     path = _as_path(f, "save")
-    arrays: dict[str, np.ndarray] = {}
-    tree = _encode(obj, (), arrays, set())
+    writer = _Writer(module_config)
+    tree = writer.encode(obj, ())
     header = json.dumps({"format_version": FORMAT_VERSION, "object": tree}, allow_nan=False)
-    _write_atomic(path, arrays, {_METADATA_KEY: header})
+    _write_atomic(path, writer.arrays, {_METADATA_KEY: header})
 
 
-def load(f: str | os.PathLike, map_location: MapLocation = None) -> Any:
+def load(
+    f: str | os.PathLike, map_location: MapLocation = None, *, build_module: BuildModule | None = None
+) -> Any:
     """Load an object written by :func:`save`, or a plain safetensors file.
 
     A plain safetensors file (e.g. from ``safetensors.torch.save_file``) loads as an ``OrderedDict`` of
     tensors in the file's (sorted) key order. ``map_location``: ``None`` restores each tensor to the device
     it was saved from; a device or string (``"cpu"``, ``"cuda:0"``) puts every tensor there; a dict maps
     saved device strings to new ones; a callable ``fn(tensor_on_cpu, saved_device) -> Tensor`` decides.
+    ``build_module`` rebuilds a saved Module; without it a file holding one is refused.
     Raises :class:`CheckpointError` for a file that is not valid, truncated or tampered with.
     """
     path = _as_path(f, "load")
@@ -85,7 +93,7 @@ def load(f: str | os.PathLike, map_location: MapLocation = None) -> Any:
         raise IsADirectoryError(f"{path} is a directory, not a checkpoint file")
     if not isinstance(map_location, (str, _backend.device, dict, type(None))) and not callable(map_location):
         raise TypeError(f"map_location must be a device, str, dict or callable, got {map_location!r}")
-    reader = _Reader(path, map_location)
+    reader = _Reader(path, map_location, build_module)
     try:
         with safetensors.safe_open(path, framework="np") as handle:
             return reader.read(handle)
@@ -96,92 +104,77 @@ def load(f: str | os.PathLike, map_location: MapLocation = None) -> Any:
 
 
 # ----- saving -----
-def _encode(obj: Any, where: tuple[Any, ...], arrays: dict[str, np.ndarray], active: set[int]) -> Any:
-    """Return the JSON node for ``obj``; store its tensors' host arrays in ``arrays`` under unique names."""
-    if obj is None or isinstance(obj, (bool, str)) or type(obj) is int:
-        return obj
-    if type(obj) is float:
-        return obj if math.isfinite(obj) else {"type": "float", "value": repr(obj)}
-    if isinstance(obj, Tensor):
-        return _encode_tensor(obj, where, arrays)
-    if type(obj) in (list, tuple, dict) or isinstance(obj, OrderedDict):
-        if id(obj) in active:
-            raise ValueError(f"cannot save a self-referencing container (at {_describe(where)})")
-        active.add(id(obj))
-        try:
-            return _encode_container(obj, where, arrays, active)
-        finally:
-            active.discard(id(obj))
-    if _is_module(obj):
-        return _encode_module(obj, where, arrays, active)
-    raise TypeError(
-        f"cannot save object of type {type(obj).__name__} at {_describe(where)}; "
-        f"nnrun.save supports {_SUPPORTED}"
-    )
+class _Writer:
+    """The JSON tree of an object; its tensors' host arrays are collected in ``arrays`` under unique names."""
 
+    def __init__(self, module_config: ModuleConfig | None) -> None:
+        self.module_config = module_config
+        self.arrays: dict[str, np.ndarray] = {}
+        self.active: set[int] = set()  # the containers being encoded, to refuse a self-reference
 
-def _is_module(obj: Any) -> bool:
-    module_class = getattr(sys.modules.get("nnrun.nn"), "Module", None)
-    return module_class is not None and isinstance(obj, module_class)
-
-
-def _encode_module(
-    module: Any, where: tuple[Any, ...], arrays: dict[str, np.ndarray], active: set[int]
-) -> dict[str, Any]:
-    """A Module as its model config (YAML text) plus its ``state_dict``; loading rebuilds it."""
-    # nnrun.config sits above serialization (it imports nn, pydantic, yaml): imported only to save a Module
-    from nnrun.config import to_yaml
-
-    try:
-        config = to_yaml(module)
-    except TypeError as exc:
+    def encode(self, obj: Any, where: tuple[Any, ...]) -> Any:
+        if obj is None or isinstance(obj, (bool, str)) or type(obj) is int:
+            return obj
+        if type(obj) is float:
+            return obj if math.isfinite(obj) else {"type": "float", "value": repr(obj)}
+        if isinstance(obj, Tensor):
+            return self.encode_tensor(obj, where)
+        if type(obj) in (list, tuple, dict) or isinstance(obj, OrderedDict):
+            if id(obj) in self.active:
+                raise ValueError(f"cannot save a self-referencing container (at {_describe(where)})")
+            self.active.add(id(obj))
+            try:
+                return self.encode_container(obj, where)
+            finally:
+                self.active.discard(id(obj))
+        if isinstance(obj, Module):
+            return self.encode_module(obj, where)
         raise TypeError(
-            f"cannot save the {type(module).__name__} at {_describe(where)} as a module ({exc}); "
-            "build it from a config (nnrun.config.build_model) or save its state_dict()"
-        ) from None
-    return {"type": "module", "config": config, "state": _encode(module.state_dict(), where, arrays, active)}
+            f"cannot save object of type {type(obj).__name__} at {_describe(where)}; "
+            f"nnrun.save supports {_SUPPORTED}"
+        )
 
-
-def _encode_container(
-    obj: Any, where: tuple[Any, ...], arrays: dict[str, np.ndarray], active: set[int]
-) -> dict[str, Any]:
-    if not isinstance(obj, dict):
-        items = [_encode(value, (*where, i), arrays, active) for i, value in enumerate(obj)]
-        return {"type": type(obj).__name__, "items": items}
-    for key in obj:
-        if type(key) not in (str, int):
+    def encode_module(self, module: Module, where: tuple[Any, ...]) -> dict[str, Any]:
+        """A Module as its config text plus its ``state_dict``; loading rebuilds it (``build_module``)."""
+        if self.module_config is None:
             raise TypeError(
-                f"cannot save dict key {key!r} ({type(key).__name__}) at {_describe(where)}: "
-                "keys must be str or int"
+                f"cannot save the {type(module).__name__} at {_describe(where)}: saving a Module needs "
+                "module_config (nnrun.save passes it)"
             )
-    items = [[key, _encode(value, (*where, key), arrays, active)] for key, value in obj.items()]
-    return {"type": "OrderedDict" if isinstance(obj, OrderedDict) else "dict", "items": items}
+        config = self.module_config(module, _describe(where))
+        return {"type": "module", "config": config, "state": self.encode(module.state_dict(), where)}
 
+    def encode_container(self, obj: Any, where: tuple[Any, ...]) -> dict[str, Any]:
+        if not isinstance(obj, dict):
+            items = [self.encode(value, (*where, i)) for i, value in enumerate(obj)]
+            return {"type": type(obj).__name__, "items": items}
+        for key in obj:
+            if type(key) not in (str, int):
+                raise TypeError(
+                    f"cannot save dict key {key!r} ({type(key).__name__}) at {_describe(where)}: "
+                    "keys must be str or int"
+                )
+        items = [[key, self.encode(value, (*where, key))] for key, value in obj.items()]
+        return {"type": "OrderedDict" if isinstance(obj, OrderedDict) else "dict", "items": items}
 
-def _encode_tensor(tensor: Tensor, where: tuple[Any, ...], arrays: dict[str, np.ndarray]) -> dict[str, Any]:
-    base = ".".join(str(part) for part in where) if where else "tensor"
-    name, n = base, 0
-    while name in arrays or name in _RESERVED_NAMES:
-        n += 1
-        name = f"{base}#{n}"
-    # A host copy for CUDA; a C-contiguous array always (safetensors 0.8 writes strided arrays wrongly).
-    host = _backend.transfer(tensor._data, _backend.CPU)
-    arrays[name] = np.ascontiguousarray(host).reshape(host.shape)  # reshape: ascontiguousarray makes 0-d 1-d
-    return {
-        "type": "tensor",
-        "name": name,
-        "dtype": tensor.dtype.name,
-        "shape": list(tensor.shape),
-        "device": str(tensor.device),
-        "requires_grad": tensor.requires_grad,
-        "parameter": _is_parameter(tensor),
-    }
-
-
-def _is_parameter(tensor: Tensor) -> bool:
-    # nn sits above serialization: look Parameter up only if nnrun.nn is loaded (else none can exist).
-    parameter_class = getattr(sys.modules.get("nnrun.nn"), "Parameter", None)
-    return parameter_class is not None and isinstance(tensor, parameter_class)
+    def encode_tensor(self, tensor: Tensor, where: tuple[Any, ...]) -> dict[str, Any]:
+        base = ".".join(str(part) for part in where) if where else "tensor"
+        name, n = base, 0
+        while name in self.arrays or name in _RESERVED_NAMES:
+            n += 1
+            name = f"{base}#{n}"
+        # A host copy for CUDA; a C-contiguous array always (safetensors 0.8 writes strided arrays wrongly).
+        host = _backend.transfer(tensor._data, _backend.CPU)
+        self.arrays[name] = np.ascontiguousarray(host).reshape(host.shape)  # ascontiguousarray makes 0-d 1-d
+        return {
+            "type": "tensor",
+            "name": name,
+            "dtype": tensor.dtype.name,
+            "shape": list(tensor.shape),
+            "device": str(tensor.device),
+            "requires_grad": tensor.requires_grad,
+            "parameter": isinstance(tensor, Parameter),
+        }
 
 
 def _write_atomic(path: str, arrays: dict[str, np.ndarray], metadata: dict[str, str]) -> None:
@@ -203,9 +196,10 @@ def _write_atomic(path: str, arrays: dict[str, np.ndarray], metadata: dict[str, 
 class _Reader:
     """Rebuild the saved object from an open safetensors handle, checking the metadata as it goes."""
 
-    def __init__(self, path: str, map_location: MapLocation) -> None:
+    def __init__(self, path: str, map_location: MapLocation, build_module: BuildModule | None) -> None:
         self.path = path
         self.map_location = map_location
+        self.build_module = build_module
         self.handle: Any = None
         self.names: set[str] = set()
         self.used: set[str] = set()
@@ -270,28 +264,17 @@ class _Reader:
             return result
         raise self.corrupt(f"invalid entry {_preview(node)} at {where}")
 
-    def decode_module(self, node: dict[str, Any], where: str) -> Any:
-        """Rebuild a saved Module from its config, without touching the global RNG, and load its state."""
-        # nnrun.config sits above serialization: imported only when the file holds a Module
-        from nnrun.config import ConfigError, build_model, load_stored
-
+    def decode_module(self, node: dict[str, Any], where: str) -> Module:
+        """A saved Module, rebuilt by ``build_module`` from its config text and decoded ``state_dict``."""
         config, state = node.get("config"), self.decode(node.get("state"), f"{where}.state")
         if not isinstance(config, str) or not isinstance(state, dict):
             raise self.corrupt(f"module entry at {where} lacks its config or state")
-        rng_state = _random.get_rng_state()
-        try:
-            model = build_model(load_stored(config, f"{self.path}[{where}.config]"))
-        except ConfigError as exc:
+        if self.build_module is None:
             raise CheckpointError(
-                f"{self.path}: the model config saved at {where} is invalid:\n{exc}"
-            ) from None
-        finally:
-            _random.set_rng_state(rng_state)
-        devices = {str(value.device) for value in state.values() if isinstance(value, Tensor)}
-        if len(devices) == 1 and devices != {"cpu"}:
-            model.to(devices.pop())
-        model.load_state_dict(state)
-        return model
+                f"{self.path}: holds a Module at {where}; loading it needs build_module "
+                "(nnrun.load passes it)"
+            )
+        return self.build_module(config, state, self.path, where)
 
     def decode_tensor(self, node: dict[str, Any], where: str) -> Tensor:
         name, device = node.get("name"), node.get("device")
@@ -336,8 +319,6 @@ class _Reader:
         requires_grad = requires_grad and tensor.dtype.is_floating_point  # only float tensors can hold it
         tensor.requires_grad = requires_grad
         if parameter:
-            from nnrun.nn import Parameter  # nn sits above serialization; only needed for saved Parameters
-
             tensor = Parameter(tensor, requires_grad=requires_grad)
         return tensor
 

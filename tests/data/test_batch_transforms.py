@@ -104,4 +104,4 @@ def test_compose_runs_in_order_with_one_rng():
 
 def test_config_names():
     expected = {"normalize": Normalize, "random_crop": RandomCrop, "hflip": RandomHorizontalFlip}
-    assert expected == transforms.TRANSFORMS
+    assert expected == transforms.TRANSFORMS.entries()

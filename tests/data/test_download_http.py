@@ -95,17 +95,20 @@ def test_recompressed_gzip_is_accepted_by_content_checksum(server, tmp_path):
 
 
 @pytest.mark.skipif(not REAL_MNIST.is_dir(), reason=f"real MNIST not found at {REAL_MNIST}")
-def test_mnist_download_from_a_local_mirror(server, tmp_path, monkeypatch):
+def test_mnist_download_from_a_local_mirror(server, tmp_path):
     url, served = server
     for name in ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
         shutil.copy(REAL_MNIST / name, served / name)
     family = IdxFamily("MNIST", (url,), MNIST.resources)  # the real checksums, a local mirror
     entry = DatasetEntry(functools.partial(load_idx_family, family), reads_files=True, downloadable=True)
-    monkeypatch.setitem(DATASETS, "mnist", entry)
+    DATASETS.register(entry, name="mnist_from_mirror")
     root = tmp_path / "mnist"
-    with pytest.raises(DatasetError, match=rf"MNIST not found in {root}"):
-        load_dataset("mnist", root, "test")
-    test = load_dataset("mnist", root, "test", download=True)
+    try:
+        with pytest.raises(DatasetError, match=rf"MNIST not found in {root}"):
+            load_dataset("mnist_from_mirror", root, "test")
+        test = load_dataset("mnist_from_mirror", root, "test", download=True)
+    finally:
+        DATASETS.unregister("mnist_from_mirror")
     assert test.x.shape == (10000, 1, 28, 28) and test.y[:5].tolist() == [7, 2, 1, 0, 4]
     assert sorted(p.name for p in root.iterdir()) == [
         "t10k-images-idx3-ubyte.gz",

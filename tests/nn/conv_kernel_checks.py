@@ -6,8 +6,9 @@ import itertools
 import numpy as np
 from numpy.lib.array_utils import byte_bounds
 
-from nnrun.ops import _conv_kernels
-from nnrun.ops._conv_kernels import ConvGeometry, conv_backward, conv_forward
+from nnrun.ops import _conv_dispatch
+from nnrun.ops._conv_geometry import ConvGeometry
+from nnrun.ops._conv_kernels import conv_backward, conv_forward
 
 
 def bounds_checked(as_strided):
@@ -43,7 +44,7 @@ def assert_matches_im2col(forward, backwards, x, weight, bias, geo):
 
 
 def im2col_geometry(monkeypatch, x, weight, stride, padding, dilation, groups, images_per_block):
-    """The ``ConvGeometry`` of a convolution of ``x`` with ``weight``, ``_CPU_BLOCK_BYTES`` set so that
+    """The ``ConvGeometry`` of a convolution of ``x`` with ``weight``, ``CPU_BLOCK_BYTES`` set so that
     im2col's blocks on its forward grid hold ``images_per_block`` images."""
     (pt, pb, pl, pr), (dh, dw), (sh, sw) = padding, dilation, stride
     (h, w), (kh, kw) = x.shape[2:], weight.shape[2:]
@@ -54,7 +55,7 @@ def im2col_geometry(monkeypatch, x, weight, stride, padding, dilation, groups, i
         return ConvGeometry(x.shape, weight.shape, stride, padding, dilation, groups, (ho, wo), False)
 
     per_image = x.shape[1] * kh * kw * geometry().positions * 4  # the patch matrix's block budget
-    monkeypatch.setattr(_conv_kernels, "_CPU_BLOCK_BYTES", images_per_block * per_image)
+    monkeypatch.setattr(_conv_dispatch, "CPU_BLOCK_BYTES", images_per_block * per_image)
     geo = geometry()
     assert geo.block == min(x.shape[0], images_per_block)
     return geo

@@ -10,7 +10,7 @@ import nnrun
 from nnrun import nn
 from nnrun.autograd import gradcheck
 from nnrun.nn import functional as F
-from nnrun.ops import _conv_channels_last, _conv_kernels, _conv_rows
+from nnrun.ops import _conv_dispatch
 
 torch = pytest.importorskip("torch")
 
@@ -73,10 +73,10 @@ def test_conv2d_parity_grid(stride, padding, dilation, groups, bias, size):
 @pytest.mark.parametrize("out_channels", [4, 2])  # input gradient by col2im / by flipped-kernel patches
 @pytest.mark.parametrize("kept_bytes", [0, 1 << 30])  # weight gradient from rebuilt / from kept patches
 def test_conv2d_blocking_and_grid_modes(monkeypatch, max_waste, block_bytes, out_channels, kept_bytes):
-    monkeypatch.setattr(_conv_rows, "_fits", lambda geo: False)  # im2col throughout
-    monkeypatch.setattr(_conv_kernels, "_KEPT_PATCH_BYTES", kept_bytes)
-    monkeypatch.setattr(_conv_kernels, "_MAX_WASTE", max_waste)
-    monkeypatch.setattr(_conv_kernels, "_CPU_BLOCK_BYTES", block_bytes)
+    monkeypatch.setattr(_conv_dispatch, "kernel_rows_fit", lambda geo: False)  # im2col throughout
+    monkeypatch.setattr(_conv_dispatch, "KEPT_PATCH_BYTES", kept_bytes)
+    monkeypatch.setattr(_conv_dispatch, "MAX_GRID_WASTE", max_waste)
+    monkeypatch.setattr(_conv_dispatch, "CPU_BLOCK_BYTES", block_bytes)
     rng = _rng()
     x = rng.standard_normal((5, 3, 6, 7)).astype(np.float32)
     w = rng.standard_normal((out_channels, 3, 3, 3)).astype(np.float32)
@@ -95,7 +95,9 @@ KERNEL_ROWS_GRID = [(p, d, b, s) for stride, p, d, groups, b, s in CONV2D_GRID i
 @pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")  # torch's own warning
 @pytest.mark.parametrize("padding,dilation,bias,size", KERNEL_ROWS_GRID)
 def test_conv2d_parity_by_kernel_rows(monkeypatch, padding, dilation, bias, size):
-    monkeypatch.setattr(_conv_rows, "_MAX_TRAFFIC", math.inf)  # every stride-1 ungrouped convolution
+    monkeypatch.setattr(
+        _conv_dispatch, "MAX_KERNEL_ROWS_TRAFFIC", math.inf
+    )  # every stride-1 ungrouped convolution
     rng = _rng()
     x = rng.standard_normal((3, 4, *size)).astype(np.float32)
     w = rng.standard_normal((5, 4, 3, 2)).astype(np.float32)
@@ -113,8 +115,8 @@ CHANNELS_LAST_GRID = [(st, p, b, s) for st, p, d, groups, b, s in CONV2D_GRID if
 @pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")  # torch's own warning
 @pytest.mark.parametrize("stride,padding,bias,size", CHANNELS_LAST_GRID)
 def test_conv2d_parity_channels_last(monkeypatch, stride, padding, bias, size):
-    monkeypatch.setattr(_conv_channels_last, "_MIN_RUN", 0)  # every ungrouped convolution without
-    monkeypatch.setattr(_conv_channels_last, "_MAX_POSITIONS", math.inf)  # column dilation
+    monkeypatch.setattr(_conv_dispatch, "CHANNELS_LAST_MIN_RUN", 0)  # every ungrouped convolution without
+    monkeypatch.setattr(_conv_dispatch, "CHANNELS_LAST_MAX_POSITIONS", math.inf)  # column dilation
     rng = _rng()
     x = rng.standard_normal((3, 4, *size)).astype(np.float32)
     w = rng.standard_normal((5, 4, 3, 2)).astype(np.float32)
@@ -129,8 +131,8 @@ def test_conv2d_parity_channels_last(monkeypatch, stride, padding, bias, size):
 @pytest.mark.parametrize("out_channels", [5, 2])  # input gradient by col2im / by flipped-kernel patches
 def test_conv2d_block_boundaries_with_partial_last_block(monkeypatch, out_channels):
     # a block size that does not divide the batch
-    monkeypatch.setattr(_conv_kernels, "_CPU_BLOCK_BYTES", 3 * 3 * 9 * 10 * 10 * 4)
-    monkeypatch.setattr(_conv_rows, "_fits", lambda geo: False)  # im2col throughout
+    monkeypatch.setattr(_conv_dispatch, "CPU_BLOCK_BYTES", 3 * 3 * 9 * 10 * 10 * 4)
+    monkeypatch.setattr(_conv_dispatch, "kernel_rows_fit", lambda geo: False)  # im2col throughout
     rng = _rng()
     x = rng.standard_normal((7, 3, 8, 8)).astype(np.float32)
     w = rng.standard_normal((out_channels, 3, 3, 3)).astype(np.float32)

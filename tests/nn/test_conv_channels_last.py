@@ -9,14 +9,10 @@ from conv_kernel_checks import assert_matches_im2col, bounds_checked
 import nnrun
 from nnrun.autograd import gradcheck
 from nnrun.nn import functional as F
-from nnrun.ops import _conv_channels_last, _conv_kernels
-from nnrun.ops._conv_channels_last import (
-    channels_last_backward,
-    channels_last_forward,
-    flipped_geometry,
-    uses_channels_last,
-)
-from nnrun.ops._conv_kernels import ConvGeometry
+from nnrun.ops import _conv_dispatch
+from nnrun.ops._conv_channels_last import channels_last_backward, channels_last_forward, flipped_geometry
+from nnrun.ops._conv_dispatch import channels_last_flips_kernel, uses_channels_last
+from nnrun.ops._conv_geometry import ConvGeometry
 
 # (batch, in channels, out channels, H, W, kernel, stride, padding (top, bottom, left, right), row dilation);
 # odd batches, so that blocks of two images leave a partial last block
@@ -47,14 +43,16 @@ def test_channels_last_matches_im2col(
     monkeypatch, per_block, n, c, o, h, w, kernel, stride, padding, dh, flipped_channels
 ):
     monkeypatch.setattr(np.lib.stride_tricks, "as_strided", bounds_checked(np.lib.stride_tricks.as_strided))
-    monkeypatch.setattr(_conv_channels_last, "_MAX_FLIPPED_CHANNELS", flipped_channels)
+    monkeypatch.setattr(_conv_dispatch, "CHANNELS_LAST_MAX_FLIPPED_CHANNELS", flipped_channels)
     rng = np.random.default_rng(0)
     x = rng.standard_normal((n, c, h, w))
     weight = rng.standard_normal((o, c, *kernel))
     bias = rng.standard_normal(o)
     geo = _geometry(x, weight, stride, padding, dh)
-    per_image = geo.Ho * geo.Wo * kernel[0] * kernel[1] * c * 4  # the patch matrix's block budget per image
-    monkeypatch.setattr(_conv_kernels, "_CPU_BLOCK_BYTES", per_block * per_image)
+    per_image = (
+        geo.out_h * geo.out_w * kernel[0] * kernel[1] * c * 4
+    )  # the patch matrix's block budget per image
+    monkeypatch.setattr(_conv_dispatch, "CPU_BLOCK_BYTES", per_block * per_image)
     assert_matches_im2col(channels_last_forward, [channels_last_backward], x, weight, bias, geo)
 
 
@@ -97,7 +95,7 @@ def test_channels_last_is_not_used_on_a_gpu():
 
 @pytest.mark.parametrize("stride,padding,dilation", [(1, 1, 1), (2, (2, 0), (2, 1))])
 def test_conv2d_gradcheck_channels_last(monkeypatch, stride, padding, dilation):
-    monkeypatch.setattr(_conv_channels_last, "_MIN_RUN", 0)  # a few channels take the path too
+    monkeypatch.setattr(_conv_dispatch, "CHANNELS_LAST_MIN_RUN", 0)  # a few channels take the path too
     rng = np.random.default_rng(3)
     x, w, b = (
         nnrun.tensor(rng.standard_normal(s), dtype=nnrun.float64, requires_grad=True)
@@ -111,8 +109,9 @@ def test_conv2d_channels_last_equals_im2col(monkeypatch, shape):
     rng = np.random.default_rng(4)
     x_data, w_data, b_data = (rng.standard_normal(s) for s in (shape, (8, 32, 3, 3), (8,)))
     results = []
-    for min_run in (_conv_channels_last._MIN_RUN, math.inf):  # channels last (32 channels at 8x8), im2col
-        monkeypatch.setattr(_conv_channels_last, "_MIN_RUN", min_run)
+    channels_last_then_im2col = (_conv_dispatch.CHANNELS_LAST_MIN_RUN, math.inf)  # at 32 channels, 8x8
+    for min_run in channels_last_then_im2col:
+        monkeypatch.setattr(_conv_dispatch, "CHANNELS_LAST_MIN_RUN", min_run)
         x, w, b = (nnrun.tensor(a, requires_grad=True) for a in (x_data, w_data, b_data))
         y = F.conv2d(x, w, b, padding=1)
         y.sum().backward()
@@ -136,8 +135,8 @@ def test_input_gradient_by_the_flipped_kernel_where_it_pays(o, stride, padding, 
     (pt, pb, pl, pr), (sh, sw) = padding, stride
     out = ((8 + pt + pb - 3) // sh + 1, (8 + pl + pr - 3) // sw + 1)
     geo = ConvGeometry((4, 64, 8, 8), (o, 64, 3, 3), stride, padding, (1, 1), 1, out, False)
-    flipped = flipped_geometry(geo)
-    assert (flipped is not None) is expected
-    if flipped is not None:  # the output gradient in, the input's shape out
+    assert channels_last_flips_kernel(geo) is expected
+    if expected:  # the output gradient in, the input's shape out
+        flipped = flipped_geometry(geo)
         assert (4, o, *out, 64) == (flipped.N, flipped.C, flipped.H, flipped.W, flipped.O)
-        assert (flipped.Ho, flipped.Wo) == (8, 8)
+        assert (flipped.out_h, flipped.out_w) == (8, 8)

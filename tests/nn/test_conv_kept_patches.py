@@ -7,15 +7,11 @@ from conv_kernel_checks import im2col_geometry
 
 import nnrun
 from nnrun.nn import functional as F
-from nnrun.ops import _conv_kernels, _conv_rows
+from nnrun.ops import _conv_dispatch
 from nnrun.ops import conv as conv_ops
-from nnrun.ops._conv_kernels import (
-    ConvGeometry,
-    conv_backward,
-    conv_forward,
-    kept_patches,
-    kept_weight_gradient,
-)
+from nnrun.ops._conv_dispatch import keeps_patches
+from nnrun.ops._conv_geometry import ConvGeometry
+from nnrun.ops._conv_kernels import conv_backward, conv_forward, kept_patches, kept_weight_gradient
 
 # (batch, channels in, out, groups, H, W, kernel, stride, padding (top, bottom, left, right), dilation):
 # rows grid (stride 1), strided grid, groups, dilation, a padded 1x1 kernel
@@ -50,12 +46,13 @@ def test_kept_patches_give_the_rebuilt_weight_gradient(
 
 def test_no_patches_kept_for_a_plain_1x1_kernel_or_past_the_budget(monkeypatch):
     pointwise = ConvGeometry((2, 8, 6, 6), (4, 8, 1, 1), (1, 1), (0, 0, 0, 0), (1, 1), 1, (6, 6), False)
-    assert kept_patches(pointwise, np, np.float32) is None
+    assert not keeps_patches(pointwise, 4)
     geo = ConvGeometry((2, 8, 6, 6), (4, 8, 3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1, (6, 6), False)
+    assert keeps_patches(geo, 4)
     size = kept_patches(geo, np, np.float32).nbytes
     assert size == 8 * 9 * 2 * 6 * 8 * 4  # rows grid: Ho x Wp positions per image
-    monkeypatch.setattr(_conv_kernels, "_KEPT_PATCH_BYTES", size - 1)
-    assert kept_patches(geo, np, np.float32) is None
+    monkeypatch.setattr(_conv_dispatch, "KEPT_PATCH_BYTES", size - 1)
+    assert not keeps_patches(geo, 4)
 
 
 def _recorded_kept_patches(monkeypatch):
@@ -70,7 +67,7 @@ def _recorded_kept_patches(monkeypatch):
 
 
 def test_forward_keeps_patches_only_for_a_weight_gradient(monkeypatch):
-    monkeypatch.setattr(_conv_rows, "_fits", lambda geo: False)  # im2col
+    monkeypatch.setattr(_conv_dispatch, "kernel_rows_fit", lambda geo: False)  # im2col
     calls = _recorded_kept_patches(monkeypatch)
     x, w = nnrun.randn(2, 3, 8, 8, requires_grad=True), nnrun.randn(4, 3, 3, 3, requires_grad=True)
     with nnrun.no_grad():
@@ -83,12 +80,12 @@ def test_forward_keeps_patches_only_for_a_weight_gradient(monkeypatch):
 
 @pytest.mark.parametrize("groups,stride", [(1, 1), (2, 2)])
 def test_conv2d_gradients_the_same_with_and_without_kept_patches(monkeypatch, groups, stride):
-    monkeypatch.setattr(_conv_rows, "_fits", lambda geo: False)  # im2col
+    monkeypatch.setattr(_conv_dispatch, "kernel_rows_fit", lambda geo: False)  # im2col
     rng = np.random.default_rng(3)
     x_data, w_data = rng.standard_normal((3, 4, 9, 9)), rng.standard_normal((6, 4 // groups, 3, 3))
     results = []
-    for budget in (_conv_kernels._KEPT_PATCH_BYTES, 0):
-        monkeypatch.setattr(_conv_kernels, "_KEPT_PATCH_BYTES", budget)
+    for budget in (_conv_dispatch.KEPT_PATCH_BYTES, 0):
+        monkeypatch.setattr(_conv_dispatch, "KEPT_PATCH_BYTES", budget)
         x, w = nnrun.tensor(x_data, requires_grad=True), nnrun.tensor(w_data, requires_grad=True)
         y = F.conv2d(x, w, stride=stride, padding=1, groups=groups)
         (y * y).sum().backward()
@@ -98,7 +95,7 @@ def test_conv2d_gradients_the_same_with_and_without_kept_patches(monkeypatch, gr
 
 
 def test_kept_patches_are_freed_after_backward(monkeypatch):
-    monkeypatch.setattr(_conv_rows, "_fits", lambda geo: False)  # im2col
+    monkeypatch.setattr(_conv_dispatch, "kernel_rows_fit", lambda geo: False)  # im2col
     x, w = nnrun.randn(2, 3, 8, 8), nnrun.randn(4, 3, 3, 3, requires_grad=True)
     y = F.conv2d(x, w, padding=1)
     assert y.grad_fn.saved_tensors[2] is not None  # (input, weight, patches)

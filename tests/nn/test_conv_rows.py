@@ -1,5 +1,6 @@
 """The kernel-rows convolution (``nnrun.ops._conv_rows``) against the im2col path, and when it is used."""
 
+import functools
 import math
 
 import numpy as np
@@ -9,15 +10,16 @@ from conv_kernel_checks import assert_matches_im2col, bounds_checked
 import nnrun
 from nnrun.autograd import gradcheck
 from nnrun.nn import functional as F
-from nnrun.ops import _conv_kernels, _conv_rows
+from nnrun.ops import _conv_dispatch
 from nnrun.ops import conv as conv_ops
-from nnrun.ops._conv_kernels import ConvGeometry
-from nnrun.ops._conv_rows import (
-    input_gradient_by_rows,
-    rows_backward,
-    rows_forward,
-    rows_input_backward,
-    uses_kernel_rows,
+from nnrun.ops._conv_dispatch import ConvPlan, input_gradient_by_rows, uses_kernel_rows
+from nnrun.ops._conv_geometry import ConvGeometry
+from nnrun.ops._conv_rows import rows_backward, rows_forward
+
+# The input gradient by kernel rows, the weight gradient by im2col, as conv2d runs layers that kernel rows fit
+# but do not pay for.
+rows_input_backward = functools.partial(
+    conv_ops._kernel_gradients, ConvPlan("im2col", "kernel_rows", "im2col")
 )
 
 # (batch, in channels, out channels, H, W, kernel, padding (top, bottom, left, right), dilation); odd batches,
@@ -48,8 +50,10 @@ def test_kernel_rows_match_im2col(monkeypatch, images_per_block, n, c, o, h, w, 
     weight = rng.standard_normal((o, c, *kernel))
     bias = rng.standard_normal(o)
     geo = _geometry(x, weight, padding, dilation)
-    per_image = max(c, o) * max(kernel) * geo.Hp * geo.Wp * 4  # the rows path's block budget per image
-    monkeypatch.setattr(_conv_kernels, "_CPU_BLOCK_BYTES", images_per_block * per_image)
+    per_image = (
+        max(c, o) * max(kernel) * geo.padded_h * geo.padded_w * 4
+    )  # the rows path's block budget per image
+    monkeypatch.setattr(_conv_dispatch, "CPU_BLOCK_BYTES", images_per_block * per_image)
     assert_matches_im2col(rows_forward, [rows_backward, rows_input_backward], x, weight, bias, geo)
 
 
@@ -108,8 +112,11 @@ def test_conv2d_input_gradient_by_rows_equals_im2col(monkeypatch):
     rng = np.random.default_rng(5)
     x_data, w_data = rng.standard_normal((3, 6, 14, 14)), rng.standard_normal((16, 6, 5, 5))
     results = []
-    for fits in (_conv_rows._fits, lambda geo: False):  # input gradient by kernel rows, then by col2im
-        monkeypatch.setattr(_conv_rows, "_fits", fits)
+    for fits in (
+        _conv_dispatch.kernel_rows_fit,
+        lambda geo: False,
+    ):  # input gradient by kernel rows, then by col2im
+        monkeypatch.setattr(_conv_dispatch, "kernel_rows_fit", fits)
         x, w = nnrun.tensor(x_data, requires_grad=True), nnrun.tensor(w_data, requires_grad=True)
         F.conv2d(x, w).sum().backward()
         results.append([t.grad.numpy() for t in (x, w)])
@@ -124,7 +131,9 @@ def test_kernel_rows_are_not_used_on_a_gpu():
 
 @pytest.mark.parametrize("padding,dilation", [(1, 1), ((2, 0), 2)])
 def test_conv2d_gradcheck_by_kernel_rows(monkeypatch, padding, dilation):
-    monkeypatch.setattr(_conv_rows, "_MAX_TRAFFIC", math.inf)  # small images take the kernel-rows path too
+    monkeypatch.setattr(
+        _conv_dispatch, "MAX_KERNEL_ROWS_TRAFFIC", math.inf
+    )  # small images take the kernel-rows path too
     rng = np.random.default_rng(3)
     x, w, b = (
         nnrun.tensor(rng.standard_normal(s), dtype=nnrun.float64, requires_grad=True)
@@ -138,8 +147,11 @@ def test_conv2d_by_kernel_rows_equals_im2col(monkeypatch, shape):
     rng = np.random.default_rng(4)
     x_data, w_data = rng.standard_normal(shape), rng.standard_normal((4, 4, 3, 3))
     results = []
-    for fits in (_conv_rows._fits, lambda geo: False):  # kernel rows (16x16, 4 channels), then im2col
-        monkeypatch.setattr(_conv_rows, "_fits", fits)
+    for fits in (
+        _conv_dispatch.kernel_rows_fit,
+        lambda geo: False,
+    ):  # kernel rows (16x16, 4 channels), then im2col
+        monkeypatch.setattr(_conv_dispatch, "kernel_rows_fit", fits)
         x, w = nnrun.tensor(x_data, requires_grad=True), nnrun.tensor(w_data, requires_grad=True)
         y = F.conv2d(x, w, padding=1)
         y.sum().backward()
@@ -150,7 +162,7 @@ def test_conv2d_by_kernel_rows_equals_im2col(monkeypatch, shape):
 
 
 def test_conv1d_never_takes_kernel_rows(monkeypatch):
-    monkeypatch.setattr(_conv_rows, "_MAX_TRAFFIC", math.inf)
+    monkeypatch.setattr(_conv_dispatch, "MAX_KERNEL_ROWS_TRAFFIC", math.inf)
     monkeypatch.setattr(conv_ops, "rows_forward", None)  # a call would fail
     x, w = nnrun.randn(2, 4, 64), nnrun.randn(4, 4, 3)
     assert F.conv1d(x, w, padding=1).shape == (2, 4, 64)

@@ -47,7 +47,7 @@ def test_strided_convolution_matches_reference(
     weight = rng.standard_normal((o, c // groups, *kernel))
     geo = im2col_geometry(monkeypatch, x, weight, stride, padding, dilation, groups, images_per_block)
     assert geo.mode == "strided"
-    g = rng.standard_normal((n, o, geo.Ho, geo.Wo))
+    g = rng.standard_normal((n, o, geo.out_h, geo.out_w))
     y_ref, dx_ref, dw_ref = _reference(x, weight, g, stride, padding, dilation, groups)
     np.testing.assert_allclose(conv_forward(x, weight, None, geo, np), y_ref, rtol=1e-12, atol=1e-12)
     dx, dw_ = conv_backward(x, weight, g, geo, np, True, True)

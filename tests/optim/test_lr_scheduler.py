@@ -4,6 +4,7 @@ import math
 import warnings
 
 import pytest
+from legacy_scheduler_states import LEGACY_STATES
 
 import nnrun
 from nnrun import optim
@@ -358,3 +359,149 @@ def test_resume_with_last_epoch():
         a.step()
         b.step()
         _assert_same(cos, t_cos, a, b)
+
+
+# schedulers whose rule has a closed form, which step(epoch) uses
+CLOSED_FORM = [name for name in SCHEDULERS if not name.startswith("SequentialLR")]
+
+
+@pytest.mark.parametrize("name", CLOSED_FORM)
+def test_epoch_argument_matches_torch(name):
+    ours_opt, t_opt, ours, theirs = _pair(name)
+    for epoch in (3, 9, 4, 17, 0, 40):
+        ours_opt.step()
+        t_opt.step()
+        with pytest.warns(UserWarning, match="deprecated"):
+            ours.step(epoch)
+        with pytest.warns(UserWarning):
+            theirs.step(epoch)
+        _assert_same(ours_opt, t_opt, ours, theirs)
+        assert ours.last_epoch == theirs.last_epoch == epoch
+
+
+# name -> factory(module, optimizer, last_epoch)
+RESUMABLE = {
+    "StepLR": lambda m, o, e: m.StepLR(o, step_size=3, gamma=0.5, last_epoch=e),
+    "MultiStepLR": lambda m, o, e: m.MultiStepLR(o, milestones=[2, 5, 5, 9], gamma=0.3, last_epoch=e),
+    "ExponentialLR": lambda m, o, e: m.ExponentialLR(o, gamma=0.93, last_epoch=e),
+    "CosineAnnealingLR": lambda m, o, e: m.CosineAnnealingLR(o, T_max=7, eta_min=0.001, last_epoch=e),
+    "LinearLR": lambda m, o, e: m.LinearLR(o, start_factor=0.25, end_factor=0.9, total_iters=8, last_epoch=e),
+    "LambdaLR": lambda m, o, e: m.LambdaLR(o, [_decay, WarmupLambda(6)], last_epoch=e),
+    "OneCycleLR": lambda m, o, e: m.OneCycleLR(o, max_lr=[0.5, 0.05], total_steps=STEPS, last_epoch=e),
+}
+
+
+@pytest.mark.parametrize("resume_at", [3, 5])
+@pytest.mark.parametrize("name", RESUMABLE)
+def test_constructing_with_last_epoch_matches_torch(name, resume_at):
+    """A scheduler built with ``last_epoch`` on a running optimizer continues as torch's does."""
+    factory = RESUMABLE[name]
+    ours_opt, t_opt = _optimizers()
+    ours, theirs = factory(lr_scheduler, ours_opt, -1), factory(torch.optim.lr_scheduler, t_opt, -1)
+    for step in range(2 * STEPS // 3):
+        if step == resume_at:
+            ours = factory(lr_scheduler, ours_opt, step)
+            theirs = factory(torch.optim.lr_scheduler, t_opt, step)
+            _assert_same(ours_opt, t_opt, ours, theirs)
+        ours_opt.step()
+        t_opt.step()
+        ours.step()
+        theirs.step()
+        _assert_same(ours_opt, t_opt, ours, theirs)
+        assert ours.last_epoch == theirs.last_epoch
+
+
+def _plateau(opt):
+    return lr_scheduler.ReduceLROnPlateau(opt, patience=1, factor=0.5, cooldown=2)
+
+
+@pytest.mark.parametrize("name", LEGACY_STATES)
+def test_state_dict_written_before_the_rewrite_continues(name):
+    """A state dict that nnrun wrote before the schedulers were rewritten (checkpoints on disk hold them)
+    loads, and the run goes on with the values it went on with then."""
+    entry = LEGACY_STATES[name]
+    plateau = name == "ReduceLROnPlateau"
+    if plateau:
+        opt, _ = _optimizers()
+        sched = _plateau(opt)
+    else:
+        kind, factory = SCHEDULERS[name]
+        opt, _ = _optimizers(kind)
+        sched = factory(lr_scheduler, opt)
+    for group, saved in zip(opt.param_groups, entry["groups"]):
+        group.update(saved)  # what loading the optimizer's state does to these keys
+    sched.load_state_dict(entry["scheduler"])
+    for i, expected in enumerate(entry["lrs"]):
+        opt.step()
+        sched.step(METRICS[11 + i]) if plateau else sched.step()
+        assert sched.get_last_lr() == expected
+        assert [g["lr"] for g in opt.param_groups] == expected
+        if "momenta" in entry:
+            assert _momenta(opt) == entry["momenta"][i]
+    assert "_is_initial" not in sched.state_dict()
+
+
+@pytest.mark.parametrize("name", [*SCHEDULERS, "ReduceLROnPlateau"])
+def test_state_dict_goes_through_nnrun_save(name, tmp_path):
+    """A checkpoint holds the scheduler's state through ``nnrun.save``: every scheduler's can be written,
+    and loads to continue exactly."""
+    if name == "ReduceLROnPlateau":
+        opt, _ = _optimizers()
+        ours, fresh_opt = _plateau(opt), _optimizers()[0]
+        fresh = _plateau(fresh_opt)
+    else:
+        opt, _, ours, _ = _pair(name)
+        fresh_opt, _, fresh, _ = _pair(name)
+    metrics = iter(METRICS * 3)
+    for _ in range(7):
+        opt.step()
+        ours.step(next(metrics)) if name == "ReduceLROnPlateau" else ours.step()
+    nnrun.save({"scheduler": ours.state_dict(), "optimizer": opt.state_dict()}, tmp_path / "state.nnrun")
+    saved = nnrun.load(tmp_path / "state.nnrun")
+    fresh_opt.load_state_dict(saved["optimizer"])
+    fresh.load_state_dict(saved["scheduler"])
+    for _ in range(12):
+        metric = next(metrics)
+        for o, s in ((opt, ours), (fresh_opt, fresh)):
+            o.step()
+            s.step(metric) if name == "ReduceLROnPlateau" else s.step()
+        assert fresh.get_last_lr() == ours.get_last_lr()
+        assert _momenta(fresh_opt) == _momenta(opt)
+
+
+def _halving(base_class):
+    """A user's scheduler given by its rule alone, on ``base_class`` (ours or torch's LRScheduler)."""
+
+    def get_lr(self):
+        return [base * 0.5 ** (self.last_epoch // 2) for base in self.base_lrs]
+
+    return type("Halving", (base_class,), {"get_lr": get_lr})
+
+
+def test_scheduler_written_as_a_rule_alone_matches_torch():
+    """``get_lr`` is all a subclass needs: ``step()`` uses it, and ``step(epoch)`` too (no closed form)."""
+    ours_opt, t_opt = _optimizers()
+    ours = _halving(lr_scheduler.LRScheduler)(ours_opt)
+    theirs = _halving(torch.optim.lr_scheduler.LRScheduler)(t_opt)
+    _assert_same(ours_opt, t_opt, ours, theirs)
+    for step in range(8):
+        ours_opt.step()
+        t_opt.step()
+        if step == 5:
+            with pytest.warns(UserWarning, match="deprecated"):
+                ours.step(11)
+            with pytest.warns(UserWarning):
+                theirs.step(11)
+        else:
+            ours.step()
+            theirs.step()
+        _assert_same(ours_opt, t_opt, ours, theirs)
+        assert ours.last_epoch == theirs.last_epoch
+
+
+def test_reduce_on_plateau_records_no_initial_lr_like_torch():
+    """Not indexed by the epoch, it leaves the groups as they were (torch's groups have no initial_lr)."""
+    ours_opt, t_opt = _optimizers()
+    lr_scheduler.ReduceLROnPlateau(ours_opt)
+    torch.optim.lr_scheduler.ReduceLROnPlateau(t_opt)
+    assert not any("initial_lr" in group for group in (*ours_opt.param_groups, *t_opt.param_groups))

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from nnrun.utils import tune_malloc
 from nnrun_cli.commands.train import overrides_from
 from nnrun_cli.errors import CLIError, debug_requested, reported_errors
 from nnrun_cli.loading import config_api, existing_file
@@ -36,6 +37,7 @@ def evaluate(
         if loader is None:
             raise CLIError(f"{config} has no validation split (set data.val_split)")
         position = trainer.load_weights(checkpoint)
+        tune_malloc()  # an evaluation run, like a training run (Trainer.fit tunes for nnrun train)
         metrics = trainer.evaluate(loader, split)
         values = "  ".join(f"{key} {value:.4f}" for key, value in metrics.items())
         samples = len(loader.dataset)

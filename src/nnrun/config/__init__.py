@@ -16,10 +16,13 @@ from nnrun.config.document import (
 )
 from nnrun.config.errors import ConfigError, ConfigIssue, Mark
 from nnrun.config.overrides import Override
-from nnrun.config.registry import register, unregister
 from nnrun.config.to_yaml import to_yaml
 from nnrun.config.training import TrainingConfig, is_training_document, load_training
 from nnrun.config.yaml_source import YamlMap, YamlSeq, parse_file, parse_stored, parse_yaml
+from nnrun.nn import LAYERS
+from nnrun.registry import register
+
+unregister = LAYERS.unregister  # forget a layer registered under a name (for tests and interactive sessions)
 
 __all__ = [
     "CONFIG_ATTRIBUTE",

@@ -14,8 +14,8 @@ from typing import Any
 from nnrun import nn
 from nnrun._memory import available_memory, format_bytes
 from nnrun.config.blocks import BlockDef, block_schema
-from nnrun.config.errors import Issues, Mark, describe_exception, did_you_mean, join_path, shown
-from nnrun.config.registry import CONTAINERS, import_dotted, layer_classes
+from nnrun.config.errors import Issues, Mark, describe_exception, join_path, shown
+from nnrun.config.imports import import_dotted
 from nnrun.config.shapes import PendingLayer
 from nnrun.config.signature import (
     AUTO,
@@ -27,10 +27,14 @@ from nnrun.config.signature import (
 )
 from nnrun.config.template import has_reference, substitute
 from nnrun.config.yaml_source import YamlMap, YamlSeq, to_plain
+from nnrun.nn import LAYERS
+from nnrun.registry import did_you_mean
 
 _MAX_DEPTH = 64  # nested block instantiations; deeper means a cycle the static check missed
 #: Nodes one config may build (a Repeat of a billion layers would never finish); ResNet-18 builds 68.
 MAX_MODULES = 10_000
+#: Container node forms, handled by the builder rather than by calling the class with arguments.
+CONTAINERS = ("Sequential", "ModuleList", "ModuleDict", "Repeat")
 
 
 class TooLarge(Exception):
@@ -58,7 +62,7 @@ class Builder:
         self.broken = broken
         self.allow_dotted_paths = allow_dotted_paths
         self.shapes_known = shapes_known
-        self.layers = layer_classes()
+        self.layers = LAYERS.entries()
         self.origins: dict[int, tuple[str, Mark]] = {}
         self.active: list[str] = []
         self.pending = 0

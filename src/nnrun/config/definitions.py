@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from nnrun.config.blocks import ARG_TYPES, REQUIRED, ArgSpec, BlockDef
-from nnrun.config.errors import Issues, Mark, did_you_mean, join_path
+from nnrun.config.builder import CONTAINERS
+from nnrun.config.errors import Issues, Mark, join_path
 from nnrun.config.forward import compile_forward
-from nnrun.config.registry import CONTAINERS
 from nnrun.config.schema import BlockSchema, check
 from nnrun.config.yaml_source import YamlMap, YamlSeq, to_plain
+from nnrun.registry import did_you_mean
 
 
 def parse_blocks(blocks: Any, mark: Mark, path: str, layers: set[str], issues: Issues) -> dict[str, BlockDef]:

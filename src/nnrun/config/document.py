@@ -10,13 +10,14 @@ from typing import Any
 from nnrun import _random, nn
 from nnrun._memory import too_large
 from nnrun.config.blocks import BlockDef
-from nnrun.config.builder import Builder, TooLarge
+from nnrun.config.builder import CONTAINERS, Builder, TooLarge
 from nnrun.config.definitions import parse_block, parse_blocks
 from nnrun.config.errors import ConfigError, Issues, Mark, join_path, shown
-from nnrun.config.registry import CONTAINERS, import_user_modules, layer_classes
+from nnrun.config.imports import import_user_modules
 from nnrun.config.schema import SectionSchema, check
 from nnrun.config.shapes import dry_run
 from nnrun.config.yaml_source import YamlMap, dump_yaml, locate, parse_file, parse_yaml, to_plain
+from nnrun.nn import LAYERS
 
 #: The attribute under which a built model keeps its :class:`ModelConfig`.
 CONFIG_ATTRIBUTE = "_nnrun_config"
@@ -145,7 +146,7 @@ def load_model_section(
 
         import_user_modules(spec.imports, base, report, allow_new=allow_imports)
     shape = _input_shape(spec.input_shape, input_shape, section, mark, path, issues)
-    layers = set(layer_classes())
+    layers = set(LAYERS)
     blocks_mark = section.value_marks.get("blocks", mark)
     blocks = parse_blocks(section.get("blocks"), blocks_mark, join_path(path, "blocks"), layers, issues)
     root_block = None
@@ -174,7 +175,7 @@ def load_model_section(
 
 def is_model_node(value: Any) -> bool:
     """Whether ``value`` is one layer or container node (``ReLU``, ``{Sequential: […]}``), not a section."""
-    names = (*layer_classes(), *CONTAINERS)
+    names = (*LAYERS, *CONTAINERS)
     if isinstance(value, str):
         return value in names
     return isinstance(value, YamlMap) and len(value) == 1 and next(iter(value)) in names

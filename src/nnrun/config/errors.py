@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -77,18 +76,6 @@ class Issues:
     def raise_if_any(self) -> None:
         if self.errors:
             raise ConfigError(self.errors)
-
-
-def did_you_mean(name: str, candidates: Iterable[str]) -> str:
-    """`` (did you mean Conv2d?)`` for the closest candidates, or ``""``."""
-    by_lower: dict[str, str] = {}
-    for candidate in candidates:
-        by_lower.setdefault(str(candidate).lower(), str(candidate))
-    matches = difflib.get_close_matches(str(name).lower(), list(by_lower), n=3, cutoff=0.6)
-    close = [by_lower[match] for match in matches]
-    if not close:
-        return ""
-    return " (did you mean " + " or ".join(close) + "?)"
 
 
 def shown(value: object, limit: int = 80) -> str:

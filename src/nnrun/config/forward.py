@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import nnrun
-from nnrun.config.errors import cut, did_you_mean
+from nnrun.config.errors import cut
 from nnrun.config.expressions import parse_expression, too_large
 from nnrun.nn import functional
+from nnrun.registry import did_you_mean
 
 #: Functions a forward line may call; each is looked up in ``nnrun.nn.functional``, then in ``nnrun``.
 FUNCTIONS = (

@@ -8,8 +8,9 @@ from typing import Annotated, Any
 import pydantic
 from pydantic import ConfigDict, Field, StrictInt, StrictStr
 
-from nnrun.config.errors import Issues, Mark, did_you_mean, join_path, shown
+from nnrun.config.errors import Issues, Mark, join_path, shown
 from nnrun.config.yaml_source import locate
+from nnrun.registry import did_you_mean
 
 PositiveInt = Annotated[StrictInt, Field(gt=0)]
 

@@ -21,7 +21,8 @@ import pydantic
 from pydantic import AfterValidator, ConfigDict, Strict, StrictBool, StrictInt, StrictStr
 
 from nnrun import nn
-from nnrun.config.errors import did_you_mean, shown
+from nnrun.config.errors import shown
+from nnrun.registry import did_you_mean
 
 AUTO = "auto"
 #: Arguments that may be ``auto``, and the input dimension that supplies their value.

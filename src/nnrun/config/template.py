@@ -13,9 +13,10 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from nnrun.config.errors import Mark, cut, did_you_mean, join_path
+from nnrun.config.errors import Mark, cut, join_path
 from nnrun.config.expressions import parse_expression, too_large
 from nnrun.config.yaml_source import YamlMap, YamlSeq
+from nnrun.registry import did_you_mean
 
 _REFERENCE = re.compile(r"\$\{([^}]*)\}")
 _OPERATORS = {

@@ -9,9 +9,9 @@ from nnrun import nn
 from nnrun._tensor import Tensor
 from nnrun.config.blocks import BlockModule
 from nnrun.config.document import CONFIG_ATTRIBUTE
-from nnrun.config.registry import registered_name
 from nnrun.config.signature import schema_for
 from nnrun.config.yaml_source import dump_yaml
+from nnrun.nn import LAYERS
 
 _EMPTY = object()
 
@@ -38,7 +38,7 @@ def _node(module: nn.Module, where: str, blocks: dict[str, Any]) -> Any:
         blocks.update(block.siblings)
         blocks[block.name] = block.plain
         return {block.name: module._block_args} if module._block_args else block.name
-    name = registered_name(type(module))
+    name = LAYERS.name_of(type(module))
     if name is None:
         raise TypeError(
             f"{where}: {type(module).__qualname__} is not a registered layer "

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, Field, Strict, StrictBool, StrictInt, StrictStr
 
 from nnrun.config.document import ModelConfig, _parse, _top_input_shape, is_model_node, load_model_section
-from nnrun.config.errors import ConfigError, Issues, Mark, did_you_mean
+from nnrun.config.errors import ConfigError, Issues, Mark
 from nnrun.config.overrides import Override, apply_overrides
 from nnrun.config.schema import PositiveInt, _Strict, check
 from nnrun.config.training_nodes import (
@@ -29,6 +29,7 @@ from nnrun.config.training_nodes import (
 from nnrun.config.yaml_source import YamlMap, dump_yaml, locate, parse_stored, to_plain
 from nnrun.data import OptionError
 from nnrun.data.datasets import DATASETS
+from nnrun.registry import did_you_mean
 
 #: Top-level keys that make a document with ``model:`` a training config rather than a model config.
 TRAINING_KEYS = ("data", "loss", "optimizer", "scheduler", "train", "checkpoint", "seed", "device", "output")
@@ -294,7 +295,7 @@ def _model(document: YamlMap, mark: Mark, issues: Issues) -> ModelConfig | None:
 
 
 def _check_data(data: DataSchema, located: YamlMap, mark: Mark, issues: Issues) -> None:
-    entry = DATASETS[data.dataset]
+    entry = DATASETS.get(data.dataset)
     options = [name for name in entry.options() if name != "transform"]  # transforms: data.transforms
     unknown = [key for key in data.options if key not in options]
     for key in unknown:

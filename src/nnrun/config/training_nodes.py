@@ -21,21 +21,15 @@ from typing import Any
 from nnrun import nn, optim
 from nnrun._creation import zeros
 from nnrun.config.builder import Builder
-from nnrun.config.errors import Issues, Mark, describe_exception, did_you_mean, join_path, shown
+from nnrun.config.errors import Issues, Mark, describe_exception, join_path, shown
 from nnrun.config.expressions import parse_expression
-from nnrun.config.registry import layer_classes as nn_layers
 from nnrun.config.signature import holds_float, schema_for, validate_arguments
 from nnrun.config.yaml_source import YamlMap, YamlSeq, to_plain
 from nnrun.data import transforms as data_transforms
-from nnrun.optim import lr_scheduler
+from nnrun.nn import LAYERS
+from nnrun.optim import OPTIMIZERS, SCHEDULERS, lr_scheduler
+from nnrun.registry import Registry, UnknownName
 
-OPTIMIZERS: dict[str, type] = {
-    n: getattr(optim, n) for n in optim.__all__ if n not in ("Optimizer", "lr_scheduler")
-}
-#: LambdaLR takes Python functions, which a config cannot hold.
-SCHEDULERS: dict[str, type] = {
-    n: getattr(lr_scheduler, n) for n in lr_scheduler.__all__ if n not in ("LRScheduler", "LambdaLR")
-}
 SYMBOLS = ("epochs", "steps", "steps_per_epoch")
 _PLACEHOLDERS = {"epochs": 10, "steps": 1000, "steps_per_epoch": 100}  # for the dry construction only
 
@@ -64,7 +58,7 @@ class SchedulerSpec:
 # ----- checking -----
 def check_optimizer(value: Any, path: str, mark: Mark, issues: Issues) -> NodeSpec | None:
     """Validate ``{SGD: {lr: 0.1, momentum: 0.9}}`` (or a bare name for the defaults)."""
-    spec = _node(value, path, mark, OPTIMIZERS, "optimizer", ("params",), issues)
+    spec = _node(value, path, mark, OPTIMIZERS, ("params",), issues)
     if spec is not None and not _dry(spec, issues, lambda: build_optimizer(spec, [_dummy_parameter()])):
         return None
     return spec
@@ -99,7 +93,7 @@ def check_scheduler(value: Any, path: str, mark: Mark, issues: Issues) -> Schedu
 
 
 def _scheduler_node(value: Any, path: str, mark: Mark, issues: Issues) -> NodeSpec | None:
-    spec = _node(value, path, mark, SCHEDULERS, "scheduler", ("optimizer", "schedulers"), issues)
+    spec = _node(value, path, mark, SCHEDULERS, ("optimizer", "schedulers"), issues)
     if spec is None or spec.cls is not lr_scheduler.SequentialLR:
         return spec
     inner = spec.kwargs.pop("schedulers", None)
@@ -123,7 +117,7 @@ def check_loss(value: Any, path: str, mark: Mark, issues: Issues) -> None:
 
 
 def check_transforms(value: Any, path: str, mark: Mark, issues: Issues) -> list[NodeSpec]:
-    """A list of ``name`` or ``{name: arguments}`` with the names of ``nnrun.data.transforms.TRANSFORMS``."""
+    """A list of ``name`` or ``{name: arguments}`` named in ``nnrun.data.transforms.TRANSFORMS``."""
     if value is None:
         return []
     if not isinstance(value, YamlSeq):
@@ -135,9 +129,7 @@ def check_transforms(value: Any, path: str, mark: Mark, issues: Issues) -> list[
         return []
     specs = []
     for i, item in enumerate(value):
-        spec = _node(
-            item, join_path(path, i), value.item_marks[i], data_transforms.TRANSFORMS, "transform", (), issues
-        )
+        spec = _node(item, join_path(path, i), value.item_marks[i], data_transforms.TRANSFORMS, (), issues)
         if spec is not None and _dry(spec, issues, lambda spec=spec: spec.cls(**spec.kwargs)):
             specs.append(spec)
     return specs
@@ -221,10 +213,10 @@ def with_defaults(value: Any, kind: str) -> Any:
         rest = {key: item for key, item in value.items() if key != "interval"}
         return {**with_defaults(rest, "scheduler_node"), "interval": value.get("interval", "epoch")}
     name, arguments = (value, {}) if isinstance(value, str) else _single(value)
-    known = {"optimizer": OPTIMIZERS, "scheduler_node": SCHEDULERS, "loss": nn_layers()}[kind]
+    known = {"optimizer": OPTIMIZERS, "scheduler_node": SCHEDULERS, "loss": LAYERS}[kind]
     if name not in known or not isinstance(arguments, dict):
         return value
-    filled = {**_defaults(known[name]), **{key: _numbers(item) for key, item in arguments.items()}}
+    filled = {**_defaults(known.get(name)), **{key: _numbers(item) for key, item in arguments.items()}}
     if isinstance(filled.get("schedulers"), list):
         filled["schedulers"] = [with_defaults(item, "scheduler_node") for item in filled["schedulers"]]
     return {name: filled}
@@ -254,12 +246,11 @@ def _node(
     value: Any,
     path: str,
     mark: Mark,
-    known: dict[str, type],
-    kind: str,
+    known: Registry,
     skip: tuple[str, ...],
     issues: Issues,
 ) -> NodeSpec | None:
-    """Split ``Name`` / ``{Name: {arguments}}``, look the name up and check the arguments' types."""
+    """Split ``Name`` / ``{Name: {arguments}}``, look the name up in ``known``, check the argument types."""
     if isinstance(value, str):
         name, body, name_mark, body_mark = value, None, mark, mark
     elif isinstance(value, YamlMap) and len(value) == 1 and isinstance(next(iter(value)), str):
@@ -267,20 +258,21 @@ def _node(
         name_mark, body_mark = value.key_marks[name], value.value_marks[name]
     else:
         issues.add(
-            path, f"a {kind} is a name or {{Name: {{argument: value}}}}, got {shown(to_plain(value))}", mark
+            path,
+            f"a {known.kind} is a name or {{Name: {{argument: value}}}}, got {shown(to_plain(value))}",
+            mark,
         )
         return None
     where = join_path(path, name)
-    if name not in known:
-        issues.add(
-            where, f"unknown {kind} '{name}'{did_you_mean(name, known)}; known: {', '.join(known)}", name_mark
-        )
+    try:
+        cls = known.get(name)
+    except UnknownName as unknown:
+        issues.add(where, f"{unknown}; known: {', '.join(known)}", name_mark)
         return None
     if body is not None and not isinstance(body, YamlMap):
         issues.add(where, f"{name} takes a mapping of arguments, got {shown(to_plain(body))}", body_mark)
         return None
     body = body or YamlMap(body_mark)
-    cls = known[name]
     plain = {key: _numbers(to_plain(item)) for key, item in body.items()}
     try:
         checked = {key: _placeholder(item) for key, item in plain.items() if key not in skip}

@@ -7,13 +7,24 @@ torchvision statistics (MNIST: mean 0.1307, std 0.3081). Random transforms draw 
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from nnrun._memory import too_large
+from nnrun.registry import Registry
 
 BatchTransform = Callable[[np.ndarray, np.random.Generator], np.ndarray]
+
+
+class Transform(ABC):
+    """A batch transform a config can name: subclass it, define ``__call__`` and ``@nnrun.register`` the
+    class to write ``augment: [{MyTransform: {arguments}}]``."""
+
+    @abstractmethod
+    def __call__(self, batch: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """The transformed ``batch`` (N, C, H, W); random choices come from ``rng``."""
 
 
 def _check_images(batch: np.ndarray, name: str) -> None:
@@ -21,7 +32,7 @@ def _check_images(batch: np.ndarray, name: str) -> None:
         raise ValueError(f"{name} expects images (N, C, H, W), got shape {batch.shape}")
 
 
-class Compose:
+class Compose(Transform):
     """Apply ``transforms`` in order, each with the same ``rng``."""
 
     def __init__(self, transforms: Sequence[BatchTransform]) -> None:
@@ -36,7 +47,7 @@ class Compose:
         return f"Compose({self.transforms!r})"
 
 
-class Normalize:
+class Normalize(Transform):
     """``(x - mean[c]) / std[c]`` per channel (axis 1); one value applies to every channel."""
 
     def __init__(self, mean: Sequence[float] | float, std: Sequence[float] | float) -> None:
@@ -65,7 +76,7 @@ class Normalize:
         return f"Normalize(mean={self.mean.tolist()}, std={self.std.tolist()})"
 
 
-class RandomCrop:
+class RandomCrop(Transform):
     """Zero-pad by ``padding`` on every side, then crop a random ``size`` window from each image."""
 
     def __init__(self, size: int | Sequence[int], padding: int = 0) -> None:
@@ -101,7 +112,7 @@ class RandomCrop:
         return f"RandomCrop(size={self.size}, padding={self.padding})"
 
 
-class RandomHorizontalFlip:
+class RandomHorizontalFlip(Transform):
     """Mirror each image left-right with probability ``p``."""
 
     def __init__(self, p: float = 0.5) -> None:
@@ -120,9 +131,9 @@ class RandomHorizontalFlip:
         return f"RandomHorizontalFlip(p={self.p})"
 
 
-# Names used by training configs (``transforms: [normalize: {...}, random_crop: {...}, hflip: {...}]``).
-TRANSFORMS: dict[str, type] = {
-    "normalize": Normalize,
-    "random_crop": RandomCrop,
-    "hflip": RandomHorizontalFlip,
-}
+#: Names used by training configs (``transforms: [normalize: {...}, random_crop: {...}, hflip: {...}]``).
+TRANSFORMS = Registry(
+    "transform",
+    base=Transform,
+    builtins=lambda: {"normalize": Normalize, "random_crop": RandomCrop, "hflip": RandomHorizontalFlip},
+)

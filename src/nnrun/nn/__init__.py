@@ -44,10 +44,12 @@ from nnrun.nn.modules import (
     Unflatten,
 )
 from nnrun.nn.parameter import Buffer, Parameter
+from nnrun.nn.registry import LAYERS
 
 __all__ = [
     "ELU",
     "GELU",
+    "LAYERS",
     "AdaptiveAvgPool2d",
     "AdaptiveMaxPool2d",
     "AvgPool2d",

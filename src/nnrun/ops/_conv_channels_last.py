@@ -7,56 +7,30 @@ copy of runs ``kw*C`` long, where im2col's runs are one output row or one image 
 
 * Forward: ``y (positions, O) = patches @ W'ᵀ``, with ``W'`` the weight as ``(O, kh*kw*C)``, then to NCHW.
 * Weight gradient: ``dW' = Gᵀ @ patches``, ``G`` the output gradient as ``(positions, O)``.
-* Input gradient: for stride 1 with few channels, the forward pass of the "full" convolution of ``G`` with
-  the kernel flipped in both axes and its channel axes swapped (``flipped_geometry``). Otherwise
+* Input gradient: where ``channels_last_flips_kernel`` (stride 1, few channels), the forward pass of the
+  "full" convolution of ``G`` with the kernel flipped in both axes and its channel axes swapped
+  (``flipped_geometry``). Otherwise
   ``dpatches = G @ W'`` (into the patch buffer), added back onto a padded channels-last block tap by tap
   (``kh*kw`` strided adds), whose interior goes to NCHW.
 
 ``W'`` keeps the output channels first, so reordering the weight and its gradient transposes ``(C, kh*kw)``
-blocks per output channel, 3x faster than a whole ``(O, K)`` transpose at 512 channels.
+blocks per output channel, much cheaper than a whole ``(O, K)`` transpose at many channels.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from nnrun.ops._conv_kernels import ConvGeometry, blocks
-
-# Channels-last patches copy runs of kw*C floats and need a transposing copy of every input and output block;
-# im2col copies runs of one output row (strided) or one image's positions (rows, flat). Measured per layer on
-# the CPU (3x3, padding 1), time channels-last / the path it replaces, forward and backward: 64 channels at
-# 8x8 0.68-0.73 and 0.66; 32 -> 64 with stride 2 from 16x16 0.66 and 0.72; 32 at 8x8 0.70 and 0.79;
-# 256 at 8x8 0.92 and 0.83; 512 at 4x4 0.96 and 0.79; 128 -> 256 with stride 2 from 16x16 1.01 and 0.88.
-# Slower: 64 -> 128 with stride 2 from 32x32 (16x16 out) 1.09 and 1.04; 16 -> 32 with stride 2 (16 channels,
-# runs of 48) 0.98 and 1.31. So it is used for at most this many output positions per image,
-_MAX_POSITIONS = 64
-# and kernel rows of at least this many floats.
-_MIN_RUN = 96
-# The input gradient of a stride-1 layer goes by the flipped kernel's forward pass (a patch copy and one GEMM)
-# instead of the tap-by-tap adds when it has at most this many output channels. Time flipped / tap adds,
-# per layer at 3x3, padding 1: 64 channels at 8x8 0.63-0.71, 128 at 8x8 0.77, 256 at 8x8 0.96-1.00,
-# 256 at 4x4 0.93, 512 at 4x4 1.09-1.14 (the GEMM grows with the channels, the adds do not); 64 -> 8, 16
-# and 32 channels at 8x8 0.22, 0.35 and 0.49 (the adds scale with the input channels, the copy with O).
-_MAX_FLIPPED_CHANNELS = 128
-
-
-def uses_channels_last(geo: ConvGeometry) -> bool:
-    """On the CPU, one group, no column dilation, more than one tap, few output positions and long runs."""
-    return (
-        not geo.on_gpu
-        and geo.groups == 1
-        and geo.dw == 1
-        and geo.kh * geo.kw > 1
-        and geo.Ho * geo.Wo <= _MAX_POSITIONS
-        and geo.kw * geo.C >= _MIN_RUN
-    )
+from nnrun.ops._conv_dispatch import channels_last_flips_kernel
+from nnrun.ops._conv_geometry import ConvGeometry
+from nnrun.ops._conv_kernels import blocks
 
 
 class _Block:
     """The per-call buffers: a zero-padded channels-last block of images and its patch matrix."""
 
     def __init__(self, geo: ConvGeometry, xp: Any, dtype: Any) -> None:
-        self.positions = geo.Ho * geo.Wo  # patch rows per image
+        self.positions = geo.out_h * geo.out_w  # patch rows per image
         self.geo = geo.blocked_by(self.positions * geo.kh * geo.kw * geo.C * 4)
         self.xp, self.dtype = xp, dtype
         self.patches = xp.empty((self.geo.block * self.positions, geo.kh * geo.kw * geo.C), dtype=dtype)
@@ -66,7 +40,7 @@ class _Block:
         """``(block, Hp, Wp, C)``, zeroed once: later blocks only overwrite the interior."""
         if self._padded is None:
             g = self.geo
-            self._padded = self.xp.zeros((g.block, g.Hp, g.Wp, g.C), dtype=self.dtype)
+            self._padded = self.xp.zeros((g.block, g.padded_h, g.padded_w, g.C), dtype=self.dtype)
         return self._padded
 
     def patch_rows(self, x_block: Any) -> Any:
@@ -76,11 +50,11 @@ class _Block:
         padded = self.padded()
         interior(padded, g, images)[...] = x_block.transpose(0, 2, 3, 1)
         s = padded.itemsize
-        row = g.Wp * g.C * s
+        row = g.padded_w * g.C * s
         view = self.xp.lib.stride_tricks.as_strided(
             padded,
-            (images, g.Ho, g.Wo, g.kh, g.kw * g.C),
-            (padded.strides[0], g.sh * row, g.sw * g.C * s, g.dh * row, s),
+            (images, g.out_h, g.out_w, g.kh, g.kw * g.C),
+            (padded.strides[0], g.stride_h * row, g.stride_w * g.C * s, g.dilation_h * row, s),
         )
         patches = self.patches[: images * self.positions]
         self.xp.copyto(patches.reshape(view.shape), view)
@@ -89,7 +63,7 @@ class _Block:
 
 def interior(padded: Any, geo: ConvGeometry, images: int) -> Any:
     """The ``(images, H, W, C)`` unpadded part of a padded channels-last block."""
-    return padded[:images, geo.pt : geo.pt + geo.H, geo.pl : geo.pl + geo.W]
+    return padded[:images, geo.pad_top : geo.pad_top + geo.H, geo.pad_left : geo.pad_left + geo.W]
 
 
 def _weight_taps(w: Any) -> Any:
@@ -98,10 +72,11 @@ def _weight_taps(w: Any) -> Any:
 
 
 def channels_last_forward(x: Any, w: Any, bias: Any, geo: ConvGeometry, xp: Any) -> Any:
-    """``y (N, O, Ho, Wo)`` of a convolution that ``uses_channels_last``; ``bias`` ``(O,)`` or None."""
+    """``y (N, O, Ho, Wo)`` of a convolution with one group and no column dilation; ``bias`` ``(O,)`` or
+    None."""
     work = _Block(geo, xp, x.dtype)
     geo = work.geo
-    y = xp.empty((geo.N, geo.O, geo.Ho, geo.Wo), dtype=x.dtype)
+    y = xp.empty((geo.N, geo.O, geo.out_h, geo.out_w), dtype=x.dtype)
     w_taps_t = _weight_taps(w).T
     for n0 in blocks(geo):
         _store_output(y, n0, work.patch_rows(x[n0 : n0 + geo.block]) @ w_taps_t, geo, bias)
@@ -112,28 +87,27 @@ def _store_output(y: Any, n0: int, out: Any, geo: ConvGeometry, bias: Any) -> No
     """Write a block's output rows ``(images*Ho*Wo, O)``, plus ``bias`` unless None, into ``y`` at ``n0``."""
     if bias is not None:
         out += bias
-    images = out.reshape(-1, geo.Ho, geo.Wo, geo.O)
+    images = out.reshape(-1, geo.out_h, geo.out_w, geo.O)
     y[n0 : n0 + images.shape[0]] = images.transpose(0, 3, 1, 2)
 
 
-def flipped_geometry(geo: ConvGeometry) -> ConvGeometry | None:
+def flipped_geometry(geo: ConvGeometry) -> ConvGeometry:
     """The convolution of the output gradient ``(N, O, Ho, Wo)`` whose output is the input gradient of a
-    stride-1 convolution: the "full" padding ``(k - 1)*d - p`` on each side, the input's size out. None
-    where another stride or a padding wider than the kernel's extent rules it out, or for more than
-    ``_MAX_FLIPPED_CHANNELS`` output channels."""
-    pb, pr = geo.Hp - geo.H - geo.pt, geo.Wp - geo.W - geo.pl
-    reach_h, reach_w = (geo.kh - 1) * geo.dh, (geo.kw - 1) * geo.dw
-    if (geo.sh, geo.sw) != (1, 1) or geo.O > _MAX_FLIPPED_CHANNELS or max(geo.pt, pb) > reach_h:
-        return None
-    if max(geo.pl, pr) > reach_w:
-        return None
-    padding = (reach_h - geo.pt, reach_h - pb, reach_w - geo.pl, reach_w - pr)
+    stride-1 convolution: the "full" padding ``(k - 1)*d - p`` on each side, the input's size out (for
+    padding within the kernel's extent, see ``channels_last_flips_kernel``)."""
+    reach_h, reach_w = (geo.kh - 1) * geo.dilation_h, (geo.kw - 1) * geo.dilation_w
+    padding = (
+        reach_h - geo.pad_top,
+        reach_h - geo.pad_bottom,
+        reach_w - geo.pad_left,
+        reach_w - geo.pad_right,
+    )
     return ConvGeometry(
-        (geo.N, geo.O, geo.Ho, geo.Wo),
+        (geo.N, geo.O, geo.out_h, geo.out_w),
         (geo.C, geo.O, geo.kh, geo.kw),
         (1, 1),
         padding,
-        (geo.dh, geo.dw),
+        (geo.dilation_h, geo.dilation_w),
         1,
         (geo.H, geo.W),
         geo.on_gpu,
@@ -143,22 +117,24 @@ def flipped_geometry(geo: ConvGeometry) -> ConvGeometry | None:
 def channels_last_backward(
     x: Any, w: Any, grad_out: Any, geo: ConvGeometry, xp: Any, need_input: bool, need_weight: bool
 ) -> tuple[Any, Any]:
-    """``(grad_input or None, grad_weight or None)`` of a convolution that ``uses_channels_last``."""
-    flipped = flipped_geometry(geo) if need_input else None
+    """``(grad_input or None, grad_weight or None)`` of a convolution with one group and no column
+    dilation."""
+    flipped = need_input and channels_last_flips_kernel(geo)
     grad_x = None
-    if flipped is not None:  # kernel flipped in both axes, channel axes swapped: (C, O, kh, kw)
-        grad_x = channels_last_forward(grad_out, w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3), None, flipped, xp)
-    by_taps = need_input and flipped is None  # the input gradient by tap-by-tap adds
+    if flipped:  # kernel flipped in both axes, channel axes swapped: (C, O, kh, kw)
+        w_flipped = w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
+        grad_x = channels_last_forward(grad_out, w_flipped, None, flipped_geometry(geo), xp)
+    by_taps = need_input and not flipped  # the input gradient by tap-by-tap adds
     if not (by_taps or need_weight):
         return grad_x, None
     work = _Block(geo, xp, grad_out.dtype)
     geo = work.geo
     dtype = grad_out.dtype
-    grad_rows = xp.empty((geo.block, geo.Ho, geo.Wo, geo.O), dtype=dtype)
+    grad_rows = xp.empty((geo.block, geo.out_h, geo.out_w, geo.O), dtype=dtype)
     grad_w_taps = None
     if by_taps:
         grad_x = xp.empty((geo.N, geo.C, geo.H, geo.W), dtype=dtype)
-        grad_padded = xp.empty((geo.block, geo.Hp, geo.Wp, geo.C), dtype=dtype)
+        grad_padded = xp.empty((geo.block, geo.padded_h, geo.padded_w, geo.C), dtype=dtype)
         w_taps = _weight_taps(w)
     if need_weight:
         grad_w_taps = xp.zeros((geo.O, geo.kh * geo.kw * geo.C), dtype=dtype)
@@ -185,10 +161,10 @@ def _store_input_gradient(grad_x: Any, n0: int, grad_patches: Any, padded: Any, 
     buffer), and write the interior into ``grad_x`` ``(N, C, H, W)`` from image ``n0``."""
     images = padded.shape[0]
     padded[...] = 0
-    taps = grad_patches.reshape(images, geo.Ho, geo.Wo, geo.kh, geo.kw, geo.C)
-    last_h, last_w = geo.sh * (geo.Ho - 1) + 1, geo.sw * (geo.Wo - 1) + 1
+    taps = grad_patches.reshape(images, geo.out_h, geo.out_w, geo.kh, geo.kw, geo.C)
+    last_h, last_w = geo.stride_h * (geo.out_h - 1) + 1, geo.stride_w * (geo.out_w - 1) + 1
     for i in range(geo.kh):
         for j in range(geo.kw):
-            top = i * geo.dh
-            padded[:, top : top + last_h : geo.sh, j : j + last_w : geo.sw] += taps[:, :, :, i, j]
+            top = i * geo.dilation_h
+            padded[:, top : top + last_h : geo.stride_h, j : j + last_w : geo.stride_w] += taps[:, :, :, i, j]
     grad_x[n0 : n0 + images] = interior(padded, geo, images).transpose(0, 3, 1, 2)

@@ -1,9 +1,10 @@
 """Stride-1 convolution by kernel rows: a CPU alternative to im2col where it moves less memory.
 
-Positions are the "flat" grid of ``_conv_kernels`` (every pixel of the zero-padded block, ``Hp*Wp`` per
+Positions are the "flat" grid of ``_conv_geometry`` (every pixel of the zero-padded block, ``Hp*Wp`` per
 image, images one after another), so kernel row ``i`` reads ``i*dh*Wp`` positions further along than row 0.
-Both passes use the "narrow" grid instead where they can (rows ``W`` wide, without the padding columns; see
-``_grid``).
+Both passes use the "narrow" grid instead where ``kernel_rows_grid`` says so: rows ``W`` wide, without the
+padding columns, so that the copies in and out run over whole images, not rows; taps that would read past a
+row's end (padding columns on the flat grid) are zeroed in the patch matrix instead (``_zero_wrapped``).
 The patch matrix ``R`` covers the kernel's columns only: row ``(j, c)`` at position ``t`` is
 ``padded[c, t + j*dw]`` (``kw*C`` rows where im2col has ``C*kh*kw``; the ``j = 0`` rows are the padded
 block itself). One GEMM with the kernel's rows stacked, ``Z = W' (kh*O, kw*C) @ R``, gives every row's
@@ -19,66 +20,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from nnrun.ops._conv_kernels import (
-    ConvGeometry,
-    blocks,
-    conv_backward,
-    fill_gradient_grid,
-    interior,
-    shifted_copies,
-    store_block_output,
-)
-
-# Kernel rows copy a third of im2col's patches (3x3) and run their GEMM with kh times the rows, a far better
-# shape for OpenBLAS when there are few channels; but they compute all Hp*Wp padded positions, not only the
-# Ho*Wo outputs, and their GEMM result is kh times the output. They are used while the floats they write and
-# read per image, (C*kw + kh*O) * Hp*Wp, stay below this fraction of im2col's, (C*kh*kw + O) * Ho*Wo.
-# Measured per layer (3x3, padding 1, caches flushed between calls), time by kernel rows / by im2col, forward
-# and backward, with that traffic ratio in brackets: 16 channels at 32x32 (0.68) 0.67-0.81 and 0.71; 32 at
-# 16x16 (0.76) 0.74-0.86 and 0.64; 64 at 8x8 (0.94) 0.89-1.34 and 0.75-1.07; 512 at 4x4 (1.35) 1.88;
-# 3 -> 16 channels at 32x32 (1.50) 1.05 and 0.97; 3 -> 64 (2.5) 2.36 and 1.49.
-_MAX_TRAFFIC = 0.9
-
-
-def _fits(geo: ConvGeometry) -> bool:
-    """Kernel rows can run it: stride 1, one group, a kernel taller than one row, on the CPU."""
-    return not geo.on_gpu and geo.groups == 1 and (geo.sh, geo.sw) == (1, 1) and geo.kh > 1
-
-
-def uses_kernel_rows(geo: ConvGeometry) -> bool:
-    """Both passes by kernel rows: they fit, and move less memory than im2col."""
-    if not _fits(geo):
-        return False
-    by_rows = (geo.C * geo.kw + geo.kh * geo.O) * geo.Hp * geo.Wp
-    by_im2col = (geo.C * geo.kh * geo.kw + geo.O) * geo.Ho * geo.Wo
-    return by_rows <= _MAX_TRAFFIC * by_im2col
-
-
-def input_gradient_by_rows(geo: ConvGeometry) -> bool:
-    """The input gradient alone by kernel rows (``rows_input_backward``), wherever they fit. Measured against
-    im2col's (col2im, or flipped-kernel patches), time by kernel rows / by im2col: LeNet-5's 6 -> 16 channels
-    5x5 at 14x14 0.56; 16 -> 32 at 32x32 0.59; 32 -> 64 at 16x16 0.68; 24 -> 48 at 12x12 0.63; 16 at 8x8
-    0.75; 3 -> 16 at 32x32 0.87; 16 -> 64 at 8x8 0.97. The weight gradient stays by im2col: kernel rows took
-    0.93-1.69x its time there."""
-    return _fits(geo)
+from nnrun.ops._conv_dispatch import kernel_rows_grid
+from nnrun.ops._conv_geometry import ConvGeometry
+from nnrun.ops._conv_kernels import blocks, fill_gradient_grid, interior, shifted_copies, store_block_output
 
 
 def _blocked(geo: ConvGeometry, mode: str) -> ConvGeometry:
     """The grid of ``mode``, in blocks sized by the largest per-image buffer of either pass."""
     widest = max(geo.C, geo.O) * max(geo.kh, geo.kw)
-    return geo.in_mode(mode).blocked_by(widest * geo.Hp * geo.Wp * 4)
-
-
-def _grid(geo: ConvGeometry) -> str:
-    """Both passes' grid: narrow where there are padding columns and every output column lies within the
-    input's width (``0 < pl + pr <= dw*(kw - 1)``, as for "same" padding), else flat. The narrow grid drops
-    the padding columns: its rows are the input's, so the copies in and out run over whole images, not rows,
-    and the GEMM computes ``W/Wp`` as many columns; taps that would read past a row's end are zeroed in the
-    patch matrix instead (``_zero_wrapped``). Forward passes at ResNet layers, narrow / flat: 16 channels at
-    32x32 0.91, 32 at 16x16 0.86, 64 at 32x32 0.95, 128 at 16x16 0.88; backward passes in ResNet steps
-    0.90-0.98. Without padding columns both grids are the same, and the flat one needs no zeroing (LeNet-5's
-    second layer: input gradient 0.84x the time)."""
-    return "narrow" if 0 < geo.Wp - geo.W <= geo.dw * (geo.kw - 1) else "flat"
+    return geo.in_mode(mode).blocked_by(widest * geo.padded_h * geo.padded_w * 4)
 
 
 class _RowPatches:
@@ -89,7 +39,7 @@ class _RowPatches:
     def __init__(self, geo: ConvGeometry, xp: Any, dtype: Any, channels: int, length: int, lead: int) -> None:
         self.geo, self.xp = geo, xp
         self.lead = lead  # narrow grid: position 0's tap j reads source column j*dw - lead of its row
-        self.shift = geo.dh * geo.Wg  # positions per kernel row
+        self.shift = geo.dilation_h * geo.grid_w  # positions per kernel row
         self.reach = (geo.kh - 1) * self.shift  # positions R needs past the block for the lower kernel rows
         self.columns = geo.block * geo.positions + self.reach
         self.blocks = xp.empty((geo.kw, channels, length), dtype=dtype)
@@ -103,7 +53,7 @@ class _RowPatches:
         g = self.geo
         if g.kw > 1:
             shifted = self.blocks[1:, :, :extent].transpose(1, 0, 2)  # (channels, kw - 1, extent)
-            shifted_copies(self.xp, self.source[:, g.dw :], shifted, (g.dw,))
+            shifted_copies(self.xp, self.source[:, g.dilation_w :], shifted, (g.dilation_w,))
         if g.mode == "narrow":
             self._zero_wrapped(extent)
         return self.blocks[:, :, :extent].reshape(-1, extent)
@@ -116,7 +66,7 @@ class _RowPatches:
         g = self.geo
         for j in range(g.kw):
             rows = self.blocks[j, :, :extent].reshape(self.blocks.shape[1], -1, g.W)
-            offset = j * g.dw - self.lead  # position column w reads column w + offset
+            offset = j * g.dilation_w - self.lead  # position column w reads column w + offset
             if offset < 0:
                 rows[:, :, :-offset] = 0
             elif offset > 0:
@@ -145,16 +95,16 @@ class _RowPatches:
 
 
 def rows_forward(x: Any, w: Any, bias: Any, geo: ConvGeometry, xp: Any) -> Any:
-    """``y (N, O, Ho, Wo)`` of a convolution that ``uses_kernel_rows``; ``bias`` ``(O,)`` or None."""
-    geo = _blocked(geo, _grid(geo))
+    """``y (N, O, Ho, Wo)`` of a stride-1 convolution with one group; ``bias`` ``(O,)`` or None."""
+    geo = _blocked(geo, kernel_rows_grid(geo))
     dtype = x.dtype
-    y = xp.empty((geo.N, geo.O, geo.Ho, geo.Wo), dtype=dtype)
+    y = xp.empty((geo.N, geo.O, geo.out_h, geo.out_w), dtype=dtype)
     stacked = w.transpose(2, 0, 3, 1).reshape(geo.kh * geo.O, geo.kw * geo.C)  # [(i, o), (j, c)]
-    patches = _RowPatches(geo, xp, dtype, geo.C, geo.block * geo.positions + geo.tail, geo.pl)
+    patches = _RowPatches(geo, xp, dtype, geo.C, geo.block * geo.positions + geo.tail, geo.pad_left)
     for n0 in blocks(geo):
         block = x[n0 : n0 + geo.block]
         images = block.shape[0]
-        _grid_interior(patches.source, geo, images, geo.pl)[...] = block.transpose(1, 0, 2, 3)
+        _grid_interior(patches.source, geo, images, geo.pad_left)[...] = block.transpose(1, 0, 2, 3)
         store_block_output(y, n0, patches.convolve(stacked, images * geo.positions), geo, bias)
     return y
 
@@ -164,25 +114,17 @@ def _grid_interior(buffer: Any, geo: ConvGeometry, images: int, lead: int) -> An
     grid's pixel ``(r, c)`` of image ``n`` sits at ``lead + (n*Hp + r)*W + c``)."""
     if geo.mode != "narrow":
         return interior(buffer, geo, images)
-    grid = buffer[:, lead : lead + images * geo.positions].reshape(buffer.shape[0], images, geo.Hp, geo.W)
-    return grid[:, :, geo.pt : geo.pt + geo.H]
-
-
-def rows_input_backward(
-    x: Any, w: Any, grad_out: Any, geo: ConvGeometry, xp: Any, need_input: bool, need_weight: bool
-) -> tuple[Any, Any]:
-    """``(grad_input or None, grad_weight or None)``: the input gradient by kernel rows, the weight gradient
-    by im2col (for convolutions that fit kernel rows but do not use them, see ``input_gradient_by_rows``)."""
-    grad_x = rows_backward(x, w, grad_out, geo, xp, True, False)[0] if need_input else None
-    grad_w = conv_backward(x, w, grad_out, geo, xp, False, True)[1] if need_weight else None
-    return grad_x, grad_w
+    grid = buffer[:, lead : lead + images * geo.positions].reshape(
+        buffer.shape[0], images, geo.padded_h, geo.W
+    )
+    return grid[:, :, geo.pad_top : geo.pad_top + geo.H]
 
 
 def rows_backward(
     x: Any, w: Any, grad_out: Any, geo: ConvGeometry, xp: Any, need_input: bool, need_weight: bool
 ) -> tuple[Any, Any]:
-    """``(grad_input or None, grad_weight or None)`` of a convolution that ``uses_kernel_rows``."""
-    geo = _blocked(geo, _grid(geo))
+    """``(grad_input or None, grad_weight or None)`` of a stride-1 convolution with one group."""
+    geo = _blocked(geo, kernel_rows_grid(geo))
     dtype = grad_out.dtype
     positions = geo.block * geo.positions
     grad_x = grad_wt = None
@@ -192,22 +134,22 @@ def rows_backward(
         # The flipped kernel's taps read up to ``read_past`` positions past an input position's gradient
         # (the kernel's extent on the grid); the grid holds that gradient ``margin`` positions along (the
         # narrow grid has no padding columns to skip).
-        read_past = (geo.kh - 1) * geo.dh * geo.Wg + (geo.kw - 1) * geo.dw
-        margin = read_past - (geo.pl if geo.mode == "narrow" else 0)
-        flipped_lead = (geo.kw - 1) * geo.dw - geo.pl
+        read_past = (geo.kh - 1) * geo.dilation_h * geo.grid_w + (geo.kw - 1) * geo.dilation_w
+        margin = read_past - (geo.pad_left if geo.mode == "narrow" else 0)
+        flipped_lead = (geo.kw - 1) * geo.dilation_w - geo.pad_left
         grad_patches = _RowPatches(geo, xp, dtype, geo.O, margin + positions + read_past, flipped_lead)
         grid = grad_patches.source
     else:
         grid, margin = xp.zeros((geo.O, positions), dtype=dtype), 0
     if need_weight:
         grad_wt = xp.zeros((geo.kh, geo.kw * geo.C, geo.O), dtype=dtype)  # [i, (j, c), o]
-        input_patches = _RowPatches(geo, xp, dtype, geo.C, positions + geo.tail, geo.pl)
+        input_patches = _RowPatches(geo, xp, dtype, geo.C, positions + geo.tail, geo.pad_left)
     for n0 in blocks(geo):
         g2 = fill_gradient_grid(grid, grad_out[n0 : n0 + geo.block], geo, margin)
         span = g2.shape[1]
         images = span // geo.positions
         if need_weight:
-            pixels = _grid_interior(input_patches.source, geo, images, geo.pl)
+            pixels = _grid_interior(input_patches.source, geo, images, geo.pad_left)
             pixels[...] = x[n0 : n0 + images].transpose(1, 0, 2, 3)
             patches = input_patches.patch_matrix(span)
             grad_wt += xp.matmul(input_patches.row_shifted(patches, span), g2.T)

@@ -1,8 +1,9 @@
 """Convolutions as fused autograd nodes: ``conv1d``, ``conv2d`` and ``conv_transpose2d``.
 
 One node per layer: forward is blocked GEMMs over patch matrices, backward computes the input, weight and bias
-gradients together; ``_conv_rows`` (kernel rows) where that moves less memory, else ``_conv_kernels``
-(im2col/col2im). A 1-D convolution is the 2-D one on a height-1 image.
+gradients together, each by the algorithm that ``_conv_dispatch.conv_plan`` names: im2col (``_conv_kernels``),
+kernel rows (``_conv_rows``) or channels last (``_conv_channels_last``). A 1-D convolution is the 2-D one on
+a height-1 image.
 A transposed convolution's forward pass is a convolution's input gradient and its backward pass is a
 convolution forward (input gradient) plus a convolution's weight gradient.
 """
@@ -13,21 +14,11 @@ from typing import Any
 
 from nnrun import _backend
 from nnrun.autograd.function import Function
-from nnrun.ops._conv_channels_last import channels_last_backward, channels_last_forward, uses_channels_last
-from nnrun.ops._conv_kernels import (
-    ConvGeometry,
-    conv_backward,
-    conv_forward,
-    kept_patches,
-    kept_weight_gradient,
-)
-from nnrun.ops._conv_rows import (
-    input_gradient_by_rows,
-    rows_backward,
-    rows_forward,
-    rows_input_backward,
-    uses_kernel_rows,
-)
+from nnrun.ops._conv_channels_last import channels_last_backward, channels_last_forward
+from nnrun.ops._conv_dispatch import ConvPlan, conv_plan
+from nnrun.ops._conv_geometry import ConvGeometry
+from nnrun.ops._conv_kernels import conv_backward, conv_forward, kept_patches, kept_weight_gradient
+from nnrun.ops._conv_rows import rows_backward, rows_forward
 from nnrun.ops._window_args import Pair, int_tuple
 
 Pads = tuple[int, int, int, int]  # (top, bottom, left, right)
@@ -96,17 +87,32 @@ def _shaped(array: Any, shape: tuple[int, ...]) -> Any:
     return array if array is None or array.shape == shape else array.reshape(shape)
 
 
-def _kernels(geo: ConvGeometry) -> tuple[Any, Any]:
-    """The forward and backward kernels for a convolution: channels-last patch rows for small images with
-    many channels, kernel rows where they move less memory than im2col, else im2col (with the input gradient
-    by kernel rows where they fit)."""
-    if uses_channels_last(geo):
-        return channels_last_forward, channels_last_backward
-    if uses_kernel_rows(geo):
-        return rows_forward, rows_backward
-    if input_gradient_by_rows(geo):
-        return conv_forward, rows_input_backward
-    return conv_forward, conv_backward
+def _forward_kernel(algorithm: str) -> Any:
+    """The forward kernel of ``algorithm``: ``(x, w, bias, geo, xp)`` to ``y``."""
+    kernels = {"channels_last": channels_last_forward, "kernel_rows": rows_forward, "im2col": conv_forward}
+    return kernels[algorithm]
+
+
+def _backward_kernel(algorithm: str) -> Any:
+    """The backward kernel of ``algorithm``: ``(x, w, grad_out, geo, xp, need_input, need_weight)`` to
+    ``(grad_input or None, grad_weight or None)``."""
+    kernels = {"channels_last": channels_last_backward, "kernel_rows": rows_backward, "im2col": conv_backward}
+    return kernels[algorithm]
+
+
+def _kernel_gradients(
+    plan: ConvPlan, x: Any, w: Any, grad_out: Any, geo: ConvGeometry, xp: Any, need_x: bool, need_w: bool
+) -> tuple[Any, Any]:
+    """The input and weight gradients by the plan's algorithms: in one pass where one algorithm gives both.
+    (A weight gradient from kept patches is ``kept_weight_gradient``'s, so ``need_w`` is False then.)"""
+    if plan.input_grad == plan.weight_grad:
+        return _backward_kernel(plan.input_grad)(x, w, grad_out, geo, xp, need_x, need_w)
+    grad_x = grad_w = None
+    if need_x:
+        grad_x = _backward_kernel(plan.input_grad)(x, w, grad_out, geo, xp, True, False)[0]
+    if need_w:
+        grad_w = _backward_kernel(plan.weight_grad)(x, w, grad_out, geo, xp, False, True)[1]
+    return grad_x, grad_w
 
 
 class ConvNd(Function):
@@ -145,15 +151,14 @@ class ConvNd(Function):
                 f"({' x '.join(map(str, kshown))}). Kernel size can't be greater than actual input size"
             )
         geo = ConvGeometry(x4.shape, w4.shape, stride, padding, dilation, groups, (ho, wo), _on_gpu(x))
-        forward, ctx.backward_kernel = _kernels(geo)
+        plan = conv_plan(geo, x4.dtype.itemsize)
         patches = None
-        if forward is conv_forward and ctx.needs_input_grad[1]:
-            patches = kept_patches(geo, ctx.xp, x4.dtype)  # for the weight gradient, if small enough
-        if patches is None:
-            y = forward(x4, w4, bias, geo, ctx.xp)
-        else:
+        if plan.weight_grad == "kept_patches" and ctx.needs_input_grad[1]:
+            patches = kept_patches(geo, ctx.xp, x4.dtype)  # conv_forward fills it, for the weight gradient
             y = conv_forward(x4, w4, bias, geo, ctx.xp, patches)
-        ctx.geo = geo
+        else:
+            y = _forward_kernel(plan.output)(x4, w4, bias, geo, ctx.xp)
+        ctx.geo, ctx.plan = geo, plan
         ctx.save_for_backward(x, weight, patches)
         if spatial == 1:
             y = y[:, :, 0]
@@ -164,7 +169,7 @@ class ConvNd(Function):
         x, weight, patches = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
         geo = ctx.geo
-        g4 = grad_out.reshape(geo.N, geo.O, geo.Ho, geo.Wo)
+        g4 = grad_out.reshape(geo.N, geo.O, geo.out_h, geo.out_w)
         x4 = x.reshape(geo.N, geo.C, geo.H, geo.W)
         w4 = weight.reshape(geo.O, geo.C // geo.groups, geo.kh, geo.kw)
         grad_x = grad_w = grad_b = None
@@ -172,7 +177,9 @@ class ConvNd(Function):
             grad_w = _shaped(kept_weight_gradient(patches, w4.shape, g4, geo, ctx.xp), weight.shape)
         need_kernel_w = need_w and patches is None
         if need_x or need_kernel_w:
-            grad_x, kernel_grad_w = ctx.backward_kernel(x4, w4, g4, geo, ctx.xp, need_x, need_kernel_w)
+            grad_x, kernel_grad_w = _kernel_gradients(
+                ctx.plan, x4, w4, g4, geo, ctx.xp, need_x, need_kernel_w
+            )
             grad_x = _shaped(grad_x, x.shape)
             if need_kernel_w:
                 grad_w = _shaped(kernel_grad_w, weight.shape)
@@ -232,7 +239,7 @@ class ConvTranspose2d(Function):
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
         geo = ctx.geo
         g4 = grad_out.reshape(geo.N, geo.C, geo.H, geo.W)
-        x4 = x.reshape(geo.N, geo.O, geo.Ho, geo.Wo)
+        x4 = x.reshape(geo.N, geo.O, geo.out_h, geo.out_w)
         grad_x = grad_w = grad_b = None
         if need_x:
             grad_x = conv_forward(g4, weight, None, geo, ctx.xp).reshape(x.shape)

@@ -1,4 +1,5 @@
-"""Optimizers and learning-rate schedulers shaped like ``torch.optim``."""
+"""Optimizers and learning-rate schedulers shaped like ``torch.optim``, and the registries configs name
+them from (``OPTIMIZERS``, ``SCHEDULERS``)."""
 
 from nnrun.optim import lr_scheduler
 from nnrun.optim.adagrad import Adagrad
@@ -7,5 +8,32 @@ from nnrun.optim.adamw import AdamW
 from nnrun.optim.optimizer import Optimizer
 from nnrun.optim.rmsprop import RMSprop
 from nnrun.optim.sgd import SGD
+from nnrun.registry import Registry
 
-__all__ = ["SGD", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "lr_scheduler"]
+OPTIMIZERS = Registry(
+    "optimizer",
+    base=Optimizer,
+    builtins=lambda: {cls.__name__: cls for cls in (SGD, Adagrad, Adam, AdamW, RMSprop)},
+)
+#: LambdaLR takes Python functions, which a config cannot hold.
+SCHEDULERS = Registry(
+    "scheduler",
+    base=lr_scheduler.LRScheduler,
+    builtins=lambda: {
+        name: getattr(lr_scheduler, name)
+        for name in lr_scheduler.__all__
+        if name not in ("LRScheduler", "LambdaLR")
+    },
+)
+
+__all__ = [
+    "OPTIMIZERS",
+    "SCHEDULERS",
+    "SGD",
+    "Adagrad",
+    "Adam",
+    "AdamW",
+    "Optimizer",
+    "RMSprop",
+    "lr_scheduler",
+]

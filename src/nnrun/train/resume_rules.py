@@ -109,7 +109,7 @@ def _canonical(document: dict[str, Any]) -> dict[str, Any]:
         if document.get(kind) is not None:
             document[kind] = with_defaults(document[kind], kind)
     data = document.get("data")
-    entry = DATASETS.get(data.get("dataset")) if isinstance(data, dict) else None
+    entry = DATASETS.entries().get(data.get("dataset")) if isinstance(data, dict) else None
     if entry is not None and isinstance(data.get("options"), dict):
         document["data"] = {**data, "options": {**entry.option_defaults(), **data["options"]}}
     return document

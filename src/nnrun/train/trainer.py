@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 import nnrun
-from nnrun import distributed, nn
+from nnrun import distributed, nn, utils
 from nnrun._tensor import Tensor
 from nnrun.config import TrainingConfig, load_training
 from nnrun.serialization import CheckpointError
@@ -56,6 +56,8 @@ class Trainer:
             ranks the loaders are sharded (each rank reads ``1/N`` of every epoch), gradients are averaged
             every step, and only rank 0 prints and writes files; callbacks given here run on every rank
             (``trainer.is_global_zero`` tells them apart).
+        tune_malloc: tune glibc malloc for training when ``fit`` starts (:func:`nnrun.utils.tune_malloc`);
+            False leaves the process's malloc alone.
     """
 
     def __init__(
@@ -76,7 +78,9 @@ class Trainer:
         need_test: bool = False,
         need_train: bool = True,
         communicator: distributed.Communicator | None = None,
+        tune_malloc: bool = True,
     ) -> None:
+        self.tune_malloc = tune_malloc
         self.config: TrainingConfig | None = None
         self.config_text: str | None = None  # the resolved config, saved in the run folder and checkpoints
         if config is not None:
@@ -169,6 +173,8 @@ class Trainer:
             raise TypeError(
                 "this Trainer was built without training data (need_train=False); it can evaluate"
             )
+        if self.tune_malloc:
+            utils.tune_malloc()
         with self.parallel.failure_ends_job():
             if resume is not None:
                 self.resume(resume)

@@ -1,4 +1,5 @@
-"""``load_dataset``: a dataset by name, from a folder of standard files, as an ``ArrayDataset``."""
+"""``DATASETS``, the datasets configs name, and ``load_dataset``: a dataset by name, from a folder of standard
+files, as an ``ArrayDataset``."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from nnrun.data.datasets.npz import load_npz
 from nnrun.data.datasets.sample import load_mnist_sample
 from nnrun.data.datasets.synthetic import check_classification, make_classification
 from nnrun.data.errors import DatasetError
+from nnrun.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -47,18 +49,21 @@ class DatasetEntry:
             self.check(**options)
 
 
-DATASETS: dict[str, DatasetEntry] = {
-    "mnist": DatasetEntry(partial(load_idx_family, MNIST), reads_files=True, downloadable=True),
-    "fashion_mnist": DatasetEntry(
-        partial(load_idx_family, FASHION_MNIST), reads_files=True, downloadable=True
-    ),
-    "cifar10": DatasetEntry(load_cifar10, reads_files=True, downloadable=True),
-    "npz": DatasetEntry(load_npz, reads_files=True, downloadable=False),
-    "synthetic": DatasetEntry(
-        make_classification, reads_files=False, downloadable=False, check=check_classification
-    ),
-    "mnist_sample": DatasetEntry(load_mnist_sample, reads_files=False, downloadable=False),
-}
+DATASETS = Registry(
+    "dataset",
+    builtins=lambda: {
+        "mnist": DatasetEntry(partial(load_idx_family, MNIST), reads_files=True, downloadable=True),
+        "fashion_mnist": DatasetEntry(
+            partial(load_idx_family, FASHION_MNIST), reads_files=True, downloadable=True
+        ),
+        "cifar10": DatasetEntry(load_cifar10, reads_files=True, downloadable=True),
+        "npz": DatasetEntry(load_npz, reads_files=True, downloadable=False),
+        "synthetic": DatasetEntry(
+            make_classification, reads_files=False, downloadable=False, check=check_classification
+        ),
+        "mnist_sample": DatasetEntry(load_mnist_sample, reads_files=False, downloadable=False),
+    },
+)
 
 
 def load_dataset(
@@ -75,9 +80,9 @@ def load_dataset(
     the reader: ``transform`` for all; ``num_classes``, ``shape``, ``seed``… for synthetic. Every problem is
     a ``DatasetError`` that names the file or folder.
     """
-    entry = DATASETS.get(name)
-    if entry is None:
+    if name not in DATASETS:
         raise DatasetError(f"Unknown dataset {name!r}: expected one of {', '.join(DATASETS)}.")
+    entry = DATASETS.get(name)
     if entry.reads_files and root is None:
         raise DatasetError(
             f"Dataset {name!r} reads files: give root, the folder (or .npz file) that holds them."

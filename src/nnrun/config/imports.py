@@ -1,4 +1,5 @@
-"""The layer registry: ``nnrun.nn``'s public layers plus classes registered with ``@nnrun.register``."""
+"""Code a config brings in: the modules of its ``imports:``, whose ``@nnrun.register`` decorators add classes
+to the registries, and (where a config allows them) classes by dotted path."""
 
 from __future__ import annotations
 
@@ -7,65 +8,8 @@ import importlib.util
 import os
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
 
 from nnrun import nn
-
-T = TypeVar("T", bound=type)
-
-#: Container node forms, handled by the builder rather than by calling the class with arguments.
-CONTAINERS = ("Sequential", "ModuleList", "ModuleDict", "Repeat")
-_NOT_LAYERS = ("Module", "ParameterList", "ParameterDict")
-_registered: dict[str, type] = {}
-
-
-def register(cls: T | None = None, *, name: str | None = None) -> Any:
-    """Make a ``Module`` subclass usable by name in model configs: ``@nnrun.register`` or
-    ``@nnrun.register(name="MyBlock")``. Raises ``ValueError`` if the name is already taken."""
-
-    def add(target: T) -> T:
-        if not (isinstance(target, type) and issubclass(target, nn.Module)):
-            raise TypeError(f"nnrun.register expects a Module subclass, got {target!r}")
-        key = name or target.__name__
-        taken = layer_classes().get(key)
-        if taken is not None and taken is not target:
-            raise ValueError(
-                f"layer name {key!r} is already registered for {taken.__module__}.{taken.__name__}"
-            )
-        _registered[key] = target
-        return target
-
-    return add if cls is None else add(cls)
-
-
-def unregister(name: str) -> None:
-    """Forget a class registered under ``name`` (for tests and interactive sessions)."""
-    _registered.pop(name, None)
-
-
-def builtin_layers() -> dict[str, type]:
-    """Every public ``Module`` subclass exported by ``nnrun.nn``, containers excluded, by name."""
-    found = {}
-    for key in dir(nn):
-        obj = getattr(nn, key)
-        if key.startswith("_") or key in _NOT_LAYERS or key in CONTAINERS:
-            continue
-        if isinstance(obj, type) and issubclass(obj, nn.Module):
-            found[key] = obj
-    return found
-
-
-def layer_classes() -> dict[str, type]:
-    """Built-in and registered layers by name (a registered class never replaces a built-in one)."""
-    return {**_registered, **builtin_layers()}
-
-
-def registered_name(cls: type) -> str | None:
-    """The name under which ``cls`` is registered, or None."""
-    for key, value in layer_classes().items():
-        if value is cls:
-            return key
-    return None
 
 
 def import_dotted(path: str) -> type:

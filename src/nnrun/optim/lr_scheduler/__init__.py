@@ -1,0 +1,30 @@
+"""Learning-rate schedulers shaped like ``torch.optim.lr_scheduler``.
+
+Stepping follows PyTorch: the constructor performs the initial step (epoch 0 sets the first learning rate),
+then ``scheduler.step()`` is called once per epoch (or batch) after ``optimizer.step()``. Each scheduler is
+one rule over the epoch, written once (``base.LRScheduler`` holds what they share):
+
+- ``base.py``: ``LRScheduler``, the optimizer, the epoch count and the per-group bookkeeping;
+- ``decay.py``: ``LambdaLR``, ``StepLR``, ``MultiStepLR``, ``ExponentialLR``, ``LinearLR``;
+- ``annealing.py``: ``CosineAnnealingLR``, ``OneCycleLR``;
+- ``sequential.py``: ``SequentialLR``; ``plateau.py``: ``ReduceLROnPlateau``.
+"""
+
+from nnrun.optim.lr_scheduler.annealing import CosineAnnealingLR, OneCycleLR
+from nnrun.optim.lr_scheduler.base import LRScheduler
+from nnrun.optim.lr_scheduler.decay import ExponentialLR, LambdaLR, LinearLR, MultiStepLR, StepLR
+from nnrun.optim.lr_scheduler.plateau import ReduceLROnPlateau
+from nnrun.optim.lr_scheduler.sequential import SequentialLR
+
+__all__ = [
+    "CosineAnnealingLR",
+    "ExponentialLR",
+    "LRScheduler",
+    "LambdaLR",
+    "LinearLR",
+    "MultiStepLR",
+    "OneCycleLR",
+    "ReduceLROnPlateau",
+    "SequentialLR",
+    "StepLR",
+]
