@@ -49,7 +49,8 @@ def _built(node: Any, path: str, mark: Mark, issues: Issues) -> Callback | None:
     arguments = to_plain(body) if body is not None else {}
     values, problems = validate_arguments(schema_for(cls), arguments)
     for key, message in problems.items():
-        issues.add(join_path(where, key), message, locate(body, body_mark, (key,)))
+        at_key = "unknown argument" in message  # the misspelt name, else the value that does not fit
+        issues.add(join_path(where, key), message, locate(body, body_mark, (key,), at_key=at_key))
     if values is None:
         return None
     try:
