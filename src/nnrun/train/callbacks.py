@@ -106,6 +106,10 @@ def _defines(callback: Any, hook: str) -> bool:
     return own is not None and own is not getattr(Callback, hook)
 
 
+def _state_key(callback: Any) -> str:
+    return getattr(callback, "state_key", type(callback).__qualname__)
+
+
 class CallbackList:
     """The callbacks of a run, in order; a hook is called on each callback that defines it, in order.
 
@@ -113,7 +117,7 @@ class CallbackList:
 
     def __init__(self, callbacks: Iterable[Callback], main: bool = True) -> None:
         self.callbacks = [c for c in callbacks if main or not getattr(c, "rank_zero_only", False)]
-        keys = [c.state_key for c in self.callbacks if hasattr(c, "state_dict")]
+        keys = [_state_key(c) for c in self.callbacks if hasattr(c, "state_dict")]
         repeated = sorted({key for key in keys if keys.count(key) > 1})
         if repeated:
             raise ValueError(f"callbacks with state share the state_key {repeated[0]!r}; give each its own")
@@ -134,10 +138,10 @@ class CallbackList:
 
     def state_dict(self) -> dict[str, Any]:
         """The state of each callback that has one, by ``state_key``."""
-        return {c.state_key: c.state_dict() for c in self.callbacks if hasattr(c, "state_dict")}
+        return {_state_key(c): c.state_dict() for c in self.callbacks if hasattr(c, "state_dict")}
 
     def load_state_dict(self, states: dict[str, Any]) -> None:
         """Give each callback with state its saved state (one the checkpoint has no state of starts anew)."""
         for callback in self.callbacks:
-            if hasattr(callback, "load_state_dict") and callback.state_key in states:
-                callback.load_state_dict(states[callback.state_key])
+            if hasattr(callback, "load_state_dict") and _state_key(callback) in states:
+                callback.load_state_dict(states[_state_key(callback)])

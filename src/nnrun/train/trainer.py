@@ -120,16 +120,18 @@ class Trainer:
         self.checkpointer = Checkpointer(self.checkpoints, settings.checkpoint)
         self.run_folder = RunFolder(settings.output, self.config_text) if settings.output else None
         on_cpu = nnrun.device(self.device).type == "cpu"
+        if progress is False or not self.comm.is_main:
+            progress = None
         hooks: list[Any] = [
             NonFiniteLoss(every_step=on_cpu, every_n_steps=settings.log_every),
             MetricLogger(settings.log_every),
             Evaluation(test=settings.test),
             self.run_folder,
             *callbacks,
-            (default_progress() if progress is True else progress) if self.comm.is_main else False,
-            self.checkpointer,
+            default_progress() if progress is True else progress,
+            self.checkpointer,  # last: it saves what the others have done
         ]
-        self.callbacks = CallbackList([hook for hook in hooks if hook], main=self.comm.is_main)
+        self.callbacks = CallbackList([hook for hook in hooks if hook is not None], main=self.comm.is_main)
         self._interrupt = DeferredInterrupt()
         self._owns_folders = False
         self._session: tuple[float, float] | None = None  # (clock, elapsed_s) when the last fit began
@@ -266,6 +268,7 @@ class Trainer:
                     self._run_epoch()
                 summary = self._summary()
         except BaseException as error:
+            self._clock = None
             self.callbacks.call("on_exception", self, error)
             raise
         self.callbacks.call("on_train_end", self, summary)
