@@ -285,10 +285,11 @@ class Trainer:
         batches = loader.iter_from(position.batch_index) if position.batch_index else iter(loader)
         self.model.train()
         every_n_steps, step_end = self.callbacks.every_n_steps, self.callbacks.hooks["on_step_end"]
+        ranks = self.world_size
         self._clock = time.perf_counter()
         for inputs, target in batches:
             loss = self._step(inputs, target)
-            position.advance(int(target.shape[0]) * self.world_size)  # equal shards: n samples per rank
+            position.advance(int(target.shape[0]) * ranks)  # equal shards: as many samples on every rank
             for n, hook in every_n_steps:
                 if position.global_step % n == 0:
                     hook(self)

@@ -25,7 +25,7 @@ class NonFiniteLoss(Callback):
 
     def on_before_backward(self, trainer: Any, loss: Any) -> None:
         if self.every_step:
-            self._raise_if_non_finite(trainer, float(loss.item()), trainer.global_step + 1)
+            self._raise_if_non_finite(trainer, float(loss.item()), trainer.position.global_step + 1)
 
     def on_every_n_steps(self, trainer: Any) -> None:
         self.check(trainer)
