@@ -62,7 +62,9 @@ class Callback:
         """After each forward pass, with the batch's loss (raising here leaves the weights as they were)."""
 
     def on_every_n_steps(self, trainer: Any) -> None:
-        """Every ``every_n_steps`` optimizer steps, before the ``on_step_end`` hooks of that step."""
+        """Every ``every_n_steps`` optimizer steps, before the ``on_step_end`` hooks of that step. The step's
+        checkpoint is written here, by the last callback: state that it must hold (a count of steps, an
+        average of the weights) is updated here, with ``every_n_steps = 1``, rather than in on_step_end."""
 
     def on_step_end(self, trainer: Any, loss: Any) -> None:
         """After each optimizer step, with that batch's loss: a detached 0-d tensor on the training device
