@@ -97,3 +97,13 @@ def test_missing_file(invoke, tmp_path):
 def test_debug_shows_the_exception(invoke, write_config):
     result = invoke("--debug", "validate", write_config("module: {Nope: 1}\n"))
     assert isinstance(result.exception, config.ConfigError)
+
+
+def test_a_training_config_s_callbacks_are_checked(invoke, tiny_config):
+    path = tiny_config()
+    path.write_text(path.read_text(encoding="utf-8") + "callbacks: [{NoSuchCallback: {patience: 3}}]\n")
+    result = invoke("validate", path)
+    assert result.exit_code == 2, result.output
+    line = len(path.read_text(encoding="utf-8").splitlines())
+    assert f"{path}:{line}:14: callbacks.0.NoSuchCallback: unknown callback 'NoSuchCallback'" in result.stderr
+    _no_traceback(result)

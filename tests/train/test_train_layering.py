@@ -25,7 +25,7 @@ def test_lower_layers_never_import_train(path):
 
 
 def test_train_has_no_third_party_layers_of_its_own():
-    for path in TRAIN.glob("*.py"):
+    for path in TRAIN.rglob("*.py"):
         found = {name.split(".")[0] for name in _imports(path)} & {
             "pydantic",
             "yaml",

@@ -18,13 +18,17 @@ def validate(
     debug: Annotated[bool, typer.Option("--debug", help="Show the Python traceback of an error.")] = False,
 ) -> None:
     """Check CONFIG: it parses, every layer and argument is valid, the model builds and, when the config
-    gives input_shape, runs on it; a training config's data, loss, optimizer, scheduler and checkpoint
-    settings are checked too. Exit code 0 when valid, 2 otherwise."""
+    gives input_shape, runs on it; a training config's data, loss, optimizer, scheduler, checkpoint
+    settings and callbacks are checked too. Exit code 0 when valid, 2 otherwise."""
     with reported_errors(debug_requested(ctx, debug)):
         api = config_api()
         path = existing_file(config)
         training = api.is_training_document(api.parse_file(str(path))[0])
         training_cfg = api.load_training(path) if training else None
+        if training_cfg is not None and training_cfg.document.get("callbacks"):
+            from nnrun.train.config_callbacks import callbacks_from_config  # their registry is nnrun.train's
+
+            callbacks_from_config(training_cfg)
         cfg = training_cfg.model if training_cfg else api.load(path)
         model = api.build_model(cfg)
         shape = config_input_shape(cfg)

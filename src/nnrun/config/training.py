@@ -131,6 +131,8 @@ class TrainingSchema(_Strict):
     scheduler: Any = None
     train: TrainSchema = TrainSchema()
     checkpoint: CheckpointSchema = CheckpointSchema()
+    #: ``Name`` or ``{Name: {argument: value}}`` items, looked up and built by ``nnrun.train``
+    callbacks: list[Any] = Field(default_factory=list)
 
 
 @dataclass
@@ -190,6 +192,8 @@ class TrainingConfig:
             resolved["scheduler"] = plain["scheduler"]
         resolved["train"] = self.train.model_dump()
         resolved["checkpoint"] = self.checkpoint.model_dump()
+        if plain.get("callbacks"):
+            resolved["callbacks"] = plain["callbacks"]
         return dump_yaml(resolved)
 
 

@@ -4,15 +4,15 @@ loaders, model, loss, optimizer and scheduler (in that order, after seeding the 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 import nnrun
 from nnrun import distributed, nn
-from nnrun.config import ConfigError, TrainingConfig, build_model
+from nnrun.config import ConfigError, TrainingConfig, build_model, load_training
 from nnrun.config.errors import describe_exception
 from nnrun.config.training_nodes import (
     build_loss,
@@ -24,15 +24,17 @@ from nnrun.config.training_nodes import (
 )
 from nnrun.data import ArrayDataset, DataLoader, DatasetError, load_dataset
 from nnrun.optim import Optimizer
+from nnrun.train.callbacks import Callback
+from nnrun.train.config_callbacks import callbacks_from_config
 from nnrun.train.data_checks import check_pipeline, check_training_data
-from nnrun.train.data_parallel import seed_for_rank
+from nnrun.train.data_parallel import DataParallel, seed_for_rank
 from nnrun.train.settings import CheckpointSettings, TrainSettings
 
 
 @dataclass
 class RunParts:
     """Everything a trainer needs; loaders yield ``(inputs, labels)`` on ``device`` (no training loader
-    when built for evaluation only)."""
+    when built for evaluation only); built from ``config`` with its ``callbacks:``, if from a config."""
 
     model: nn.Module
     optimizer: Optimizer
@@ -42,6 +44,26 @@ class RunParts:
     test_loader: DataLoader | None
     scheduler: Any
     device: str
+    config: TrainingConfig | None = None
+    callbacks: list[Callback] = field(default_factory=list)
+
+
+def load_run(
+    config: TrainingConfig | str | os.PathLike,
+    overrides: Iterable[str] = (),
+    need_test: bool = False,
+    need_train: bool = True,
+    communicator: distributed.Communicator | None = None,
+) -> tuple[RunParts, distributed.Communicator]:
+    """The parts a training config (a path, YAML text or loaded config, with ``key=value`` overrides)
+    describes, with the communicator of its ranks (by default ``distributed.init()`` on its device); see
+    :func:`build_parts`. A failure on one rank (data missing on one machine) ends the whole job."""
+    cfg = config if isinstance(config, TrainingConfig) else load_training(config, tuple(overrides))
+    comm = communicator or distributed.init(device=resolve_device(cfg))
+    with DataParallel(comm).failure_ends_job():
+        parts = build_parts(cfg, need_test, comm, need_train)
+        parts.callbacks = callbacks_from_config(cfg)
+    return parts, comm
 
 
 def resolve_device(cfg: TrainingConfig) -> str:
@@ -151,7 +173,7 @@ def build_parts(
         epochs, per_epoch = cfg.train.epochs, len(train_loader)
         symbols = {"epochs": epochs, "steps_per_epoch": per_epoch, "steps": epochs * per_epoch}
         scheduler = _built(cfg, "scheduler", lambda: _scheduler(cfg, optimizer, symbols))
-    return RunParts(model, optimizer, loss_fn, train_loader, val_loader, test_loader, scheduler, device)
+    return RunParts(model, optimizer, loss_fn, train_loader, val_loader, test_loader, scheduler, device, cfg)
 
 
 def _scheduler(cfg: TrainingConfig, optimizer: Optimizer, symbols: dict[str, int]) -> Any:

@@ -21,7 +21,7 @@ from nnrun._atomic import remove_leftovers
 from nnrun._folders import make_folders, remove_empty
 from nnrun.train.checkpoint_folder import CheckpointFolder
 from nnrun.train.errors import RunFolderError
-from nnrun.train.run_folder import RunFolder
+from nnrun.train.extensions.run_folder import RunFolder
 
 
 class Claim:

@@ -30,6 +30,8 @@ CONFIG_HEADER = "# nnrun: the resolved config of this run; nnrun train trains it
 class RunFolder(Callback):
     """Writes the run folder ``path``; ``config_text`` (if any) becomes ``config.yaml``."""
 
+    rank_zero_only = True
+
     def __init__(self, path: str, config_text: str | None = None) -> None:
         self.path = path
         self.config_text = config_text

@@ -27,6 +27,8 @@ class PlainProgress(Callback):
     """One line per log step and per epoch, for logs and pipes; when ``every_s`` seconds pass without a
     line (``log_every`` larger than an epoch, slow steps), a line with the step reached and its loss."""
 
+    rank_zero_only = True
+
     def __init__(self, stream: TextIO | None = None, every_s: float = 30.0) -> None:
         self.stream = stream
         self.every_s = every_s
