@@ -20,7 +20,7 @@ import numpy as np
 
 import nnrun
 from nnrun._tensor import Tensor
-from nnrun.config import ConfigError, build_model, load_stored
+from nnrun.config.model_file import rebuild_model
 from nnrun.serialization import CheckpointError
 
 FORMAT = "nnrun-training-checkpoint"
@@ -104,22 +104,19 @@ def _structure_problem(state: dict[str, Any]) -> str | None:
     return None
 
 
-def model_from_checkpoint(path: str | os.PathLike) -> Any:
+def model_from_checkpoint(path: str | os.PathLike) -> nnrun.nn.Module:
     """The model of a training checkpoint, rebuilt from the config saved in it, with its weights (on the CPU;
     the global random state is left as it was). Its ``_nnrun_config`` holds the model config."""
     path = os.fspath(path)
     state = load_checkpoint(path, complete=True)
     if not state.get("config"):
         raise CheckpointError(f"{path}: saved without a config; load state['model'] into your own model")
-    rng = nnrun.get_rng_state()
-    try:
-        model = build_model(load_stored(state["config"], f"{path}[config]"))
-    except ConfigError as exc:
-        raise CheckpointError(f"{path}: the config saved in it is invalid:\n{exc}") from None
-    finally:
-        nnrun.set_rng_state(rng)
-    model.load_state_dict(state["model"])
-    return model
+    return rebuild_model(
+        state["config"],
+        state["model"],
+        source=f"{path}[config]",
+        invalid=f"{path}: the config saved in it is invalid",
+    )
 
 
 def checksum(state: Any) -> str:
