@@ -249,6 +249,18 @@ def _cast_state(param: Tensor, name: str, value: Any) -> Any:
     return copy.deepcopy(value)
 
 
+#: How PyTorch's messages name a hyperparameter, where not ``"<name> value"``.
+_LABELS = {"lr": "learning rate", "eps": "epsilon value"}
+
+
+def check_non_negative(**hyperparameters: float) -> None:
+    """Raise ``ValueError`` in PyTorch's words (``Invalid learning rate: -1``) for the first of
+    ``hyperparameters`` that is not ``>= 0`` (NaN included)."""
+    for name, value in hyperparameters.items():
+        if not value >= 0.0:
+            raise ValueError(f"Invalid {_LABELS.get(name, f'{name} value')}: {value}")
+
+
 def step_counter() -> Tensor:
     """A fresh 0-d ``step`` counter as PyTorch keeps it: on the host, float64 when the default dtype is
     float64, else float32."""

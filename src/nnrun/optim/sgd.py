@@ -70,6 +70,7 @@ class SGD(Optimizer):
         differentiable: bool = False,
         fused: bool | None = None,
     ) -> None:
+        # PyTorch's SGD checks with ``<`` (a NaN passes), unlike the others' check_non_negative
         if lr < 0.0:
             raise ValueError(f"Invalid learning rate: {lr}")
         if momentum < 0.0:
