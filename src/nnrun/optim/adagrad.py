@@ -6,6 +6,7 @@ from typing import Any
 
 from nnrun import _backend
 from nnrun._tensor import Tensor
+from nnrun.optim._update import objective_grad
 from nnrun.optim.optimizer import Optimizer, ParamsT, check_non_negative, step_counter, zeros_state
 
 
@@ -26,10 +27,7 @@ def adagrad(
     g = ±grad + weight_decay·param;  s += g²;  param -= lr / (1 + (t - 1)·lr_decay) · g / (sqrt(s) + eps)
     """
     xp = _backend.array_module(param)
-    if maximize:
-        grad = -grad
-    if weight_decay != 0:
-        grad = grad + weight_decay * param
+    grad = objective_grad(param, grad, weight_decay, maximize)
     scratch = xp.multiply(grad, grad)
     state_sum += scratch
     std = xp.sqrt(state_sum, out=scratch)

@@ -7,6 +7,7 @@ from typing import Any
 
 from nnrun import _backend
 from nnrun._tensor import Tensor
+from nnrun.optim._update import lerp_, objective_grad
 from nnrun.optim.optimizer import Optimizer, ParamsT, check_non_negative, step_counter, zeros_state
 
 
@@ -34,13 +35,9 @@ def adam(
     param -= lr / (1 - β1^t) · m / (sqrt(v or v̂) / sqrt(1 - β2^t) + eps)
     """
     xp = _backend.array_module(param)
-    if maximize:
-        grad = -grad
-    if weight_decay != 0:
-        if decoupled_weight_decay:
-            param *= 1 - lr * weight_decay
-        else:
-            grad = grad + weight_decay * param
+    if decoupled_weight_decay and weight_decay != 0:
+        param *= 1 - lr * weight_decay
+    grad = objective_grad(param, grad, 0.0 if decoupled_weight_decay else weight_decay, maximize)
     scratch = lerp_(exp_avg, grad, 1 - beta1)
     xp.multiply(grad, grad, out=scratch)
     scratch *= 1 - beta2
@@ -56,19 +53,6 @@ def adam(
     xp.divide(exp_avg, denom, out=denom)
     denom *= -lr / (1 - beta1**step)
     param += denom
-
-
-def lerp_(start: Any, end: Any, weight: float) -> Any:
-    """``start += weight·(end - start)`` in place, evaluated from the nearer end as torch's ``lerp_`` does;
-    returns the scratch array it used (free for reuse)."""
-    scratch = end - start
-    if weight < 0.5:
-        scratch *= weight
-        start += scratch
-    else:
-        scratch *= weight - 1
-        _backend.array_module(start).add(end, scratch, out=start)
-    return scratch
 
 
 class Adam(Optimizer):

@@ -6,7 +6,7 @@ from typing import Any
 
 from nnrun import _backend
 from nnrun._tensor import Tensor
-from nnrun.optim.adam import lerp_
+from nnrun.optim._update import lerp_, objective_grad
 from nnrun.optim.optimizer import Optimizer, ParamsT, check_non_negative, step_counter, zeros_state
 
 
@@ -31,10 +31,7 @@ def rmsprop(
     d = sqrt(s̃ or s) + eps;  with momentum: b = momentum·b + g/d, param -= lr·b; else param -= lr·g/d
     """
     xp = _backend.array_module(param)
-    if maximize:
-        grad = -grad
-    if weight_decay != 0:
-        grad = grad + weight_decay * param
+    grad = objective_grad(param, grad, weight_decay, maximize)
     scratch = xp.multiply(grad, grad)
     scratch *= 1 - alpha
     square_avg *= alpha

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from nnrun._tensor import Tensor
+from nnrun.optim._update import objective_grad
 from nnrun.optim.optimizer import Optimizer, ParamsT
 
 
@@ -26,19 +27,15 @@ def sgd(
     g = ±grad + weight_decay·param;  b = momentum·b + (1 - dampening)·g  (b = g on the first step);
     param -= lr·(g + momentum·b if nesterov else b)
     """
-    own = False  # whether ``grad`` is a temporary of ours (never write into the caller's gradient)
-    if maximize:
-        grad, own = -grad, True
-    if weight_decay != 0:
-        grad, own = grad + weight_decay * param, True
+    g = objective_grad(param, grad, weight_decay, maximize)
     if momentum != 0:
-        if momentum_buffer is None:
-            momentum_buffer = grad if own else grad.copy()
+        if momentum_buffer is None:  # never keep (and later write into) the caller's gradient
+            momentum_buffer = g if g is not grad else g.copy()
         else:
             momentum_buffer *= momentum
-            momentum_buffer += grad if dampening == 0 else (1 - dampening) * grad
-        grad = grad + momentum * momentum_buffer if nesterov else momentum_buffer
-    param -= lr * grad
+            momentum_buffer += g if dampening == 0 else (1 - dampening) * g
+        g = g + momentum * momentum_buffer if nesterov else momentum_buffer
+    param -= lr * g
     return momentum_buffer
 
 
