@@ -66,8 +66,8 @@ class _ConvNd(Module):
             )
         if padding_mode != "zeros":
             raise ValueError(f"padding_mode='{padding_mode}' is not supported by nnrun yet; use 'zeros'")
-        self.stride = int_tuple(stride, dims, "stride")
-        self.dilation = int_tuple(dilation, dims, "dilation")
+        self.stride = int_tuple(stride, dims, "stride", repeat_single=False)
+        self.dilation = int_tuple(dilation, dims, "dilation", repeat_single=False)
         if isinstance(padding, str):
             if padding not in ("same", "valid"):
                 raise ValueError(f"Invalid padding string '{padding}', should be one of ['valid', 'same']")
@@ -75,12 +75,12 @@ class _ConvNd(Module):
                 raise ValueError("padding='same' is not supported for strided convolutions")
             self.padding = padding
         else:
-            self.padding = int_tuple(padding, dims, "padding")
+            self.padding = int_tuple(padding, dims, "padding", repeat_single=False)
         self.in_channels = in_channels
         self.out_channels = out_channels
-        self.kernel_size = int_tuple(kernel_size, dims, "kernel_size")
+        self.kernel_size = int_tuple(kernel_size, dims, "kernel_size", repeat_single=False)
         self.transposed = transposed
-        self.output_padding = int_tuple(output_padding, dims, "output_padding")
+        self.output_padding = int_tuple(output_padding, dims, "output_padding", repeat_single=False)
         self.groups = groups
         self.padding_mode = padding_mode
         shape = (
