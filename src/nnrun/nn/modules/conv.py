@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, ClassVar
 
 from nnrun import _creation
 from nnrun._tensor import Tensor
@@ -124,8 +124,10 @@ class _ConvNd(Module):
         return text
 
 
-class Conv1d(_ConvNd):
-    """1-D convolution: ``(N, C_in, L)`` → ``(N, C_out, L_out)`` (or unbatched ``(C_in, L)``)."""
+class _Conv(_ConvNd):
+    """The arguments of ``Conv1d`` and ``Conv2d``, over ``_dims`` spatial dimensions."""
+
+    _dims: ClassVar[int]
 
     def __init__(
         self,
@@ -142,35 +144,24 @@ class Conv1d(_ConvNd):
         dtype: Any = None,
     ) -> None:
         super().__init__(
-            1, in_channels, out_channels, kernel_size, stride, padding, dilation, False, 0, groups, bias,
-            padding_mode, device, dtype,
+            self._dims, in_channels, out_channels, kernel_size, stride, padding, dilation, False, 0, groups,
+            bias, padding_mode, device, dtype,
         )  # fmt: skip
+
+
+class Conv1d(_Conv):
+    """1-D convolution: ``(N, C_in, L)`` → ``(N, C_out, L_out)`` (or unbatched ``(C_in, L)``)."""
+
+    _dims = 1
 
     def forward(self, input: Tensor) -> Tensor:
         return F.conv1d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
 
-class Conv2d(_ConvNd):
+class Conv2d(_Conv):
     """2-D convolution: ``(N, C_in, H, W)`` → ``(N, C_out, H_out, W_out)`` (or unbatched ``(C_in, H, W)``)."""
 
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size: Any,
-        stride: Any = 1,
-        padding: Any = 0,
-        dilation: Any = 1,
-        groups: int = 1,
-        bias: bool = True,
-        padding_mode: str = "zeros",
-        device: Any = None,
-        dtype: Any = None,
-    ) -> None:
-        super().__init__(
-            2, in_channels, out_channels, kernel_size, stride, padding, dilation, False, 0, groups, bias,
-            padding_mode, device, dtype,
-        )  # fmt: skip
+    _dims = 2
 
     def forward(self, input: Tensor) -> Tensor:
         return F.conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
