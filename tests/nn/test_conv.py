@@ -404,3 +404,30 @@ def test_conv2d_wrong_input_channels_message():
 def test_conv_errors(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+@pytest.mark.parametrize(
+    "cls,name,value",
+    [
+        (nn.Conv2d, "kernel_size", (3,)),
+        (nn.Conv2d, "kernel_size", (3, 3, 3)),
+        (nn.Conv2d, "kernel_size", (3, 3.0)),
+        (nn.Conv2d, "stride", (2,)),
+        (nn.Conv2d, "padding", (1,)),
+        (nn.Conv2d, "dilation", (1,)),
+        (nn.ConvTranspose2d, "output_padding", (1,)),
+        (nn.Conv1d, "kernel_size", (3, 3)),
+        (nn.Conv1d, "stride", (2.0,)),
+    ],
+)
+def test_conv_layers_refuse_tuples_of_the_wrong_length_when_built(cls, name, value):
+    # F.conv* repeat a 1-tuple as PyTorch's do; a layer keeps its arguments, so it refuses one when built
+    kwargs = {"kernel_size": 3, "stride": 2 if cls is nn.ConvTranspose2d else 1, name: value}
+    with pytest.raises(ValueError, match=rf"^{name} must be an int or a (pair of|tuple of 1) ints, got"):
+        cls(2, 2, **kwargs)
+
+
+def test_conv_functional_repeats_a_one_tuple():
+    x, w = nnrun.randn(1, 2, 6, 6), nnrun.randn(3, 2, 3, 3)
+    expected = F.conv2d(x, w, stride=2, padding=1, dilation=1).numpy()
+    np.testing.assert_array_equal(F.conv2d(x, w, stride=(2,), padding=(1,), dilation=(1,)).numpy(), expected)

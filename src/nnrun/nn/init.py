@@ -153,3 +153,14 @@ def kaiming_normal_(
     if std is None:
         return tensor
     return normal_(tensor, 0.0, std, generator)
+
+
+def layer_default_(weight: Tensor, bias: Tensor | None) -> None:
+    """PyTorch's start for ``Linear`` and the convolutions: ``kaiming_uniform_(weight, a=sqrt(5))``, whose
+    bound sqrt(6 / (1 + 5)) / sqrt(fan_in) is 1 / sqrt(fan_in), and the bias U(-1/sqrt(fan_in),
+    1/sqrt(fan_in)) (zeros where fan_in is 0)."""
+    kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        fan_in, _ = _calculate_fan_in_and_fan_out(weight)
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+        uniform_(bias, -bound, bound)

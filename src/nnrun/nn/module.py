@@ -299,10 +299,7 @@ class Module:
 
     def get_parameter(self, target: str) -> Parameter:
         """The parameter at ``target``, e.g. ``"net.0.weight"``."""
-        module_path, _, name = target.rpartition(".")
-        module = self.get_submodule(module_path)
-        if not hasattr(module, name):
-            raise AttributeError(f"{module._get_name()} has no attribute `{name}`")
+        module, name = self._owner_of(target)
         param = getattr(module, name)
         if not isinstance(param, Parameter):
             raise AttributeError(f"`{name}` is not an nn.Parameter")
@@ -310,13 +307,18 @@ class Module:
 
     def get_buffer(self, target: str) -> Tensor:
         """The buffer at ``target``, e.g. ``"bn.running_mean"``."""
+        module, name = self._owner_of(target)
+        if name not in module._buffers:
+            raise AttributeError(f"`{name}` is not a buffer")
+        return getattr(module, name)
+
+    def _owner_of(self, target: str) -> tuple[Module, str]:
+        """The submodule that holds the last name of the dotted ``target``, and that name."""
         module_path, _, name = target.rpartition(".")
         module = self.get_submodule(module_path)
         if not hasattr(module, name):
             raise AttributeError(f"{module._get_name()} has no attribute `{name}`")
-        if name not in module._buffers:
-            raise AttributeError(f"`{name}` is not a buffer")
-        return getattr(module, name)
+        return module, name
 
     # ----- iteration (registration order, depth first, each object once) -----
     def named_modules(

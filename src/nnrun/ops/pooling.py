@@ -67,8 +67,7 @@ def _check_window(
 
 
 # Bytes of (padded) input per block of images on the CPU: the per-offset passes then reread the block from
-# cache instead of memory (3x3/2 max pooling with indices on (128, 64, 32, 32): 80 ms whole, 35-45 ms in
-# blocks of 1-2 MB, 53 ms one image at a time); a GPU takes the whole batch.
+# cache instead of memory (timings in benchmarks/README.md); a GPU takes the whole batch.
 _CPU_BLOCK_BYTES = 2 << 20
 
 
@@ -151,7 +150,7 @@ def _first_maximum(xp: Any, views: list[Any], y: Any, offset: Any) -> None:
     for q, view in enumerate(views[1:], 1):
         if offset is not None:
             # offset = q where view > y, before y takes it in (strictly: ties keep the first maximum, as in
-            # PyTorch); q exceeds every earlier offset, so a maximum does it (a masked copy is ~30x slower)
+            # PyTorch); q exceeds every earlier offset, so a maximum does it, far faster than a masked copy
             xp.maximum(offset, (view > y) * offset.dtype.type(q), out=offset)
         xp.maximum(y, view, out=y)
 

@@ -8,11 +8,11 @@ from nnrun import _creation, _dtype
 from nnrun._tensor import Tensor
 from nnrun.nn import functional as F
 from nnrun.nn import init
-from nnrun.nn.module import Module
+from nnrun.nn.modules._affine import _AffineNorm
 from nnrun.nn.parameter import Parameter
 
 
-class _BatchNorm(Module):
+class _BatchNorm(_AffineNorm):
     """Per-channel normalisation with batch statistics in training and running statistics in eval.
 
     ``weight`` (ones) and ``bias`` (zeros) ``(C,)`` when ``affine``; buffers ``running_mean`` (zeros),
@@ -50,14 +50,7 @@ class _BatchNorm(Module):
         self.affine = affine
         self.has_bias = affine and bias
         self.track_running_stats = track_running_stats
-        if affine:
-            self.weight = Parameter(_creation.empty(num_features, device=device, dtype=dtype))
-        else:
-            self.register_parameter("weight", None)
-        if self.has_bias:
-            self.bias = Parameter(_creation.empty(num_features, device=device, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
+        self._register_affine((num_features,), affine, self.has_bias, device, dtype)
         if track_running_stats:
             self.register_buffer("running_mean", _creation.zeros(num_features, device=device, dtype=dtype))
             self.register_buffer("running_var", _creation.ones(num_features, device=device, dtype=dtype))
@@ -78,10 +71,7 @@ class _BatchNorm(Module):
 
     def reset_parameters(self) -> None:
         self.reset_running_stats()
-        if self.affine:
-            init.ones_(self.weight)
-        if self.has_bias:
-            init.zeros_(self.bias)
+        super().reset_parameters()
 
     def _check_input_dim(self, input: Tensor) -> None:
         raise NotImplementedError

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import math
-from typing import Any
+from typing import Any, ClassVar
 
 from nnrun import _creation
 from nnrun._tensor import Tensor
@@ -66,8 +65,8 @@ class _ConvNd(Module):
             )
         if padding_mode != "zeros":
             raise ValueError(f"padding_mode='{padding_mode}' is not supported by nnrun yet; use 'zeros'")
-        self.stride = int_tuple(stride, dims, "stride")
-        self.dilation = int_tuple(dilation, dims, "dilation")
+        self.stride = int_tuple(stride, dims, "stride", repeat_single=False)
+        self.dilation = int_tuple(dilation, dims, "dilation", repeat_single=False)
         if isinstance(padding, str):
             if padding not in ("same", "valid"):
                 raise ValueError(f"Invalid padding string '{padding}', should be one of ['valid', 'same']")
@@ -75,12 +74,12 @@ class _ConvNd(Module):
                 raise ValueError("padding='same' is not supported for strided convolutions")
             self.padding = padding
         else:
-            self.padding = int_tuple(padding, dims, "padding")
+            self.padding = int_tuple(padding, dims, "padding", repeat_single=False)
         self.in_channels = in_channels
         self.out_channels = out_channels
-        self.kernel_size = int_tuple(kernel_size, dims, "kernel_size")
+        self.kernel_size = int_tuple(kernel_size, dims, "kernel_size", repeat_single=False)
         self.transposed = transposed
-        self.output_padding = int_tuple(output_padding, dims, "output_padding")
+        self.output_padding = int_tuple(output_padding, dims, "output_padding", repeat_single=False)
         self.groups = groups
         self.padding_mode = padding_mode
         shape = (
@@ -96,13 +95,7 @@ class _ConvNd(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        # kaiming_uniform_ with a = sqrt(5): bound = 1 / sqrt(fan_in), fan_in = weight.shape[1] * kernel area
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            if fan_in != 0:
-                bound = 1 / math.sqrt(fan_in)
-                init.uniform_(self.bias, -bound, bound)
+        init.layer_default_(self.weight, self.bias)  # fan_in = weight.shape[1] * kernel area
 
     def extra_repr(self) -> str:
         dims = len(self.kernel_size)
@@ -124,8 +117,10 @@ class _ConvNd(Module):
         return text
 
 
-class Conv1d(_ConvNd):
-    """1-D convolution: ``(N, C_in, L)`` → ``(N, C_out, L_out)`` (or unbatched ``(C_in, L)``)."""
+class _Conv(_ConvNd):
+    """The arguments of ``Conv1d`` and ``Conv2d``, over ``_dims`` spatial dimensions."""
+
+    _dims: ClassVar[int]
 
     def __init__(
         self,
@@ -142,35 +137,24 @@ class Conv1d(_ConvNd):
         dtype: Any = None,
     ) -> None:
         super().__init__(
-            1, in_channels, out_channels, kernel_size, stride, padding, dilation, False, 0, groups, bias,
-            padding_mode, device, dtype,
+            self._dims, in_channels, out_channels, kernel_size, stride, padding, dilation, False, 0, groups,
+            bias, padding_mode, device, dtype,
         )  # fmt: skip
+
+
+class Conv1d(_Conv):
+    """1-D convolution: ``(N, C_in, L)`` → ``(N, C_out, L_out)`` (or unbatched ``(C_in, L)``)."""
+
+    _dims = 1
 
     def forward(self, input: Tensor) -> Tensor:
         return F.conv1d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
 
-class Conv2d(_ConvNd):
+class Conv2d(_Conv):
     """2-D convolution: ``(N, C_in, H, W)`` → ``(N, C_out, H_out, W_out)`` (or unbatched ``(C_in, H, W)``)."""
 
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size: Any,
-        stride: Any = 1,
-        padding: Any = 0,
-        dilation: Any = 1,
-        groups: int = 1,
-        bias: bool = True,
-        padding_mode: str = "zeros",
-        device: Any = None,
-        dtype: Any = None,
-    ) -> None:
-        super().__init__(
-            2, in_channels, out_channels, kernel_size, stride, padding, dilation, False, 0, groups, bias,
-            padding_mode, device, dtype,
-        )  # fmt: skip
+    _dims = 2
 
     def forward(self, input: Tensor) -> Tensor:
         return F.conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)

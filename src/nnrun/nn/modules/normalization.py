@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from nnrun import _creation
 from nnrun._tensor import Tensor
 from nnrun.nn import functional as F
-from nnrun.nn import init
-from nnrun.nn.module import Module
+from nnrun.nn.modules._affine import _AffineNorm
 from nnrun.nn.parameter import Parameter
 
 
-class LayerNorm(Module):
+class LayerNorm(_AffineNorm):
     """Normalise over the trailing ``normalized_shape`` dimensions of ``(*, *normalized_shape)`` input.
 
     ``weight`` (ones) and ``bias`` (zeros) of shape ``normalized_shape`` when ``elementwise_affine``.
@@ -39,21 +37,10 @@ class LayerNorm(Module):
         self.normalized_shape = tuple(normalized_shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
-        if elementwise_affine:
-            self.weight = Parameter(_creation.empty(self.normalized_shape, device=device, dtype=dtype))
-        else:
-            self.register_parameter("weight", None)
-        if elementwise_affine and bias:
-            self.bias = Parameter(_creation.empty(self.normalized_shape, device=device, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
+        self._register_affine(
+            self.normalized_shape, elementwise_affine, elementwise_affine and bias, device, dtype
+        )
         self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
 
     def forward(self, input: Tensor) -> Tensor:
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -65,7 +52,7 @@ class LayerNorm(Module):
         )
 
 
-class GroupNorm(Module):
+class GroupNorm(_AffineNorm):
     """Normalise ``(N, C, *)`` input per sample over each of ``num_groups`` groups of ``C / num_groups``
     channels; per-channel ``weight`` (ones) and ``bias`` (zeros) ``(C,)`` when ``affine``."""
 
@@ -94,21 +81,8 @@ class GroupNorm(Module):
         self.num_channels = num_channels
         self.eps = eps
         self.affine = affine
-        if affine:
-            self.weight = Parameter(_creation.empty(num_channels, device=device, dtype=dtype))
-        else:
-            self.register_parameter("weight", None)
-        if affine and bias:
-            self.bias = Parameter(_creation.empty(num_channels, device=device, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
+        self._register_affine((num_channels,), affine, affine and bias, device, dtype)
         self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
 
     def forward(self, input: Tensor) -> Tensor:
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
