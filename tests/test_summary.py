@@ -74,31 +74,25 @@ def test_resnet18_imagenet_matches_torchinfo():
     assert f"{layer4.params_total:,}" in str(result)
 
 
+def _conv_net(layers):
+    """A small conv net with a BatchNorm and a Linear without bias, built from ``layers``: ``nnrun.nn`` or
+    ``torch.nn``."""
+    return layers.Sequential(
+        layers.Conv2d(1, 6, 5, padding=2),
+        layers.ReLU(),
+        layers.MaxPool2d(2),
+        layers.Conv2d(6, 16, 5),
+        layers.BatchNorm2d(16),
+        layers.MaxPool2d(2),
+        layers.Flatten(),
+        layers.Linear(400, 120),
+        layers.Linear(120, 10, bias=False),
+    )
+
+
 def test_parameter_counts_per_module_match_torch():
     torch = pytest.importorskip("torch")
-    tnn = torch.nn
-    reference = tnn.Sequential(
-        tnn.Conv2d(1, 6, 5, padding=2),
-        tnn.ReLU(),
-        tnn.MaxPool2d(2),
-        tnn.Conv2d(6, 16, 5),
-        tnn.BatchNorm2d(16),
-        tnn.MaxPool2d(2),
-        tnn.Flatten(),
-        tnn.Linear(400, 120),
-        tnn.Linear(120, 10, bias=False),
-    )
-    model = nn.Sequential(
-        nn.Conv2d(1, 6, 5, padding=2),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Conv2d(6, 16, 5),
-        nn.BatchNorm2d(16),
-        nn.MaxPool2d(2),
-        nn.Flatten(),
-        nn.Linear(400, 120),
-        nn.Linear(120, 10, bias=False),
-    )
+    reference, model = _conv_net(torch.nn), _conv_net(nn)
     expected = {
         name: sum(p.numel() for p in module.parameters(recurse=False))
         for name, module in reference.named_modules()

@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 import pytest
+from close_to_torch import assert_close_to_torch
 
 import nnrun
 from nnrun import nn
@@ -24,25 +25,18 @@ def _rng(seed=0):
     return np.random.default_rng(seed)
 
 
-def _close(ours, theirs, rtol=1e-5):
-    theirs = theirs.detach().numpy()
-    np.testing.assert_allclose(
-        ours.detach().numpy(), theirs, rtol=rtol, atol=rtol * max(1.0, np.abs(theirs).max())
-    )
-
-
 def _parity(fn_ours, fn_theirs, arrays, rtol=1e-5):
     """Run both with the same arrays, compare the output and every input's gradient."""
     ours = [None if a is None else nnrun.tensor(a, requires_grad=True) for a in arrays]
     theirs = [None if a is None else torch.tensor(a, requires_grad=True) for a in arrays]
     y_ours, y_theirs = fn_ours(*ours), fn_theirs(*theirs)
-    _close(y_ours, y_theirs, rtol)
+    assert_close_to_torch(y_ours, y_theirs, rtol)
     seed = _rng(1).standard_normal(tuple(y_theirs.shape)).astype(arrays[0].dtype)
     y_ours.backward(nnrun.tensor(seed))
     y_theirs.backward(torch.tensor(seed))
     for a, b in zip(ours, theirs):
         if a is not None:
-            _close(a.grad, b.grad, rtol)
+            assert_close_to_torch(a.grad, b.grad, rtol)
 
 
 CONV2D_GRID = [
@@ -289,7 +283,7 @@ def test_conv_modules_match_torch(cls, args, kwargs):
     theirs.load_state_dict({k: torch.tensor(v.numpy()) for k, v in ours.state_dict().items()})
     shape = (2, args[0], 7) if cls == "Conv1d" else (2, args[0], 7, 6)
     x = _rng().standard_normal(shape).astype(np.float32)
-    _close(ours(nnrun.tensor(x)), theirs(torch.tensor(x)))
+    assert_close_to_torch(ours(nnrun.tensor(x)), theirs(torch.tensor(x)))
 
 
 @pytest.mark.parametrize(

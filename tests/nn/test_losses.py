@@ -40,6 +40,23 @@ def _compare(ours_fn, torch_fn, arrays, grad_of=(0,), rtol=1e-5, atol=1e-6, seed
     return out_ours
 
 
+def _compare_functional(name, arrays, grad_of=(0,), rtol=1e-5, atol=1e-6, **kwargs):
+    """``F.<name>`` against torch's ``F.<name>``, called on ``arrays`` with keyword arguments ``kwargs``."""
+    return _compare(
+        lambda *args: getattr(F, name)(*args, **kwargs),
+        lambda *args: getattr(TF, name)(*args, **kwargs),
+        arrays,
+        grad_of,
+        rtol,
+        atol,
+    )
+
+
+def _class_weights(rng, weighted):
+    """A per-class weight for the parity grid's 5 classes, as a list holding it (or nothing)."""
+    return [rng.uniform(0.2, 2.0, 5).astype(np.float32)] if weighted else []
+
+
 def _index_target(shape, classes, ignore_index, rng):
     """Class indices for an input of ``shape`` (class dim 1, or 0 for 1-D), some set to ignore_index."""
     target_shape = () if len(shape) == 1 else (shape[0], *shape[2:])
@@ -64,14 +81,12 @@ def test_cross_entropy_class_indices(shape, weighted, ignore_index, reduction, l
     rng = _rng()
     x = (rng.standard_normal(shape) * 3).astype(np.float32)
     target = _index_target(shape, 5, ignore_index, rng)
-    arrays = [x, target]
-    if weighted:
-        arrays.append(rng.uniform(0.2, 2.0, 5).astype(np.float32))
-    kwargs = dict(ignore_index=ignore_index, reduction=reduction, label_smoothing=label_smoothing)
-    _compare(
-        lambda x, t, *w: F.cross_entropy(x, t, *w, **kwargs),
-        lambda x, t, *w: TF.cross_entropy(x, t, *w, **kwargs),
-        arrays,
+    _compare_functional(
+        "cross_entropy",
+        [x, target, *_class_weights(rng, weighted)],
+        ignore_index=ignore_index,
+        reduction=reduction,
+        label_smoothing=label_smoothing,
     )
 
 
@@ -84,15 +99,12 @@ def test_cross_entropy_probabilities(shape, weighted, reduction, label_smoothing
     x = (rng.standard_normal(shape) * 3).astype(np.float32)
     target = rng.random(shape).astype(np.float32)
     target /= target.sum(axis=0 if len(shape) == 1 else 1, keepdims=True)
-    arrays = [x, target]
-    if weighted:
-        arrays.append(rng.uniform(0.2, 2.0, 5).astype(np.float32))
-    kwargs = dict(reduction=reduction, label_smoothing=label_smoothing)
-    _compare(
-        lambda x, t, *w: F.cross_entropy(x, t, *w, **kwargs),
-        lambda x, t, *w: TF.cross_entropy(x, t, *w, **kwargs),
-        arrays,
+    _compare_functional(
+        "cross_entropy",
+        [x, target, *_class_weights(rng, weighted)],
         grad_of=(0, 1),
+        reduction=reduction,
+        label_smoothing=label_smoothing,
     )
 
 
@@ -104,15 +116,8 @@ def test_nll_loss(shape, weighted, ignore_index, reduction):
     rng = _rng(3)
     x = rng.standard_normal(shape).astype(np.float32)
     target = _index_target(shape, 5, ignore_index, rng)
-    arrays = [x, target]
-    if weighted:
-        arrays.append(rng.uniform(0.2, 2.0, 5).astype(np.float32))
-    kwargs = dict(ignore_index=ignore_index, reduction=reduction)
-    _compare(
-        lambda x, t, *w: F.nll_loss(x, t, *w, **kwargs),
-        lambda x, t, *w: TF.nll_loss(x, t, *w, **kwargs),
-        arrays,
-    )
+    arrays = [x, target, *_class_weights(rng, weighted)]
+    _compare_functional("nll_loss", arrays, ignore_index=ignore_index, reduction=reduction)
 
 
 def test_cross_entropy_equals_nll_of_log_softmax():
@@ -128,13 +133,7 @@ def test_cross_entropy_float64_parity():
     x = rng.standard_normal((7, 4, 3))
     t = rng.integers(0, 4, (7, 3))
     w = rng.uniform(0.5, 1.5, 4)
-    _compare(
-        lambda x, t, w: F.cross_entropy(x, t, w, label_smoothing=0.1),
-        lambda x, t, w: TF.cross_entropy(x, t, w, label_smoothing=0.1),
-        [x, t, w],
-        rtol=1e-10,
-        atol=1e-12,
-    )
+    _compare_functional("cross_entropy", [x, t, w], rtol=1e-10, atol=1e-12, label_smoothing=0.1)
 
 
 @pytest.mark.parametrize("scale", [1e4, -1e4])
@@ -145,12 +144,8 @@ def test_cross_entropy_extreme_logits(scale):
     probs = np.full((8, 5), 0.2, dtype=np.float32)
     for target, smoothing in ((t, 0.0), (t, 0.2), (probs, 0.0)):
         for reduction in REDUCTIONS:
-            out = _compare(
-                lambda x, t, r=reduction, s=smoothing: F.cross_entropy(x, t, reduction=r, label_smoothing=s),
-                lambda x, t, r=reduction, s=smoothing: TF.cross_entropy(x, t, reduction=r, label_smoothing=s),
-                [x, target],
-                rtol=1e-5,
-                atol=1e-3,
+            out = _compare_functional(
+                "cross_entropy", [x, target], atol=1e-3, reduction=reduction, label_smoothing=smoothing
             )
             assert np.isfinite(out.detach().numpy()).all()
 
@@ -183,12 +178,7 @@ def test_difference_losses(name, shape, reduction):
     y = rng.standard_normal(shape).astype(np.float32)
     if shape:
         y.flat[0] = x.flat[0]  # a zero difference: the L1 subgradient there is 0 in both
-    _compare(
-        lambda a, b: getattr(F, name)(a, b, reduction=reduction),
-        lambda a, b: getattr(TF, name)(a, b, reduction=reduction),
-        [x, y],
-        grad_of=(0, 1),
-    )
+    _compare_functional(name, [x, y], grad_of=(0, 1), reduction=reduction)
 
 
 @pytest.mark.parametrize("beta", [0.0, 0.3, 1.0, 2.5])
@@ -196,12 +186,7 @@ def test_smooth_l1_beta(beta):
     rng = _rng(8)
     x, y = rng.standard_normal((2, 5, 6)).astype(np.float32)
     for reduction in REDUCTIONS:
-        _compare(
-            lambda a, b, r=reduction: F.smooth_l1_loss(a, b, reduction=r, beta=beta),
-            lambda a, b, r=reduction: TF.smooth_l1_loss(a, b, reduction=r, beta=beta),
-            [x, y],
-            grad_of=(0, 1),
-        )
+        _compare_functional("smooth_l1_loss", [x, y], grad_of=(0, 1), reduction=reduction, beta=beta)
 
 
 @pytest.mark.parametrize("name", ["mse_loss", "l1_loss"])
@@ -253,24 +238,13 @@ def test_binary_cross_entropy(weight_shape, reduction):
     x = rng.uniform(0.02, 0.98, (3, 4)).astype(np.float32)
     t = rng.random((3, 4)).astype(np.float32)
     arrays = [x, t] + ([] if weight_shape is None else [rng.uniform(0.2, 2, weight_shape).astype(np.float32)])
-    _compare(
-        lambda x, t, *w: F.binary_cross_entropy(x, t, *w, reduction=reduction),
-        lambda x, t, *w: TF.binary_cross_entropy(x, t, *w, reduction=reduction),
-        arrays,
-        grad_of=(0, 1),
-    )
+    _compare_functional("binary_cross_entropy", arrays, grad_of=(0, 1), reduction=reduction)
 
 
 def test_binary_cross_entropy_clamps_log_at_minus_100():
     x = np.array([0.0, 1.0, 1e-30, 0.5], dtype=np.float32)
     t = np.array([1.0, 0.0, 1.0, 1.0], dtype=np.float32)
-    out = _compare(
-        lambda x, t: F.binary_cross_entropy(x, t, reduction="none"),
-        lambda x, t: TF.binary_cross_entropy(x, t, reduction="none"),
-        [x, t],
-        rtol=1e-5,
-        atol=1e-3,
-    )
+    out = _compare_functional("binary_cross_entropy", [x, t], atol=1e-3, reduction="none")
     assert out.tolist()[:2] == [100.0, 100.0]
 
 
@@ -332,24 +306,14 @@ def test_kl_div(reduction, log_target):
     grad_of = (0, 1) if log_target else (0,)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="reduction: 'mean' divides")
-        _compare(
-            lambda x, t: F.kl_div(x, t, reduction=reduction, log_target=log_target),
-            lambda x, t: TF.kl_div(x, t, reduction=reduction, log_target=log_target),
-            [x, t],
-            grad_of=grad_of,
-        )
+        _compare_functional("kl_div", [x, t], grad_of=grad_of, reduction=reduction, log_target=log_target)
 
 
 def test_kl_div_target_gradient_and_mean_warning():
     rng = _rng(14)
     x = rng.standard_normal((3, 4)).astype(np.float32)
     t = rng.uniform(0.1, 1.0, (3, 4)).astype(np.float32)
-    _compare(
-        lambda x, t: F.kl_div(x, t, reduction="batchmean"),
-        lambda x, t: TF.kl_div(x, t, reduction="batchmean"),
-        [x, t],
-        grad_of=(0, 1),
-    )
+    _compare_functional("kl_div", [x, t], grad_of=(0, 1), reduction="batchmean")
     with pytest.warns(UserWarning, match=r"^reduction: 'mean' divides the total loss by both"):
         F.kl_div(nnrun.tensor(x), nnrun.tensor(t))
     with pytest.raises(ValueError, match=r"^average is not a valid value for reduction$"):

@@ -33,6 +33,28 @@ def _batch(shape, scale=2.0, shift=3.0):
     return (RNG.standard_normal(shape) * scale + shift).astype(np.float32)
 
 
+def _randomize_affine(theirs):
+    """Non-trivial affine parameters in torch's module (it starts at weight 1, bias 0), if it has them."""
+    if theirs.weight is not None:
+        with torch.no_grad():
+            theirs.weight.uniform_(0.5, 1.5)
+            if theirs.bias is not None:
+                theirs.bias.uniform_(-1, 1)
+
+
+def _assert_step_matches(ours, theirs, x):
+    """Both modules on the batch ``x``: the same output, input gradient and parameter gradients."""
+    x_ours, x_theirs = _pair(x)
+    y_ours, y_theirs = ours(x_ours), theirs(x_theirs)
+    _close(y_ours, y_theirs)
+    g = RNG.standard_normal(x.shape).astype(np.float32)
+    y_ours.backward(nnrun.tensor(g))
+    y_theirs.backward(torch.tensor(g))
+    _close(x_ours.grad, x_theirs.grad, atol=1e-5)
+    for name, p in theirs.named_parameters():
+        _close(getattr(ours, name).grad, p.grad, atol=1e-5)
+
+
 # ----- BatchNorm -----
 BN_CASES = [
     (nn.BatchNorm1d, torch.nn.BatchNorm1d, (8, 4)),
@@ -56,22 +78,10 @@ def test_batchnorm_train_then_eval_parity(ours_cls, theirs_cls, shape, options):
     channels = shape[1]
     theirs = theirs_cls(channels, **options)
     ours = ours_cls(channels, **options)
-    if theirs.affine:  # non-trivial affine parameters
-        with torch.no_grad():
-            theirs.weight.uniform_(0.5, 1.5)
-            if theirs.bias is not None:
-                theirs.bias.uniform_(-1, 1)
+    _randomize_affine(theirs)
     _copy_state(ours, theirs)
     for step in range(4):  # several steps: running statistics accumulate (cumulative for momentum=None)
-        x_ours, x_theirs = _pair(_batch(shape, shift=step))
-        y_ours, y_theirs = ours(x_ours), theirs(x_theirs)
-        _close(y_ours, y_theirs)
-        g = RNG.standard_normal(shape).astype(np.float32)
-        y_ours.backward(nnrun.tensor(g))
-        y_theirs.backward(torch.tensor(g))
-        _close(x_ours.grad, x_theirs.grad, atol=1e-5)
-        for name, p in theirs.named_parameters():
-            _close(getattr(ours, name).grad, p.grad, atol=1e-5)
+        _assert_step_matches(ours, theirs, _batch(shape, shift=step))
     for name, b in theirs.named_buffers():
         _close(getattr(ours, name), b)
     assert sorted(ours.state_dict()) == sorted(theirs.state_dict())
@@ -218,23 +228,11 @@ def test_batchnorm_printed_form():
 )
 def test_layernorm_parity(normalized_shape, shape, options):
     theirs = torch.nn.LayerNorm(normalized_shape, **options)
-    if theirs.weight is not None:
-        with torch.no_grad():
-            theirs.weight.uniform_(0.5, 1.5)
-            if theirs.bias is not None:
-                theirs.bias.uniform_(-1, 1)
+    _randomize_affine(theirs)
     ours = nn.LayerNorm(normalized_shape, **options)
     _copy_state(ours, theirs)
     assert repr(ours) == repr(theirs)
-    x_ours, x_theirs = _pair(_batch(shape))
-    y_ours, y_theirs = ours(x_ours), theirs(x_theirs)
-    _close(y_ours, y_theirs)
-    g = RNG.standard_normal(shape).astype(np.float32)
-    y_ours.backward(nnrun.tensor(g))
-    y_theirs.backward(torch.tensor(g))
-    _close(x_ours.grad, x_theirs.grad, atol=1e-5)
-    for name, p in theirs.named_parameters():
-        _close(getattr(ours, name).grad, p.grad, atol=1e-5)
+    _assert_step_matches(ours, theirs, _batch(shape))
 
 
 @pytest.mark.parametrize(
@@ -244,23 +242,11 @@ def test_layernorm_parity(normalized_shape, shape, options):
 )  # fmt: skip
 def test_groupnorm_parity(groups, channels, shape, options):
     theirs = torch.nn.GroupNorm(groups, channels, **options)
-    if theirs.weight is not None:
-        with torch.no_grad():
-            theirs.weight.uniform_(0.5, 1.5)
-            if theirs.bias is not None:
-                theirs.bias.uniform_(-1, 1)
+    _randomize_affine(theirs)
     ours = nn.GroupNorm(groups, channels, **options)
     _copy_state(ours, theirs)
     assert repr(ours) == repr(theirs)
-    x_ours, x_theirs = _pair(_batch(shape))
-    y_ours, y_theirs = ours(x_ours), theirs(x_theirs)
-    _close(y_ours, y_theirs)
-    g = RNG.standard_normal(shape).astype(np.float32)
-    y_ours.backward(nnrun.tensor(g))
-    y_theirs.backward(torch.tensor(g))
-    _close(x_ours.grad, x_theirs.grad, atol=1e-5)
-    for name, p in theirs.named_parameters():
-        _close(getattr(ours, name).grad, p.grad, atol=1e-5)
+    _assert_step_matches(ours, theirs, _batch(shape))
 
 
 def test_layer_and_group_norm_gradcheck():

@@ -4,6 +4,7 @@ import itertools
 
 import numpy as np
 import pytest
+from close_to_torch import assert_close_to_torch
 
 import nnrun
 from nnrun import nn
@@ -17,13 +18,6 @@ def _rng(seed=0):
     return np.random.default_rng(seed)
 
 
-def _close(ours, theirs, rtol=1e-6):
-    theirs = theirs.detach().numpy()
-    np.testing.assert_allclose(
-        ours.detach().numpy(), theirs, rtol=rtol, atol=rtol * max(1.0, np.abs(theirs).max())
-    )
-
-
 def _parity(name, x, *args, indices=False):
     """Same input through nnrun and torch: outputs, indices (if returned) and input gradients agree."""
     ours, theirs = nnrun.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
@@ -33,11 +27,11 @@ def _parity(name, x, *args, indices=False):
         np.testing.assert_array_equal(y_ours[1].numpy(), y_theirs[1].numpy())
         assert y_ours[1].dtype == nnrun.int64
         y_ours, y_theirs = y_ours[0], y_theirs[0]
-    _close(y_ours, y_theirs)
+    assert_close_to_torch(y_ours, y_theirs, rtol=1e-6)
     seed = _rng(1).standard_normal(tuple(y_theirs.shape)).astype(x.dtype)
     y_ours.backward(nnrun.tensor(seed))
     y_theirs.backward(torch.tensor(seed))
-    _close(ours.grad, theirs.grad)
+    assert_close_to_torch(ours.grad, theirs.grad, rtol=1e-6)
 
 
 MAX_GRID = list(
@@ -99,7 +93,8 @@ def test_pooling_in_blocks_of_images(monkeypatch, padding):
     _parity("avg_pool2d", x, 3, 2, padding, True, False)
     with nnrun.no_grad():  # inference: maxima without offsets
         ours = F.max_pool2d(nnrun.tensor(x), 3, 2, padding, 1, True)
-    _close(ours, torch.nn.functional.max_pool2d(torch.tensor(x), 3, 2, padding, 1, True))
+    theirs = torch.nn.functional.max_pool2d(torch.tensor(x), 3, 2, padding, 1, True)
+    assert_close_to_torch(ours, theirs, rtol=1e-6)
     assert sum(blocks) == 3 * 5 and 1 < max(blocks) < 5 and blocks[-1] < max(blocks)  # a partial last block
 
 
@@ -164,7 +159,7 @@ def test_pooling_modules_match_torch(text):
     if isinstance(y_theirs, tuple):
         np.testing.assert_array_equal(y_ours[1].numpy(), y_theirs[1].numpy())
         y_ours, y_theirs = y_ours[0], y_theirs[0]
-    _close(y_ours, y_theirs)
+    assert_close_to_torch(y_ours, y_theirs, rtol=1e-6)
     assert list(ours.state_dict()) == []
 
 

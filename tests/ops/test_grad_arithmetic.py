@@ -1,20 +1,11 @@
 """Float64 finite-difference gradient checks for binary arithmetic: + - * / // ** maximum minimum."""
 
 import pytest
+from grad_inputs import uniform
 
 import nnrun
 from nnrun.autograd import gradcheck
 from nnrun.autograd.gradcheck import GradcheckError
-
-
-@pytest.fixture(autouse=True)
-def _seed():
-    nnrun.manual_seed(0)
-
-
-def uniform(shape, low=-1.0, high=1.0):
-    """A float64 leaf with values in [low, high)."""
-    return (nnrun.rand(shape, dtype=nnrun.float64) * (high - low) + low).requires_grad_()
 
 
 def away_from_zero(shape, low=0.5, high=1.5):

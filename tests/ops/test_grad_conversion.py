@@ -1,19 +1,10 @@
 """Float64 finite-difference gradient checks through dtype casts and copies."""
 
 import pytest
+from grad_inputs import leaf
 
 import nnrun
 from nnrun.autograd import gradcheck
-
-
-@pytest.fixture(autouse=True)
-def _seed():
-    nnrun.manual_seed(0)
-
-
-def leaf(*shape):
-    return nnrun.randn(*shape, dtype=nnrun.float64, requires_grad=True)
-
 
 # float32 and float16 round trips lose precision, so these use a larger step and tolerance; a
 # quadratic consumer keeps the central difference exact apart from that rounding

@@ -1,18 +1,10 @@
 """Float64 finite-difference gradient checks for indexing, gather, scatter, index_select, masked_fill."""
 
 import pytest
+from grad_inputs import leaf
 
 import nnrun
 from nnrun.autograd import gradcheck
-
-
-@pytest.fixture(autouse=True)
-def _seed():
-    nnrun.manual_seed(0)
-
-
-def leaf(*shape):
-    return nnrun.randn(*shape, dtype=nnrun.float64, requires_grad=True)
 
 
 def index(values):

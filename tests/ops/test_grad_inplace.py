@@ -5,19 +5,10 @@ with a nonlinear consumer so that a wrong rebase of the history shows up in the 
 """
 
 import pytest
+from grad_inputs import uniform
 
 import nnrun
 from nnrun.autograd import gradcheck
-
-
-@pytest.fixture(autouse=True)
-def _seed():
-    nnrun.manual_seed(0)
-
-
-def leaf(*shape, low=-1.0, high=1.0):
-    return (nnrun.rand(*shape, dtype=nnrun.float64) * (high - low) + low).requires_grad_()
-
 
 MASK = nnrun.tensor([[True, False, True], [False, False, True]])
 
@@ -292,18 +283,18 @@ def test_inplace(name, fn, arity):
     inputs = [x]
     if arity == 2:
         shape = VALUE_SHAPES.get(name, (2, 3))
-        inputs.append(leaf(*shape, low=0.5, high=1.5))
+        inputs.append(uniform(shape, 0.5, 1.5))
     assert gradcheck(fn, inputs)
 
 
 def test_inplace_on_leaf_requiring_grad_raises():
-    x = leaf(3)
+    x = uniform((3,))
     with pytest.raises(RuntimeError, match="leaf Variable"):
         x.add_(1)
 
 
 def test_inplace_on_view_of_leaf_requiring_grad_raises():
-    x = leaf(2, 3)
+    x = uniform((2, 3))
     with pytest.raises(RuntimeError, match="view of a leaf Variable"):
         x[0].mul_(2)
     with nnrun.no_grad():
@@ -311,7 +302,7 @@ def test_inplace_on_view_of_leaf_requiring_grad_raises():
 
 
 def test_view_mutation_rebases_the_base():
-    x = leaf(2, 3)
+    x = uniform((2, 3))
     y = x.clone()
     y[0].fill_(2.0)
     (y * x).sum().backward()
@@ -320,7 +311,7 @@ def test_view_mutation_rebases_the_base():
 
 
 def test_overwriting_a_value_saved_for_backward_is_detected():
-    x = leaf(3)
+    x = uniform((3,))
     y = x.clone()
     z = y.sin()  # Sin saves its input y
     y.add_(1)
@@ -329,7 +320,7 @@ def test_overwriting_a_value_saved_for_backward_is_detected():
 
 
 def test_inplace_under_no_grad_is_not_recorded():
-    x = leaf(3)
+    x = uniform((3,))
     y = x * 2
     with nnrun.no_grad():
         y.mul_(10)

@@ -1,19 +1,10 @@
 """Float64 finite-difference gradient checks for matmul, mm, bmm and einsum."""
 
 import pytest
+from grad_inputs import leaf
 
 import nnrun
 from nnrun.autograd import gradcheck
-
-
-@pytest.fixture(autouse=True)
-def _seed():
-    nnrun.manual_seed(0)
-
-
-def leaf(*shape):
-    return nnrun.randn(*shape, dtype=nnrun.float64, requires_grad=True)
-
 
 MATMUL_SHAPES = [
     ((4,), (4,)),

@@ -1,19 +1,10 @@
 """Float64 finite-difference gradient checks for reductions, over dims given as int, tuple and negative."""
 
 import pytest
+from grad_inputs import uniform
 
 import nnrun
 from nnrun.autograd import gradcheck
-
-
-@pytest.fixture(autouse=True)
-def _seed():
-    nnrun.manual_seed(0)
-
-
-def uniform(shape, low=-1.0, high=1.0):
-    """A float64 leaf with values in [low, high)."""
-    return (nnrun.rand(shape, dtype=nnrun.float64) * (high - low) + low).requires_grad_()
 
 
 def distinct(shape):

@@ -1,19 +1,10 @@
 """Float64 finite-difference gradient checks for shape and layout ops (views, copies, splits, joins)."""
 
 import pytest
+from grad_inputs import leaf
 
 import nnrun
 from nnrun.autograd import gradcheck
-
-
-@pytest.fixture(autouse=True)
-def _seed():
-    nnrun.manual_seed(0)
-
-
-def leaf(*shape):
-    return nnrun.randn(*shape, dtype=nnrun.float64, requires_grad=True)
-
 
 # (name, fn, input shape); gradcheck compares full Jacobians, so a misplaced gradient fails
 ONE_INPUT = [

@@ -1,19 +1,10 @@
 """Float64 finite-difference gradient checks for element-wise functions of one tensor."""
 
 import pytest
+from grad_inputs import uniform
 
 import nnrun
 from nnrun.autograd import gradcheck
-
-
-@pytest.fixture(autouse=True)
-def _seed():
-    nnrun.manual_seed(0)
-
-
-def uniform(shape, low, high):
-    """A float64 leaf with values in [low, high)."""
-    return (nnrun.rand(shape, dtype=nnrun.float64) * (high - low) + low).requires_grad_()
 
 
 def on_grid(shape):

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from raised import raised
 
 import nnrun
 from nnrun import nn, optim
@@ -90,6 +91,12 @@ class Pair:
         self.t_loss(x, y).backward()
         opt.step()
 
+    def step_both(self, ours, theirs, rng, set_to_none=True):
+        """One step of both optimizers on the same fresh batch."""
+        x, y = self.batch(rng)
+        self.step(ours, x, y, set_to_none)
+        self.t_step(theirs, x, y, set_to_none)
+
     def max_diff(self):
         return max(
             float(np.abs(ours.detach().numpy() - theirs.detach().numpy()).max())
@@ -109,9 +116,7 @@ def test_matches_torch_float64(name, kwargs):
     ours, theirs = _build(name, pair, kwargs)
     rng = np.random.default_rng(1)
     for _ in range(20):
-        x, y = pair.batch(rng)
-        pair.step(ours, x, y)
-        pair.t_step(theirs, x, y)
+        pair.step_both(ours, theirs, rng)
         assert pair.max_diff() < 1e-12
     assert np.array_equal(pair.spare.detach().numpy(), np.ones(2))  # never had a gradient: untouched
     assert pair.max_diff() < 1e-12
@@ -131,9 +136,7 @@ def test_matches_torch_with_gradients_zeroed_in_place(name, kwargs):
     ours, theirs = _build(name, pair, kwargs)
     rng = np.random.default_rng(7)
     for _ in range(10):
-        x, y = pair.batch(rng)
-        pair.step(ours, x, y, set_to_none=False)
-        pair.t_step(theirs, x, y, set_to_none=False)
+        pair.step_both(ours, theirs, rng, set_to_none=False)
     assert pair.max_diff() < 1e-12
 
 
@@ -144,9 +147,7 @@ def test_matches_torch_float32(name):
     ours, theirs = _build(name, pair, kwargs, groups=False)
     rng = np.random.default_rng(2)
     for _ in range(20):
-        x, y = pair.batch(rng)
-        pair.step(ours, x, y)
-        pair.t_step(theirs, x, y)
+        pair.step_both(ours, theirs, rng)
     assert all(p.dtype == nnrun.float32 for p in pair.params())
     assert all(v.dtype == nnrun.float32 for s in ours.state.values() for v in s.values())
     assert pair.max_diff() < 1e-6
@@ -158,9 +159,7 @@ def test_state_dict_like_torch(name, kwargs):
     ours, theirs = _build(name, pair, kwargs)
     rng = np.random.default_rng(3)
     for _ in range(3):
-        x, y = pair.batch(rng)
-        pair.step(ours, x, y)
-        pair.t_step(theirs, x, y)
+        pair.step_both(ours, theirs, rng)
     mine, ref = ours.state_dict(), theirs.state_dict()
     assert list(mine) == ["state", "param_groups"]
     assert mine["param_groups"] == ref["param_groups"]
@@ -355,14 +354,6 @@ def test_add_param_group_and_named_params():
     assert named.state_dict()["param_groups"] == t_named.state_dict()["param_groups"]
 
 
-def _error(factory):
-    try:
-        factory()
-    except Exception as exc:  # any error is compared with torch's
-        return type(exc), str(exc)
-    return None
-
-
 @pytest.mark.parametrize(
     ("name", "kwargs"),
     [
@@ -387,9 +378,9 @@ def _error(factory):
 )
 def test_validation_errors_match_torch(name, kwargs):
     pair = Pair()
-    expected = _error(lambda: getattr(torch.optim, name)(pair.t_params(), **kwargs))
+    expected = raised(lambda: getattr(torch.optim, name)(pair.t_params(), **kwargs))
     assert expected is not None and expected[0] is ValueError
-    assert _error(lambda: getattr(optim, name)(pair.params(), **kwargs)) == expected
+    assert raised(lambda: getattr(optim, name)(pair.params(), **kwargs)) == expected
 
 
 def test_param_errors_match_torch():
@@ -404,8 +395,8 @@ def test_param_errors_match_torch():
         (lambda m, p: m.SGD([{"params": [p]}, {"params": [p]}], lr=0.1), weight, t_weight),
     ]
     for build, ours, theirs in cases:
-        expected = _error(lambda build=build, theirs=theirs: build(torch.optim, theirs))
-        got = _error(lambda build=build, ours=ours: build(optim, ours))
+        expected = raised(lambda build=build, theirs=theirs: build(torch.optim, theirs))
+        got = raised(lambda build=build, ours=ours: build(optim, ours))
         assert got is not None and expected is not None
         assert got[0] is expected[0]
         assert got[1] == expected[1].replace("torch.DoubleTensor", "nnrun.DoubleTensor")

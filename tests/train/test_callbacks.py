@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from crash_at import Crash, CrashAt
 
 import nnrun
 from nnrun import nn
@@ -18,19 +19,6 @@ from nnrun.train.settings import CheckpointSettings
 #: Written by nnrun before callbacks (commit 4fa8eb7): the tiny config (conftest) with checkpoint.every_steps
 #: 4, stopped at step 18; this is its step-16 checkpoint (epoch 2, batch 4 of 12).
 OLD_CHECKPOINT = Path(__file__).parent / "data" / "tiny_step16_before_callbacks.safetensors"
-
-
-class Crash(Exception):
-    pass
-
-
-class CrashAt(Callback):
-    def __init__(self, step):
-        self.step = step
-
-    def on_step_end(self, trainer, loss):
-        if trainer.global_step == self.step:
-            raise Crash
 
 
 class Counter(Callback):

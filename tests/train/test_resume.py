@@ -9,23 +9,9 @@ import sys
 
 import numpy as np
 import pytest
+from crash_at import Crash, CrashAt
 
-from nnrun.train import Callback, Trainer, load_checkpoint
-
-
-class Crash(Exception):
-    pass
-
-
-class CrashAt(Callback):
-    """Raises at a given global step, like a process dying there."""
-
-    def __init__(self, step):
-        self.step = step
-
-    def on_step_end(self, trainer, loss):
-        if trainer.global_step == self.step:
-            raise Crash
+from nnrun.train import Trainer, load_checkpoint
 
 
 def _weights(trainer):
