@@ -425,3 +425,12 @@ def test_conv_functional_repeats_a_one_tuple():
     x, w = nnrun.randn(1, 2, 6, 6), nnrun.randn(3, 2, 3, 3)
     expected = F.conv2d(x, w, stride=2, padding=1, dilation=1).numpy()
     np.testing.assert_array_equal(F.conv2d(x, w, stride=(2,), padding=(1,), dilation=(1,)).numpy(), expected)
+
+
+def test_conv_layers_take_numpy_integers_as_plain_ints():
+    # sizes often come from NumPy shapes; they are stored as Python ints, so reprs and configs stay plain
+    size = np.int64(3)
+    layer = nn.Conv2d(2, 4, kernel_size=(size, size), stride=np.int32(1), padding=(np.int64(1), 1))
+    assert layer.kernel_size == (3, 3) and layer.stride == (1, 1) and layer.padding == (1, 1)
+    assert all(type(v) is int for v in (*layer.kernel_size, *layer.stride, *layer.padding))
+    assert layer(nnrun.randn(1, 2, 5, 5)).shape == (1, 4, 5, 5)
