@@ -30,6 +30,9 @@ def test_builtins_load_lazily_and_are_listed_after_registered_entries():
     registry.register(str, name="Beta")
     assert registry.names() == ["Beta", "Alpha"]
     assert registry.get("Alpha") is int and "Alpha" in registry and len(registry) == 2
+    assert registry["Beta"] is str and registry.items() == [("Beta", str), ("Alpha", int)]
+    with pytest.raises(KeyError):
+        registry["Gamma"]
     assert calls == [1]
 
 

@@ -87,6 +87,14 @@ class Registry:
     def names(self) -> list[str]:
         return list(self.entries())
 
+    def items(self) -> list[tuple[str, Any]]:
+        """``(name, entry)`` pairs, as :meth:`entries` orders them."""
+        return list(self.entries().items())
+
+    def __getitem__(self, name: str) -> Any:
+        """``registry[name]``: :meth:`get`, so code that read the old name tables as dicts still reads."""
+        return self.get(name)
+
     def __contains__(self, name: object) -> bool:
         return name in self.entries()
 
