@@ -67,6 +67,27 @@ def test_linear_init_bounds_match_torch():
             assert abs(values.std() - bound / math.sqrt(3)) < 0.05 * bound / math.sqrt(3)
 
 
+@pytest.mark.parametrize("layer", ["Linear", "Conv2d"])
+@pytest.mark.filterwarnings("ignore:Initializing zero-element tensors is a no-op")
+def test_layers_without_inputs_draw_a_zero_bias_as_torch_does(layer):
+    """fan_in 0: the bias is U(0, 0) = zeros, and drawing it advances the generator, in both libraries."""
+    torch = pytest.importorskip("torch")
+
+    def next_draws(library, bias):
+        library.manual_seed(0)
+        built = (
+            library.nn.Linear(0, 4, bias=bias) if layer == "Linear" else library.nn.Conv2d(0, 4, 3, bias=bias)
+        )
+        draws = library.rand(3).numpy()
+        return built, draws
+
+    for library in (nnrun, torch):
+        with_bias, after_bias = next_draws(library, True)
+        _, after_no_bias = next_draws(library, False)
+        assert not np.array_equal(after_bias, after_no_bias), library.__name__
+        assert not with_bias.bias.detach().numpy().any()
+
+
 def test_linear_parity_with_torch():
     torch = pytest.importorskip("torch")
     ours = nn.Linear(5, 3)

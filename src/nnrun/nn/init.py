@@ -158,7 +158,7 @@ def kaiming_normal_(
 def layer_default_(weight: Tensor, bias: Tensor | None) -> None:
     """PyTorch's start for ``Linear`` and the convolutions: ``kaiming_uniform_(weight, a=sqrt(5))``, whose
     bound sqrt(6 / (1 + 5)) / sqrt(fan_in) is 1 / sqrt(fan_in), and the bias U(-1/sqrt(fan_in),
-    1/sqrt(fan_in)) (zeros where fan_in is 0)."""
+    1/sqrt(fan_in)); where fan_in is 0 the bias is drawn from U(0, 0), as PyTorch 2.13 does for both."""
     kaiming_uniform_(weight, a=math.sqrt(5))
     if bias is not None:
         fan_in, _ = _calculate_fan_in_and_fan_out(weight)
