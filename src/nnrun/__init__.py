@@ -1,8 +1,8 @@
 """nnrun: neural networks on NumPy (CPU) and CuPy (GPU), shaped like PyTorch."""
 
 import builtins
-import os
-from typing import Any
+from os import PathLike as _PathLike  # private aliases: `nnrun.os`, `nnrun.Any` would be stray names
+from typing import Any as _Any
 
 from nnrun import _tensor_methods, autograd, cuda, data, nn, optim, serialization, utils
 from nnrun._backend import device
@@ -146,7 +146,7 @@ def numel(input: Tensor) -> int:
     return input.numel()
 
 
-def save(obj: Any, f: str | os.PathLike) -> None:
+def save(obj: object, f: str | _PathLike) -> None:
     """Save ``obj`` to the path ``f`` as one safetensors file, atomically (:func:`nnrun.serialization.save`).
 
     ``obj``: a Tensor, a ``state_dict``, nested dicts/lists/tuples of tensors and plain values, or a Module
@@ -154,7 +154,7 @@ def save(obj: Any, f: str | os.PathLike) -> None:
     serialization.save(obj, f, module_config=_module_config)
 
 
-def load(f: str | os.PathLike, map_location: serialization.MapLocation = None) -> Any:
+def load(f: str | _PathLike, map_location: serialization.MapLocation = None) -> _Any:
     """Load what :func:`save` wrote, or a plain safetensors file (:func:`nnrun.serialization.load`). A saved
     Module is rebuilt from its stored config, which is data: loading runs no code and reads no other file."""
     return serialization.load(f, map_location, build_module=_build_module)
