@@ -2,9 +2,9 @@
 
 A train step allocates and frees hundreds of megabytes (activations, patch matrices, gradients). By default
 glibc hands large freed blocks back to the kernel (``munmap``, heap trimming), so the next step's arrays
-page-fault on every 4 KB page again: ~19,000 faults and a third of a ResNet-20 train step on the machine
-measured. Raising the mmap and trim thresholds keeps those pages for the next step; the resident set then
-stays at its high-water mark between steps instead of shrinking.
+page-fault on every 4 KB page again (what that costs is measured in ``benchmarks/README.md``). Raising the
+mmap and trim thresholds keeps those pages for the next step; the resident set then stays at its
+high-water mark between steps instead of shrinking.
 
 Importing nnrun changes nothing: a training run applies it where it starts (``Trainer.fit``, ``nnrun train``,
 ``nnrun eval``; ``Trainer(..., tune_malloc=False)`` leaves malloc alone), and anyone else calls
