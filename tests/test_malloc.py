@@ -73,7 +73,8 @@ def test_tune_malloc_can_be_called_again_and_yields_to_the_users_settings(monkey
 @pytest.mark.parametrize(("keyword", "tuned"), [("", True), ("tune_malloc=False", False)])
 def test_trainer_fit_tunes_malloc_unless_told_not_to(small_config, keyword, tuned):
     setup = (
-        f"from nnrun.train import Trainer\nTrainer({str(small_config())!r}, progress=False, {keyword}).fit()"
+        "from nnrun.train import Trainer\n"
+        f"Trainer.from_config({str(small_config())!r}, progress=False, {keyword}).fit()"
     )
     faults = _faults(setup)
     assert faults < TUNED if tuned else faults > UNTUNED
@@ -82,7 +83,7 @@ def test_trainer_fit_tunes_malloc_unless_told_not_to(small_config, keyword, tune
 @needs_glibc
 def test_nnrun_eval_tunes_malloc(small_config, tmp_path):
     config = small_config()
-    Trainer(config, progress=False, tune_malloc=False).fit()
+    Trainer.from_config(config, progress=False, tune_malloc=False).fit()
     checkpoint = tmp_path / "run" / "checkpoints" / "last.safetensors"
     args = ["nnrun", "eval", str(config), "--checkpoint", str(checkpoint)]
     setup = EVAL.format(args=args)

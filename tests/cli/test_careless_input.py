@@ -174,7 +174,7 @@ def test_one_epoch_is_singular(invoke, small_config):
 
 def test_plain_progress_logs_at_least_every_so_often(small_config):
     stream = io.StringIO()
-    Trainer(
+    Trainer.from_config(
         small_config({"train_size: 32": "train_size: 40"}), progress=PlainProgress(stream, every_s=0.0)
     ).fit()
     steps = [line for line in stream.getvalue().splitlines() if "batch loss" in line]
@@ -183,7 +183,7 @@ def test_plain_progress_logs_at_least_every_so_often(small_config):
     assert re.fullmatch(r"epoch 1/1  step 1/5  batch loss \d+\.\d{4}  [\d,]+ samples/s", steps[0])
     quiet = io.StringIO()  # by default a line comes every 30 s: none in a run of a fraction of a second
     again = small_config({"/run\n": "/again\n"}, name="again.yaml")
-    Trainer(again, progress=PlainProgress(quiet)).fit()
+    Trainer.from_config(again, progress=PlainProgress(quiet)).fit()
     assert "epoch 1/1 done" in quiet.getvalue() and "batch loss" not in quiet.getvalue()
 
 

@@ -123,7 +123,7 @@ def test_hostile_training_values(small_config, override):
 def test_an_optimizer_that_cannot_be_built_is_reported_at_its_node(small_config):
     config = small_config()
     with pytest.raises(ConfigError) as info:
-        Trainer(config, progress=False, overrides=["model.module={Sequential: [Flatten]}"])
+        Trainer.from_config(config, progress=False, overrides=["model.module={Sequential: [Flatten]}"])
     error = info.value.errors[0]
     assert (error.path, error.file, error.line) == ("optimizer", str(config), 9)
     assert error.message == "ValueError: optimizer got an empty parameter list"
@@ -193,7 +193,7 @@ DATA = {  # overrides, YAML path of the error, what it says
 def test_data_that_cannot_train_is_refused_before_training(small_config, tmp_path, name):
     overrides, path, message = DATA[name]
     with pytest.raises(ConfigError) as info:
-        Trainer(small_config(), progress=False, overrides=overrides)
+        Trainer.from_config(small_config(), progress=False, overrides=overrides)
     error = info.value.errors[0]
     assert error.path == path and message in error.message, str(info.value)
     assert error.file in ("--set", str(small_config())) and error.line >= 1
@@ -201,7 +201,9 @@ def test_data_that_cannot_train_is_refused_before_training(small_config, tmp_pat
 
 
 def test_an_absolute_checkpoint_dir_stands_on_its_own(small_config, tmp_path):
-    trainer = Trainer(small_config(), progress=False, overrides=[f"checkpoint.dir={tmp_path / 'elsewhere'}"])
+    trainer = Trainer.from_config(
+        small_config(), progress=False, overrides=[f"checkpoint.dir={tmp_path / 'elsewhere'}"]
+    )
     assert trainer.settings.checkpoint.dir == str(tmp_path / "elsewhere")
-    relative = Trainer(small_config(), progress=False)
+    relative = Trainer.from_config(small_config(), progress=False)
     assert relative.settings.checkpoint.dir == str(tmp_path / "run" / "checkpoints")

@@ -28,7 +28,9 @@ class StepTransfers(Callback):
 
 def test_a_step_copies_only_its_batch_and_reads_back_only_for_log_lines(fake_cuda, tiny_config):
     recorder = StepTransfers(fake_cuda)
-    trainer = Trainer(tiny_config(), overrides=["device=cuda"], progress=False, callbacks=[recorder])
+    trainer = Trainer.from_config(
+        tiny_config(), overrides=["device=cuda"], progress=False, callbacks=[recorder]
+    )
     summary = trainer.fit()
     assert summary["device"] == "cuda" and len(recorder.by_step) == 24
     for step, moved in recorder.by_step.items():

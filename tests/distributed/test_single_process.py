@@ -244,7 +244,9 @@ def test_a_stop_requested_during_a_step_stops_after_that_step_on_one_process(
             if trainer.global_step == 3:
                 trainer._interrupt.requested = True  # what a Ctrl-C after this step's backward does
 
-    trainer = Trainer(load_training(tiny_config_text), progress=False, callbacks=[StopDuringStep()])
+    trainer = Trainer.from_config(
+        load_training(tiny_config_text), progress=False, callbacks=[StopDuringStep()]
+    )
     with pytest.raises(TrainingInterrupted):
         trainer.fit()
     assert trainer.global_step == 3

@@ -189,8 +189,9 @@ def test_a_registered_callback_is_built_from_its_name_in_the_config(user_callbac
 def test_a_config_callback_resumes_with_its_state(user_callbacks):
     config = user_callbacks("[CountSteps]")
     with pytest.raises(Crash):
-        Trainer(config, progress=False, callbacks=[CrashAt(15)]).fit()  # last checkpoint: epoch 1, step 12
-    resumed = Trainer(config, progress=False)
+        # last checkpoint: epoch 1, step 12
+        Trainer.from_config(config, progress=False, callbacks=[CrashAt(15)]).fit()
+    resumed = Trainer.from_config(config, progress=False)
     resumed.fit(resume="auto")
     assert _count_steps(resumed).steps == resumed.global_step == 24
 
@@ -210,7 +211,7 @@ def test_a_config_callback_that_does_not_fit_is_reported_at_its_line(
 ):
     config = user_callbacks(callbacks)
     with pytest.raises(ConfigError) as info:
-        Trainer(config, progress=False)
+        Trainer.from_config(config, progress=False)
     (error,) = info.value.errors
     assert error.path == path and message in error.message, str(info.value)
     last_line = config.read_text(encoding="utf-8").splitlines()[-1]
@@ -220,16 +221,16 @@ def test_a_config_callback_that_does_not_fit_is_reported_at_its_line(
 
 # ----- checkpoints written before the trainer was made of callbacks -----
 def test_a_checkpoint_has_the_layout_it_had_before_callbacks(tiny_config, tmp_path):
-    Trainer(tiny_config(), progress=False, overrides=["train.epochs=1"]).fit()
+    Trainer.from_config(tiny_config(), progress=False, overrides=["train.epochs=1"]).fit()
     new = load_checkpoint(tmp_path / "run" / "checkpoints" / "last.safetensors", complete=True)
     old = load_checkpoint(OLD_CHECKPOINT, complete=True)
     assert list(new) == list(old) and list(new["progress"]) == list(old["progress"])
 
 
 def test_a_checkpoint_written_before_callbacks_resumes_exactly(tiny_config):
-    straight = Trainer(tiny_config("straight"), progress=False)
+    straight = Trainer.from_config(tiny_config("straight"), progress=False)
     straight_summary = straight.fit()
-    resumed = Trainer(tiny_config("resumed"), progress=False)
+    resumed = Trainer.from_config(tiny_config("resumed"), progress=False)
     summary = resumed.fit(resume=OLD_CHECKPOINT)
     assert _weights(resumed) == _weights(straight)
     assert summary["final"] == straight_summary["final"] and summary["best"] == straight_summary["best"]

@@ -15,7 +15,7 @@ from nnrun.train.checkpoint import checksum
 
 @pytest.fixture
 def trained(tiny_config):
-    trainer = Trainer(tiny_config(), progress=False)
+    trainer = Trainer.from_config(tiny_config(), progress=False)
     trainer.fit()
     return trainer
 
@@ -47,7 +47,7 @@ def test_kept_files(trained):
 
 
 def test_keep_last_prunes_old_numbered_files(tiny_config):
-    trainer = Trainer(
+    trainer = Trainer.from_config(
         tiny_config(), progress=False, overrides=["checkpoint.every_steps=2", "checkpoint.keep_last=2"]
     )
     trainer.fit()
@@ -99,7 +99,9 @@ def test_checksum_covers_values_and_structure():
 
 def test_a_failed_write_keeps_the_last_good_checkpoint(tiny_config, monkeypatch):
     # no scheduler: its schedule depends on train.epochs, which a resume could then not change
-    trainer = Trainer(tiny_config(), progress=False, overrides=["train.epochs=1", "scheduler=null"])
+    trainer = Trainer.from_config(
+        tiny_config(), progress=False, overrides=["train.epochs=1", "scheduler=null"]
+    )
     trainer.fit()
     last = _last(trainer)
     good = Path(last).read_bytes()
@@ -110,7 +112,7 @@ def test_a_failed_write_keeps_the_last_good_checkpoint(tiny_config, monkeypatch)
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(safetensors.numpy, "save_file", disk_full)
-    again = Trainer(tiny_config(), progress=False, overrides=["scheduler=null"])
+    again = Trainer.from_config(tiny_config(), progress=False, overrides=["scheduler=null"])
     with pytest.raises(CheckpointError, match="No space left on device") as info:
         again.fit(resume="auto")
     assert "the last good checkpoint is" in str(info.value) and last in str(info.value)
@@ -122,14 +124,18 @@ def test_a_failed_write_keeps_the_last_good_checkpoint(tiny_config, monkeypatch)
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root can write into read-only folders")
 def test_an_unwritable_folder_keeps_the_last_good_checkpoint(tiny_config):
-    trainer = Trainer(tiny_config(), progress=False, overrides=["train.epochs=1", "scheduler=null"])
+    trainer = Trainer.from_config(
+        tiny_config(), progress=False, overrides=["train.epochs=1", "scheduler=null"]
+    )
     trainer.fit()
     folder = trainer.settings.checkpoint.dir
     good = Path(_last(trainer)).read_bytes()
     os.chmod(folder, 0o555)
     try:
         with pytest.raises(CheckpointError, match="cannot write checkpoint"):
-            Trainer(tiny_config(), progress=False, overrides=["scheduler=null"]).fit(resume="auto")
+            Trainer.from_config(tiny_config(), progress=False, overrides=["scheduler=null"]).fit(
+                resume="auto"
+            )
     finally:
         os.chmod(folder, 0o755)
     assert Path(_last(trainer)).read_bytes() == good

@@ -21,7 +21,7 @@ from nnrun.train import Trainer, load_checkpoint, save_checkpoint
 def run(tmp_path, small_config):
     """A trained small run: (config path, checkpoint path); and ``evil.py`` that writes ``MARKER``."""
     config = small_config()
-    Trainer(config, progress=False).fit()
+    Trainer.from_config(config, progress=False).fit()
     (tmp_path / "evil.py").write_text(f"open({str(tmp_path / 'MARKER')!r}, 'w').write('ran')\n")
     (tmp_path / "secret.yaml").write_text("module: ReLU\nname: SECRET_CONTENT\n")
     return config, tmp_path / "run" / "checkpoints" / "last.safetensors"
@@ -100,7 +100,7 @@ def test_a_forged_training_checkpoint_never_runs_code(run, tmp_path, name):
     assert f"{forged}" in resumed.stderr and "SECRET_CONTENT" not in resumed.stderr
     assert RESUME_REFUSAL[name] in resumed.stderr, resumed.stderr
     with pytest.raises(CheckpointError, match=re.escape(RESUME_REFUSAL[name])):
-        Trainer(config, progress=False).fit(resume=forged, overwrite=True)
+        Trainer.from_config(config, progress=False).fit(resume=forged, overwrite=True)
     with pytest.raises(CheckpointError, match=refusal):
         nnrun.train.checkpoint.model_from_checkpoint(forged)
     nnrun.load(forged)  # a plain read of the tensors and metadata is fine

@@ -26,16 +26,17 @@ def _assert_same(a, b):
 
 @pytest.fixture
 def straight(tiny_config):
-    trainer = Trainer(tiny_config("straight"), progress=False)
+    trainer = Trainer.from_config(tiny_config("straight"), progress=False)
     summary = trainer.fit()
     return trainer, summary
 
 
 def test_resume_after_an_epoch_is_exact(tiny_config, straight):
-    first = Trainer(tiny_config("resumed"), progress=False, callbacks=[CrashAt(15)])  # 12 steps per epoch
+    # 12 steps per epoch
+    first = Trainer.from_config(tiny_config("resumed"), progress=False, callbacks=[CrashAt(15)])
     with pytest.raises(Crash):
         first.fit()
-    second = Trainer(tiny_config("resumed"), progress=False)
+    second = Trainer.from_config(tiny_config("resumed"), progress=False)
     summary = second.fit(resume="auto")
     _assert_same(_weights(straight[0]), _weights(second))
     assert second.global_step == straight[0].global_step
@@ -47,14 +48,14 @@ def test_resume_after_an_epoch_is_exact(tiny_config, straight):
 @pytest.mark.parametrize("crash_step", [6, 12, 17])
 def test_resume_mid_epoch_is_exact(tiny_config, straight, crash_step):
     overrides = ["checkpoint.every_steps=4"]
-    crashed = Trainer(
+    crashed = Trainer.from_config(
         tiny_config("crashed"), progress=False, overrides=overrides, callbacks=[CrashAt(crash_step)]
     )
     with pytest.raises(Crash):
         crashed.fit()
     position = load_checkpoint(crashed.checkpoints.file("last"))["progress"]
     assert position["global_step"] == crash_step // 4 * 4 and position["epoch"] == (crash_step - 1) // 12
-    resumed = Trainer(tiny_config("crashed"), progress=False, overrides=overrides)
+    resumed = Trainer.from_config(tiny_config("crashed"), progress=False, overrides=overrides)
     resumed.fit(resume="auto")
     assert resumed.resumed_from.endswith("last.safetensors")
     _assert_same(_weights(straight[0]), _weights(resumed))
@@ -82,7 +83,10 @@ class Kill(Callback):
         if trainer.global_step == 19:
             os.kill(os.getpid(), signal.SIGKILL)
 
-Trainer(sys.argv[1], progress=False, callbacks=[Kill()], overrides=["checkpoint.every_steps=4"]).fit()
+trainer = Trainer.from_config(
+    sys.argv[1], progress=False, callbacks=[Kill()], overrides=["checkpoint.every_steps=4"]
+)
+trainer.fit()
 """
 
 
@@ -93,7 +97,7 @@ def test_resume_after_kill_9_is_exact(tiny_config, straight):
     folder = config.parent / "killed" / "checkpoints"
     names = ["best", "epoch-0001", "last", "step-000012", "step-000016"]
     assert sorted(os.listdir(folder)) == [f"{name}.safetensors" for name in names]
-    resumed = Trainer(config, progress=False, overrides=["checkpoint.every_steps=4"])
+    resumed = Trainer.from_config(config, progress=False, overrides=["checkpoint.every_steps=4"])
     resumed.fit(resume="auto")
     assert resumed.resumed_from.endswith("last.safetensors")
     _assert_same(_weights(straight[0]), _weights(resumed))
@@ -102,9 +106,9 @@ def test_resume_after_kill_9_is_exact(tiny_config, straight):
 def test_resume_restores_the_global_generator(tiny_config):
     import nnrun
 
-    trainer = Trainer(tiny_config("rng"), progress=False, overrides=["train.epochs=1"])
+    trainer = Trainer.from_config(tiny_config("rng"), progress=False, overrides=["train.epochs=1"])
     trainer.fit()
     expected = nnrun.get_rng_state().numpy().copy()
     nnrun.manual_seed(12345)
-    Trainer(tiny_config("rng"), progress=False, overrides=["train.epochs=1"]).resume("auto")
+    Trainer.from_config(tiny_config("rng"), progress=False, overrides=["train.epochs=1"]).resume("auto")
     assert np.array_equal(nnrun.get_rng_state().numpy(), expected)

@@ -71,10 +71,10 @@ def _cli(*args, cwd, preexec_fn=None):
 
 
 def test_training_again_into_a_run_folder_is_refused_and_changes_nothing(config, tmp_path):
-    Trainer(config, progress=False).fit()
+    Trainer.from_config(config, progress=False).fit()
     before = _snapshot(tmp_path / "run")
     with pytest.raises(RunFolderError, match=r"run already holds a run \(config.yaml, .*checkpoints\)") as e:
-        Trainer(config, progress=False).fit()
+        Trainer.from_config(config, progress=False).fit()
     assert "fit(resume='auto')" in str(e.value) and "fit(overwrite=True)" in str(e.value)
     result = _cli("train", config, cwd=tmp_path)
     assert result.returncode == 2 and "already holds a run" in result.stderr, result.stderr
@@ -86,9 +86,9 @@ def test_training_again_into_a_run_folder_is_refused_and_changes_nothing(config,
 
 
 def test_overwrite_replaces_only_the_runs_own_files(config, tmp_path):
-    Trainer(config, progress=False, overrides=["train.epochs=2"]).fit()
+    Trainer.from_config(config, progress=False, overrides=["train.epochs=2"]).fit()
     (tmp_path / "run" / "notes.txt").write_text("mine")
-    Trainer(config, progress=False).fit(overwrite=True)
+    Trainer.from_config(config, progress=False).fit(overwrite=True)
     names = sorted(path.name for path in (tmp_path / "run" / "checkpoints").iterdir())
     assert names == ["best.safetensors", "epoch-0001.safetensors", "last.safetensors"]  # no epoch-0002
     assert (tmp_path / "run" / "notes.txt").read_text() == "mine"
@@ -97,18 +97,20 @@ def test_overwrite_replaces_only_the_runs_own_files(config, tmp_path):
 def test_a_folder_without_a_run_is_used_as_it_is(config, tmp_path):
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "README").write_text("for the runs of this experiment")
-    Trainer(config, progress=False).fit()
+    Trainer.from_config(config, progress=False).fit()
     assert (tmp_path / "run" / "summary.json").is_file()
 
 
 def test_resuming_another_runs_checkpoint_into_a_folder_with_a_run_is_refused(config, tmp_path):
-    Trainer(config, progress=False).fit()
+    Trainer.from_config(config, progress=False).fit()
     other = tmp_path / "other.yaml"
     other.write_text(CONFIG.format(output=tmp_path / "run2"))
-    Trainer(other, progress=False).fit()
+    Trainer.from_config(other, progress=False).fit()
     before = _snapshot(tmp_path / "run2")
     with pytest.raises(RunFolderError, match="already holds a run"):
-        Trainer(other, progress=False).fit(resume=tmp_path / "run" / "checkpoints" / "last.safetensors")
+        Trainer.from_config(other, progress=False).fit(
+            resume=tmp_path / "run" / "checkpoints" / "last.safetensors"
+        )
     assert _snapshot(tmp_path / "run2") == before
 
 
@@ -130,7 +132,7 @@ REFUSED = {  # override: the line the refusal shows
 
 @pytest.mark.parametrize("override", REFUSED)
 def test_a_resume_that_changes_the_run_is_refused_before_anything_is_written(config, tmp_path, override):
-    Trainer(config, progress=False).fit()
+    Trainer.from_config(config, progress=False).fit()
     before = _snapshot(tmp_path / "run")
     result = _cli("train", config, "--resume", "auto", "--epochs", 2, "--set", override, cwd=tmp_path)
     assert result.returncode == 2, result.stderr
@@ -140,10 +142,10 @@ def test_a_resume_that_changes_the_run_is_refused_before_anything_is_written(con
 
 
 def test_a_changed_model_is_refused_naming_each_change(config, tmp_path):
-    Trainer(config, progress=False).fit()
+    Trainer.from_config(config, progress=False).fit()
     wider = ["model.module.Sequential.1.Linear=[16, 12]", "model.module.Sequential.3.Linear=[12, 3]"]
     with pytest.raises(ResumeRefused) as info:
-        Trainer(config, progress=False, overrides=wider).fit(resume="auto")
+        Trainer.from_config(config, progress=False, overrides=wider).fit(resume="auto")
     assert "model.module.Sequential.1.Linear.1: 8 -> 12\n" in str(info.value)
     assert "model.module.Sequential.3.Linear.0: 8 -> 12\n" in str(info.value)
 
@@ -158,20 +160,22 @@ def test_a_changed_model_is_refused_naming_each_change(config, tmp_path):
     ],
 )
 def test_safe_changes_are_allowed(config, tmp_path, overrides):
-    Trainer(config, progress=False).fit()
-    summary = Trainer(config, progress=False, overrides=overrides).fit(resume="auto")
+    Trainer.from_config(config, progress=False).fit()
+    summary = Trainer.from_config(config, progress=False, overrides=overrides).fit(resume="auto")
     assert summary["epochs"] == 2
 
 
 def test_more_epochs_are_refused_when_the_schedule_depends_on_them(config, tmp_path):
     schedule = ["scheduler={CosineAnnealingLR: {T_max: epochs}}"]
-    Trainer(config, progress=False, overrides=schedule).fit()
+    Trainer.from_config(config, progress=False, overrides=schedule).fit()
     with pytest.raises(ResumeRefused, match=r"train.epochs: 1 -> 3 \(the scheduler's arguments use epochs"):
-        Trainer(config, progress=False, overrides=[*schedule, "train.epochs=3"]).fit(resume="auto")
+        Trainer.from_config(config, progress=False, overrides=[*schedule, "train.epochs=3"]).fit(
+            resume="auto"
+        )
 
 
 def test_a_corrupt_checkpoint_leaves_the_run_folder_as_it_was(config, tmp_path):
-    Trainer(config, progress=False).fit()
+    Trainer.from_config(config, progress=False).fit()
     last = tmp_path / "run" / "checkpoints" / "last.safetensors"
     raw = bytearray(last.read_bytes())
     raw[-5] ^= 0xFF
@@ -183,7 +187,7 @@ def test_a_corrupt_checkpoint_leaves_the_run_folder_as_it_was(config, tmp_path):
 
 
 def test_leftovers_of_interrupted_writes_are_removed_and_nothing_else(config, tmp_path):
-    Trainer(config, progress=False).fit()
+    Trainer.from_config(config, progress=False).fit()
     checkpoints = tmp_path / "run" / "checkpoints"
     leftovers = [
         checkpoints / f".epoch-0002.safetensors.{'a' * 32}.tmp",
@@ -199,13 +203,13 @@ def test_leftovers_of_interrupted_writes_are_removed_and_nothing_else(config, tm
     ]
     for path in leftovers + kept:
         path.write_bytes(b"\0" * 1000)
-    Trainer(config, progress=False, overrides=["train.epochs=2"]).fit(resume="auto")
+    Trainer.from_config(config, progress=False, overrides=["train.epochs=2"]).fit(resume="auto")
     assert not any(path.exists() for path in leftovers)
     assert all(path.exists() for path in kept)
 
 
 def test_summary_names_the_last_checkpoint_not_the_best(config, tmp_path):
-    summary = Trainer(config, progress=False).fit()
+    summary = Trainer.from_config(config, progress=False).fit()
     assert summary["best"] is not None  # the best save came after the epoch's
     assert summary["last_checkpoint"].endswith("epoch-0001.safetensors")
 
@@ -241,14 +245,14 @@ def test_a_checkpoint_write_that_fails_names_the_file_and_stops_cleanly(config, 
 
 
 def test_the_same_trainer_may_fit_again_into_its_own_run(config, tmp_path):
-    trainer = Trainer(config, progress=False)
+    trainer = Trainer.from_config(config, progress=False)
     trainer.fit()
     trainer.settings.epochs = 2
     assert trainer.fit()["epochs"] == 2
 
 
 def test_writing_out_a_default_is_not_a_change(config, tmp_path):
-    Trainer(config, progress=False).fit()
+    Trainer.from_config(config, progress=False).fit()
     same = [
         "train.epochs=2",
         "optimizer.SGD.dampening=0",
@@ -257,7 +261,7 @@ def test_writing_out_a_default_is_not_a_change(config, tmp_path):
         "data.options.noise=1.0",
         "loss={CrossEntropyLoss: {label_smoothing: 0.0}}",
     ]
-    assert Trainer(config, progress=False, overrides=same).fit(resume="auto")["epochs"] == 2
+    assert Trainer.from_config(config, progress=False, overrides=same).fit(resume="auto")["epochs"] == 2
 
 
 def test_files_named_like_a_run_that_nnrun_did_not_write_are_never_replaced(config, tmp_path):
@@ -270,38 +274,38 @@ def test_files_named_like_a_run_that_nnrun_did_not_write_are_never_replaced(conf
         with pytest.raises(
             RunFolderError, match=r"mine holds config.yaml, metrics.csv, which nnrun did not write"
         ):
-            Trainer(config, progress=False, overrides=[f"output={mine}"]).fit(overwrite=overwrite)
+            Trainer.from_config(config, progress=False, overrides=[f"output={mine}"]).fit(overwrite=overwrite)
     assert _snapshot(mine) == before
 
 
 def test_a_run_folder_is_recognised_by_what_nnrun_wrote(config, tmp_path):
-    Trainer(config, progress=False).fit()
+    Trainer.from_config(config, progress=False).fit()
     config_text = (tmp_path / "run" / "config.yaml").read_text()
     assert config_text.startswith("# nnrun: the resolved config of this run")
     (tmp_path / "run" / "checkpoints" / "notes.txt").write_text("kept")
-    Trainer(config, progress=False).fit(overwrite=True)
+    Trainer.from_config(config, progress=False).fit(overwrite=True)
     assert (tmp_path / "run" / "checkpoints" / "notes.txt").read_text() == "kept"
 
 
 def test_a_shared_checkpoint_folder_is_named_in_the_refusal(config, tmp_path):
     shared = tmp_path / "shared-checkpoints"
-    Trainer(config, progress=False, overrides=[f"checkpoint.dir={shared}"]).fit()
+    Trainer.from_config(config, progress=False, overrides=[f"checkpoint.dir={shared}"]).fit()
     elsewhere = [f"checkpoint.dir={shared}", f"output={tmp_path / 'run2'}"]
     with pytest.raises(RunFolderError) as info:
-        Trainer(config, progress=False, overrides=elsewhere).fit()
+        Trainer.from_config(config, progress=False, overrides=elsewhere).fit()
     assert f"the checkpoint folder {shared} already holds 3 checkpoints" in str(info.value)
     assert "use another checkpoint folder" in str(info.value)
     assert not (tmp_path / "run2").exists()
 
 
 def test_a_relative_checkpoint_dir_into_another_run_is_refused(config, tmp_path):
-    Trainer(config, progress=False).fit()
+    Trainer.from_config(config, progress=False).fit()
     before = _snapshot(tmp_path / "run")
     into_it = [f"output={tmp_path / 'run2'}", "checkpoint.dir=../run/checkpoints"]
     with pytest.raises(
         RunFolderError, match=r"the checkpoint folder .*run/checkpoints already holds 3 checkpoints"
     ):
-        Trainer(config, progress=False, overrides=into_it).fit()
+        Trainer.from_config(config, progress=False, overrides=into_it).fit()
     assert _snapshot(tmp_path / "run") == before and not (tmp_path / "run2").exists()
 
 
@@ -356,12 +360,14 @@ def test_a_run_folder_in_use_is_refused(config, tmp_path):
         first.communicate(timeout=60)
     assert first.returncode == 130
     epoch = load_checkpoint(tmp_path / "run" / "checkpoints" / "last.safetensors")["progress"]["epoch"]
-    resumed = Trainer(config, progress=False, overrides=[f"train.epochs={epoch + 1}"]).fit(resume="auto")
+    resumed = Trainer.from_config(config, progress=False, overrides=[f"train.epochs={epoch + 1}"]).fit(
+        resume="auto"
+    )
     assert resumed["epochs"] == epoch + 1  # the folder is free again
 
 
 def test_a_resumed_run_that_fails_leaves_the_run_folder_as_it_found_it(config, tmp_path):
-    Trainer(config, progress=False).fit()
+    Trainer.from_config(config, progress=False).fit()
     before = _snapshot(tmp_path / "run")
     result = _cli("train", config, "--resume", "auto", "--epochs", 2, cwd=tmp_path, preexec_fn=_small_files)
     assert result.returncode == 1 and "cannot write checkpoint" in result.stderr, result.stderr
@@ -374,10 +380,12 @@ def test_a_resumed_run_that_fails_keeps_the_metrics_of_its_last_checkpoint(confi
             if trainer.global_step == 9:
                 raise RuntimeError("the machine broke")
 
-    Trainer(config, progress=False).fit()
+    Trainer.from_config(config, progress=False).fit()
     more = ["train.epochs=3", "train.log_every=1", "checkpoint.every_steps=2"]
     with pytest.raises(RuntimeError, match="the machine broke"):
-        Trainer(config, progress=False, overrides=more, callbacks=[FailsAtStep9()]).fit(resume="auto")
+        Trainer.from_config(config, progress=False, overrides=more, callbacks=[FailsAtStep9()]).fit(
+            resume="auto"
+        )
     last = load_checkpoint(tmp_path / "run" / "checkpoints" / "last.safetensors")
     rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert last["progress"]["global_step"] == 8 and rows == last["history"] and rows[-1]["step"] == 8
@@ -389,7 +397,7 @@ def test_ctrl_c_while_evaluating_the_test_split_stops_there(config, tmp_path):
             if split == "test":
                 trainer._interrupt.requested = True  # what the first Ctrl-C does
 
-    trainer = Trainer(
+    trainer = Trainer.from_config(
         config, progress=False, overrides=["data.eval_batch_size=2"], callbacks=[CtrlCDuringTest()]
     )
     with pytest.raises(TrainingInterrupted) as info:

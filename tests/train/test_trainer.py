@@ -40,7 +40,7 @@ class Recorder(Callback):
 
 def test_run_folder_and_callbacks(tiny_config, tmp_path):
     recorder = Recorder()
-    trainer = Trainer(tiny_config(), progress=False, callbacks=[recorder])
+    trainer = Trainer.from_config(tiny_config(), progress=False, callbacks=[recorder])
     summary = trainer.fit()
     run = tmp_path / "run"
     assert sorted(p.name for p in run.iterdir()) == [
@@ -68,7 +68,7 @@ def test_run_folder_and_callbacks(tiny_config, tmp_path):
 
 
 def test_plain_progress_lines(tiny_config, capsys):
-    Trainer(tiny_config(), progress=True).fit()
+    Trainer.from_config(tiny_config(), progress=True).fit()
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("training tiny on cpu: 192 samples, 12 steps per epoch, 2 epochs")
     assert any(line.startswith("epoch 1/2  step 4/12  loss ") and "samples/s" in line for line in out)
@@ -117,25 +117,27 @@ def test_library_api_with_own_objects(tmp_path):
 
 
 def test_trainer_arguments_are_checked(tiny_config):
+    path = tiny_config()
+    for config in (path, str(path), path.read_text(), load_training(path)):  # a path, YAML text, a config
+        with pytest.raises(TypeError, match=r"^Trainer takes a model, .*use Trainer\.from_config\(config\)$"):
+            Trainer(config, progress=False)
     model, optimizer, _ = _parts()
-    with pytest.raises(TypeError, match="not both"):
-        Trainer(tiny_config(), model=model)
-    with pytest.raises(TypeError, match="needs a config"):
+    with pytest.raises(TypeError, match="needs a model, optimizer and loss_fn"):
         Trainer(model=model, optimizer=optimizer)
 
 
 def test_resume_auto_without_checkpoints_is_a_clear_error(tiny_config):
     with pytest.raises(CheckpointError, match="no checkpoint to resume from"):
-        Trainer(tiny_config(), progress=False).fit(resume="auto")
+        Trainer.from_config(tiny_config(), progress=False).fit(resume="auto")
 
 
 def test_resume_into_another_model_is_a_clear_error(tiny_config, tmp_path):
-    Trainer(tiny_config(), progress=False, overrides=["train.epochs=1"]).fit()
+    Trainer.from_config(tiny_config(), progress=False, overrides=["train.epochs=1"]).fit()
     wider = ["model.module.Sequential.1.Linear=[64, 48]", "model.module.Sequential.4.Linear=[48, 10]"]
     with pytest.raises(CheckpointError, match=r"model.module.Sequential.1.Linear.1: 32 -> 48\n"):
-        Trainer(tiny_config(), progress=False, overrides=wider).fit(resume="auto")
+        Trainer.from_config(tiny_config(), progress=False, overrides=wider).fit(resume="auto")
 
 
 def test_step_scheduler_symbols_are_resolved(tiny_config):
-    trainer = Trainer(tiny_config(), progress=False)
+    trainer = Trainer.from_config(tiny_config(), progress=False)
     assert trainer.scheduler.T_max == 24  # steps = epochs × steps_per_epoch = 2 × 12

@@ -32,7 +32,9 @@ def evaluate(
         existing_file(checkpoint)
         from nnrun.train import Trainer
 
-        trainer = Trainer(cfg, progress=False, need_test=split == "test", need_train=split == "val")
+        trainer = Trainer.from_config(
+            cfg, progress=False, need_test=split == "test", need_train=split == "val"
+        )
         loader = trainer.test_loader if split == "test" else trainer.val_loader
         if loader is None:
             raise CLIError(f"{config} has no validation split (set data.val_split)")

@@ -118,7 +118,7 @@ def _train(run: RunOptions, resume: str | None, overwrite: bool, print_config: b
         return
     from nnrun.train import Trainer, TrainingInterrupted
 
-    trainer = Trainer(cfg, progress=not run.quiet)
+    trainer = Trainer.from_config(cfg, progress=not run.quiet)
     try:
         trainer.fit(resume=resume, overwrite=overwrite)
     except TrainingInterrupted as stop:

@@ -23,12 +23,13 @@ from nnrun._creation import zeros
 from nnrun.config.builder import Builder
 from nnrun.config.errors import Issues, Mark, describe_exception, join_path, shown
 from nnrun.config.expressions import parse_expression
+from nnrun.config.named_node import named_node
 from nnrun.config.signature import holds_float, schema_for, validate_arguments
 from nnrun.config.yaml_source import YamlMap, YamlSeq, to_plain
 from nnrun.data import transforms as data_transforms
 from nnrun.nn import LAYERS
 from nnrun.optim import OPTIMIZERS, SCHEDULERS, lr_scheduler
-from nnrun.registry import Registry, UnknownName
+from nnrun.registry import Registry
 
 SYMBOLS = ("epochs", "steps", "steps_per_epoch")
 _PLACEHOLDERS = {"epochs": 10, "steps": 1000, "steps_per_epoch": 100}  # for the dry construction only
@@ -251,47 +252,27 @@ def _node(
     issues: Issues,
 ) -> NodeSpec | None:
     """Split ``Name`` / ``{Name: {arguments}}``, look the name up in ``known``, check the argument types."""
-    if isinstance(value, str):
-        name, body, name_mark, body_mark = value, None, mark, mark
-    elif isinstance(value, YamlMap) and len(value) == 1 and isinstance(next(iter(value)), str):
-        ((name, body),) = value.items()
-        name_mark, body_mark = value.key_marks[name], value.value_marks[name]
-    else:
-        issues.add(
-            path,
-            f"a {known.kind} is a name or {{Name: {{argument: value}}}}, got {shown(to_plain(value))}",
-            mark,
-        )
+    node = named_node(value, path, mark, known, issues)
+    if node is None:
         return None
-    where = join_path(path, name)
-    try:
-        cls = known.get(name)
-    except UnknownName as unknown:
-        issues.add(where, f"{unknown}; known: {', '.join(known)}", name_mark)
-        return None
-    if body is not None and not isinstance(body, YamlMap):
-        issues.add(where, f"{name} takes a mapping of arguments, got {shown(to_plain(body))}", body_mark)
-        return None
-    body = body or YamlMap(body_mark)
+    name, body, schema = node.name, node.arguments, schema_for(node.cls)
     plain = {key: _numbers(to_plain(item)) for key, item in body.items()}
     try:
         checked = {key: _placeholder(item) for key, item in plain.items() if key not in skip}
     except ValueError as exc:
-        issues.add(where, f"{name}: {exc}", body_mark)
+        issues.add(node.path, f"{name}: {exc}", node.arguments_mark)
         return None
-    _, messages = validate_arguments(schema_for(cls), checked, frozenset(skip))
+    _, messages = validate_arguments(schema, checked, frozenset(skip))
     for key, value in checked.items():
         if key not in messages and holds_float(value, math.isinf):  # an infinite learning rate, momentum, …
             messages[key] = f"{name}: argument '{key}' must be finite, got {shown(value)}"
-    for argument, message in messages.items():
-        at = body.key_marks if "unknown argument" in message else body.value_marks
-        issues.add(join_path(where, argument), message, at.get(argument, body_mark))
+    node.report(messages, issues)
     if messages:
         return None
-    kwargs = {key: _tuples(item, schema_for(cls).annotations.get(key)) for key, item in plain.items()}
+    kwargs = {key: _tuples(item, schema.annotations.get(key)) for key, item in plain.items()}
     if "schedulers" in body:
         kwargs["schedulers"] = body["schedulers"]  # located, parsed by the caller
-    return NodeSpec(name, cls, kwargs, where, name_mark)
+    return NodeSpec(name, node.cls, kwargs, node.path, node.name_mark)
 
 
 def _dry(spec: NodeSpec, issues: Issues, construct: Any) -> bool:

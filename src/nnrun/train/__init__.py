@@ -1,6 +1,6 @@
 """Training: ``Trainer`` (a loop plus callbacks: metrics, checkpoints with exact resume, …) and its pieces.
 
-``nnrun.train.Trainer("configs/lenet_mnist_sample.yaml").fit()`` trains from a config; see
+``nnrun.train.Trainer.from_config("configs/lenet_mnist_sample.yaml").fit()`` trains from a config; see
 :class:`Trainer` for training your own model, optimizer and loaders.
 """
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 from nnrun.config import ConfigError, TrainingConfig
-from nnrun.config.errors import Issues, Mark, describe_exception, join_path, shown
+from nnrun.config.errors import Issues, Mark, describe_exception
+from nnrun.config.named_node import named_node
 from nnrun.config.signature import schema_for, validate_arguments
-from nnrun.config.yaml_source import YamlMap, YamlSeq, locate, to_plain
-from nnrun.registry import UnknownName
+from nnrun.config.yaml_source import YamlSeq, to_plain
 from nnrun.train.callbacks import CALLBACKS, Callback
 
 
@@ -26,37 +26,18 @@ def callbacks_from_config(cfg: TrainingConfig) -> list[Callback]:
     return [callback for callback in built if callback is not None]
 
 
-def _built(node: Any, path: str, mark: Mark, issues: Issues) -> Callback | None:
-    if isinstance(node, str):
-        name, body, name_mark, body_mark = node, None, mark, mark
-    elif isinstance(node, YamlMap) and len(node) == 1 and isinstance(next(iter(node)), str):
-        name = next(iter(node))
-        body, name_mark, body_mark = node[name], node.key_marks[name], node.value_marks[name]
-    else:
-        message = f"a callback is a name or {{Name: {{argument: value}}}}, got {shown(to_plain(node))}"
-        issues.add(path, message, mark)
+def _built(value: Any, path: str, mark: Mark, issues: Issues) -> Callback | None:
+    node = named_node(value, path, mark, CALLBACKS, issues)
+    if node is None:
         return None
-    where = join_path(path, name)
-    try:
-        cls = CALLBACKS.get(name)
-    except UnknownName as unknown:
-        known = ", ".join(CALLBACKS) or "none yet (register your own with @nnrun.register)"
-        issues.add(where, f"{unknown}; known: {known}", name_mark)
-        return None
-    if body is not None and not isinstance(body, YamlMap):
-        issues.add(where, f"{name} takes a mapping of arguments, got {shown(to_plain(body))}", body_mark)
-        return None
-    arguments = to_plain(body) if body is not None else {}
-    values, problems = validate_arguments(schema_for(cls), arguments)
-    for key, message in problems.items():
-        at_key = "unknown argument" in message  # the misspelt name, else the value that does not fit
-        issues.add(join_path(where, key), message, locate(body, body_mark, (key,), at_key=at_key))
+    values, problems = validate_arguments(schema_for(node.cls), to_plain(node.arguments))
+    node.report(problems, issues)
     if values is None:
         return None
     try:
-        return cls(**values)
+        return node.cls(**values)
     except ConfigError:
         raise
     except Exception as exc:  # the constructor's own check, of any kind
-        issues.add(where, describe_exception(exc), name_mark)
+        issues.add(node.path, describe_exception(exc), node.name_mark)
         return None

@@ -22,7 +22,7 @@ from nnrun import distributed, nn, utils
 from nnrun._tensor import Tensor
 from nnrun.config import TrainingConfig
 from nnrun.serialization import CheckpointError
-from nnrun.train.build import RunParts, load_run, settings_from
+from nnrun.train.build import load_run, settings_from
 from nnrun.train.callbacks import Callback, CallbackList
 from nnrun.train.checkpoint import load_checkpoint
 from nnrun.train.checkpoint_folder import CheckpointFolder
@@ -45,74 +45,65 @@ from nnrun.train.settings import TrainSettings
 
 
 class Trainer:
-    """Trains a classifier: ``Trainer(model=…, optimizer=…, loss_fn=…, train_loader=…)`` with your own objects
-    (loaders yield ``(inputs, labels)``; give them a ``seed`` for exact resume), or
-    :meth:`Trainer.from_config` (also written ``Trainer(config)``) for a training config.
+    """Trains a classifier on your own objects: ``Trainer(model, optimizer, loss_fn, train_loader, …)``
+    (loaders yield ``(inputs, labels)``; give them a ``seed`` for exact resume); for a training config, use
+    :meth:`Trainer.from_config`.
 
     Args:
-        config: a training config (a path, YAML text or :class:`~nnrun.config.TrainingConfig`): see
-            :meth:`from_config`.
-        model, optimizer, loss_fn, train_loader, val_loader, test_loader, scheduler: the parts.
-        settings: epochs, logging, checkpoints, run folder (from the config when one is given).
-        callbacks: :class:`~nnrun.train.Callback` objects, called after the built-in ones (checkpoints
-            last).
+        model, optimizer, loss_fn, train_loader: the parts that train; without a ``train_loader`` the
+            trainer can only evaluate.
+        val_loader, test_loader, scheduler: the optional parts.
+        settings: epochs, logging, checkpoints, run folder.
+        callbacks: :class:`~nnrun.train.Callback` objects, called after the built-in non-finite loss stop,
+            metric rows, evaluation and run folder, and before the progress output and the checkpoints
+            (last: a checkpoint holds what the others have done).
         progress: True for a progress bar/log lines, False for none, or a Callback of your own.
         communicator: the ranks of a data-parallel job (:mod:`nnrun.distributed`); by default
             ``nnrun.distributed.init()``: one process, or every rank of an ``mpirun`` launch. On several
             ranks the loaders are sharded (each rank reads ``1/N`` of every epoch), gradients are averaged
             every step, and only rank 0 prints and writes files; callbacks given here run on every rank
             (``trainer.is_global_zero`` tells them apart) unless their ``rank_zero_only`` is set.
-        overrides, need_test, need_train: see :meth:`from_config`.
         tune_malloc: tune glibc malloc for training when ``fit`` starts (:func:`nnrun.utils.tune_malloc`);
             False leaves the process's malloc alone.
+        config: the training config the parts were built from (:meth:`from_config` gives it): saved in the
+            run folder and every checkpoint, and what a resume is checked against.
+        device: the device the parts are on, as the run names it (by default the model's).
     """
 
     def __init__(
         self,
-        config: TrainingConfig | str | os.PathLike | None = None,
-        *,
         model: nn.Module | None = None,
         optimizer: Any = None,
         loss_fn: nn.Module | None = None,
         train_loader: Any = None,
+        *,
         val_loader: Any = None,
         test_loader: Any = None,
         scheduler: Any = None,
         settings: TrainSettings | None = None,
         callbacks: Iterable[Callback] = (),
         progress: bool | Callback = True,
-        overrides: Iterable[str] = (),
-        need_test: bool = False,
-        need_train: bool = True,
         communicator: distributed.Communicator | None = None,
         tune_malloc: bool = True,
+        config: TrainingConfig | None = None,
+        device: str | None = None,
     ) -> None:
-        self.tune_malloc = tune_malloc
-        if config is not None:  # Trainer(config, …) is Trainer.from_config(config, …)
-            if any(part is not None for part in (model, optimizer, loss_fn, train_loader)):
-                raise TypeError("Trainer takes a config or model/optimizer/loss_fn/train_loader, not both")
-            parts, communicator = load_run(config, overrides, need_test, need_train, communicator)
-            assert parts.config is not None
-            settings = settings or settings_from(parts.config)
-            callbacks = [*parts.callbacks, *callbacks]
-        else:
-            if model is None or optimizer is None or loss_fn is None or train_loader is None:
-                raise TypeError("Trainer needs a config, or model, optimizer, loss_fn and train_loader")
-            device = str(next(iter(model.parameters())).device)
-            parts = RunParts(
-                model, optimizer, loss_fn, train_loader, val_loader, test_loader, scheduler, device
+        if isinstance(model, (str, os.PathLike, TrainingConfig)):
+            raise TypeError(
+                "Trainer takes a model, optimizer, loss_fn, …; for a config, use Trainer.from_config(config)"
             )
-        self.comm = communicator or distributed.init(device=parts.device)
+        if model is None or optimizer is None or loss_fn is None:
+            raise TypeError("Trainer needs a model, optimizer and loss_fn (and a train_loader to fit)")
+        self.tune_malloc = tune_malloc
+        self.device = device or str(next(iter(model.parameters())).device)
+        self.comm = communicator or distributed.init(device=self.device)
         self.parallel = DataParallel(self.comm)
-        self.parallel.shard_loaders(parts.train_loader, [parts.val_loader, parts.test_loader])
-        self.parts = parts
-        self.config: TrainingConfig | None = parts.config
-        self.config_text = parts.config.yaml if parts.config else None  # saved in run folder and checkpoints
+        self.parallel.shard_loaders(train_loader, [val_loader, test_loader])
+        self.config: TrainingConfig | None = config
+        self.config_text = config.yaml if config else None  # saved in run folder and checkpoints
         self.settings = settings = settings or TrainSettings()
-        self.model, self.optimizer, self.scheduler = parts.model, parts.optimizer, parts.scheduler
-        self.loss_fn, self.device = parts.loss_fn, parts.device
-        self.train_loader, self.val_loader = parts.train_loader, parts.val_loader
-        self.test_loader = parts.test_loader
+        self.model, self.optimizer, self.scheduler, self.loss_fn = model, optimizer, scheduler, loss_fn
+        self.train_loader, self.val_loader, self.test_loader = train_loader, val_loader, test_loader
         self.position = Position()
         self.tracker = MetricTracker(settings.metrics)  # the running metrics of the epoch
         self.trackers = [self.tracker]  # every one gets each batch's loss, output and target
@@ -156,21 +147,29 @@ class Trainer:
         tune_malloc: bool = True,
     ) -> Trainer:
         """A trainer for a training config (a path, YAML text or :class:`~nnrun.config.TrainingConfig`):
-        its model, data, loss, optimizer, scheduler, settings and ``callbacks:`` are built from it.
+        its model, data, loss, optimizer, scheduler, settings and ``callbacks:`` (before the ``callbacks``
+        given here) are built from it; a failure on one rank ends the whole job.
 
         ``overrides``: ``key.path=value`` overrides of the config; ``need_test``: build the test split even
         when ``train.test`` is off; ``need_train=False``: build only the test split, for evaluation (which
         then needs only its files)."""
+        parts, communicator = load_run(config, overrides, need_test, need_train, communicator)
+        assert parts.config is not None
         return cls(
-            config,
-            overrides=overrides,
-            need_test=need_test,
-            need_train=need_train,
-            settings=settings,
-            callbacks=callbacks,
+            parts.model,
+            parts.optimizer,
+            parts.loss_fn,
+            parts.train_loader,
+            val_loader=parts.val_loader,
+            test_loader=parts.test_loader,
+            scheduler=parts.scheduler,
+            settings=settings or settings_from(parts.config),
+            callbacks=[*parts.callbacks, *callbacks],
             progress=progress,
             communicator=communicator,
             tune_malloc=tune_malloc,
+            config=parts.config,
+            device=parts.device,
         )
 
     @property
@@ -243,9 +242,8 @@ class Trainer:
         :class:`~nnrun.train.TrainingInterrupted` after saving an ``interrupted`` checkpoint on Ctrl-C,
         :class:`~nnrun.train.TrainingError` on a non-finite loss."""
         if self.train_loader is None:
-            raise TypeError(
-                "this Trainer was built without training data (need_train=False); it can evaluate"
-            )
+            message = "this Trainer was built without training data (train_loader=None, need_train=False)"
+            raise TypeError(message + "; it can evaluate")
         if self.tune_malloc:
             utils.tune_malloc()
         with self.parallel.failure_ends_job():
