@@ -43,8 +43,10 @@ def named_node(value: Any, path: str, mark: Mark, known: Registry, issues: Issue
         ((name, body),) = value.items()
         name_mark, body_mark = value.key_marks[name], value.value_marks[name]
     else:
-        message = f"a {known.kind} is a name or {{Name: {{argument: value}}}}, got {shown(to_plain(value))}"
-        issues.add(path, message, mark)
+        article = "an" if known.kind[0] in "aeiou" else "a"
+        got = shown(to_plain(value))
+        form = "{Name: {argument: value}}"
+        issues.add(path, f"{article} {known.kind} is a name or {form}, got {got}", mark)
         return None
     where = join_path(path, name)
     try:
