@@ -100,3 +100,36 @@ def test_training_documents_are_recognised():
     assert is_training_document(parse_yaml(CONFIG)[0])
     assert not is_training_document(parse_yaml("model: {module: ReLU}\ninput_shape: [3]\n")[0])
     assert not is_training_document(parse_yaml("module: ReLU\n")[0])
+
+
+@pytest.mark.parametrize(
+    ("node", "cls", "kwargs"),
+    [
+        ("{Adadelta: {rho: 0.95}}", optim.Adadelta, {"rho": 0.95}),
+        ("{Adamax: {betas: [0.8, 0.99]}}", optim.Adamax, {"betas": (0.8, 0.99)}),
+        (
+            "{NAdam: {lr: 0.01, momentum_decay: 0.01, decoupled_weight_decay: true, weight_decay: 0.1}}",
+            optim.NAdam,
+            {"lr": 0.01, "momentum_decay": 0.01, "decoupled_weight_decay": True, "weight_decay": 0.1},
+        ),
+        ("{RAdam: {decoupled_weight_decay: true}}", optim.RAdam, {"decoupled_weight_decay": True}),
+    ],
+)
+def test_more_optimizers_by_name(node, cls, kwargs):
+    cfg = load_training(CONFIG.replace("{Adam: {lr: 1e-3, betas: [0.8, 0.99]}}", node))
+    assert cfg.optimizer.cls is cls and cfg.optimizer.kwargs == kwargs
+    param = _param()
+    optimizer = build_optimizer(cfg.optimizer, [param])
+    assert type(optimizer) is cls and all(optimizer.defaults[k] == v for k, v in kwargs.items())
+    param.grad = param.detach() + 1
+    optimizer.step()
+    assert param.item() != 0
+
+
+def test_more_optimizers_check_their_arguments_like_torch():
+    with pytest.raises(ConfigError) as info:
+        load_training(CONFIG.replace("{Adam: {lr: 1e-3, betas: [0.8, 0.99]}}", "{Adadelta: {rho: 1.5}}"))
+    (error,) = info.value.errors
+    assert (
+        error.path == "optimizer.Adadelta" and error.message == "Adadelta: ValueError: Invalid rho value: 1.5"
+    )

@@ -76,6 +76,10 @@ def test_train_step_and_inference_move_nothing_and_match_the_cpu(fake_cuda, name
         (lambda p: optim.AdamW(p, lr=0.01), nn.CrossEntropyLoss(weight=nnrun.ones(10))),
         (lambda p: optim.RMSprop(p, lr=0.01, momentum=0.5, centered=True), nn.CrossEntropyLoss()),
         (lambda p: optim.Adagrad(p, lr=0.01), nn.NLLLoss()),
+        (lambda p: optim.Adadelta(p, weight_decay=1e-4), nn.CrossEntropyLoss()),
+        (lambda p: optim.Adamax(p, lr=0.01, maximize=True), nn.CrossEntropyLoss()),
+        (lambda p: optim.NAdam(p, lr=0.01, weight_decay=1e-4, decoupled_weight_decay=True), nn.NLLLoss()),
+        (lambda p: optim.RAdam(p, lr=0.01, weight_decay=1e-4), nn.CrossEntropyLoss()),
     ],
 )
 def test_optimizers_schedulers_clipping_and_losses_move_nothing(fake_cuda, make_optimizer, loss_fn):
@@ -97,6 +101,27 @@ def test_optimizers_schedulers_clipping_and_losses_move_nothing(fake_cuda, make_
             nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
             scheduler.step()
+    assert moved == []
+
+
+def test_a_resumed_nadam_keeps_its_scalars_on_the_host(fake_cuda):
+    """``step`` and ``mu_product`` stay on the host after loading, so resumed steps still move nothing."""
+    nnrun.manual_seed(0)
+    model = nn.Linear(4, 3).to("cuda")
+    x = nnrun.randn(5, 4, device="cuda")
+    optimizer = optim.NAdam(model.parameters(), lr=0.01)
+    (model(x) ** 2).mean().backward()
+    optimizer.step()
+    resumed = optim.NAdam(model.parameters(), lr=0.01)
+    resumed.load_state_dict(optimizer.state_dict())
+    state = resumed.state[model.weight]
+    assert state["mu_product"].device.type == "cpu" and state["step"].device.type == "cpu"
+    assert state["exp_avg"].device.type == "cuda"
+    with fake_cuda.during() as moved:
+        for _ in range(2):
+            resumed.zero_grad()
+            (model(x) ** 2).mean().backward()
+            resumed.step()
     assert moved == []
 
 

@@ -1,6 +1,7 @@
 """Optimizers against torch.optim: trajectories, param groups, skipped parameters, state_dict, repr."""
 
 import ast
+import copy
 from pathlib import Path
 
 import numpy as np
@@ -36,9 +37,22 @@ CONFIGS = [
     ("Adagrad", {"lr": 0.1}),
     ("Adagrad", {"lr": 0.1, "lr_decay": 0.05, "weight_decay": 0.1}),
     ("Adagrad", {"lr": 0.1, "initial_accumulator_value": 0.5, "eps": 1e-6, "maximize": True}),
+    ("Adadelta", {}),
+    ("Adadelta", {"lr": 0.5, "rho": 0.8, "eps": 1e-4, "weight_decay": 0.1}),
+    ("Adadelta", {"lr": 0.5, "maximize": True}),
+    ("Adamax", {"lr": 0.01}),
+    ("Adamax", {"lr": 0.01, "betas": (0.8, 0.9), "eps": 1e-3, "weight_decay": 0.1}),
+    ("Adamax", {"lr": 0.01, "betas": (0.3, 0.99), "maximize": True, "weight_decay": 0.05}),
+    ("NAdam", {"lr": 0.01}),
+    ("NAdam", {"lr": 0.01, "betas": (0.8, 0.9), "eps": 1e-6, "weight_decay": 0.1, "momentum_decay": 0.1}),
+    ("NAdam", {"lr": 0.01, "weight_decay": 0.1, "decoupled_weight_decay": True, "maximize": True}),
+    ("RAdam", {"lr": 0.01}),
+    ("RAdam", {"lr": 0.01, "betas": (0.8, 0.5), "eps": 1e-6, "weight_decay": 0.1}),
+    ("RAdam", {"lr": 0.01, "betas": (0.5, 0.9), "weight_decay": 0.1, "decoupled_weight_decay": True}),
+    ("RAdam", {"lr": 0.01, "maximize": True}),
 ]
 IDS = [f"{name}-{'-'.join(f'{k}={v}' for k, v in kw.items())}" for name, kw in CONFIGS]
-NAMES = ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad"]
+NAMES = ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam"]
 
 
 class Pair:
@@ -127,9 +141,11 @@ def test_matches_torch_float64(name, kwargs):
     )
 
 
-@pytest.mark.parametrize(
-    ("name", "kwargs"), [CONFIGS[1], CONFIGS[3], CONFIGS[16]], ids=[IDS[1], IDS[3], IDS[16]]
-)
+FIRST = {name: next(i for i, config in enumerate(CONFIGS) if config[0] == name) for name in NAMES}
+IN_PLACE = [1, 3, 16, *(FIRST[name] for name in ("Adadelta", "Adamax", "NAdam", "RAdam"))]
+
+
+@pytest.mark.parametrize(("name", "kwargs"), [CONFIGS[i] for i in IN_PLACE], ids=[IDS[i] for i in IN_PLACE])
 def test_matches_torch_with_gradients_zeroed_in_place(name, kwargs):
     """zero_grad(set_to_none=False) reuses the gradient arrays: optimizer buffers must not alias them."""
     pair = Pair(np.float64)
@@ -175,7 +191,9 @@ def test_state_dict_like_torch(name, kwargs):
 
 @pytest.mark.parametrize(("name", "kwargs"), CONFIGS, ids=IDS)
 def test_state_dict_resume(name, kwargs):
-    """Half a run, state_dict into a fresh optimizer over a fresh model: the rest of the run is identical."""
+    """Half a run, state_dict into a fresh optimizer over a fresh model, in both libraries: the rest of the
+    run is identical to the uninterrupted one wherever torch's is (NAdam's float32 ``mu_product`` becomes
+    float64 on loading into float64 parameters, in torch as here), and matches torch's resumed run."""
     pair = Pair(np.float64)
     ours, theirs = _build(name, pair, kwargs)
     rng = np.random.default_rng(4)
@@ -183,23 +201,30 @@ def test_state_dict_resume(name, kwargs):
     for x, y in batches[:10]:
         pair.step(ours, x, y)
         pair.t_step(theirs, x, y)
-    saved = ours.state_dict()
+    saved, t_saved = ours.state_dict(), copy.deepcopy(theirs.state_dict())  # torch's loading may alias
     fresh = Pair(np.float64, seed=5)
-    with nnrun.no_grad():
+    with nnrun.no_grad(), torch.no_grad():
         for dst, src in zip(fresh.params(), pair.params()):
+            dst.copy_(src)
+        for dst, src in zip(fresh.t_params(), pair.t_params()):
             dst.copy_(src)
     resumed = getattr(optim, name)(
         fresh.groups(lr2=0.5), **{**kwargs, "lr": 1.0}
     )  # loading restores both lrs
+    t_resumed = getattr(torch.optim, name)(fresh.groups(lr2=0.5, t=True), **{**kwargs, "lr": 1.0})
     resumed.load_state_dict(saved)
+    t_resumed.load_state_dict(t_saved)
     assert [g["lr"] for g in resumed.param_groups] == [g["lr"] for g in ours.param_groups]
     for x, y in batches[10:]:
         pair.step(ours, x, y)
         pair.t_step(theirs, x, y)
         fresh.step(resumed, x, y)
+        fresh.t_step(t_resumed, x, y)
+    assert pair.max_diff() < 1e-12 and fresh.max_diff() < 1e-12
+    torch_exact = all(torch.equal(a, b) for a, b in zip(pair.t_params(), fresh.t_params()))
+    assert torch_exact == (name != "NAdam")
     for a, b in zip(pair.params(), fresh.params()):
-        assert np.array_equal(a.detach().numpy(), b.detach().numpy())
-    assert pair.max_diff() < 1e-12
+        assert np.array_equal(a.detach().numpy(), b.detach().numpy()) or not torch_exact
 
 
 def test_resume_through_save_and_load(tmp_path):
@@ -374,6 +399,19 @@ def test_add_param_group_and_named_params():
         ("Adagrad", {"lr_decay": -0.1}),
         ("Adagrad", {"initial_accumulator_value": -1.0}),
         ("Adagrad", {"eps": -1.0}),
+        ("Adadelta", {"lr": -1.0}),
+        ("Adadelta", {"rho": 1.5}),
+        ("Adadelta", {"eps": -1e-6}),
+        ("Adadelta", {"weight_decay": -0.1}),
+        ("Adamax", {"eps": -1.0}),
+        ("Adamax", {"betas": (0.9, 1.0)}),
+        ("Adamax", {"weight_decay": -0.1}),
+        ("NAdam", {"lr": -1.0}),
+        ("NAdam", {"betas": (-0.1, 0.999)}),
+        ("NAdam", {"momentum_decay": -1e-3}),
+        ("RAdam", {"eps": -1.0}),
+        ("RAdam", {"betas": (0.9, 1.0)}),
+        ("RAdam", {"weight_decay": -0.1}),
     ],
 )
 def test_validation_errors_match_torch(name, kwargs):
@@ -412,6 +450,10 @@ def test_param_errors_match_torch():
         ("AdamW", {"fused": True}),
         ("RMSprop", {"foreach": True}),
         ("Adagrad", {"fused": True}),
+        ("Adadelta", {"capturable": True}),
+        ("Adamax", {"differentiable": True}),
+        ("NAdam", {"foreach": True}),
+        ("RAdam", {"capturable": True}),
     ],
 )
 def test_unsupported_kernels_are_refused(name, kwargs):

@@ -2,10 +2,14 @@
 them from (``OPTIMIZERS``, ``SCHEDULERS``)."""
 
 from nnrun.optim import lr_scheduler
+from nnrun.optim.adadelta import Adadelta
 from nnrun.optim.adagrad import Adagrad
 from nnrun.optim.adam import Adam
+from nnrun.optim.adamax import Adamax
 from nnrun.optim.adamw import AdamW
+from nnrun.optim.nadam import NAdam
 from nnrun.optim.optimizer import Optimizer
+from nnrun.optim.radam import RAdam
 from nnrun.optim.rmsprop import RMSprop
 from nnrun.optim.sgd import SGD
 from nnrun.registry import Registry
@@ -13,7 +17,9 @@ from nnrun.registry import Registry
 OPTIMIZERS = Registry(
     "optimizer",
     base=Optimizer,
-    builtins=lambda: {cls.__name__: cls for cls in (SGD, Adagrad, Adam, AdamW, RMSprop)},
+    builtins=lambda: {
+        cls.__name__: cls for cls in (SGD, Adagrad, Adam, AdamW, RMSprop, Adadelta, Adamax, NAdam, RAdam)
+    },
 )
 #: LambdaLR takes Python functions, which a config cannot hold.
 SCHEDULERS = Registry(
@@ -30,10 +36,14 @@ __all__ = [
     "OPTIMIZERS",
     "SCHEDULERS",
     "SGD",
+    "Adadelta",
     "Adagrad",
     "Adam",
     "AdamW",
+    "Adamax",
+    "NAdam",
     "Optimizer",
+    "RAdam",
     "RMSprop",
     "lr_scheduler",
 ]
