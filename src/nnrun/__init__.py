@@ -80,6 +80,7 @@ from nnrun.ops.comparison import (
 )
 from nnrun.ops.indexing import gather, index_select, masked_fill, scatter, where
 from nnrun.ops.linalg import bmm, einsum, matmul, mm
+from nnrun.ops.matrix import cumsum, diag, tril, triu
 from nnrun.ops.reduction import (
     amax,
     amin,
@@ -113,6 +114,7 @@ from nnrun.ops.shape import (
     unflatten,
     unsqueeze,
 )
+from nnrun.ops.sorting import argsort, sort, topk
 from nnrun.ops.unary import clamp
 from nnrun.registry import register
 from nnrun.summary import summary

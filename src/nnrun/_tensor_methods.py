@@ -13,7 +13,7 @@ from nnrun._tensor import Tensor, array_of, parse_to
 from nnrun.autograd import engine
 from nnrun.autograd.grad_mode import is_grad_enabled
 from nnrun.autograd.inplace import apply_inplace
-from nnrun.ops import arithmetic, comparison, conversion, indexing, linalg, reduction, unary
+from nnrun.ops import arithmetic, comparison, conversion, indexing, linalg, matrix, reduction, sorting, unary
 from nnrun.ops import shape as shape_ops
 
 
@@ -276,6 +276,14 @@ _METHODS: dict[str, Any] = {
     "std": reduction.std,
     "logsumexp": reduction.logsumexp,
     "norm": reduction.norm,
+    "cumsum": matrix.cumsum,
+    # sorting and matrix structure
+    "sort": sorting.sort,
+    "argsort": sorting.argsort,
+    "topk": sorting.topk,
+    "tril": matrix.tril,
+    "triu": matrix.triu,
+    "diag": matrix.diag,
     # shape
     "view": shape_ops.view,
     "reshape": shape_ops.reshape,
