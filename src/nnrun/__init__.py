@@ -7,6 +7,15 @@ from typing import Any as _Any
 from nnrun import _tensor_methods, autograd, cuda, data, nn, optim, serialization, utils
 from nnrun._backend import device
 from nnrun._creation import (
+    BoolTensor,
+    ByteTensor,
+    CharTensor,
+    DoubleTensor,
+    FloatTensor,
+    HalfTensor,
+    IntTensor,
+    LongTensor,
+    ShortTensor,
     arange,
     as_tensor,
     empty,

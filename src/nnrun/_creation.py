@@ -250,3 +250,53 @@ def randperm(n: int, *, generator: Any = None, dtype: Any = None, device: Any = 
     rng = _random.generator_or_default(generator).numpy_generator
     np_dtype = _dtype.int64.np if dtype is None else _dtype.to_dtype(dtype).np
     return _finish(rng.permutation(n).astype(np_dtype), device, False)
+
+
+# ----- the legacy typed constructors: nnrun.FloatTensor(2, 3), nnrun.LongTensor([1, 2]) -----
+class _LegacyTensorType(type):
+    """The type of ``FloatTensor`` and its kin: calling one builds a CPU tensor of its dtype, and
+    ``isinstance(t, nnrun.FloatTensor)`` holds for a float32 CPU tensor, as torch has it."""
+
+    dtype: _dtype.dtype
+
+    def __instancecheck__(cls, obj: Any) -> bool:
+        return isinstance(obj, Tensor) and obj.dtype is cls.dtype and obj.device.type == "cpu"
+
+    def __call__(cls, *args: Any, device: Any = None) -> Tensor:  # type: ignore[override]
+        if not args:
+            return empty(0, dtype=cls.dtype, device=device)
+        if len(args) == 1 and isinstance(args[0], Tensor):
+            other = args[0]
+            if other.dtype is not cls.dtype:
+                raise TypeError(f"expected {cls.dtype} (got {other.dtype})")
+            return other
+        if all(isinstance(a, int) and not isinstance(a, bool) for a in args):
+            return empty(*args, dtype=cls.dtype, device=device)
+        if len(args) == 1:
+            if isinstance(args[0], tuple) and all(isinstance(a, int) for a in args[0]):
+                return empty(args[0], dtype=cls.dtype, device=device)  # a Size or tuple of ints: a shape
+            return tensor(args[0], dtype=cls.dtype, device=device)
+        names = ", ".join(type(a).__name__ for a in args)
+        raise TypeError(
+            f"new() received an invalid combination of arguments - got ({names}), but expected one of: "
+            "(*, device), (Tensor other), (tuple of ints size, *, device), (object data, *, device)"
+        )
+
+    def __repr__(cls) -> str:
+        return f"<class 'nnrun.{cls.__name__}'>"
+
+
+def _legacy(name: str, dtype: _dtype.dtype) -> type:
+    doc = f"``nnrun.{name}(data)`` or ``nnrun.{name}(*sizes)``: a CPU tensor of dtype ``{dtype}``."
+    return _LegacyTensorType(name, (), {"dtype": dtype, "__doc__": doc})
+
+
+FloatTensor = _legacy("FloatTensor", _dtype.float32)
+DoubleTensor = _legacy("DoubleTensor", _dtype.float64)
+HalfTensor = _legacy("HalfTensor", _dtype.float16)
+LongTensor = _legacy("LongTensor", _dtype.int64)
+IntTensor = _legacy("IntTensor", _dtype.int32)
+ShortTensor = _legacy("ShortTensor", _dtype.int16)
+CharTensor = _legacy("CharTensor", _dtype.int8)
+ByteTensor = _legacy("ByteTensor", _dtype.uint8)
+BoolTensor = _legacy("BoolTensor", _dtype.bool_)
