@@ -1,6 +1,8 @@
 """The everyday tensor API of older and plainer PyTorch programs: ``new_*``, ``Tensor.type``, the legacy typed
 constructors (``FloatTensor`` …), ``autograd.Variable``, compared with torch where it is installed."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -131,3 +133,95 @@ def test_variable_gives_a_leaf_tensor():
     assert v.grad.tolist() == [2.0, 2.0, 2.0]
     with pytest.raises(TypeError, match="Variable data has to be a tensor, but got list"):
         nnrun.autograd.Variable([1.0])
+
+
+# ----- size= and out= -----
+@pytest.mark.parametrize("name", ["zeros", "ones", "empty", "rand", "randn"])
+def test_size_keyword(name):
+    torch = _torch()
+    for size in [(2, 3), [4], ()]:
+        got = getattr(nnrun, name)(size=size)
+        want = getattr(torch, name)(size=size)
+        _same(got, want)
+    assert nnrun.full(size=(2,), fill_value=3.0).tolist() == [3.0, 3.0]
+    with pytest.raises(TypeError, match=f"{name}\\(\\) got multiple values for argument 'size'"):
+        getattr(nnrun, name)(2, size=(2,))
+
+
+def _binary_out_calls(lib, a, b):
+    return [
+        ("add", lambda out: lib.add(a, b, out=out)),
+        ("add_alpha", lambda out: lib.add(a, b, alpha=2, out=out)),
+        ("sub", lambda out: lib.sub(a, b, out=out)),
+        ("mul", lambda out: lib.mul(a, b, out=out)),
+        ("div", lambda out: lib.div(a, b, out=out)),
+        ("div_floor", lambda out: lib.div(a, b, rounding_mode="floor", out=out)),
+        ("matmul", lambda out: lib.matmul(a, b.t(), out=out)),
+        ("cat", lambda out: lib.cat([a, b], 1, out=out)),
+        ("stack", lambda out: lib.stack([a, b], out=out)),
+        ("zeros", lambda out: lib.zeros(2, 3, out=out)),
+        ("ones", lambda out: lib.ones((3, 2), out=out)),
+    ]
+
+
+@pytest.mark.parametrize("out_shape", [(2, 3), (0,), (7,)])
+@pytest.mark.parametrize("index", range(11))
+def test_out_writes_into_the_given_tensor(index, out_shape):
+    torch = _torch()
+    a_np = np.arange(6, dtype=np.float32).reshape(2, 3) + 1.0
+    b_np = np.arange(6, 0, -1, dtype=np.float32).reshape(2, 3)
+    results = []
+    for lib in (nnrun, torch):
+        name, call = _binary_out_calls(lib, lib.from_numpy(a_np.copy()), lib.from_numpy(b_np.copy()))[index]
+        out = lib.empty(out_shape)
+        if name != "zeros" and lib is nnrun:
+            before = out._version
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = call(out)
+        assert result is out
+        resized_warning = any("was resized" in str(w.message) for w in caught)
+        results.append((out.numpy().copy(), tuple(out.shape), resized_warning))
+        if name != "zeros" and lib is nnrun and out._vc is not None:
+            assert out._version > before
+    (got, got_shape, got_warned), (want, want_shape, want_warned) = results
+    assert got_shape == want_shape and got_warned == want_warned
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+def test_out_keeps_memory_and_its_views():
+    a = nnrun.ones(2, 3)
+    out = nnrun.zeros(2, 3)
+    row = out[0]
+    nnrun.mul(a, 3.0, out=out)
+    assert row.tolist() == [3.0, 3.0, 3.0]  # the same memory: a view of out sees the result
+    nnrun.add(a[0], a[1], out=row)
+    assert out.tolist() == [[2.0, 2.0, 2.0], [3.0, 3.0, 3.0]]
+    with pytest.raises(RuntimeError, match="cannot resize the out tensor, a view"):
+        nnrun.add(a, a, out=row)
+
+
+def test_out_casts_into_a_wider_dtype_only():
+    i = nnrun.tensor([1, 2])
+    assert nnrun.add(i, i, out=nnrun.empty(2)).tolist() == [2.0, 4.0]
+    assert nnrun.zeros(3, out=nnrun.empty(1, dtype=nnrun.int64)).dtype == nnrun.int64
+    with pytest.raises(RuntimeError, match="result type Float can't be cast to the desired output type Long"):
+        nnrun.add(nnrun.ones(2), 1.0, out=nnrun.empty(2, dtype=nnrun.int64))
+    with pytest.raises(RuntimeError, match=r"dtype Long does not match dtype of out parameter \(Float\)"):
+        nnrun.zeros(2, dtype=nnrun.int64, out=nnrun.empty(2))
+    with pytest.raises(TypeError, match="argument 'out' must be Tensor, not list"):
+        nnrun.zeros(2, out=[1])
+
+
+def test_out_refuses_autograd():
+    a = nnrun.ones(2, requires_grad=True)
+    message = "functions with out=... arguments don't support automatic differentiation"
+    with pytest.raises(RuntimeError, match=r"add\(\): " + message):
+        nnrun.add(a, a, out=nnrun.empty(2))
+    with pytest.raises(RuntimeError, match=r"cat\(\): " + message):
+        nnrun.cat([a, a], out=nnrun.empty(4))
+    with pytest.raises(RuntimeError, match=r"mul\(\): " + message):
+        nnrun.mul(a.detach(), 2.0, out=nnrun.empty(2, requires_grad=True))
+    with nnrun.no_grad():
+        out = nnrun.add(a, a, out=nnrun.empty(2))
+    assert out.tolist() == [2.0, 2.0] and not out.requires_grad

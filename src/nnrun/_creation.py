@@ -8,6 +8,8 @@ import numpy as np
 
 from nnrun import _backend, _dtype, _random
 from nnrun._tensor import Tensor
+from nnrun.autograd.grad_mode import is_grad_enabled
+from nnrun.ops import _out
 from nnrun.ops.shape import sizes_from_args
 
 
@@ -73,6 +75,15 @@ def from_numpy(ndarray: np.ndarray) -> Tensor:
     return Tensor._make(ndarray)
 
 
+def _sizes(name: str, sizes: tuple[Any, ...], size: Any) -> tuple[Any, ...]:
+    """The shape given as varargs, one sequence, or the ``size=`` keyword (not both)."""
+    if size is None:
+        return sizes
+    if sizes:
+        raise TypeError(f"{name}() got multiple values for argument 'size'")
+    return (tuple(size),)
+
+
 def _filled(fill: Any, size: tuple[Any, ...], dtype: Any, device: Any, requires_grad: bool) -> Tensor:
     shape = sizes_from_args(size)
     np_dtype = _float_dtype(dtype)
@@ -81,16 +92,57 @@ def _filled(fill: Any, size: tuple[Any, ...], dtype: Any, device: Any, requires_
     return _finish(array, device, requires_grad)
 
 
-def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    return _filled(0, size, dtype, device, requires_grad)
+def _filled_into(name: str, out: Any, fill: Any, size: tuple[Any, ...], dtype: Any) -> Tensor:
+    """``zeros(..., out=t)``: ``t`` resized to ``size`` and filled (its dtype must be ``dtype`` if given)."""
+    if not isinstance(out, Tensor):
+        raise TypeError(f"{name}(): argument 'out' must be Tensor, not {type(out).__name__}")
+    if dtype is not None and _dtype.to_dtype(dtype) is not out.dtype:
+        want, have = (_out.SCALAR_NAMES[d.name] for d in (_dtype.to_dtype(dtype), out.dtype))
+        raise RuntimeError(f"dtype {want} does not match dtype of out parameter ({have})")
+    if out.requires_grad and is_grad_enabled():
+        raise RuntimeError(
+            f"{name}(): functions with out=... arguments don't support automatic differentiation, but one of "
+            "the arguments requires grad."
+        )
+    shape = sizes_from_args(size)
+    xp = _backend.array_module(out._data)
+    return _out.write(out, xp.full(shape, fill, dtype=out._data.dtype), warn=False)
 
 
-def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    return _filled(1, size, dtype, device, requires_grad)
+def zeros(
+    *sizes: Any,
+    size: Any = None,
+    out: Any = None,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """Zeros of the shape given as ``zeros(2, 3)``, ``zeros((2, 3))`` or ``zeros(size=(2, 3))``."""
+    sizes = _sizes("zeros", sizes, size)
+    if out is not None:
+        return _filled_into("zeros", out, 0, sizes, dtype)
+    return _filled(0, sizes, dtype, device, requires_grad)
 
 
-def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    return _filled(None, size, dtype, device, requires_grad)
+def ones(
+    *sizes: Any,
+    size: Any = None,
+    out: Any = None,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """Ones of the shape given as ``ones(2, 3)``, ``ones((2, 3))`` or ``ones(size=(2, 3))``."""
+    sizes = _sizes("ones", sizes, size)
+    if out is not None:
+        return _filled_into("ones", out, 1, sizes, dtype)
+    return _filled(1, sizes, dtype, device, requires_grad)
+
+
+def empty(
+    *sizes: Any, size: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
+    return _filled(None, _sizes("empty", sizes, size), dtype, device, requires_grad)
 
 
 def full(
@@ -199,18 +251,30 @@ def _random_array(kind: str, shape: tuple[int, ...], np_dtype: np.dtype, generat
 
 
 def rand(
-    *size: Any, generator: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False
+    *sizes: Any,
+    size: Any = None,
+    generator: Any = None,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
 ) -> Tensor:
     """Uniform samples from [0, 1)."""
-    array = _random_array("uniform", sizes_from_args(size), _float_dtype(dtype), generator, device)
+    shape = sizes_from_args(_sizes("rand", sizes, size))
+    array = _random_array("uniform", shape, _float_dtype(dtype), generator, device)
     return _finish(array, None, requires_grad)
 
 
 def randn(
-    *size: Any, generator: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False
+    *sizes: Any,
+    size: Any = None,
+    generator: Any = None,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
 ) -> Tensor:
     """Standard normal samples."""
-    array = _random_array("normal", sizes_from_args(size), _float_dtype(dtype), generator, device)
+    shape = sizes_from_args(_sizes("randn", sizes, size))
+    array = _random_array("normal", shape, _float_dtype(dtype), generator, device)
     return _finish(array, None, requires_grad)
 
 
