@@ -1,5 +1,6 @@
 """Float64 gradient checks for sort, topk, tril, triu, diag and cumsum, and their argument errors."""
 
+import numpy as np
 import pytest
 from grad_inputs import leaf
 
@@ -82,3 +83,46 @@ def test_errors():
         nnrun.tril(nnrun.zeros(3))
     with pytest.raises(RuntimeError, match="triu: input tensor must have at least 2 dimensions"):
         nnrun.zeros(3).triu()
+
+
+# ----- float64 parity with torch: values, indices and input gradients -----
+PARITY = {
+    "sort": lambda lib, x: x.sort(dim=1),
+    "sort_descending_stable": lambda lib, x: lib.sort(x, dim=0, descending=True, stable=True),
+    "argsort": lambda lib, x: (x.argsort(dim=-1, descending=True),),
+    "topk": lambda lib, x: x.topk(3, dim=1),
+    "topk_smallest": lambda lib, x: lib.topk(x, 2, dim=0, largest=False),
+    "tril_triu": lambda lib, x: (x.tril(-1), lib.triu(x, 2)),
+    "diag": lambda lib, x: (lib.diag(x, 1), lib.diag(x[0], -1)),
+    "cumsum": lambda lib, x: (x.cumsum(0), lib.cumsum(x, dim=1)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PARITY))
+def test_float64_parity_with_torch(name):
+    torch = pytest.importorskip("torch")
+    array = distinct(4, 5).detach().numpy()
+    results = []
+    for lib in (nnrun, torch):
+        x = lib.from_numpy(array.copy()).requires_grad_()
+        outputs = [o for o in PARITY[name](lib, x)]
+        rng = np.random.default_rng(1)
+        loss = sum(
+            (o * lib.from_numpy(rng.standard_normal(tuple(o.shape)))).sum()
+            for o in outputs
+            if o.requires_grad
+        )
+        if not isinstance(loss, int):
+            loss.backward()
+        grad = None if x.grad is None else x.grad.numpy()
+        results.append(
+            ([o.detach().numpy() for o in outputs], [str(o.dtype).split(".")[1] for o in outputs], grad)
+        )
+    (got, got_dtypes, got_grad), (want, want_dtypes, want_grad) = results
+    assert got_dtypes == want_dtypes
+    for g, w in zip(got, want, strict=True):
+        assert g.shape == w.shape
+        np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-12)
+    assert (got_grad is None) == (want_grad is None)
+    if got_grad is not None:
+        np.testing.assert_allclose(got_grad, want_grad, rtol=1e-12, atol=1e-12)
