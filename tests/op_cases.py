@@ -277,6 +277,35 @@ CASES = {
         lambda lib, a: a * a.exp() + a.sum() * a - (a @ a.t()).mean(),
         (randn(3, 3),),
     ),
+    "sort_topk_argsort": (
+        lambda lib, a: (
+            *a.sort(),
+            *lib.sort(a, dim=0, descending=True),
+            *a.topk(2),
+            *lib.topk(a, 2, dim=0, largest=False),
+            a.argsort(dim=1, descending=True),
+            lib.argsort(a, dim=0),
+        ),
+        (randn(4, 5),),
+    ),
+    "tril_triu_diag": (
+        lambda lib, a, v: (
+            a.tril(),
+            lib.tril(a, diagonal=-1),
+            a.triu(1),
+            lib.triu(a, diagonal=-2),
+            lib.diag(a[0]),
+            lib.diag(a[0], 1),
+            a[0].diag(-2),
+            lib.diag(a[0].reshape(3, 4)),
+            lib.diag(a[0].reshape(3, 4), diagonal=2) * v[:2],
+        ),
+        (randn(2, 3, 4), randn(3, seed=1)),
+    ),
+    "cumsum": (
+        lambda lib, a, i: (a.cumsum(0), lib.cumsum(a, dim=-1), a.cumsum(1, dtype=lib.float64), i.cumsum(0)),
+        (randn(3, 4), ints([1, 2, 3])),
+    ),
     "integer_outputs": (
         lambda lib, a: (a.argmax(dim=1), a.argmin(), (a > 0).sum(), a.sum(dim=0) > 0),
         (randn(3, 4),),

@@ -7,6 +7,15 @@ from typing import Any as _Any
 from nnrun import _tensor_methods, autograd, cuda, data, nn, optim, serialization, utils
 from nnrun._backend import device
 from nnrun._creation import (
+    BoolTensor,
+    ByteTensor,
+    CharTensor,
+    DoubleTensor,
+    FloatTensor,
+    HalfTensor,
+    IntTensor,
+    LongTensor,
+    ShortTensor,
     arange,
     as_tensor,
     empty,
@@ -80,6 +89,7 @@ from nnrun.ops.comparison import (
 )
 from nnrun.ops.indexing import gather, index_select, masked_fill, scatter, where
 from nnrun.ops.linalg import bmm, einsum, matmul, mm
+from nnrun.ops.matrix import cumsum, diag, tril, triu
 from nnrun.ops.reduction import (
     amax,
     amin,
@@ -113,6 +123,7 @@ from nnrun.ops.shape import (
     unflatten,
     unsqueeze,
 )
+from nnrun.ops.sorting import argsort, sort, topk
 from nnrun.ops.unary import clamp
 from nnrun.registry import register
 from nnrun.summary import summary

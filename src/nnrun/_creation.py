@@ -8,6 +8,8 @@ import numpy as np
 
 from nnrun import _backend, _dtype, _random
 from nnrun._tensor import Tensor
+from nnrun.autograd.grad_mode import is_grad_enabled
+from nnrun.ops import _out
 from nnrun.ops.shape import sizes_from_args
 
 
@@ -73,6 +75,15 @@ def from_numpy(ndarray: np.ndarray) -> Tensor:
     return Tensor._make(ndarray)
 
 
+def _sizes(name: str, sizes: tuple[Any, ...], size: Any) -> tuple[Any, ...]:
+    """The shape given as varargs, one sequence, or the ``size=`` keyword (not both)."""
+    if size is None:
+        return sizes
+    if sizes:
+        raise TypeError(f"{name}() got multiple values for argument 'size'")
+    return (tuple(size),)
+
+
 def _filled(fill: Any, size: tuple[Any, ...], dtype: Any, device: Any, requires_grad: bool) -> Tensor:
     shape = sizes_from_args(size)
     np_dtype = _float_dtype(dtype)
@@ -81,16 +92,57 @@ def _filled(fill: Any, size: tuple[Any, ...], dtype: Any, device: Any, requires_
     return _finish(array, device, requires_grad)
 
 
-def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    return _filled(0, size, dtype, device, requires_grad)
+def _filled_into(name: str, out: Any, fill: Any, size: tuple[Any, ...], dtype: Any) -> Tensor:
+    """``zeros(..., out=t)``: ``t`` resized to ``size`` and filled (its dtype must be ``dtype`` if given)."""
+    if not isinstance(out, Tensor):
+        raise TypeError(f"{name}(): argument 'out' must be Tensor, not {type(out).__name__}")
+    if dtype is not None and _dtype.to_dtype(dtype) is not out.dtype:
+        want, have = (_out.SCALAR_NAMES[d.name] for d in (_dtype.to_dtype(dtype), out.dtype))
+        raise RuntimeError(f"dtype {want} does not match dtype of out parameter ({have})")
+    if out.requires_grad and is_grad_enabled():
+        raise RuntimeError(
+            f"{name}(): functions with out=... arguments don't support automatic differentiation, but one of "
+            "the arguments requires grad."
+        )
+    shape = sizes_from_args(size)
+    xp = _backend.array_module(out._data)
+    return _out.write(out, xp.full(shape, fill, dtype=out._data.dtype), warn=False)
 
 
-def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    return _filled(1, size, dtype, device, requires_grad)
+def zeros(
+    *sizes: Any,
+    size: Any = None,
+    out: Any = None,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """Zeros of the shape given as ``zeros(2, 3)``, ``zeros((2, 3))`` or ``zeros(size=(2, 3))``."""
+    sizes = _sizes("zeros", sizes, size)
+    if out is not None:
+        return _filled_into("zeros", out, 0, sizes, dtype)
+    return _filled(0, sizes, dtype, device, requires_grad)
 
 
-def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    return _filled(None, size, dtype, device, requires_grad)
+def ones(
+    *sizes: Any,
+    size: Any = None,
+    out: Any = None,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """Ones of the shape given as ``ones(2, 3)``, ``ones((2, 3))`` or ``ones(size=(2, 3))``."""
+    sizes = _sizes("ones", sizes, size)
+    if out is not None:
+        return _filled_into("ones", out, 1, sizes, dtype)
+    return _filled(1, sizes, dtype, device, requires_grad)
+
+
+def empty(
+    *sizes: Any, size: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
+    return _filled(None, _sizes("empty", sizes, size), dtype, device, requires_grad)
 
 
 def full(
@@ -199,18 +251,30 @@ def _random_array(kind: str, shape: tuple[int, ...], np_dtype: np.dtype, generat
 
 
 def rand(
-    *size: Any, generator: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False
+    *sizes: Any,
+    size: Any = None,
+    generator: Any = None,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
 ) -> Tensor:
     """Uniform samples from [0, 1)."""
-    array = _random_array("uniform", sizes_from_args(size), _float_dtype(dtype), generator, device)
+    shape = sizes_from_args(_sizes("rand", sizes, size))
+    array = _random_array("uniform", shape, _float_dtype(dtype), generator, device)
     return _finish(array, None, requires_grad)
 
 
 def randn(
-    *size: Any, generator: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False
+    *sizes: Any,
+    size: Any = None,
+    generator: Any = None,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
 ) -> Tensor:
     """Standard normal samples."""
-    array = _random_array("normal", sizes_from_args(size), _float_dtype(dtype), generator, device)
+    shape = sizes_from_args(_sizes("randn", sizes, size))
+    array = _random_array("normal", shape, _float_dtype(dtype), generator, device)
     return _finish(array, None, requires_grad)
 
 
@@ -250,3 +314,53 @@ def randperm(n: int, *, generator: Any = None, dtype: Any = None, device: Any = 
     rng = _random.generator_or_default(generator).numpy_generator
     np_dtype = _dtype.int64.np if dtype is None else _dtype.to_dtype(dtype).np
     return _finish(rng.permutation(n).astype(np_dtype), device, False)
+
+
+# ----- the legacy typed constructors: nnrun.FloatTensor(2, 3), nnrun.LongTensor([1, 2]) -----
+class _LegacyTensorType(type):
+    """The type of ``FloatTensor`` and its kin: calling one builds a CPU tensor of its dtype, and
+    ``isinstance(t, nnrun.FloatTensor)`` holds for a float32 CPU tensor, as torch has it."""
+
+    dtype: _dtype.dtype
+
+    def __instancecheck__(cls, obj: Any) -> bool:
+        return isinstance(obj, Tensor) and obj.dtype is cls.dtype and obj.device.type == "cpu"
+
+    def __call__(cls, *args: Any, device: Any = None) -> Tensor:  # type: ignore[override]
+        if not args:
+            return empty(0, dtype=cls.dtype, device=device)
+        if len(args) == 1 and isinstance(args[0], Tensor):
+            other = args[0]
+            if other.dtype is not cls.dtype:
+                raise TypeError(f"expected {cls.dtype} (got {other.dtype})")
+            return other
+        if all(isinstance(a, int) and not isinstance(a, bool) for a in args):
+            return empty(*args, dtype=cls.dtype, device=device)
+        if len(args) == 1:
+            if isinstance(args[0], tuple) and all(isinstance(a, int) for a in args[0]):
+                return empty(args[0], dtype=cls.dtype, device=device)  # a Size or tuple of ints: a shape
+            return tensor(args[0], dtype=cls.dtype, device=device)
+        names = ", ".join(type(a).__name__ for a in args)
+        raise TypeError(
+            f"new() received an invalid combination of arguments - got ({names}), but expected one of: "
+            "(*, device), (Tensor other), (tuple of ints size, *, device), (object data, *, device)"
+        )
+
+    def __repr__(cls) -> str:
+        return f"<class 'nnrun.{cls.__name__}'>"
+
+
+def _legacy(name: str, dtype: _dtype.dtype) -> type:
+    doc = f"``nnrun.{name}(data)`` or ``nnrun.{name}(*sizes)``: a CPU tensor of dtype ``{dtype}``."
+    return _LegacyTensorType(name, (), {"dtype": dtype, "__doc__": doc})
+
+
+FloatTensor = _legacy("FloatTensor", _dtype.float32)
+DoubleTensor = _legacy("DoubleTensor", _dtype.float64)
+HalfTensor = _legacy("HalfTensor", _dtype.float16)
+LongTensor = _legacy("LongTensor", _dtype.int64)
+IntTensor = _legacy("IntTensor", _dtype.int32)
+ShortTensor = _legacy("ShortTensor", _dtype.int16)
+CharTensor = _legacy("CharTensor", _dtype.int8)
+ByteTensor = _legacy("ByteTensor", _dtype.uint8)
+BoolTensor = _legacy("BoolTensor", _dtype.bool_)

@@ -33,6 +33,10 @@ _TYPE_NAMES = {
 }
 
 
+# the legacy type names' dtypes: "FloatTensor" -> float32
+TYPE_DTYPES = {name: _dtype.to_dtype(dtype) for dtype, name in _TYPE_NAMES.items()}
+
+
 def type_name(array: Any) -> str:
     """torch-style type name of an array, e.g. ``nnrun.FloatTensor`` or ``nnrun.cuda.FloatTensor``."""
     prefix = "nnrun." if _backend.device_of(array).type == "cpu" else "nnrun.cuda."

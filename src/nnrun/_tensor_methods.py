@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from nnrun import _backend, _dtype
+from nnrun import _backend, _creation, _dtype, _tensor
 from nnrun._tensor import Tensor, array_of, parse_to
 from nnrun.autograd import engine
 from nnrun.autograd.grad_mode import is_grad_enabled
 from nnrun.autograd.inplace import apply_inplace
-from nnrun.ops import arithmetic, comparison, conversion, indexing, linalg, reduction, unary
+from nnrun.ops import arithmetic, comparison, conversion, indexing, linalg, matrix, reduction, sorting, unary
 from nnrun.ops import shape as shape_ops
+from nnrun.ops.shape import sizes_from_args
 
 
 def backward(
@@ -60,6 +61,70 @@ def _to_dtype(dtype: _dtype.dtype) -> Any:
 
     cast.__doc__ = f"``self.to(nnrun.{dtype.name})``"
     return cast
+
+
+_TYPE_STRINGS = {
+    prefix + name: dtype for name, dtype in _tensor.TYPE_DTYPES.items() for prefix in ("nnrun.", "torch.")
+}
+
+
+def type_(self: Tensor, dtype: Any = None, non_blocking: bool = False) -> Any:
+    """No argument: the type string (``'nnrun.FloatTensor'``, ``'nnrun.cuda.FloatTensor'``); with a dtype or
+    a type string (``'nnrun.DoubleTensor'``, ``'torch.cuda.LongTensor'``): this tensor cast to it."""
+    if dtype is None:
+        return _tensor.type_name(self._data)
+    if isinstance(dtype, str):
+        cuda = ".cuda." in dtype
+        found = _TYPE_STRINGS.get(dtype.replace(".cuda.", ".", 1))
+        if found is None:
+            raise ValueError(f"invalid type: {dtype!r}")
+        device = ("cuda" if self.device.type == "cpu" else self.device) if cuda else _backend.CPU
+        return self.to(device=device, dtype=found)
+    if hasattr(dtype, "dtype") and not isinstance(dtype, _dtype.dtype):  # FloatTensor and its kin
+        return self.to(device=_backend.CPU, dtype=dtype.dtype)
+    return self.to(_dtype.to_dtype(dtype))
+
+
+def _new(fill: Any) -> Any:
+    def new(
+        self: Tensor, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False
+    ) -> Tensor:
+        dtype = self.dtype if dtype is None else dtype
+        device = self.device if device is None else device
+        if fill is None:
+            return _creation.empty(*size, dtype=dtype, device=device, requires_grad=requires_grad)
+        return _creation.full(
+            sizes_from_args(size), fill, dtype=dtype, device=device, requires_grad=requires_grad
+        )
+
+    what = "uninitialised" if fill is None else f"filled with {fill}"
+    new.__doc__ = f"A new tensor of ``size``, {what}, of this tensor's dtype and device unless given."
+    return new
+
+
+def new_full(
+    self: Tensor,
+    size: Any,
+    fill_value: Any,
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    dtype = self.dtype if dtype is None else dtype
+    device = self.device if device is None else device
+    return _creation.full(size, fill_value, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def new_tensor(
+    self: Tensor, data: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
+    """A copy of ``data`` as a tensor of this tensor's dtype and device unless given."""
+    dtype = self.dtype if dtype is None else dtype
+    device = self.device if device is None else device
+    if isinstance(data, Tensor):
+        data = data.detach()
+    return _creation.tensor(data, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
 def clone(self: Tensor) -> Tensor:
@@ -201,6 +266,12 @@ _METHODS: dict[str, Any] = {
     "bool": _to_dtype(_dtype.bool_),
     "clone": clone,
     "contiguous": contiguous,
+    "type": type_,
+    "new_zeros": _new(0),
+    "new_ones": _new(1),
+    "new_empty": _new(None),
+    "new_full": new_full,
+    "new_tensor": new_tensor,
     # operators
     "__add__": arithmetic.add,
     "__radd__": arithmetic.add,
@@ -276,6 +347,14 @@ _METHODS: dict[str, Any] = {
     "std": reduction.std,
     "logsumexp": reduction.logsumexp,
     "norm": reduction.norm,
+    "cumsum": matrix.cumsum,
+    # sorting and matrix structure
+    "sort": sorting.sort,
+    "argsort": sorting.argsort,
+    "topk": sorting.topk,
+    "tril": matrix.tril,
+    "triu": matrix.triu,
+    "diag": matrix.diag,
     # shape
     "view": shape_ops.view,
     "reshape": shape_ops.reshape,

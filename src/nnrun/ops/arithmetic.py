@@ -7,6 +7,7 @@ from typing import Any
 from nnrun import _backend
 from nnrun._tensor import Tensor, array_of
 from nnrun.autograd.function import Function
+from nnrun.ops import _out
 from nnrun.ops._broadcast import check_broadcastable, promote, shape_of, to_float, unbroadcast
 
 
@@ -155,22 +156,30 @@ def _split_by_winner(xp: Any, grad_out: Any, a_wins: Any, tie: Any) -> tuple[Any
     return grad_out * share_a, grad_out * (1 - share_a)
 
 
-def add(input: Any, other: Any, *, alpha: float = 1) -> Any:
-    """``input + alpha * other``."""
+def add(input: Any, other: Any, *, alpha: float = 1, out: Any = None) -> Any:
+    """``input + alpha * other`` (written into ``out`` when given)."""
+    if out is not None:
+        return _out.into("add", out, (input, other), lambda: add(input, other, alpha=alpha))
     return Add.apply(input, other if alpha == 1 else other * alpha)  # other may be a Python scalar
 
 
-def sub(input: Any, other: Any, *, alpha: float = 1) -> Any:
-    """``input - alpha * other``."""
+def sub(input: Any, other: Any, *, alpha: float = 1, out: Any = None) -> Any:
+    """``input - alpha * other`` (written into ``out`` when given)."""
+    if out is not None:
+        return _out.into("sub", out, (input, other), lambda: sub(input, other, alpha=alpha))
     return Sub.apply(input, other if alpha == 1 else other * alpha)
 
 
-def mul(input: Any, other: Any) -> Any:
+def mul(input: Any, other: Any, *, out: Any = None) -> Any:
+    if out is not None:
+        return _out.into("mul", out, (input, other), lambda: mul(input, other))
     return Mul.apply(input, other)
 
 
-def div(input: Any, other: Any, *, rounding_mode: str | None = None) -> Any:
+def div(input: Any, other: Any, *, rounding_mode: str | None = None, out: Any = None) -> Any:
     """``input / other``; ``rounding_mode`` "trunc" or "floor" rounds the quotient (not differentiable)."""
+    if out is not None:
+        return _out.into("div", out, (input, other), lambda: div(input, other, rounding_mode=rounding_mode))
     if rounding_mode is None:
         return Div.apply(input, other)
     if rounding_mode == "floor":

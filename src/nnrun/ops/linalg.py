@@ -6,6 +6,7 @@ import string
 from typing import Any
 
 from nnrun.autograd.function import Function
+from nnrun.ops import _out
 from nnrun.ops._broadcast import promote, unbroadcast
 
 
@@ -52,7 +53,9 @@ class MatMul(Function):
         )
 
 
-def matmul(input: Any, other: Any) -> Any:
+def matmul(input: Any, other: Any, *, out: Any = None) -> Any:
+    if out is not None:
+        return _out.into("matmul", out, (input, other), lambda: matmul(input, other))
     return MatMul.apply(input, other)
 
 

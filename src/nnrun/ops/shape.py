@@ -7,6 +7,7 @@ from typing import Any
 
 from nnrun._dims import normalize_dims
 from nnrun.autograd.function import Function
+from nnrun.ops import _out
 from nnrun.ops._broadcast import unbroadcast
 
 
@@ -340,8 +341,10 @@ def narrow(input: Any, dim: int, start: int, length: int) -> Any:
     return input[tuple(index)]
 
 
-def cat(tensors: Any, dim: int = 0) -> Any:
+def cat(tensors: Any, dim: int = 0, *, out: Any = None) -> Any:
     tensors = list(tensors)
+    if out is not None:
+        return _out.into("cat", out, tuple(tensors), lambda: cat(tensors, dim))
     if not tensors:
         raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
     (axis,) = normalize_dims(dim, tensors[0].ndim)
@@ -366,8 +369,10 @@ def _first_mismatch(reference: tuple[int, ...], shape: tuple[int, ...], axis: in
     return f"{len(reference)} dimensions but got {len(shape)}"
 
 
-def stack(tensors: Any, dim: int = 0) -> Any:
+def stack(tensors: Any, dim: int = 0, *, out: Any = None) -> Any:
     tensors = list(tensors)
+    if out is not None:
+        return _out.into("stack", out, tuple(tensors), lambda: stack(tensors, dim))
     if not tensors:
         raise RuntimeError("stack expects a non-empty TensorList")
     reference = tensors[0].shape
