@@ -1,8 +1,9 @@
 """Resampling of the spatial dimensions of ``(N, C, L)`` and ``(N, C, H, W)`` input: ``interpolate``.
 
-Every supported mode is linear in the input and separable: along each spatial axis the output is
-``x @ A.T`` for an ``(out, in)`` matrix ``A`` whose rows hold the source indices and weights (one 1 for
-the nearest modes, ``1 - λ`` and ``λ`` for the linear ones), so the backward is ``g @ A``.
+Every supported mode is linear in the input and separable: along each spatial axis output ``i`` blends
+the source elements ``lo[i]`` and ``hi[i]`` with weights ``1 - λ[i]`` and ``λ[i]`` (the nearest modes take
+``lo[i]`` alone). That is ``x @ A.T`` for an ``(out, in)`` matrix ``A`` of those weights, so the backward
+is ``g @ A``.
 """
 
 from __future__ import annotations
@@ -20,47 +21,65 @@ _NEAREST_MODES = ("nearest", "nearest-exact")
 
 
 class Interpolate(Function):
-    """Applies one ``(out, in)`` matrix per spatial axis (``matrices[k]`` to axis ``2 + k``)."""
+    """Resamples spatial axis ``2 + k`` by ``axes[k] = (lo, hi, lam, in_size)``: output ``i`` along it is
+    ``(1 - lam[i]) x[lo[i]] + lam[i] x[hi[i]]``, or ``x[lo[i]]`` where ``lam`` is None (the nearest modes).
+
+    The forward gathers; the backward multiplies by each axis's ``(out, in)`` matrix of those weights.
+    """
 
     @staticmethod
-    def forward(ctx, x, matrices):
+    def forward(ctx, x, axes):
         xp = ctx.xp
-        mats = [xp.asarray(m) for m in matrices]
-        ctx.save_for_backward(*mats)
+        ctx.axes = axes
         y = x
-        for axis, a in enumerate(mats, start=2):
-            y = xp.moveaxis(xp.moveaxis(y, axis, -1) @ a.T, -1, axis)
+        for axis, (lo, hi, lam, _) in enumerate(axes, start=2):
+            below = xp.take(y, xp.asarray(lo), axis=axis)
+            if lam is not None:
+                weight = xp.asarray(lam.astype(x.dtype)).reshape((-1,) + (1,) * (x.ndim - 1 - axis))
+                above = xp.take(y, xp.asarray(hi), axis=axis)
+                below *= 1 - weight
+                above *= weight
+                below += above
+            y = below
         return xp.ascontiguousarray(y)
 
     @staticmethod
     def backward(ctx, grad_out):
         xp = ctx.xp
         g = grad_out
-        for axis, a in enumerate(ctx.saved_tensors, start=2):
+        for axis, (lo, hi, lam, in_size) in enumerate(ctx.axes, start=2):
+            a = xp.asarray(_axis_matrix(lo, hi, lam, in_size, grad_out.dtype))
             g = xp.moveaxis(xp.moveaxis(g, axis, -1) @ a, -1, axis)
         return xp.ascontiguousarray(g), None
 
 
-def _source_matrix(
+def _axis_matrix(lo: Any, hi: Any, lam: Any, in_size: int, dtype: Any) -> Any:
+    """The ``(out, in)`` matrix of one axis's resampling (on the host)."""
+    a = np.zeros((len(lo), in_size), dtype=dtype)
+    rows = np.arange(len(lo))
+    if lam is None:
+        a[rows, lo] = 1
+        return a
+    np.add.at(a, (rows, lo), 1 - lam.astype(dtype))
+    np.add.at(a, (rows, hi), lam.astype(dtype))
+    return a
+
+
+def _source_indices(
     mode: str, in_size: int, out_size: int, scale: float | None, align_corners: bool, dtype: Any
-) -> Any:
-    """The ``(out, in)`` matrix of one axis, with PyTorch's source-coordinate rules (on the host).
+) -> tuple[Any, Any, Any, int]:
+    """``(lo, hi, lam, in_size)`` of one axis, with PyTorch's source-coordinate rules (on the host).
 
     ``scale`` is the user's scale factor (or None when sizes were given); coordinates are computed in the
     input's precision (float32 for float32 input), as PyTorch's CPU kernels do.
     """
-    a = np.zeros((out_size, in_size), dtype=dtype)
-    if out_size == 0 or in_size == 0:
-        return a
     real = np.float32 if np.dtype(dtype) == np.float32 else np.float64
     dst = np.arange(out_size, dtype=real)
-    rows = np.arange(out_size)
     if mode in _NEAREST_MODES:
         ratio = np.float32(1.0 / scale if scale else in_size / out_size)
         offset = np.float32(0.5 if mode == "nearest-exact" else 0.0)
         src = np.floor((dst.astype(np.float32) + offset) * ratio).astype(np.int64)
-        a[rows, np.minimum(src, in_size - 1)] = 1
-        return a
+        return np.minimum(src, in_size - 1), None, None, in_size
     if align_corners:
         ratio = real((in_size - 1) / (out_size - 1) if out_size > 1 else 0.0)
         src = ratio * dst
@@ -70,9 +89,7 @@ def _source_matrix(
     lo = src.astype(np.int64)
     lam = np.clip(src - lo, 0, 1)
     hi = np.where(lo < in_size - 1, lo + 1, lo)
-    np.add.at(a, (rows, lo), 1 - lam)
-    np.add.at(a, (rows, hi), lam)
-    return a
+    return lo, hi, lam, in_size
 
 
 def _per_axis(value: Any, dims: int, spatial: list[int], what: str, fmt: str) -> list[Any]:
@@ -143,8 +160,8 @@ def interpolate(
             f"input ({shown_in}) and output ({shown_out})"
         )
     dtype = input.dtype.np
-    matrices = [
-        _source_matrix(mode, n, m, s, bool(align_corners), dtype)
+    axes = [
+        _source_indices(mode, n, m, s, bool(align_corners), dtype)
         for n, m, s in zip(spatial, out_sizes, scales, strict=True)
     ]
-    return Interpolate.apply(input, matrices)
+    return Interpolate.apply(input, axes)
