@@ -139,6 +139,19 @@ CASES = {
         (randn(3, 4),),
     ),
     "layer_norm": (_layer_norm, (randn(4, 6), randn(6, seed=1))),
+    "instance_norm": (
+        lambda lib, a, w, b: lib.nn.functional.instance_norm(a, weight=w, bias=b, eps=1e-3),
+        (randn(2, 3, 4, 5), positive(3, seed=1), randn(3, seed=2)),
+    ),
+    "interpolate_modes": (
+        lambda lib, a, b: (
+            lib.nn.functional.interpolate(a, scale_factor=2),
+            lib.nn.functional.interpolate(a, size=(5, 7), mode="bilinear"),
+            lib.nn.functional.interpolate(a, scale_factor=1.5, mode="bilinear", align_corners=True),
+            lib.nn.functional.interpolate(b, size=9, mode="linear"),
+        ),
+        (randn(2, 3, 4, 5), randn(2, 3, 4, seed=1)),
+    ),
     "var_std_correction": (
         lambda lib, a: (
             a.var(dim=1, correction=0),

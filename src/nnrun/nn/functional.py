@@ -17,6 +17,7 @@ from nnrun.ops import normalization as _normalization
 from nnrun.ops import padding as _padding
 from nnrun.ops import pooling as _pooling
 from nnrun.ops import unary as _unary
+from nnrun.ops import upsampling as _upsampling
 
 linear = _linear.linear
 
@@ -53,6 +54,7 @@ kl_div = _loss.kl_div
 batch_norm = _normalization.batch_norm
 layer_norm = _normalization.layer_norm
 group_norm = _normalization.group_norm
+instance_norm = _normalization.instance_norm
 
 # ----- dropout (ops/dropout.py) -----
 dropout = _dropout.dropout
@@ -73,3 +75,6 @@ max_pool2d = _pooling.max_pool2d
 avg_pool2d = _pooling.avg_pool2d
 adaptive_avg_pool2d = _pooling.adaptive_avg_pool2d
 adaptive_max_pool2d = _pooling.adaptive_max_pool2d
+
+# ----- resampling (ops/upsampling.py) -----
+interpolate = _upsampling.interpolate

@@ -155,6 +155,28 @@ def kaiming_normal_(
     return normal_(tensor, 0.0, std, generator)
 
 
+@no_grad()
+def orthogonal_(tensor: Tensor, gain: float = 1.0, generator: Generator | None = None) -> Tensor:
+    """A (semi-)orthogonal matrix times ``gain`` (Saxe et al., 2013): the Q of the QR decomposition of a
+    normal ``(rows, numel / rows)`` matrix, its columns' signs set so that R's diagonal is positive;
+    dimensions after the first are flattened."""
+    if tensor.dim() < 2:
+        raise ValueError("Only tensors with 2 or more dimensions are supported")
+    if tensor.numel() == 0:
+        return tensor
+    rows = tensor.shape[0]
+    cols = tensor.numel() // rows
+    xp = tensor.xp_module()
+    flat = _creation.randn((rows, cols), generator=generator, dtype=tensor.dtype, device=tensor.device)._data
+    if rows < cols:
+        flat = flat.T
+    q, r = xp.linalg.qr(flat)
+    q = q * xp.sign(xp.diagonal(r))
+    if rows < cols:
+        q = q.T
+    return _fill(tensor, (q * gain).reshape(tensor.shape))
+
+
 def layer_default_(weight: Tensor, bias: Tensor | None) -> None:
     """PyTorch's start for ``Linear`` and the convolutions: ``kaiming_uniform_(weight, a=sqrt(5))``, whose
     bound sqrt(6 / (1 + 5)) / sqrt(fan_in) is 1 / sqrt(fan_in), and the bias U(-1/sqrt(fan_in),

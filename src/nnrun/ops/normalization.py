@@ -284,3 +284,40 @@ def group_norm(input: Any, num_groups: int, weight: Any = None, bias: Any = None
         if t is not None and tuple(t.shape) != (channels,):
             raise RuntimeError(f"group_norm: {name} should have shape [{channels}], got {list(t.shape)}")
     return GroupNorm.apply(input, weight, bias, num_groups, eps)
+
+
+def instance_norm(
+    input: Any,
+    running_mean: Any = None,
+    running_var: Any = None,
+    weight: Any = None,
+    bias: Any = None,
+    use_input_stats: bool = True,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Any:
+    """Normalise each channel of each sample of ``(N, C, *)`` input over its spatial dimensions.
+
+    ``use_input_stats``: the statistics of each (sample, channel), which is group norm with one channel
+    per group; ``running_mean``/``running_var`` (if given) move with ``momentum`` towards their average
+    over the batch (the variance unbiased). Otherwise: the running statistics, as batch norm in evaluation.
+    """
+    if not use_input_stats:
+        return batch_norm(input, running_mean, running_var, weight, bias, False, momentum, eps)
+    if input.ndim < 3 or math.prod(input.shape[2:]) == 1:
+        raise ValueError(f"Expected more than 1 spatial element when training, got input size {input.shape}")
+    channels = input.shape[1]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var)):
+        if t is not None and tuple(t.shape) != (channels,):
+            raise RuntimeError(f"instance_norm: {name} should have shape [{channels}], got {list(t.shape)}")
+    out = group_norm(input, channels, weight, bias, eps) if channels else input.clone()
+    if running_mean is not None or running_var is not None:
+        x3 = _as_ncl(array_of(input))
+        if running_mean is not None and x3.shape[0]:
+            _update_running(array_of(running_mean), x3.mean(axis=2).mean(axis=0), momentum)
+            running_mean._bump_version()
+        if running_var is not None and x3.shape[0]:
+            unbiased = x3.var(axis=2, ddof=1 if x3.shape[2] > 1 else 0).mean(axis=0)
+            _update_running(array_of(running_var), unbiased, momentum)
+            running_var._bump_version()
+    return out

@@ -18,6 +18,7 @@ from nnrun.nn.modules.batchnorm import BatchNorm1d, BatchNorm2d
 from nnrun.nn.modules.conv import Conv1d, Conv2d, ConvTranspose2d
 from nnrun.nn.modules.dropout import Dropout, Dropout2d
 from nnrun.nn.modules.flatten import Flatten, Unflatten
+from nnrun.nn.modules.instancenorm import InstanceNorm1d, InstanceNorm2d
 from nnrun.nn.modules.linear import Identity, Linear
 from nnrun.nn.modules.loss import (
     BCELoss,
@@ -32,6 +33,7 @@ from nnrun.nn.modules.loss import (
 from nnrun.nn.modules.normalization import GroupNorm, LayerNorm
 from nnrun.nn.modules.pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d
 from nnrun.nn.modules.sparse import Embedding
+from nnrun.nn.modules.upsampling import Upsample
 
 __all__ = [
     "ELU",
@@ -54,6 +56,8 @@ __all__ = [
     "GroupNorm",
     "Hardtanh",
     "Identity",
+    "InstanceNorm1d",
+    "InstanceNorm2d",
     "KLDivLoss",
     "L1Loss",
     "LayerNorm",
@@ -72,4 +76,5 @@ __all__ = [
     "Softplus",
     "Tanh",
     "Unflatten",
+    "Upsample",
 ]

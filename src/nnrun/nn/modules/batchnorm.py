@@ -12,12 +12,12 @@ from nnrun.nn.modules._affine import _AffineNorm
 from nnrun.nn.parameter import Parameter
 
 
-class _BatchNorm(_AffineNorm):
-    """Per-channel normalisation with batch statistics in training and running statistics in eval.
+class _NormBase(_AffineNorm):
+    """What batch and instance norm share.
 
     ``weight`` (ones) and ``bias`` (zeros) ``(C,)`` when ``affine``; buffers ``running_mean`` (zeros),
     ``running_var`` (ones) and ``num_batches_tracked`` (int64) when ``track_running_stats``. ``momentum=None``
-    makes the running statistics a cumulative average over the batches seen.
+    makes batch norm's running statistics a cumulative average over the batches seen.
     """
 
     num_features: int
@@ -76,6 +76,16 @@ class _BatchNorm(_AffineNorm):
     def _check_input_dim(self, input: Tensor) -> None:
         raise NotImplementedError
 
+    def extra_repr(self) -> str:
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+            f"bias={self.has_bias}, track_running_stats={self.track_running_stats}"
+        )
+
+
+class _BatchNorm(_NormBase):
+    """Per-channel normalisation with batch statistics in training and running statistics in eval."""
+
     def forward(self, input: Tensor) -> Tensor:
         self._check_input_dim(input)
         factor = 0.0 if self.momentum is None else self.momentum
@@ -96,12 +106,6 @@ class _BatchNorm(_AffineNorm):
             use_batch_stats,
             factor,
             self.eps,
-        )
-
-    def extra_repr(self) -> str:
-        return (
-            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-            f"bias={self.has_bias}, track_running_stats={self.track_running_stats}"
         )
 
 
