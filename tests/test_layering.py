@@ -102,7 +102,7 @@ def test_import_scanner_sees_every_form(tmp_path):
 # the package front, src/nnrun/__init__.py). A module may import from its own layer and the layers below it.
 LAYERS = (
     ("base", ("_atomic", "_backend", "_dims", "_dtype", "_folders", "_launcher", "_malloc", "_memory",
-              "_size", "cuda", "registry")),
+              "_size", "accelerator", "cuda", "registry")),
     ("tensor", ("_printing", "_random", "_tensor")),
     ("autograd", ("autograd",)),
     ("ops", ("ops",)),

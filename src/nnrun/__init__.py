@@ -4,8 +4,8 @@ import builtins
 from os import PathLike as _PathLike  # private aliases: `nnrun.os`, `nnrun.Any` would be stray names
 from typing import Any as _Any
 
-from nnrun import _tensor_methods, autograd, cuda, data, nn, optim, serialization, utils
-from nnrun._backend import device
+from nnrun import _tensor_methods, accelerator, autograd, cuda, data, nn, optim, serialization, utils
+from nnrun._backend import device, get_default_device, set_default_device
 from nnrun._creation import (
     BoolTensor,
     ByteTensor,

@@ -87,6 +87,31 @@ def as_device(spec: str | device | None) -> device:
     return dev
 
 
+_default_device: device | None = None  # set_default_device's choice; None: cpu
+
+
+def set_default_device(spec: str | device | int | None) -> None:
+    """The device the factories (``zeros``, ``tensor``, ``rand``…, and so new layers' weights) use when they
+    are given none; ``None`` restores ``cpu``. An int is a CUDA index, as in torch. As in torch, a GPU that
+    cannot be used is reported by the first factory that needs it, not here."""
+    global _default_device
+    if spec is None:
+        _default_device = None
+        return
+    dev = device("cuda", spec) if isinstance(spec, int) and not isinstance(spec, bool) else device(spec)
+    _default_device = None if dev.type == "cpu" else dev
+
+
+def get_default_device() -> device:
+    """The device factories use when given none (``cuda`` resolves to the current CUDA device)."""
+    return CPU if _default_device is None else as_device(_default_device)
+
+
+def creation_device(spec: str | device | None) -> device:
+    """A factory's ``device`` argument, with ``None`` meaning the default device."""
+    return as_device(_default_device if spec is None else spec)
+
+
 def current_cuda_index() -> int:
     return require_cupy().cuda.runtime.getDevice()
 

@@ -14,8 +14,10 @@ from nnrun.ops.shape import sizes_from_args
 
 
 def _finish(array: Any, device: Any, requires_grad: bool) -> Tensor:
+    if device is None:
+        device = _backend._default_device  # set_default_device's choice (None: leave it where it is)
     if device is not None:
-        array = _backend.transfer(array, _backend.as_device(device))
+        array = _backend.transfer(array, _backend.creation_device(device))
     t = Tensor._make(array)
     if requires_grad:
         t.requires_grad = True
@@ -62,7 +64,7 @@ def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
     """Like ``tensor`` but shares memory with a tensor or array when no conversion is needed."""
     if isinstance(data, Tensor):
         return data.to(device=device, dtype=dtype) if (dtype or device) else data
-    if isinstance(data, np.ndarray) and dtype is None and device is None:
+    if isinstance(data, np.ndarray) and dtype is None and device is None and _backend._default_device is None:
         return from_numpy(data)
     return tensor(data, dtype=dtype, device=device)
 
@@ -87,7 +89,7 @@ def _sizes(name: str, sizes: tuple[Any, ...], size: Any) -> tuple[Any, ...]:
 def _filled(fill: Any, size: tuple[Any, ...], dtype: Any, device: Any, requires_grad: bool) -> Tensor:
     shape = sizes_from_args(size)
     np_dtype = _float_dtype(dtype)
-    xp = _backend.module_for(_backend.as_device(device))
+    xp = _backend.module_for(_backend.creation_device(device))
     array = xp.empty(shape, dtype=np_dtype) if fill is None else xp.full(shape, fill, dtype=np_dtype)
     return _finish(array, device, requires_grad)
 
@@ -232,7 +234,7 @@ def linspace(
 def eye(
     n: int, m: int | None = None, *, dtype: Any = None, device: Any = None, requires_grad: bool = False
 ) -> Tensor:
-    xp = _backend.module_for(_backend.as_device(device))
+    xp = _backend.module_for(_backend.creation_device(device))
     return _finish(xp.eye(n, n if m is None else m, dtype=_float_dtype(dtype)), device, requires_grad)
 
 
@@ -240,7 +242,7 @@ def eye(
 def _random_array(kind: str, shape: tuple[int, ...], np_dtype: np.dtype, generator: Any, device: Any) -> Any:
     if np_dtype.kind != "f":
         raise RuntimeError(f"{kind} random numbers need a floating-point dtype, got {np_dtype}")
-    dev = _backend.as_device(device)
+    dev = _backend.creation_device(device)
     rng = _random.generator_or_default(generator).array_generator(dev)
     draw_dtype = np_dtype if np_dtype in (np.float32, np.float64) else np.float32
     if kind == "uniform":
@@ -261,7 +263,7 @@ def rand(
     """Uniform samples from [0, 1)."""
     shape = sizes_from_args(_sizes("rand", sizes, size))
     array = _random_array("uniform", shape, _float_dtype(dtype), generator, device)
-    return _finish(array, None, requires_grad)
+    return _finish(array, device, requires_grad)
 
 
 def randn(
@@ -275,7 +277,7 @@ def randn(
     """Standard normal samples."""
     shape = sizes_from_args(_sizes("randn", sizes, size))
     array = _random_array("normal", shape, _float_dtype(dtype), generator, device)
-    return _finish(array, None, requires_grad)
+    return _finish(array, device, requires_grad)
 
 
 def rand_like(input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
@@ -304,7 +306,7 @@ def randint(
         low, high, size = 0, low, high
     if size is None:
         raise TypeError("randint() missing required argument 'size'")
-    rng = _random.generator_or_default(generator).array_generator(_backend.as_device(device))
+    rng = _random.generator_or_default(generator).array_generator(_backend.creation_device(device))
     np_dtype = _dtype.int64.np if dtype is None else _dtype.to_dtype(dtype).np
     return Tensor._make(rng.integers(low, high, size=tuple(size)).astype(np_dtype, copy=False))
 

@@ -29,6 +29,7 @@ from nnrun import _creation, _dtype, nn
 from nnrun._random import Generator
 from nnrun._tensor import Tensor
 from nnrun.autograd.grad_mode import no_grad
+from nnrun.nn.parameter import is_lazy
 
 Shape = list[int]
 
@@ -220,16 +221,15 @@ def summary(
     inputs = _make_inputs(model, input_size, dtype, device) if input_size is not None else input_data
     if isinstance(inputs, Tensor):
         inputs = (inputs,)
-    owned = _owned_params(model)
     layers = _trace(model, tuple(inputs)) if inputs is not None else _tree(model)
-    _fill_params(layers, owned)
+    _fill_params(layers, _owned_params(model))  # after the run, which sizes lazy layers
     params = list(model.parameters())
     sizes = {
-        "total_params": sum(p.numel() for p in params),
-        "trainable_params": sum(p.numel() for p in params if p.requires_grad),
+        "total_params": sum(_numel(p) for p in params),
+        "trainable_params": sum(_numel(p) for p in params if p.requires_grad),
         "input_bytes": sum(t.numel() * t.element_size() for t in inputs or () if isinstance(t, Tensor)),
-        "param_bytes": sum(p.numel() * p.element_size() for p in params),
-        "buffer_bytes": sum(b.numel() * b.element_size() for b in model.buffers()),
+        "param_bytes": sum(_numel(p) * p.element_size() for p in params),
+        "buffer_bytes": sum(_numel(b) * b.element_size() for b in model.buffers()),
     }
     shapes = [_shape_of(t) for t in inputs or ()]
     return ModelSummary(type(model).__name__, layers, depth, shapes, sizes)
@@ -360,6 +360,11 @@ def _located(error: Exception, stack: list[LayerInfo], inputs: tuple[Any, ...]) 
         return RuntimeError(message)
 
 
+def _numel(tensor: Tensor) -> int:
+    """Element count; 0 for a lazy layer's placeholder that has no shape yet."""
+    return 0 if is_lazy(tensor) else tensor.numel()
+
+
 def _owned_params(model: nn.Module) -> dict[int, tuple[int, int]]:
     """id(module) → (own parameter count, trainable part), each parameter at its first owner only."""
     seen: set[int] = set()
@@ -370,8 +375,8 @@ def _owned_params(model: nn.Module) -> dict[int, tuple[int, int]]:
             if param is None or id(param) in seen:
                 continue
             seen.add(id(param))
-            total += param.numel()
-            trainable += param.numel() if param.requires_grad else 0
+            total += _numel(param)
+            trainable += _numel(param) if param.requires_grad else 0
         owned[id(module)] = (total, trainable)
     return owned
 

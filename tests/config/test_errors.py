@@ -27,7 +27,7 @@ CASES = {
     "unknown layer": (
         "module:\n  Sequential:\n    - {Linaer: [4, 2]}  # <\n",
         "module.Sequential.0.Linaer",
-        "unknown layer 'Linaer' (did you mean Linear?)",
+        "unknown layer 'Linaer' (did you mean Linear or LazyLinear?)",
     ),
     "misspelt argument": (
         "module: {Linear: {in_features: 4,\n  out_featurs: 2}}  # <\n",
@@ -287,7 +287,8 @@ def test_errors_name_the_file(tmp_path):
         load(path)
     (error,) = info.value.errors
     assert (error.file, error.line, error.column) == (str(path), 2, 3)
-    assert str(info.value) == f"{path}:2:3: module.Linaer: unknown layer 'Linaer' (did you mean Linear?)"
+    expected = "module.Linaer: unknown layer 'Linaer' (did you mean Linear or LazyLinear?)"
+    assert str(info.value) == f"{path}:2:3: {expected}"
 
 
 def test_error_inside_an_included_file_names_that_file(tmp_path):

@@ -18,6 +18,7 @@ from nnrun.config.schema import SectionSchema, check
 from nnrun.config.shapes import dry_run
 from nnrun.config.yaml_source import YamlMap, dump_yaml, locate, parse_file, parse_yaml, to_plain
 from nnrun.nn import LAYERS
+from nnrun.nn.parameter import is_lazy
 
 #: The attribute under which a built model keeps its :class:`ModelConfig`.
 CONFIG_ATTRIBUTE = "_nnrun_config"
@@ -220,7 +221,8 @@ def _build(config: ModelConfig, issues: Issues, broken: set[str], check_shapes: 
     except TooLarge as exc:
         issues.add(exc.path, str(exc), exc.mark)
         return nn.Identity()
-    if config.input_shape is not None and not issues and (check_shapes or builder.pending):
+    lazy = any(is_lazy(t) for t in (*model.parameters(), *model.buffers()))  # sized by the dry run
+    if config.input_shape is not None and not issues and (check_shapes or builder.pending or lazy):
         model = dry_run(model, config.input_shape, builder.origins, issues)
     return model
 

@@ -18,6 +18,39 @@ _ORDER_STREAM = 0
 _AUGMENT_STREAM = 1
 
 
+def _check_worker_options(
+    num_workers: Any, timeout: Any, context: Any, prefetch_factor: Any, persistent_workers: Any
+) -> None:
+    """torch's checks of the multiprocess-loading options, with its messages."""
+    if num_workers < 0:
+        raise ValueError(
+            "num_workers option should be non-negative; use num_workers=0 to disable multiprocessing."
+        )
+    if timeout < 0:
+        raise ValueError("timeout option should be non-negative")
+    if num_workers == 0 and prefetch_factor is not None:
+        raise ValueError(
+            "prefetch_factor option could only be specified in multiprocessing.let num_workers > 0 to enable "
+            "multiprocessing, otherwise set prefetch_factor to None."
+        )
+    if prefetch_factor is not None and prefetch_factor < 0:
+        raise ValueError("prefetch_factor option should be non-negative")
+    if persistent_workers and num_workers == 0:
+        raise ValueError("persistent_workers option needs num_workers > 0")
+    if context is not None:
+        if num_workers == 0:
+            raise ValueError(
+                "multiprocessing_context can only be used with multi-process loading (num_workers > 0), but "
+                f"got num_workers={num_workers}"
+            )
+        methods = ["fork", "spawn", "forkserver"]
+        if isinstance(context, str) and context not in methods:
+            raise ValueError(
+                f"multiprocessing_context option should specify a valid start method in {methods}, but got "
+                f"multiprocessing_context={context!r}"
+            )
+
+
 class DataLoader:
     """Iterate over ``dataset`` in batches of ``batch_size``, as tensors on ``device``.
 
@@ -37,6 +70,15 @@ class DataLoader:
     of it. With ``even_shards`` (training) the last ``len(dataset) % N`` samples of the order are left out so
     every rank gets as many samples and batches; without it (evaluation) every sample is in exactly one
     shard. Batch ``k`` of all ranks together is then batch ``k`` of a single loader with ``batch_size × N``.
+
+    Workers. torch's ``num_workers``, ``pin_memory``, ``persistent_workers``, ``prefetch_factor``,
+    ``worker_init_fn``, ``timeout``, ``multiprocessing_context``, ``pin_memory_device`` and ``in_order`` are
+    accepted and checked as torch checks them, and change nothing: batches are always made in this process,
+    exactly as with ``num_workers=0`` (``worker_init_fn`` is never called). Worker processes would pay off
+    where Python decodes each sample (images from files); nnrun's datasets gather a whole batch with one
+    vectorized NumPy index, which is faster in-process than pickling batches between processes, and an
+    in-process order is what makes ``seed``/``iter_from`` resume exactly. Page-locked memory
+    (``pin_memory``) is not used; copies to the GPU go through CuPy.
     """
 
     def __init__(
@@ -53,7 +95,29 @@ class DataLoader:
         num_replicas: int = 1,
         rank: int = 0,
         even_shards: bool = True,
+        num_workers: int = 0,
+        pin_memory: bool = False,
+        timeout: float = 0,
+        worker_init_fn: Callable[[int], None] | None = None,
+        multiprocessing_context: Any = None,
+        prefetch_factor: int | None = None,
+        persistent_workers: bool = False,
+        pin_memory_device: str = "",
+        in_order: bool = True,
     ) -> None:
+        _check_worker_options(
+            num_workers, timeout, multiprocessing_context, prefetch_factor, persistent_workers
+        )
+        # torch's multiprocess-loading options, kept for reading back; batches are made in-process (see above)
+        self.num_workers = num_workers
+        self.pin_memory = pin_memory
+        self.timeout = timeout
+        self.worker_init_fn = worker_init_fn
+        self.multiprocessing_context = multiprocessing_context
+        self.prefetch_factor = 2 if prefetch_factor is None and num_workers > 0 else prefetch_factor
+        self.persistent_workers = persistent_workers
+        self.pin_memory_device = pin_memory_device
+        self.in_order = in_order
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size <= 0:
             raise ValueError(
                 f"batch_size should be a positive integer value, but got batch_size={batch_size}"

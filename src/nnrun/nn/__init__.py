@@ -4,7 +4,7 @@ from nnrun.nn import functional, init, modules, utils
 from nnrun.nn.containers import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from nnrun.nn.module import Module
 from nnrun.nn.modules import *  # noqa: F403  (the layers; listed once, in modules.__all__)
-from nnrun.nn.parameter import Buffer, Parameter
+from nnrun.nn.parameter import Buffer, Parameter, UninitializedBuffer, UninitializedParameter
 from nnrun.nn.registry import LAYERS
 
 __all__ = [
@@ -18,6 +18,8 @@ __all__ = [
     "ParameterDict",
     "ParameterList",
     "Sequential",
+    "UninitializedBuffer",
+    "UninitializedParameter",
     "functional",
     "init",
     "utils",

@@ -15,7 +15,7 @@ from nnrun._tensor import Tensor, parse_to, type_name
 from nnrun.autograd.grad_mode import no_grad
 from nnrun.nn import _state_dict
 from nnrun.nn.hooks import RemovableHandle, add_hook, call_with_hooks
-from nnrun.nn.parameter import Buffer, Parameter
+from nnrun.nn.parameter import Buffer, Parameter, UninitializedBuffer
 
 
 def typename(obj: Any) -> str:
@@ -410,7 +410,9 @@ class Module:
                 if param._grad is not None:
                     param._grad._data = fn(param._grad)._data
             for name, buffer in self._buffers.items():
-                if buffer is not None:
+                if isinstance(buffer, UninitializedBuffer):
+                    buffer._data = fn(buffer)._data  # a lazy placeholder keeps its kind
+                elif buffer is not None:
                     self._buffers[name] = fn(buffer)
         return self
 

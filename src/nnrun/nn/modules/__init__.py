@@ -19,6 +19,7 @@ from nnrun.nn.modules.conv import Conv1d, Conv2d, ConvTranspose2d
 from nnrun.nn.modules.dropout import Dropout, Dropout2d
 from nnrun.nn.modules.flatten import Flatten, Unflatten
 from nnrun.nn.modules.instancenorm import InstanceNorm1d, InstanceNorm2d
+from nnrun.nn.modules.lazy import LazyBatchNorm1d, LazyBatchNorm2d, LazyConv1d, LazyConv2d, LazyLinear
 from nnrun.nn.modules.linear import Identity, Linear
 from nnrun.nn.modules.loss import (
     BCELoss,
@@ -61,6 +62,11 @@ __all__ = [
     "KLDivLoss",
     "L1Loss",
     "LayerNorm",
+    "LazyBatchNorm1d",
+    "LazyBatchNorm2d",
+    "LazyConv1d",
+    "LazyConv2d",
+    "LazyLinear",
     "LeakyReLU",
     "Linear",
     "LogSoftmax",
