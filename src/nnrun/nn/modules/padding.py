@@ -1,8 +1,9 @@
 """Padding layers: constant (and zero), reflection, replication and circular padding of the last 1, 2 or 3
 dimensions, each a thin wrapper over ``F.pad``.
 
-``padding`` is an int (the same amount on every side) or a tuple ``(left, right, top, bottom, front, back)``
-cut to the layer's dimensions, as in PyTorch: ``ZeroPad2d(1).padding == (1, 1, 1, 1)``.
+``padding`` is an int, the same amount on every side (``ZeroPad2d(1).padding == (1, 1, 1, 1)``), or a tuple
+``(left, right, top, bottom, front, back)`` as long as the layer's dimensions need, kept as given (a shorter
+one pads fewer dimensions, as in PyTorch); negative amounts crop.
 """
 
 from __future__ import annotations
