@@ -190,6 +190,16 @@ CASES = {
         lambda lib, a: a.view(2, 6).t().reshape(3, 4).permute(1, 0).flatten() * 2.0,
         (randn(3, 4),),
     ),
+    "pad_modes_pixel_shuffle": (
+        lambda lib, a: (
+            lib.nn.functional.pad(a, (1, 2, -1, 1), value=0.5),
+            lib.nn.functional.pad(a, (2, 1, 1, 2), "reflect"),
+            lib.nn.functional.pad(a, (3, 0, 1, 1), "replicate"),
+            lib.nn.functional.pad(a, (1, -1, 2, 1), "circular"),
+            lib.nn.functional.pixel_unshuffle(lib.nn.functional.pixel_shuffle(a, 2).exp(), 2),
+        ),
+        (randn(2, 4, 3, 4),),
+    ),
     "unsqueeze_expand_transpose": (
         lambda lib, a: a.squeeze(1).unsqueeze(1).expand(3, 4, 5).transpose(0, 2).unsqueeze(0).squeeze().sin(),
         (randn(3, 1, 5),),

@@ -16,6 +16,7 @@ from nnrun.ops import loss as _loss
 from nnrun.ops import normalization as _normalization
 from nnrun.ops import padding as _padding
 from nnrun.ops import pooling as _pooling
+from nnrun.ops import shape as _shape
 from nnrun.ops import unary as _unary
 from nnrun.ops import upsampling as _upsampling
 
@@ -64,6 +65,10 @@ dropout2d = _dropout.dropout2d
 one_hot = _embedding.one_hot
 embedding = _embedding.embedding
 pad = _padding.pad
+
+# ----- pixel shuffle (ops/shape.py) -----
+pixel_shuffle = _shape.pixel_shuffle
+pixel_unshuffle = _shape.pixel_unshuffle
 
 # ----- convolution (ops/conv.py) -----
 conv1d = _conv.conv1d

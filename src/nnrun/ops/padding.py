@@ -69,7 +69,7 @@ class IndexPad(Function):
             axis, size = lead + i, x.shape[lead + i]
             index = _source_index(mode, size, left, right)
             maps.append((axis, left, index, size))
-            y = xp.take(y, xp.asarray(index), axis=axis)
+            y = _gather(xp, y, axis, index)
         ctx.maps = maps
         return y
 
@@ -80,6 +80,33 @@ class IndexPad(Function):
         for axis, left, index, size in reversed(ctx.maps):
             g = _fold_back(xp, g, axis, left, index, size)
         return g, None, None
+
+
+def _gather(xp: Any, x: Any, axis: int, index: np.ndarray) -> Any:
+    """``take(x, index, axis)`` built from slices of ``x``: ``index`` is a few runs of step 1, -1 or 0, and
+    slicing keeps the index on the host (no transfer to a GPU)."""
+
+    def part(start: int, stop: int) -> Any:
+        where = [slice(None)] * x.ndim
+        where[axis] = slice(start, stop)
+        return x[tuple(where)]
+
+    pieces, start = [], 0
+    while start < len(index):
+        stop = start + 1
+        step = int(index[stop] - index[start]) if stop < len(index) else 1
+        step = step if step in (-1, 0, 1) else 1  # a jump: this piece is one position
+        while stop < len(index) and index[stop] - index[stop - 1] == step:
+            stop += 1
+        first, last = int(index[start]), int(index[stop - 1])
+        if step == 1:
+            pieces.append(part(first, last + 1))
+        elif step == -1:
+            pieces.append(xp.flip(part(last, first + 1), axis))
+        else:
+            pieces.append(xp.repeat(part(first, first + 1), stop - start, axis=axis))
+        start = stop
+    return xp.concatenate(pieces, axis=axis) if pieces else part(0, 0).copy()
 
 
 def _fold_back(xp: Any, g: Any, axis: int, left: int, index: np.ndarray, size: int) -> Any:
@@ -115,12 +142,8 @@ def pad(input: Any, pad: Any, mode: str = "constant", value: float | None = None
     shape = tuple(input.shape)
     if mode == "constant":
         for i, (left, right) in enumerate(pairs):
-            axis = ndim - count + i
-            if shape[axis] + left + right < 0:
-                raise RuntimeError(
-                    f"The input size {shape[axis]}, plus negative padding {left} and {right} resulted in a "
-                    f"negative output size, which is invalid. Check dimension {axis} of your input."
-                )
+            if shape[ndim - count + i] + min(left, 0) + min(right, 0) < 0:  # cropping more than there is
+                raise RuntimeError("narrow(): length must be non-negative.")
         return ConstantPad.apply(input, pairs, 0.0 if value is None else value)
     if value is not None and value != 0:
         raise RuntimeError(f'Padding mode "{mode}" doesn\'t take in value argument')
@@ -142,6 +165,32 @@ def pad(input: Any, pad: Any, mode: str = "constant", value: float | None = None
                 "Padding size should be less than the corresponding input dimension, but got: padding "
                 f"({left}, {right}) at dimension {axis} of input {list(shape)}"
             )
-        if mode == "circular" and (left > size or right > size or size + min(left, 0) + min(right, 0) <= 0):
+        if mode == "circular" and (left > size or right > size):
             raise RuntimeError("Padding value causes wrapping around more than once.")
+        if mode == "circular" and size + left + right < 0:
+            raise RuntimeError("Negative padding value is resulting in an empty dimension")
+    if mode == "circular":
+        # torch checks the amounts against the input size only: a wrap longer than what cropping keeps
+        # reads unset memory there, and is refused here
+        for i, (left, right) in enumerate(pairs):
+            if max(left, right) > shape[ndim - count + i] + min(left, 0) + min(right, 0):
+                raise RuntimeError("Padding value causes wrapping around more than once.")
+    else:
+        _check_output_size(shape[ndim - count :], pairs, shape[: ndim - count])
     return IndexPad.apply(input, pairs, mode)
+
+
+def _check_output_size(
+    sizes: tuple[int, ...], pairs: tuple[tuple[int, int], ...], lead: tuple[int, ...]
+) -> None:
+    """Torch's reflect and replicate kernels: 1d and 2d refuse an output whose padded sizes are all below 1,
+    and all refuse a negative size."""
+    outs = [size + left + right for size, (left, right) in zip(sizes, pairs)]
+    names = "DHW"[-len(sizes) :]
+    if len(sizes) < 3 and all(out < 1 for out in outs):
+        given = ", ".join(f"{n}: {size}" for n, size in zip(names, sizes))
+        calculated = " ".join(f"{n}: {out}" for n, out in zip(names, outs))
+        raise RuntimeError(f"input ({given}) is too small. Calculated output {calculated}")
+    negative = [out for out in outs if out < 0]
+    if negative:
+        raise RuntimeError(f"Trying to create tensor with negative dimension {negative[0]}: {[*lead, *outs]}")

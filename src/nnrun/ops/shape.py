@@ -384,3 +384,58 @@ def stack(tensors: Any, dim: int = 0, *, out: Any = None) -> Any:
             )
     (axis,) = normalize_dims(dim, len(reference) + 1)
     return Stack.apply(axis, *tensors)
+
+
+# ----- pixel shuffle: reshape, permute, reshape (differentiable through those three) -----
+def _factor(name: str, arg: str, factor: Any) -> int:
+    if isinstance(factor, bool) or not hasattr(factor, "__index__"):
+        raise TypeError(f"{name}(): argument '{arg}' (position 2) must be int, not {type(factor).__name__}")
+    factor = factor.__index__()
+    if factor <= 0:
+        raise RuntimeError(f"{name} expects a positive {arg}, but got {factor}")
+    return factor
+
+
+def _check_3d(name: str, input: Any) -> None:
+    if input.ndim < 3:
+        raise RuntimeError(
+            f"{name} expects input to have at least 3 dimensions, but got input with {input.ndim} "
+            "dimension(s)"
+        )
+
+
+def pixel_shuffle(input: Any, upscale_factor: int) -> Any:
+    """``(*, C*r*r, H, W)`` → ``(*, C, H*r, W*r)`` for ``r = upscale_factor``: channel ``c*r*r + i*r + j``
+    becomes the pixel at offset ``(i, j)`` of each ``r × r`` block of output channel ``c``."""
+    r = _factor("pixel_shuffle", "upscale_factor", upscale_factor)
+    _check_3d("pixel_shuffle", input)
+    *batch, channels, height, width = input.shape
+    if channels % (r * r):
+        raise RuntimeError(
+            "pixel_shuffle expects its input's 'channel' dimension to be divisible by the square of "
+            f"upscale_factor, but input.size(-3)={channels} is not divisible by {r * r}"
+        )
+    n = len(batch)
+    blocks = Reshape.apply(input, (*batch, channels // (r * r), r, r, height, width), False)
+    # (c, i, j, h, w) → (c, h, i, w, j)
+    moved = Permute.apply(blocks, (*range(n), n, n + 3, n + 1, n + 4, n + 2))
+    return Reshape.apply(moved, (*batch, channels // (r * r), height * r, width * r), False)
+
+
+def pixel_unshuffle(input: Any, downscale_factor: int) -> Any:
+    """``(*, C, H*r, W*r)`` → ``(*, C*r*r, H, W)`` for ``r = downscale_factor``: the inverse of
+    ``pixel_shuffle``."""
+    r = _factor("pixel_unshuffle", "downscale_factor", downscale_factor)
+    _check_3d("pixel_unshuffle", input)
+    *batch, channels, height, width = input.shape
+    for what, size, axis in (("height", height, -2), ("width", width, -1)):
+        if size % r:
+            raise RuntimeError(
+                f"pixel_unshuffle expects {what} to be divisible by downscale_factor, but "
+                f"input.size({axis})={size} is not divisible by {r}"
+            )
+    n = len(batch)
+    blocks = Reshape.apply(input, (*batch, channels, height // r, r, width // r, r), False)
+    # (c, h, i, w, j) → (c, i, j, h, w)
+    moved = Permute.apply(blocks, (*range(n), n, n + 2, n + 4, n + 1, n + 3))
+    return Reshape.apply(moved, (*batch, channels * r * r, height // r, width // r), False)

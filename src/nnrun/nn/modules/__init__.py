@@ -32,6 +32,24 @@ from nnrun.nn.modules.loss import (
     SmoothL1Loss,
 )
 from nnrun.nn.modules.normalization import GroupNorm, LayerNorm
+from nnrun.nn.modules.padding import (
+    CircularPad1d,
+    CircularPad2d,
+    CircularPad3d,
+    ConstantPad1d,
+    ConstantPad2d,
+    ConstantPad3d,
+    ReflectionPad1d,
+    ReflectionPad2d,
+    ReflectionPad3d,
+    ReplicationPad1d,
+    ReplicationPad2d,
+    ReplicationPad3d,
+    ZeroPad1d,
+    ZeroPad2d,
+    ZeroPad3d,
+)
+from nnrun.nn.modules.pixelshuffle import PixelShuffle, PixelUnshuffle
 from nnrun.nn.modules.pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d
 from nnrun.nn.modules.sparse import Embedding
 from nnrun.nn.modules.upsampling import Upsample
@@ -46,6 +64,12 @@ __all__ = [
     "BCEWithLogitsLoss",
     "BatchNorm1d",
     "BatchNorm2d",
+    "CircularPad1d",
+    "CircularPad2d",
+    "CircularPad3d",
+    "ConstantPad1d",
+    "ConstantPad2d",
+    "ConstantPad3d",
     "Conv1d",
     "Conv2d",
     "ConvTranspose2d",
@@ -73,8 +97,16 @@ __all__ = [
     "MSELoss",
     "MaxPool2d",
     "NLLLoss",
+    "PixelShuffle",
+    "PixelUnshuffle",
     "ReLU",
     "ReLU6",
+    "ReflectionPad1d",
+    "ReflectionPad2d",
+    "ReflectionPad3d",
+    "ReplicationPad1d",
+    "ReplicationPad2d",
+    "ReplicationPad3d",
     "SiLU",
     "Sigmoid",
     "SmoothL1Loss",
@@ -83,4 +115,7 @@ __all__ = [
     "Tanh",
     "Unflatten",
     "Upsample",
+    "ZeroPad1d",
+    "ZeroPad2d",
+    "ZeroPad3d",
 ]
