@@ -8,7 +8,7 @@ from typing import Any
 from nnrun import _backend
 from nnrun._tensor import Tensor
 from nnrun.optim._update import objective_grad
-from nnrun.optim.optimizer import Optimizer, ParamsT, check_non_negative, step_counter, zeros_state
+from nnrun.optim.optimizer import Optimizer, ParamsT, check_non_negative, group_options, zeros_state
 
 
 def adadelta(
@@ -92,18 +92,11 @@ class Adadelta(Optimizer):
         super().__init__(params, defaults)
 
     def _update_group(self, group: dict[str, Any], params: list[Tensor]) -> None:
-        options = {
-            "lr": float(group["lr"]),
-            "rho": float(group["rho"]),
-            "eps": float(group["eps"]),
-            "weight_decay": float(group["weight_decay"]),
-            "maximize": bool(group["maximize"]),
-        }
-        for p in params:
-            state = self.state[p]
-            if not state:
-                state["step"] = step_counter()
-                state["square_avg"] = zeros_state(p)
-                state["acc_delta"] = zeros_state(p)
-            state["step"]._data += 1
+        options = group_options(group, "lr", "rho", "eps", "weight_decay", flags=("maximize",))
+        for p, state in self._stepped_states(params, _new_state):
             adadelta(p._data, p._grad._data, state["square_avg"]._data, state["acc_delta"]._data, **options)
+
+
+def _new_state(param: Tensor) -> dict[str, Tensor]:
+    """Adadelta's state beside ``step``: the running averages of squared gradients and squared updates."""
+    return {"square_avg": zeros_state(param), "acc_delta": zeros_state(param)}

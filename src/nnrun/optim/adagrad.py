@@ -7,7 +7,14 @@ from typing import Any
 from nnrun import _backend
 from nnrun._tensor import Tensor
 from nnrun.optim._update import objective_grad
-from nnrun.optim.optimizer import Optimizer, ParamsT, check_non_negative, step_counter, zeros_state
+from nnrun.optim.optimizer import (
+    Optimizer,
+    ParamsT,
+    check_non_negative,
+    group_options,
+    step_counter,
+    zeros_state,
+)
 
 
 def adagrad(
@@ -95,13 +102,7 @@ class Adagrad(Optimizer):
         return state
 
     def _update_group(self, group: dict[str, Any], params: list[Tensor]) -> None:
-        options = {
-            "lr": float(group["lr"]),
-            "lr_decay": float(group["lr_decay"]),
-            "weight_decay": float(group["weight_decay"]),
-            "eps": float(group["eps"]),
-            "maximize": bool(group["maximize"]),
-        }
+        options = group_options(group, "lr", "lr_decay", "weight_decay", "eps", flags=("maximize",))
         for p in params:
             state = self.state[p] or self._init_state(p, group)  # groups added after construction
             state["step"]._data += 1

@@ -8,7 +8,14 @@ from typing import Any
 from nnrun import _backend
 from nnrun._tensor import Tensor
 from nnrun.optim._update import lerp_, objective_grad
-from nnrun.optim.optimizer import Optimizer, ParamsT, check_non_negative, step_counter, zeros_state
+from nnrun.optim.optimizer import (
+    Optimizer,
+    ParamsT,
+    check_betas,
+    check_non_negative,
+    group_options,
+    zeros_state,
+)
 
 
 def adam(
@@ -88,10 +95,7 @@ class Adam(Optimizer):
         decoupled_weight_decay: bool = False,
     ) -> None:
         check_non_negative(lr=lr, eps=eps)
-        if not 0.0 <= betas[0] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-        if not 0.0 <= betas[1] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+        check_betas(betas)
         check_non_negative(weight_decay=weight_decay)
         defaults = {
             "lr": lr,
@@ -109,27 +113,23 @@ class Adam(Optimizer):
         super().__init__(params, defaults)
 
     def _update_group(self, group: dict[str, Any], params: list[Tensor]) -> None:
-        beta1, beta2 = group["betas"]
-        amsgrad = bool(group["amsgrad"])
-        options = {
-            "lr": float(group["lr"]),
-            "beta1": float(beta1),
-            "beta2": float(beta2),
-            "eps": float(group["eps"]),
-            "weight_decay": float(group["weight_decay"]),
-            "amsgrad": amsgrad,
-            "maximize": bool(group["maximize"]),
-            "decoupled_weight_decay": bool(group["decoupled_weight_decay"]),
-        }
-        for p in params:
-            state = self.state[p]
-            if not state:
-                state["step"] = step_counter()
-                state["exp_avg"] = zeros_state(p)
-                state["exp_avg_sq"] = zeros_state(p)
-                if amsgrad:
-                    state["max_exp_avg_sq"] = zeros_state(p)
-            state["step"]._data += 1
+        options = group_options(
+            group,
+            "lr",
+            "betas",
+            "eps",
+            "weight_decay",
+            flags=("amsgrad", "maximize", "decoupled_weight_decay"),
+        )
+        amsgrad = options["amsgrad"]
+
+        def new_state(p: Tensor) -> dict[str, Tensor]:
+            state = {"exp_avg": zeros_state(p), "exp_avg_sq": zeros_state(p)}
+            if amsgrad:
+                state["max_exp_avg_sq"] = zeros_state(p)
+            return state
+
+        for p, state in self._stepped_states(params, new_state):
             max_exp_avg_sq = state["max_exp_avg_sq"]._data if amsgrad else None
             adam(
                 p._data,

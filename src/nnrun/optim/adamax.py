@@ -8,7 +8,14 @@ from typing import Any
 from nnrun import _backend
 from nnrun._tensor import Tensor
 from nnrun.optim._update import lerp_, objective_grad
-from nnrun.optim.optimizer import Optimizer, ParamsT, check_non_negative, step_counter, zeros_state
+from nnrun.optim.optimizer import (
+    Optimizer,
+    ParamsT,
+    check_betas,
+    check_non_negative,
+    group_options,
+    zeros_state,
+)
 
 
 def adamax(
@@ -71,10 +78,7 @@ class Adamax(Optimizer):
         capturable: bool = False,
     ) -> None:
         check_non_negative(lr=lr, eps=eps)
-        if not 0.0 <= betas[0] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-        if not 0.0 <= betas[1] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+        check_betas(betas)
         check_non_negative(weight_decay=weight_decay)
         defaults = {
             "lr": lr,
@@ -89,22 +93,8 @@ class Adamax(Optimizer):
         super().__init__(params, defaults)
 
     def _update_group(self, group: dict[str, Any], params: list[Tensor]) -> None:
-        beta1, beta2 = group["betas"]
-        options = {
-            "lr": float(group["lr"]),
-            "beta1": float(beta1),
-            "beta2": float(beta2),
-            "eps": float(group["eps"]),
-            "weight_decay": float(group["weight_decay"]),
-            "maximize": bool(group["maximize"]),
-        }
-        for p in params:
-            state = self.state[p]
-            if not state:
-                state["step"] = step_counter()
-                state["exp_avg"] = zeros_state(p)
-                state["exp_inf"] = zeros_state(p)
-            state["step"]._data += 1
+        options = group_options(group, "lr", "betas", "eps", "weight_decay", flags=("maximize",))
+        for p, state in self._stepped_states(params, _new_state):
             adamax(
                 p._data,
                 p._grad._data,
@@ -113,3 +103,8 @@ class Adamax(Optimizer):
                 float(state["step"]._data),
                 **options,
             )
+
+
+def _new_state(param: Tensor) -> dict[str, Tensor]:
+    """Adamax's state beside ``step``: the first moment and the infinity norm."""
+    return {"exp_avg": zeros_state(param), "exp_inf": zeros_state(param)}

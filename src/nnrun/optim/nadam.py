@@ -8,7 +8,15 @@ from typing import Any
 from nnrun import _backend
 from nnrun._tensor import Tensor
 from nnrun.optim._update import lerp_, objective_grad
-from nnrun.optim.optimizer import Optimizer, ParamsT, check_non_negative, step_counter, zeros_state
+from nnrun.optim.optimizer import (
+    Optimizer,
+    ParamsT,
+    check_betas,
+    check_non_negative,
+    group_options,
+    step_counter,
+    zeros_state,
+)
 
 
 def nadam(
@@ -93,10 +101,7 @@ class NAdam(Optimizer):
         differentiable: bool = False,
     ) -> None:
         check_non_negative(lr=lr, eps=eps)
-        if not 0.0 <= betas[0] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-        if not 0.0 <= betas[1] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+        check_betas(betas)
         check_non_negative(weight_decay=weight_decay, momentum_decay=momentum_decay)
         defaults = {
             "lr": lr,
@@ -123,26 +128,16 @@ class NAdam(Optimizer):
                 state["mu_product"] = Tensor._make(_backend.transfer(state["mu_product"]._data, host))
 
     def _update_group(self, group: dict[str, Any], params: list[Tensor]) -> None:
-        beta1, beta2 = group["betas"]
-        options = {
-            "lr": float(group["lr"]),
-            "beta1": float(beta1),
-            "beta2": float(beta2),
-            "eps": float(group["eps"]),
-            "weight_decay": float(group["weight_decay"]),
-            "momentum_decay": float(group["momentum_decay"]),
-            "maximize": bool(group["maximize"]),
-            "decoupled_weight_decay": bool(group["decoupled_weight_decay"]),
-        }
-        for p in params:
-            state = self.state[p]
-            if not state:
-                state["step"] = step_counter()
-                state["mu_product"] = step_counter()
-                state["mu_product"]._data.fill(1)
-                state["exp_avg"] = zeros_state(p)
-                state["exp_avg_sq"] = zeros_state(p)
-            state["step"]._data += 1
+        options = group_options(
+            group,
+            "lr",
+            "betas",
+            "eps",
+            "weight_decay",
+            "momentum_decay",
+            flags=("maximize", "decoupled_weight_decay"),
+        )
+        for p, state in self._stepped_states(params, _new_state):
             nadam(
                 p._data,
                 p._grad._data,
@@ -152,3 +147,10 @@ class NAdam(Optimizer):
                 float(state["step"]._data),
                 **options,
             )
+
+
+def _new_state(param: Tensor) -> dict[str, Tensor]:
+    """NAdam's state beside ``step``: ``mu_product`` from 1 (a host scalar like ``step``) and the moments."""
+    mu_product = step_counter()
+    mu_product._data.fill(1)
+    return {"mu_product": mu_product, "exp_avg": zeros_state(param), "exp_avg_sq": zeros_state(param)}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import warnings
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from itertools import chain
 from typing import Any
 
@@ -169,6 +169,19 @@ class Optimizer:
         """Apply one step of the algorithm to ``params`` (those of ``group`` that have a gradient)."""
         raise NotImplementedError(f"{type(self).__name__} must implement _update_group or override step")
 
+    def _stepped_states(
+        self, params: list[Tensor], new_state: Callable[[Tensor], dict[str, Tensor]]
+    ) -> Iterator[tuple[Tensor, dict[str, Any]]]:
+        """Each of ``params`` with its state, its ``step`` counter bumped by one; a parameter's first step
+        creates its state: ``step`` (from 0) followed by the entries of ``new_state(p)``."""
+        for p in params:
+            state = self.state[p]
+            if not state:
+                state["step"] = step_counter()
+                state.update(new_state(p))
+            state["step"]._data += 1
+            yield p, state
+
     # ----- state -----
     def state_dict(self) -> dict[str, Any]:
         """``{"state": {id: per-parameter state}, "param_groups": [group with "params" as ids]}``; ids number
@@ -259,6 +272,28 @@ def check_non_negative(**hyperparameters: float) -> None:
     for name, value in hyperparameters.items():
         if not value >= 0.0:
             raise ValueError(f"Invalid {_LABELS.get(name, f'{name} value')}: {value}")
+
+
+def check_betas(betas: tuple[float, float]) -> None:
+    """Raise ``ValueError`` in PyTorch's words (``Invalid beta parameter at index 0: 1.0``) unless both
+    decay rates are in ``[0, 1)``."""
+    for index in (0, 1):
+        if not 0.0 <= betas[index] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index {index}: {betas[index]}")
+
+
+def group_options(group: dict[str, Any], *floats: str, flags: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The hyperparameters of ``group`` that an update function takes, as Python scalars: ``floats`` as
+    ``float`` (``"betas"`` split into ``beta1`` and ``beta2``), ``flags`` as ``bool``."""
+    options: dict[str, Any] = {}
+    for name in floats:
+        if name == "betas":
+            beta1, beta2 = group["betas"]
+            options["beta1"], options["beta2"] = float(beta1), float(beta2)
+        else:
+            options[name] = float(group[name])
+    options.update((name, bool(group[name])) for name in flags)
+    return options
 
 
 def step_counter() -> Tensor:

@@ -7,7 +7,7 @@ from typing import Any
 from nnrun import _backend
 from nnrun._tensor import Tensor
 from nnrun.optim._update import lerp_, objective_grad
-from nnrun.optim.optimizer import Optimizer, ParamsT, check_non_negative, step_counter, zeros_state
+from nnrun.optim.optimizer import Optimizer, ParamsT, check_non_negative, group_options, zeros_state
 
 
 def rmsprop(
@@ -100,27 +100,20 @@ class RMSprop(Optimizer):
         super().__init__(params, defaults)
 
     def _update_group(self, group: dict[str, Any], params: list[Tensor]) -> None:
-        momentum = float(group["momentum"])
-        centered = bool(group["centered"])
-        options = {
-            "lr": float(group["lr"]),
-            "alpha": float(group["alpha"]),
-            "eps": float(group["eps"]),
-            "weight_decay": float(group["weight_decay"]),
-            "momentum": momentum,
-            "centered": centered,
-            "maximize": bool(group["maximize"]),
-        }
-        for p in params:
-            state = self.state[p]
-            if not state:
-                state["step"] = step_counter()
-                state["square_avg"] = zeros_state(p)
-                if momentum > 0:
-                    state["momentum_buffer"] = zeros_state(p)
-                if centered:
-                    state["grad_avg"] = zeros_state(p)
-            state["step"]._data += 1
+        options = group_options(
+            group, "lr", "alpha", "eps", "weight_decay", "momentum", flags=("centered", "maximize")
+        )
+        momentum, centered = options["momentum"], options["centered"]
+
+        def new_state(p: Tensor) -> dict[str, Tensor]:
+            state = {"square_avg": zeros_state(p)}
+            if momentum > 0:
+                state["momentum_buffer"] = zeros_state(p)
+            if centered:
+                state["grad_avg"] = zeros_state(p)
+            return state
+
+        for p, state in self._stepped_states(params, new_state):
             rmsprop(
                 p._data,
                 p._grad._data,

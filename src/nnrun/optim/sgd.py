@@ -6,7 +6,7 @@ from typing import Any
 
 from nnrun._tensor import Tensor
 from nnrun.optim._update import objective_grad
-from nnrun.optim.optimizer import Optimizer, ParamsT
+from nnrun.optim.optimizer import Optimizer, ParamsT, group_options
 
 
 def sgd(
@@ -90,15 +90,10 @@ class SGD(Optimizer):
         super().__init__(params, defaults)
 
     def _update_group(self, group: dict[str, Any], params: list[Tensor]) -> None:
-        momentum = float(group["momentum"])
-        options = {
-            "lr": float(group["lr"]),
-            "momentum": momentum,
-            "dampening": float(group["dampening"]),
-            "weight_decay": float(group["weight_decay"]),
-            "nesterov": bool(group["nesterov"]),
-            "maximize": bool(group["maximize"]),
-        }
+        options = group_options(
+            group, "lr", "momentum", "dampening", "weight_decay", flags=("nesterov", "maximize")
+        )
+        momentum = options["momentum"]
         for p in params:
             if momentum == 0:
                 sgd(p._data, p._grad._data, None, **options)
