@@ -7,7 +7,7 @@ from typing import Any
 
 from nnrun import _backend
 from nnrun._tensor import Tensor
-from nnrun.optim._update import objective_grad
+from nnrun.optim._update import ema_square_, objective_grad
 from nnrun.optim.optimizer import Optimizer, ParamsT, check_non_negative, group_options, zeros_state
 
 
@@ -30,20 +30,14 @@ def adadelta(
     """
     xp = _backend.array_module(param)
     grad = objective_grad(param, grad, weight_decay, maximize)
-    scratch = xp.multiply(grad, grad)
-    scratch *= 1 - rho
-    square_avg *= rho
-    square_avg += scratch
+    scratch = ema_square_(square_avg, grad, rho)
     std = xp.add(square_avg, eps, out=scratch)
     xp.sqrt(std, out=std)
     delta = xp.add(acc_delta, eps)
     xp.sqrt(delta, out=delta)
     delta /= std
     delta *= grad
-    xp.multiply(delta, delta, out=scratch)
-    scratch *= 1 - rho
-    acc_delta *= rho
-    acc_delta += scratch
+    ema_square_(acc_delta, delta, rho, scratch)
     delta *= -lr
     param += delta
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from nnrun import _backend
 from nnrun._tensor import Tensor
-from nnrun.optim._update import lerp_, objective_grad
+from nnrun.optim._update import decoupled_objective_grad, ema_square_, lerp_
 from nnrun.optim.optimizer import (
     Optimizer,
     ParamsT,
@@ -45,18 +45,12 @@ def nadam(
     param -= lr·(1 - μt) / (1 - Π) · g / d + lr·μ(t+1) / (1 - Π·μ(t+1)) · m / d
     """
     xp = _backend.array_module(param)
-    if decoupled_weight_decay and weight_decay != 0:
-        param *= 1 - lr * weight_decay
-    grad = objective_grad(param, grad, 0.0 if decoupled_weight_decay else weight_decay, maximize)
+    grad = decoupled_objective_grad(param, grad, lr, weight_decay, maximize, decoupled_weight_decay)
     mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * momentum_decay))
     mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * momentum_decay))
     mu_product *= mu
     product = float(mu_product)
-    scratch = lerp_(exp_avg, grad, 1 - beta1)
-    xp.multiply(grad, grad, out=scratch)
-    scratch *= 1 - beta2
-    exp_avg_sq *= beta2
-    exp_avg_sq += scratch
+    scratch = ema_square_(exp_avg_sq, grad, beta2, lerp_(exp_avg, grad, 1 - beta1))
     denom = xp.divide(exp_avg_sq, 1 - beta2**step, out=scratch)
     xp.sqrt(denom, out=denom)
     denom += eps

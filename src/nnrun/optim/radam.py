@@ -7,7 +7,7 @@ from typing import Any
 
 from nnrun import _backend
 from nnrun._tensor import Tensor
-from nnrun.optim._update import lerp_, objective_grad
+from nnrun.optim._update import decoupled_objective_grad, ema_square_, lerp_
 from nnrun.optim.optimizer import (
     Optimizer,
     ParamsT,
@@ -43,14 +43,8 @@ def radam(
     else:      param -= lr·m̂
     """
     xp = _backend.array_module(param)
-    if decoupled_weight_decay and weight_decay != 0:
-        param *= 1 - lr * weight_decay
-    grad = objective_grad(param, grad, 0.0 if decoupled_weight_decay else weight_decay, maximize)
-    scratch = lerp_(exp_avg, grad, 1 - beta1)
-    xp.multiply(grad, grad, out=scratch)
-    scratch *= 1 - beta2
-    exp_avg_sq *= beta2
-    exp_avg_sq += scratch
+    grad = decoupled_objective_grad(param, grad, lr, weight_decay, maximize, decoupled_weight_decay)
+    scratch = ema_square_(exp_avg_sq, grad, beta2, lerp_(exp_avg, grad, 1 - beta1))
     bias_correction1 = 1 - beta1**step
     bias_correction2 = 1 - beta2**step
     rho_inf = 2 / (1 - beta2) - 1

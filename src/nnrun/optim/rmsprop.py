@@ -6,7 +6,7 @@ from typing import Any
 
 from nnrun import _backend
 from nnrun._tensor import Tensor
-from nnrun.optim._update import lerp_, objective_grad
+from nnrun.optim._update import ema_square_, lerp_, objective_grad
 from nnrun.optim.optimizer import Optimizer, ParamsT, check_non_negative, group_options, zeros_state
 
 
@@ -32,10 +32,7 @@ def rmsprop(
     """
     xp = _backend.array_module(param)
     grad = objective_grad(param, grad, weight_decay, maximize)
-    scratch = xp.multiply(grad, grad)
-    scratch *= 1 - alpha
-    square_avg *= alpha
-    square_avg += scratch
+    scratch = ema_square_(square_avg, grad, alpha)
     if centered:
         lerp_(grad_avg, grad, 1 - alpha)
         xp.multiply(grad_avg, grad_avg, out=scratch)
