@@ -125,7 +125,21 @@ class _LazyConvXdMixin(LazyModuleMixin):
 
     _dims: int
 
-    def _lazy_conv_init(self, out_channels: int, bias: bool, device: Any, dtype: Any) -> None:
+    def __init__(
+        self,
+        out_channels: int,
+        kernel_size: Any,
+        stride: Any = 1,
+        padding: Any = 0,
+        dilation: Any = 1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        # the regular constructor with in/out channels 0 and no bias allocates an empty weight only
+        super().__init__(0, 0, kernel_size, stride, padding, dilation, groups, False, padding_mode)  # type: ignore[call-arg]
         conv: Any = self
         conv.out_channels = out_channels
         conv.weight = UninitializedParameter(device=device, dtype=dtype)
@@ -164,45 +178,12 @@ class LazyConv1d(_LazyConvXdMixin, Conv1d):
     cls_to_become = Conv1d
     _dims = 1
 
-    def __init__(
-        self,
-        out_channels: int,
-        kernel_size: Any,
-        stride: Any = 1,
-        padding: Any = 0,
-        dilation: Any = 1,
-        groups: int = 1,
-        bias: bool = True,
-        padding_mode: str = "zeros",
-        device: Any = None,
-        dtype: Any = None,
-    ) -> None:
-        # the regular constructor with in/out channels 0 and no bias allocates an empty weight only
-        super().__init__(0, 0, kernel_size, stride, padding, dilation, groups, False, padding_mode)
-        self._lazy_conv_init(out_channels, bias, device, dtype)
-
 
 class LazyConv2d(_LazyConvXdMixin, Conv2d):
     """``Conv2d`` whose ``in_channels`` is read from the first input."""
 
     cls_to_become = Conv2d
     _dims = 2
-
-    def __init__(
-        self,
-        out_channels: int,
-        kernel_size: Any,
-        stride: Any = 1,
-        padding: Any = 0,
-        dilation: Any = 1,
-        groups: int = 1,
-        bias: bool = True,
-        padding_mode: str = "zeros",
-        device: Any = None,
-        dtype: Any = None,
-    ) -> None:
-        super().__init__(0, 0, kernel_size, stride, padding, dilation, groups, False, padding_mode)
-        self._lazy_conv_init(out_channels, bias, device, dtype)
 
 
 class _LazyNormBase(LazyModuleMixin):
