@@ -147,6 +147,8 @@ cos = Tensor.cos
 tanh = Tensor.tanh
 sigmoid = Tensor.sigmoid
 relu = Tensor.relu
+softmax = Tensor.softmax
+log_softmax = Tensor.log_softmax
 
 
 def is_tensor(obj: object) -> builtins.bool:

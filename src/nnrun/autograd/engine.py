@@ -170,7 +170,7 @@ def _execute(
                 f"(expected {len(edges)}, got {len(grads_in)})"
             )
         for edge, g in zip(edges, grads_in):
-            if edge is None:
+            if edge is None or edge is False:  # False: an argument that is no differentiable input
                 continue
             if type(edge) is not tuple:
                 if g is not None:

@@ -35,6 +35,10 @@ class Function:
     _output_meta: tuple[tuple[Any, Any], ...] | None = None  # (shape, dtype) per output when several
     _pre_hooks: dict[int, list[Any]] | None = None  # tensor hooks by output index
     _retained: dict[int, Any] | None = None  # weakrefs of outputs that retain_grad(), by output index
+    # Which ``forward`` arguments ``next_functions`` lists, in its order, where torch's schema fixes them
+    # (a Python scalar or an absent optional tensor shows as ``(None, 0)``); by default every floating
+    # tensor argument, as torch lists the differentiable inputs of an op.
+    _edge_slots: tuple[int, ...] | None = None
 
     xp: ModuleType
     needs_input_grad: tuple[bool, ...]
@@ -83,15 +87,20 @@ class Function:
 
     @property
     def next_functions(self) -> tuple[tuple[Any, int], ...]:
-        edges = []
-        for edge in self.next_edges:
-            if edge is None:
-                edges.append((None, 0))
+        """One ``(node, input_nr)`` pair per differentiable input: ``(None, 0)`` where that input needs
+        no gradient, an ``AccumulateGrad`` node (with ``.variable``) for a leaf."""
+        edges = self.next_edges
+        slots = self._edge_slots
+        chosen = (e for e in edges if e is not False) if slots is None else (edges[i] for i in slots)
+        pairs = []
+        for edge in chosen:
+            if edge is None or edge is False:
+                pairs.append((None, 0))
             elif type(edge) is tuple:
-                edges.append(edge)
+                pairs.append(edge)
             else:
-                edges.append((AccumulateGrad(edge), 0))
-        return tuple(edges)
+                pairs.append((AccumulateGrad(edge), 0))
+        return tuple(pairs)
 
     def __repr__(self) -> str:
         return f"<{self.name()} object at {id(self):#x}>"
@@ -146,7 +155,12 @@ class Function:
         if not requires_grad:
             return result
         ctx.next_edges = tuple(
-            None if not need else arg if arg.grad_fn is None else (arg.grad_fn, arg._output_nr)
+            (arg if arg.grad_fn is None else (arg.grad_fn, arg._output_nr))
+            if need
+            # None: a floating tensor that needs no gradient; False: no differentiable input at all
+            else None
+            if type(arg) is not bool and isinstance(arg, Tensor) and arg._data.dtype.kind in "fc"
+            else False
             for arg, need in zip(args, needs)
         )
         if ctx._saved:
@@ -162,7 +176,7 @@ class AccumulateGrad:
         self.next_functions = ()
 
     def name(self) -> str:
-        return "AccumulateGrad"
+        return "torch::autograd::AccumulateGrad"  # torch's qualified name; the type prints as AccumulateGrad
 
     def __repr__(self) -> str:
         return f"<AccumulateGrad object at {id(self):#x}>"

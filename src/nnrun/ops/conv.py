@@ -118,6 +118,11 @@ def _kernel_gradients(
 class ConvNd(Function):
     """``y = conv(x, weight) + bias`` for 1-D or 2-D inputs, batched or not."""
 
+    _edge_slots = (0, 1, 2)  # input, weight, bias (an absent one shows as (None, 0))
+
+    def name(self) -> str:
+        return "ConvolutionBackward0"
+
     @staticmethod
     def forward(ctx, x, weight, bias, stride, padding, dilation, groups, spatial):
         name = f"conv{spatial}d"
@@ -190,6 +195,11 @@ class ConvNd(Function):
 
 class ConvTranspose2d(Function):
     """``y = conv_transpose2d(x, weight) + bias``: the adjoint of ``conv2d`` with the same weight."""
+
+    _edge_slots = (0, 1, 2)  # input, weight, bias (an absent one shows as (None, 0))
+
+    def name(self) -> str:
+        return "ConvolutionBackward0"
 
     @staticmethod
     def forward(ctx, x, weight, bias, stride, padding, output_padding, dilation, groups):

@@ -98,6 +98,8 @@ def _as_dtype(grad: Any, shape: tuple[int, ...], dtype: Any) -> Any:
 class _DifferenceLoss(Function):
     """A loss of ``d = input - target``; a subclass gives ``loss(xp, d, beta)`` and ``derivative``."""
 
+    _edge_slots = (0, 1)  # input, target
+
     @staticmethod
     def forward(ctx, input, target, reduction, beta):
         xp = ctx.xp
@@ -123,6 +125,9 @@ class _DifferenceLoss(Function):
 
 
 class MSELoss(_DifferenceLoss):
+    def name(self) -> str:
+        return "MseLossBackward0"
+
     @staticmethod
     def loss(xp, d, beta):
         return d * d

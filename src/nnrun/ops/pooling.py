@@ -156,8 +156,12 @@ def _first_maximum(xp: Any, views: list[Any], y: Any, offset: Any) -> None:
 
 
 class MaxPool2d(Function):
+    def name(self) -> str:
+        return self.node
+
     @staticmethod
-    def forward(ctx, x, kernel, stride, padding, dilation, ceil_mode, return_indices):
+    def forward(ctx, x, kernel, stride, padding, dilation, ceil_mode, return_indices, node=None):
+        ctx.node = node or "MaxPool2DWithIndicesBackward0"  # the adaptive form names itself
         x4 = _batched(x, "max_pool2d")
         xp = ctx.xp
         out = _check_window(x4, kernel, stride, padding, dilation, ceil_mode, "max_pool2d")
@@ -213,8 +217,12 @@ def _avg_divisor(xp: Any, win: _Windows, count_include_pad: bool, divisor_overri
 
 
 class AvgPool2d(Function):
+    def name(self) -> str:
+        return self.node
+
     @staticmethod
-    def forward(ctx, x, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override):
+    def forward(ctx, x, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override, node=None):
+        ctx.node = node or "AvgPool2DBackward0"  # the adaptive form names itself
         if divisor_override is not None and divisor_override == 0:
             raise RuntimeError("divisor must be not zero")
         x4 = _batched(x, "avg_pool2d")
@@ -260,8 +268,13 @@ def _averaging_matrix(xp: Any, size: int, out: int, dtype: Any) -> Any:
 
 
 class AdaptiveAvgPool2d(Function):
+    def name(self) -> str:
+        return self.node
+
     @staticmethod
     def forward(ctx, x, output_size):
+        # torch takes the mean for a (1, 1) output
+        ctx.node = "MeanBackward1" if tuple(output_size) == (1, 1) else "AdaptiveAvgPool2DBackward0"
         x4 = _batched(x, "adaptive_avg_pool2d")
         xp = ctx.xp
         (n, c, h, w), (oh, ow) = x4.shape, output_size
@@ -301,6 +314,9 @@ def _widest_bin(size: int, out: int) -> int:
 
 
 class AdaptiveMaxPool2d(Function):
+    def name(self) -> str:
+        return "AdaptiveMaxPool2DBackward0"
+
     @staticmethod
     def forward(ctx, x, output_size, return_indices):
         x4 = _batched(x, "adaptive_max_pool2d")
@@ -400,7 +416,9 @@ def adaptive_avg_pool2d(input: Any, output_size: Any) -> Any:
     h, w = input.shape[-2:]
     if h % size[0] == 0 and w % size[1] == 0 and size != (1, 1):
         kernel = (h // size[0], w // size[1])
-        return AvgPool2d.apply(input, kernel, kernel, (0, 0), False, True, None)
+        return AvgPool2d.apply(
+            input, kernel, kernel, (0, 0), False, True, None, node="AdaptiveAvgPool2DBackward0"
+        )
     return AdaptiveAvgPool2d.apply(input, size)
 
 
@@ -411,5 +429,14 @@ def adaptive_max_pool2d(input: Any, output_size: Any, return_indices: bool = Fal
     h, w = input.shape[-2:]
     if h % size[0] == 0 and w % size[1] == 0:
         kernel = (h // size[0], w // size[1])
-        return MaxPool2d.apply(input, kernel, kernel, (0, 0), (1, 1), False, bool(return_indices))
+        return MaxPool2d.apply(
+            input,
+            kernel,
+            kernel,
+            (0, 0),
+            (1, 1),
+            False,
+            bool(return_indices),
+            node="AdaptiveMaxPool2DBackward0",
+        )
     return AdaptiveMaxPool2d.apply(input, size, bool(return_indices))

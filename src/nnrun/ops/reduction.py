@@ -225,6 +225,9 @@ class LogSumExp(_Reduce):
 
 
 class Norm(_Reduce):
+    def name(self) -> str:
+        return "LinalgVectorNormBackward0"
+
     @staticmethod
     def forward(ctx, x, p, dim, keepdim):
         xp = ctx.xp
