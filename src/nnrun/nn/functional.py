@@ -64,6 +64,7 @@ dropout2d = _dropout.dropout2d
 # ----- lookups and padding (ops/embedding.py, ops/padding.py) -----
 one_hot = _embedding.one_hot
 embedding = _embedding.embedding
+embedding_bag = _embedding.embedding_bag
 pad = _padding.pad
 
 # ----- pixel shuffle (ops/shape.py) -----

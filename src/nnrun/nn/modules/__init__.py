@@ -51,7 +51,7 @@ from nnrun.nn.modules.padding import (
 )
 from nnrun.nn.modules.pixelshuffle import PixelShuffle, PixelUnshuffle
 from nnrun.nn.modules.pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d
-from nnrun.nn.modules.sparse import Embedding
+from nnrun.nn.modules.sparse import Embedding, EmbeddingBag
 from nnrun.nn.modules.upsampling import Upsample
 
 __all__ = [
@@ -77,6 +77,7 @@ __all__ = [
     "Dropout",
     "Dropout2d",
     "Embedding",
+    "EmbeddingBag",
     "Flatten",
     "GroupNorm",
     "Hardtanh",
