@@ -149,13 +149,14 @@ def _errors(lib, functional, nn_module):
         lambda: functional.embedding_bag(ix, w, lib.tensor([0]), mode="sum", per_sample_weights=lib.ones(3)),
         lambda: functional.embedding_bag(ix, w, lib.tensor([[0]])),
         lambda: functional.embedding_bag(ix, w, lib.tensor([0]), padding_idx=20),
+        lambda: functional.embedding_bag(ix, w, lib.tensor([0]), mode="max", scale_grad_by_freq=True),
         lambda: nn_module.EmbeddingBag(5, 2, padding_idx=7),
         lambda: nn_module.EmbeddingBag(5, 2, _weight=lib.zeros(3, 3)),
         lambda: nn_module.EmbeddingBag.from_pretrained(lib.zeros(3)),
     ]
 
 
-@pytest.mark.parametrize("case", range(14))
+@pytest.mark.parametrize("case", range(15))
 def test_embedding_bag_errors_match_torch(case):
     with pytest.raises(Exception) as theirs:
         _errors(torch, TF, torch.nn)[case]()
