@@ -4,7 +4,18 @@ import builtins
 from os import PathLike as _PathLike  # private aliases: `nnrun.os`, `nnrun.Any` would be stray names
 from typing import Any as _Any
 
-from nnrun import _tensor_methods, accelerator, autograd, cuda, data, nn, optim, serialization, utils
+from nnrun import (
+    _tensor_methods,
+    accelerator,
+    autograd,
+    backends,
+    cuda,
+    data,
+    nn,
+    optim,
+    serialization,
+    utils,
+)
 from nnrun._backend import device, get_default_device, set_default_device
 from nnrun._creation import (
     BoolTensor,
@@ -69,7 +80,7 @@ from nnrun._random import (
 )
 from nnrun._size import Size
 from nnrun._tensor import Tensor
-from nnrun.autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from nnrun.autograd.grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from nnrun.ops.arithmetic import add, div, floor_divide, maximum, minimum, mul, pow, remainder, sub
 from nnrun.ops.comparison import (
     all,

@@ -81,6 +81,10 @@ max_pool2d = _pooling.max_pool2d
 avg_pool2d = _pooling.avg_pool2d
 adaptive_avg_pool2d = _pooling.adaptive_avg_pool2d
 adaptive_max_pool2d = _pooling.adaptive_max_pool2d
+max_pool1d = _pooling.max_pool1d
+avg_pool1d = _pooling.avg_pool1d
+adaptive_avg_pool1d = _pooling.adaptive_avg_pool1d
+adaptive_max_pool1d = _pooling.adaptive_max_pool1d
 
 # ----- resampling (ops/upsampling.py) -----
 interpolate = _upsampling.interpolate

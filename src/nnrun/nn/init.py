@@ -93,6 +93,47 @@ def normal_(
 
 
 @no_grad()
+def trunc_normal_(
+    tensor: Tensor,
+    mean: float = 0.0,
+    std: float = 1.0,
+    a: float = -2.0,
+    b: float = 2.0,
+    generator: Generator | None = None,
+) -> Tensor:
+    """Fill with samples of N(mean, std²) conditioned on ``[a, b]`` (bounds in the tensor's units).
+
+    By rejection: normal draws outside the bounds are drawn again. Where the bounds hold under 5% of the
+    normal's mass, proposals come instead uniformly from the bounds (cut where the density has fallen by
+    e^-40), accepted with probability ``exp(-(z² - m²) / 2)``, ``m`` the bound point nearest the mean.
+    """
+    if std <= 0 or not a < b:
+        raise ValueError(f"trunc_normal_: needs std > 0 and a < b, got std={std}, a={a}, b={b}")
+    xp = tensor.xp_module()
+    lo, hi = (a - mean) / std, (b - mean) / std  # the bounds in standard units
+    mass = math.erf(hi / math.sqrt(2)) / 2 - math.erf(lo / math.sqrt(2)) / 2
+    draws = xp.empty(tensor.shape, dtype="float64")
+    pending = xp.ones(tensor.shape, dtype=bool)
+    if mass >= 0.05:
+        while pending.any():
+            fresh = _creation.randn(tensor.shape, generator=generator, dtype="float64", device=tensor.device)
+            draws = xp.where(pending, fresh._data, draws)
+            pending = (draws < lo) | (draws > hi)
+    else:
+        nearest = min(max(0.0, lo), hi)
+        reach = math.sqrt(nearest * nearest + 80)  # beyond |z| = reach the density ratio is below e^-40
+        lo, hi = max(lo, -reach), min(hi, reach)
+        while pending.any():
+            fresh = _creation.rand(tensor.shape, generator=generator, dtype="float64", device=tensor.device)
+            proposal = lo + (hi - lo) * fresh._data
+            u = _creation.rand(tensor.shape, generator=generator, dtype="float64", device=tensor.device)._data
+            accepted = u < xp.exp(-(proposal * proposal - nearest * nearest) / 2)
+            draws = xp.where(pending & accepted, proposal, draws)
+            pending = pending & ~accepted
+    return _fill(tensor, xp.clip(draws * std + mean, a, b))
+
+
+@no_grad()
 def constant_(tensor: Tensor, val: float) -> Tensor:
     return _fill(tensor, val)
 

@@ -50,15 +50,27 @@ from nnrun.nn.modules.padding import (
     ZeroPad3d,
 )
 from nnrun.nn.modules.pixelshuffle import PixelShuffle, PixelUnshuffle
-from nnrun.nn.modules.pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d
+from nnrun.nn.modules.pooling import (
+    AdaptiveAvgPool1d,
+    AdaptiveAvgPool2d,
+    AdaptiveMaxPool1d,
+    AdaptiveMaxPool2d,
+    AvgPool1d,
+    AvgPool2d,
+    MaxPool1d,
+    MaxPool2d,
+)
 from nnrun.nn.modules.sparse import Embedding, EmbeddingBag
 from nnrun.nn.modules.upsampling import Upsample
 
 __all__ = [
     "ELU",
     "GELU",
+    "AdaptiveAvgPool1d",
     "AdaptiveAvgPool2d",
+    "AdaptiveMaxPool1d",
     "AdaptiveMaxPool2d",
+    "AvgPool1d",
     "AvgPool2d",
     "BCELoss",
     "BCEWithLogitsLoss",
@@ -96,6 +108,7 @@ __all__ = [
     "Linear",
     "LogSoftmax",
     "MSELoss",
+    "MaxPool1d",
     "MaxPool2d",
     "NLLLoss",
     "PixelShuffle",
