@@ -112,25 +112,33 @@ def trunc_normal_(
     xp = tensor.xp_module()
     lo, hi = (a - mean) / std, (b - mean) / std  # the bounds in standard units
     mass = math.erf(hi / math.sqrt(2)) / 2 - math.erf(lo / math.sqrt(2)) / 2
-    draws = xp.empty(tensor.shape, dtype="float64")
-    pending = xp.ones(tensor.shape, dtype=bool)
-    if mass >= 0.05:
-        while pending.any():
-            fresh = _creation.randn(tensor.shape, generator=generator, dtype="float64", device=tensor.device)
-            draws = xp.where(pending, fresh._data, draws)
-            pending = (draws < lo) | (draws > hi)
-    else:
-        nearest = min(max(0.0, lo), hi)
+    nearest = min(max(0.0, lo), hi)
+    if mass < 0.05:
         reach = math.sqrt(nearest * nearest + 80)  # beyond |z| = reach the density ratio is below e^-40
         lo, hi = max(lo, -reach), min(hi, reach)
-        while pending.any():
-            fresh = _creation.rand(tensor.shape, generator=generator, dtype="float64", device=tensor.device)
-            proposal = lo + (hi - lo) * fresh._data
-            u = _creation.rand(tensor.shape, generator=generator, dtype="float64", device=tensor.device)._data
-            accepted = u < xp.exp(-(proposal * proposal - nearest * nearest) / 2)
-            draws = xp.where(pending & accepted, proposal, draws)
-            pending = pending & ~accepted
-    return _fill(tensor, xp.clip(draws * std + mean, a, b))
+
+    def uniform(count: int) -> Any:
+        return _creation.rand((count,), generator=generator, dtype="float64", device=tensor.device)._data
+
+    if mass >= 0.05:
+        rate = mass
+    else:  # the accepted share of uniform proposals: the mass over the proposal box's area
+        rate = mass * math.sqrt(2 * math.pi) * math.exp(min(nearest * nearest / 2, 600)) / (hi - lo)
+    rate = min(max(rate, 1e-3), 1.0)
+    total = tensor.numel()
+    pieces, found = [], 0
+    while found < total:
+        count = int((total - found) / rate * 1.1) + 32  # enough to be done in one round, most times
+        if mass >= 0.05:
+            z = _creation.randn((count,), generator=generator, dtype="float64", device=tensor.device)._data
+            accepted = z[(z >= lo) & (z <= hi)]
+        else:
+            z = lo + (hi - lo) * uniform(count)
+            accepted = z[uniform(count) < xp.exp(-(z * z - nearest * nearest) / 2)]
+        pieces.append(accepted)
+        found += int(accepted.shape[0])
+    draws = xp.concatenate(pieces)[:total] if pieces else xp.empty(0)
+    return _fill(tensor, xp.clip(draws * std + mean, a, b).reshape(tensor.shape))
 
 
 @no_grad()

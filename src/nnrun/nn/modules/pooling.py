@@ -145,7 +145,7 @@ class MaxPool1d(Module):
 
 
 class AvgPool1d(Module):
-    """Mean over windows of the last axis: ``(N, C, L)`` → ``(N, C, L_out)``; stride defaults to the kernel."""
+    """Mean over windows of the last axis: ``(N, C, L)`` → ``(N, C, L_out)``; stride defaults to kernel."""
 
     def __init__(
         self,
