@@ -98,6 +98,7 @@ from nnrun.ops.comparison import (
     lt,
     ne,
 )
+from nnrun.ops.distance import cdist
 from nnrun.ops.indexing import gather, index_select, masked_fill, scatter, where
 from nnrun.ops.linalg import bmm, einsum, matmul, mm
 from nnrun.ops.matrix import cumsum, diag, tril, triu

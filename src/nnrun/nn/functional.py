@@ -9,6 +9,7 @@ from nnrun._tensor import Tensor
 from nnrun.ops import activation as _activation
 from nnrun.ops import conv as _conv
 from nnrun.ops import cross_entropy as _cross_entropy
+from nnrun.ops import distance as _distance
 from nnrun.ops import dropout as _dropout
 from nnrun.ops import embedding as _embedding
 from nnrun.ops import linear as _linear
@@ -47,9 +48,18 @@ nll_loss = _cross_entropy.nll_loss
 mse_loss = _loss.mse_loss
 l1_loss = _loss.l1_loss
 smooth_l1_loss = _loss.smooth_l1_loss
+huber_loss = _loss.huber_loss
+margin_ranking_loss = _distance.margin_ranking_loss
+cosine_embedding_loss = _distance.cosine_embedding_loss
+triplet_margin_loss = _distance.triplet_margin_loss
 binary_cross_entropy = _loss.binary_cross_entropy
 binary_cross_entropy_with_logits = _loss.binary_cross_entropy_with_logits
 kl_div = _loss.kl_div
+
+# ----- distances (ops/distance.py) -----
+normalize = _distance.normalize
+cosine_similarity = _distance.cosine_similarity
+pairwise_distance = _distance.pairwise_distance
 
 # ----- normalisation (ops/normalization.py) -----
 batch_norm = _normalization.batch_norm

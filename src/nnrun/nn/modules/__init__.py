@@ -16,6 +16,7 @@ from nnrun.nn.modules.activation import (
 )
 from nnrun.nn.modules.batchnorm import BatchNorm1d, BatchNorm2d
 from nnrun.nn.modules.conv import Conv1d, Conv2d, ConvTranspose2d
+from nnrun.nn.modules.distance import CosineSimilarity, PairwiseDistance
 from nnrun.nn.modules.dropout import Dropout, Dropout2d
 from nnrun.nn.modules.flatten import Flatten, Unflatten
 from nnrun.nn.modules.instancenorm import InstanceNorm1d, InstanceNorm2d
@@ -24,12 +25,16 @@ from nnrun.nn.modules.linear import Identity, Linear
 from nnrun.nn.modules.loss import (
     BCELoss,
     BCEWithLogitsLoss,
+    CosineEmbeddingLoss,
     CrossEntropyLoss,
+    HuberLoss,
     KLDivLoss,
     L1Loss,
+    MarginRankingLoss,
     MSELoss,
     NLLLoss,
     SmoothL1Loss,
+    TripletMarginLoss,
 )
 from nnrun.nn.modules.normalization import GroupNorm, LayerNorm
 from nnrun.nn.modules.padding import (
@@ -85,6 +90,8 @@ __all__ = [
     "Conv1d",
     "Conv2d",
     "ConvTranspose2d",
+    "CosineEmbeddingLoss",
+    "CosineSimilarity",
     "CrossEntropyLoss",
     "Dropout",
     "Dropout2d",
@@ -93,6 +100,7 @@ __all__ = [
     "Flatten",
     "GroupNorm",
     "Hardtanh",
+    "HuberLoss",
     "Identity",
     "InstanceNorm1d",
     "InstanceNorm2d",
@@ -108,9 +116,11 @@ __all__ = [
     "Linear",
     "LogSoftmax",
     "MSELoss",
+    "MarginRankingLoss",
     "MaxPool1d",
     "MaxPool2d",
     "NLLLoss",
+    "PairwiseDistance",
     "PixelShuffle",
     "PixelUnshuffle",
     "ReLU",
@@ -127,6 +137,7 @@ __all__ = [
     "Softmax",
     "Softplus",
     "Tanh",
+    "TripletMarginLoss",
     "Unflatten",
     "Upsample",
     "ZeroPad1d",
