@@ -215,3 +215,84 @@ def test_trunc_normal_keeps_the_tensor_and_refuses_empty_bounds():
     assert nnrun.nn.init.trunc_normal_(w) is w and w.dtype == nnrun.float32
     with pytest.raises(ValueError, match="a < b"):
         nnrun.nn.init.trunc_normal_(w, a=1.0, b=1.0)
+
+
+def test_logspace():
+    _same(
+        lambda t: (
+            t.logspace(0, 2, 3).tolist(),
+            t.logspace(0, 3, 4, base=2).tolist(),
+            t.logspace(0, 2, 3, dtype=t.int64).tolist(),
+            str(t.logspace(-1, 1, 5).dtype).split(".")[1],
+            np.round(t.logspace(-1, 1, 5, dtype=t.float64).numpy(), 12).tolist(),
+        )
+    )
+    with pytest.raises(RuntimeError, match="number of steps must be non-negative"):
+        nnrun.logspace(0, 1, -1)
+
+
+# ----- modules and containers -----
+def test_module_and_container_apis():
+    def program(t):
+        nn = t.nn
+        t.manual_seed(0)
+        m = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
+        grown = nn.Sequential(nn.Linear(2, 3))
+        grown.append(nn.Tanh())
+        grown.insert(0, nn.Identity())
+        grown.extend([nn.ReLU()])
+        holder = nn.Module()
+        holder.register_buffer("b", t.zeros(2))
+        holder.register_buffer("nb", t.ones(1), persistent=False)
+        seen = []
+        m.apply(lambda x: seen.append(type(x).__name__))
+        dtypes = [
+            str(m.double()[0].weight.dtype),
+            str(m.half()[0].weight.dtype),
+            str(m.float()[0].weight.dtype),
+        ]
+        return (
+            type(m[0]).__name__,
+            type(m[-1]).__name__,
+            repr(m[1:]),
+            len(m),
+            repr(grown),
+            [n for n, _ in m.named_modules()],
+            [type(c).__name__ for c in m.children()],
+            [(n, tuple(p.shape)) for n, p in m.named_parameters()],
+            ([n for n, _ in holder.named_buffers()], list(holder.state_dict())),
+            seen,
+            [d.split(".")[1] for d in dtypes],
+            repr(nn.ModuleList([nn.Linear(1, 1), nn.ReLU()])[1:]),
+            list(nn.ModuleDict({"a": nn.ReLU(), "b": nn.Tanh()}).keys()),
+            len(nn.ParameterList([nn.Parameter(t.zeros(2))])),
+            list(nn.ParameterDict({"a": nn.Parameter(t.zeros(2))}).state_dict()),
+            (
+                repr(nn.Flatten()),
+                repr(nn.Unflatten(1, (2, 2))),
+                tuple(nn.Unflatten(1, (2, 2))(t.zeros(3, 4)).shape),
+            ),
+            (repr(nn.GELU("tanh")), repr(nn.LeakyReLU(0.2, True)), repr(nn.ELU()), repr(nn.LogSoftmax(1))),
+            (repr(nn.GroupNorm(2, 4)), repr(nn.LayerNorm([4, 5], elementwise_affine=False))),
+            (repr(nn.AdaptiveAvgPool2d((1, 1))), repr(nn.AdaptiveMaxPool2d(2))),
+            (
+                repr(nn.BCEWithLogitsLoss(pos_weight=t.ones(3))),
+                list(nn.BCEWithLogitsLoss(pos_weight=t.ones(3)).state_dict()),
+            ),
+            t.nn.functional.one_hot(t.tensor([0, 2]), 3).tolist(),
+        )
+
+    _same(program)
+
+
+def test_gradient_clipping():
+    def program(t):
+        p = t.nn.Parameter(t.ones(3))
+        p.grad = t.tensor([3.0, 4.0, 0.0])
+        total = t.nn.utils.clip_grad_norm_([p], 1.0)
+        q = t.nn.Parameter(t.ones(2))
+        q.grad = t.tensor([3.0, -4.0])
+        t.nn.utils.clip_grad_value_([q], 1.0)
+        return round(float(total), 6), [round(v, 6) for v in p.grad.tolist()], q.grad.tolist()
+
+    _same(program)

@@ -36,6 +36,7 @@ from nnrun._creation import (
     full,
     full_like,
     linspace,
+    logspace,
     ones,
     ones_like,
     rand,

@@ -87,6 +87,7 @@ pixel_unshuffle = _shape.pixel_unshuffle
 # ----- convolution (ops/conv.py) -----
 conv1d = _conv.conv1d
 conv2d = _conv.conv2d
+conv_transpose1d = _conv.conv_transpose1d
 conv_transpose2d = _conv.conv_transpose2d
 
 # ----- pooling (ops/pooling.py) -----

@@ -19,7 +19,7 @@ from nnrun.nn.modules.activation import (
     Tanh,
 )
 from nnrun.nn.modules.batchnorm import BatchNorm1d, BatchNorm2d
-from nnrun.nn.modules.conv import Conv1d, Conv2d, ConvTranspose2d
+from nnrun.nn.modules.conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from nnrun.nn.modules.distance import CosineSimilarity, PairwiseDistance
 from nnrun.nn.modules.dropout import Dropout, Dropout2d
 from nnrun.nn.modules.flatten import Flatten, Unflatten
@@ -93,6 +93,7 @@ __all__ = [
     "ConstantPad3d",
     "Conv1d",
     "Conv2d",
+    "ConvTranspose1d",
     "ConvTranspose2d",
     "CosineEmbeddingLoss",
     "CosineSimilarity",
