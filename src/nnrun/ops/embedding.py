@@ -138,7 +138,7 @@ class EmbeddingBag(Function):
     @staticmethod
     def forward(ctx, weight, indices, bags, starts, per_sample_weights, options):
         xp = ctx.xp
-        num_bags, mode, padding_idx, scale_grad_by_freq = options
+        num_bags, mode, padding_idx, scale_grad_by_freq, longest = options
         all_bags, width = starts.shape[0], weight.shape[1]
         keep = xp.ones(indices.shape, dtype=bool) if padding_idx is None else indices != padding_idx
         kept = keep.astype(weight.dtype)
@@ -153,7 +153,7 @@ class EmbeddingBag(Function):
             _backend.scatter_add(frequency, indices, kept)
             ctx.frequency = xp.maximum(frequency[indices], 1)
         if mode == "max":
-            return _bag_max(ctx, xp, looked_up, keep, counts, starts)[:num_bags]
+            return _bag_max(ctx, xp, looked_up, keep, counts, starts, longest)[:num_bags]
         scale = kept if per_sample_weights is None else kept * per_sample_weights.astype(weight.dtype)
         if mode == "mean":
             scale = scale / xp.maximum(counts, 1)[bags]
@@ -189,12 +189,17 @@ class EmbeddingBag(Function):
         return grad_weight, None, None, None, grad_samples, None
 
 
-def _bag_max(ctx: Function, xp: Any, looked_up: Any, keep: Any, counts: Any, starts: Any) -> Any:
-    """Per bag and column the largest looked-up value, via a dense ``(bags, longest bag, dim)`` block."""
+def _bag_max(
+    ctx: Function, xp: Any, looked_up: Any, keep: Any, counts: Any, starts: Any, longest: int | None
+) -> Any:
+    """Per bag and column the largest looked-up value, via a dense ``(bags, longest bag, dim)`` block;
+    ``longest`` is known for a 2-D input, else read from the positions (one number back from a GPU)."""
     positions = looked_up.shape[0]
     all_bags, width = starts.shape[0], looked_up.shape[1]
     position = xp.arange(positions) - starts[ctx.bags]
-    longest = int(position.max()) + 1 if positions else 1  # reads one number back on a GPU
+    if longest is None:
+        longest = int(position.max()) + 1 if positions else 1
+    longest = max(longest, 1)
     dense = xp.full((all_bags, longest, width), -xp.inf, dtype=looked_up.dtype)
     dense[ctx.bags, position] = xp.where(keep[:, None], looked_up, -xp.inf)
     best = dense.argmax(axis=1)  # (bags, dim)
@@ -291,7 +296,8 @@ def embedding_bag(
     if max_norm is not None:
         with no_grad():
             _renorm_(weight, Tensor._make(indices), max_norm, norm_type)
-    options = (num_bags, mode, padding_idx, bool(scale_grad_by_freq))
+    longest = input.shape[1] if input.ndim == 2 else None
+    options = (num_bags, mode, padding_idx, bool(scale_grad_by_freq), longest)
     return EmbeddingBag.apply(weight, indices, bags, starts, per_sample_weights, options)
 
 
