@@ -4,6 +4,7 @@ Each program is written once against the shared torch/nnrun API (``lib`` is ``to
 names met in a breadth-first walk over ``next_functions`` must be torch's, ``None`` included.
 """
 
+import numpy as np
 import pytest
 
 import nnrun
@@ -206,3 +207,52 @@ def test_non_tensor_arguments_leave_no_edge_and_backward_still_runs():
     assert [n.name() for n, _ in out.grad_fn.next_functions] == ["ConstantPadNdBackward0"]
     out.sum().backward()
     assert x.grad.tolist() == [[1.0, 1.0, 1.0], [1.0, 1.0, 1.0]]
+
+
+# ----- hooks on nodes -----
+def _hooked_run(lib, replace):
+    lib.manual_seed(0)
+    x = lib.tensor([[1.0, -2.0], [0.5, 3.0]], dtype=lib.float64, requires_grad=True)
+    w = lib.tensor([[0.3, 0.1], [-0.2, 0.4]], dtype=lib.float64, requires_grad=True)
+    y = lib.nn.functional.conv2d(x[None, None], w[None, None], padding=1)
+    seen = []
+
+    def values(g):
+        return None if g is None else np.round(g.detach().numpy(), 10).tolist()
+
+    def after(grad_inputs, grad_outputs):
+        seen.append(("after", [values(g) for g in grad_inputs], values(grad_outputs[0])))
+        if replace:
+            return (grad_inputs[0] * 2, grad_inputs[1], None)
+        return None
+
+    def before(grad_outputs):
+        seen.append(("before", values(grad_outputs[0])))
+        return (grad_outputs[0] * 3,) if replace else None
+
+    y.grad_fn.register_hook(after)
+    y.grad_fn.register_prehook(before)
+    (y * lib.arange(9.0, dtype=lib.float64).reshape(1, 1, 3, 3)).sum().backward()
+    return seen, values(x.grad), values(w.grad)
+
+
+@pytest.mark.parametrize("replace", [False, True])
+def test_node_hooks_see_and_replace_what_torch_does(replace):
+    assert _hooked_run(nnrun, replace) == _hooked_run(torch, replace)
+
+
+def test_node_hook_handle_removes_and_wrong_counts_are_refused():
+    x = nnrun.ones(3, requires_grad=True)
+    y = x * 2
+    calls = []
+    handle = y.grad_fn.register_hook(lambda gi, go: calls.append(1))
+    handle.remove()
+    y.sum().backward()
+    assert calls == []
+    z = x * 2
+    z.grad_fn.register_hook(lambda gi, go: (gi[0],))
+    with pytest.raises(
+        RuntimeError,
+        match=r"hook '<lambda>' has returned an incorrect number of values \(got 1, but expected 2\)",
+    ):
+        z.sum().backward()

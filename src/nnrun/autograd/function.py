@@ -39,6 +39,8 @@ class Function:
     # (a Python scalar or an absent optional tensor shows as ``(None, 0)``); by default every floating
     # tensor argument, as torch lists the differentiable inputs of an op.
     _edge_slots: tuple[int, ...] | None = None
+    _node_hooks: list[Any] | None = None  # register_hook: fn(grad_inputs, grad_outputs) after backward
+    _node_pre_hooks: list[Any] | None = None  # register_prehook: fn(grad_outputs) before it
 
     xp: ModuleType
     needs_input_grad: tuple[bool, ...]
@@ -101,6 +103,26 @@ class Function:
             else:
                 pairs.append((AccumulateGrad(edge), 0))
         return tuple(pairs)
+
+    def input_positions(self) -> tuple[int, ...]:
+        """The ``forward`` arguments that ``next_functions`` lists, in its order."""
+        slots = self._edge_slots
+        if slots is not None:
+            return tuple(slots)
+        return tuple(i for i, edge in enumerate(self.next_edges) if edge is not False)
+
+    def register_hook(self, fn: Any) -> _NodeHookHandle:
+        """Call ``fn(grad_inputs, grad_outputs)`` after this node's backward (tuples of tensors or None,
+        ``grad_inputs`` in ``next_functions``' order); a returned tuple replaces ``grad_inputs``."""
+        if self._node_hooks is None:
+            self._node_hooks = []
+        return _NodeHookHandle(self._node_hooks, fn)
+
+    def register_prehook(self, fn: Any) -> _NodeHookHandle:
+        """Call ``fn(grad_outputs)`` before this node's backward; a returned tuple replaces them."""
+        if self._node_pre_hooks is None:
+            self._node_pre_hooks = []
+        return _NodeHookHandle(self._node_pre_hooks, fn)
 
     def __repr__(self) -> str:
         return f"<{self.name()} object at {id(self):#x}>"
@@ -166,6 +188,24 @@ class Function:
         if ctx._saved:
             _record_saved_versions(ctx, args, outputs)
         return result
+
+
+class _NodeHookHandle:
+    """What a node's ``register_hook``/``register_prehook`` returns: ``remove()`` unregisters the hook."""
+
+    def __init__(self, hooks: list[Any], fn: Any) -> None:
+        hooks.append(fn)
+        self._hooks, self._fn = hooks, fn
+
+    def remove(self) -> None:
+        if self._fn in self._hooks:
+            self._hooks.remove(self._fn)
+
+    def __enter__(self) -> _NodeHookHandle:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.remove()
 
 
 class AccumulateGrad:
