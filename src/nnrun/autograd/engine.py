@@ -296,7 +296,7 @@ def _run_node_pre_hooks(node: Function, grads: list[Any]) -> None:
 def _run_node_hooks(node: Function, grads_in: tuple[Any, ...], grads_out: list[Any]) -> tuple[Any, ...]:
     """``fn(grad_inputs, grad_outputs)`` of each ``register_hook``, ``grad_inputs`` one per entry of
     ``next_functions``; a returned tuple replaces them."""
-    positions = node.input_positions()
+    positions = node._input_positions()
     for fn in list(node._node_hooks):
         replaced = fn(_as_tensors(grads_in[i] for i in positions), _as_tensors(grads_out))
         if replaced is not None:

@@ -104,7 +104,7 @@ class Function:
                 pairs.append((AccumulateGrad(edge), 0))
         return tuple(pairs)
 
-    def input_positions(self) -> tuple[int, ...]:
+    def _input_positions(self) -> tuple[int, ...]:
         """The ``forward`` arguments that ``next_functions`` lists, in its order."""
         slots = self._edge_slots
         if slots is not None:
