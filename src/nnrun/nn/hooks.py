@@ -97,11 +97,11 @@ class BackwardHook:
         self.pre_hooks = pre_hooks
         self.grad_outputs: tuple[Tensor | None, ...] | None = None
         self.n_inputs = 0
-        self._input_positions: list[int] = []
+        self.input_positions: list[int] = []
 
     def setup_input_hook(self, args: tuple[Any, ...]) -> tuple[Any, ...]:
         self.n_inputs = len(args)
-        new_args, self._input_positions = _wrap(list(args), self._on_input_grads)
+        new_args, self.input_positions = _wrap(list(args), self._on_input_grads)
         return tuple(new_args)
 
     def setup_output_hook(self, result: Any) -> Any:
@@ -122,20 +122,20 @@ class BackwardHook:
             if replaced is not None:
                 grad_outputs = _checked(replaced, len(grad_outputs), "grad_output")
         self.grad_outputs = grad_outputs
-        if not self._input_positions:
+        if not self.input_positions:
             # nothing upstream needs a gradient: the hooks fire now, with grad_input all None
             for hook in self.hooks:
                 hook(self.module, (None,) * self.n_inputs, grad_outputs)
         return tuple(array_of(grad_outputs[i]) for i in self.output_positions)
 
     def _on_input_grads(self, grads: tuple[Any, ...]) -> tuple[Any, ...]:
-        grad_inputs = _spread(grads, self._input_positions, self.n_inputs)
+        grad_inputs = _spread(grads, self.input_positions, self.n_inputs)
         grad_outputs = self.grad_outputs if self.grad_outputs is not None else ()
         for hook in self.hooks:
             replaced = hook(self.module, grad_inputs, grad_outputs)
             if replaced is not None:
                 grad_inputs = _checked(replaced, len(grad_inputs), "grad_input")
-        return tuple(array_of(grad_inputs[i]) for i in self._input_positions)
+        return tuple(array_of(grad_inputs[i]) for i in self.input_positions)
 
 
 def _checked(replaced: Any, expected: int, what: str) -> tuple[Any, ...]:
