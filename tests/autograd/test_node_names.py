@@ -87,6 +87,7 @@ SAME_GRAPH = {
     "max_dim": lambda t, x, w, img: x.max(1)[0],
     "expand_contiguous": lambda t, x, w, img: x[:, :1].expand(4, 3).contiguous(),
     "norm_var": lambda t, x, w, img: x.norm() + x.var(),
+    "std": lambda t, x, w, img: x.std(1) + x.std(),
     "to_double": lambda t, x, w, img: x.double(),
     "chunk": lambda t, x, w, img: x.chunk(3, 1)[1],
     "constant_pad": lambda t, x, w, img: t.nn.functional.pad(x, (1, 1)),
@@ -256,3 +257,10 @@ def test_node_hook_handle_removes_and_wrong_counts_are_refused():
         match=r"hook '<lambda>' has returned an incorrect number of values \(got 1, but expected 2\)",
     ):
         z.sum().backward()
+
+
+def test_std_of_a_constant_has_a_zero_gradient_as_torch():
+    for lib in (nnrun, torch):
+        x = lib.ones(3, 2, requires_grad=True)
+        (x.std() + x.std(0).sum()).backward()
+        assert x.grad.tolist() == [[0.0, 0.0]] * 3
