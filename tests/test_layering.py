@@ -102,8 +102,8 @@ def test_import_scanner_sees_every_form(tmp_path):
 # the package front, src/nnrun/__init__.py). A module may import from its own layer and the layers below it.
 LAYERS = (
     ("base", ("_atomic", "_backend", "_dims", "_dtype", "_folders", "_launcher", "_malloc", "_memory",
-              "_size", "accelerator", "cuda", "registry")),
-    ("tensor", ("_printing", "_random", "_tensor")),
+              "_size", "accelerator", "backends", "registry")),
+    ("tensor", ("_printing", "_random", "_tensor", "cuda")),
     ("autograd", ("autograd",)),
     ("ops", ("ops",)),
     ("tensor api", ("_creation", "_tensor_methods", "distributed")),

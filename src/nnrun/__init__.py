@@ -4,7 +4,18 @@ import builtins
 from os import PathLike as _PathLike  # private aliases: `nnrun.os`, `nnrun.Any` would be stray names
 from typing import Any as _Any
 
-from nnrun import _tensor_methods, accelerator, autograd, cuda, data, nn, optim, serialization, utils
+from nnrun import (
+    _tensor_methods,
+    accelerator,
+    autograd,
+    backends,
+    cuda,
+    data,
+    nn,
+    optim,
+    serialization,
+    utils,
+)
 from nnrun._backend import device, get_default_device, set_default_device
 from nnrun._creation import (
     BoolTensor,
@@ -25,6 +36,7 @@ from nnrun._creation import (
     full,
     full_like,
     linspace,
+    logspace,
     ones,
     ones_like,
     rand,
@@ -69,7 +81,7 @@ from nnrun._random import (
 )
 from nnrun._size import Size
 from nnrun._tensor import Tensor
-from nnrun.autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from nnrun.autograd.grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from nnrun.ops.arithmetic import add, div, floor_divide, maximum, minimum, mul, pow, remainder, sub
 from nnrun.ops.comparison import (
     all,
@@ -87,6 +99,7 @@ from nnrun.ops.comparison import (
     lt,
     ne,
 )
+from nnrun.ops.distance import cdist
 from nnrun.ops.indexing import gather, index_select, masked_fill, scatter, where
 from nnrun.ops.linalg import bmm, einsum, matmul, mm
 from nnrun.ops.matrix import cumsum, diag, tril, triu
@@ -147,6 +160,8 @@ cos = Tensor.cos
 tanh = Tensor.tanh
 sigmoid = Tensor.sigmoid
 relu = Tensor.relu
+softmax = Tensor.softmax
+log_softmax = Tensor.log_softmax
 
 
 def is_tensor(obj: object) -> builtins.bool:

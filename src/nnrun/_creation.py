@@ -231,6 +231,24 @@ def linspace(
     return _finish(array, device, requires_grad)
 
 
+def logspace(
+    start: float,
+    end: float,
+    steps: int,
+    base: float = 10.0,
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """``base ** linspace(start, end, steps)``."""
+    if steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
+    exponents = np.linspace(start, end, steps)
+    array = np.power(float(base), exponents).astype(_float_dtype(dtype))
+    return _finish(array, device, requires_grad)
+
+
 def eye(
     n: int, m: int | None = None, *, dtype: Any = None, device: Any = None, requires_grad: bool = False
 ) -> Tensor:

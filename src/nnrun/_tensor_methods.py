@@ -13,7 +13,18 @@ from nnrun._tensor import Tensor, array_of, parse_to
 from nnrun.autograd import engine
 from nnrun.autograd.grad_mode import is_grad_enabled
 from nnrun.autograd.inplace import apply_inplace
-from nnrun.ops import arithmetic, comparison, conversion, indexing, linalg, matrix, reduction, sorting, unary
+from nnrun.ops import (
+    activation,
+    arithmetic,
+    comparison,
+    conversion,
+    indexing,
+    linalg,
+    matrix,
+    reduction,
+    sorting,
+    unary,
+)
 from nnrun.ops import shape as shape_ops
 from nnrun.ops.shape import sizes_from_args
 
@@ -167,6 +178,15 @@ def view_as(self: Tensor, other: Tensor) -> Tensor:
 
 def reshape_as(self: Tensor, other: Tensor) -> Tensor:
     return shape_ops.reshape(self, tuple(other.shape))
+
+
+def softmax(self: Tensor, dim: int, dtype: Any = None) -> Tensor:
+    """``x.softmax(dim)``: as ``nn.functional.softmax``, with ``dim`` required as in torch."""
+    return activation.softmax(self, dim, dtype=dtype)
+
+
+def log_softmax(self: Tensor, dim: int, dtype: Any = None) -> Tensor:
+    return activation.log_softmax(self, dim, dtype=dtype)
 
 
 def transposed(self: Tensor) -> Tensor:
@@ -328,6 +348,8 @@ _METHODS: dict[str, Any] = {
     "tanh": unary.tanh,
     "sigmoid": unary.sigmoid,
     "relu": unary.relu,
+    "softmax": softmax,
+    "log_softmax": log_softmax,
     "clamp": unary.clamp,
     "clip": unary.clamp,
     "matmul": linalg.matmul,

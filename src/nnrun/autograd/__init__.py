@@ -2,7 +2,7 @@
 
 from nnrun.autograd.engine import backward, grad
 from nnrun.autograd.function import Function
-from nnrun.autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from nnrun.autograd.grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from nnrun.autograd.gradcheck import GradcheckError, gradcheck
 from nnrun.autograd.variable import Variable
 
@@ -14,6 +14,7 @@ __all__ = [
     "enable_grad",
     "grad",
     "gradcheck",
+    "inference_mode",
     "is_grad_enabled",
     "no_grad",
     "set_grad_enabled",

@@ -148,6 +148,8 @@ def _execute(
             continue
         if node._pre_hooks is not None:
             _run_tensor_hooks(node._pre_hooks, grads)
+        if node._node_pre_hooks is not None:
+            _run_node_pre_hooks(node, grads)
         if node._retained is not None:
             _store_retained(node, grads)
         if node_targets:
@@ -163,6 +165,8 @@ def _execute(
             node.release()
         if type(grads_in) is not tuple:
             grads_in = (grads_in,)
+        if node._node_hooks is not None:
+            grads_in = _run_node_hooks(node, grads_in, grads)
         edges = node.next_edges
         if len(grads_in) != len(edges):
             raise RuntimeError(
@@ -170,7 +174,7 @@ def _execute(
                 f"(expected {len(edges)}, got {len(grads_in)})"
             )
         for edge, g in zip(edges, grads_in):
-            if edge is None:
+            if edge is None or edge is False:  # False: an argument that is no differentiable input
                 continue
             if type(edge) is not tuple:
                 if g is not None:
@@ -274,6 +278,42 @@ def _run_tensor_hooks(hooks: dict[int, list[Any]], grads: list[Any]) -> None:
             replaced = fn(Tensor._make(grads[nr]))
             if replaced is not None:
                 grads[nr] = replaced._data
+
+
+def _as_tensors(arrays: Any) -> tuple[Any, ...]:
+    return tuple(None if a is None else Tensor._make(a) for a in arrays)
+
+
+def _run_node_pre_hooks(node: Function, grads: list[Any]) -> None:
+    """``fn(grad_outputs)`` of each ``register_prehook``; a returned tuple replaces the gradients."""
+    for fn in list(node._node_pre_hooks):
+        replaced = fn(_as_tensors(grads))
+        if replaced is not None:
+            _check_hook_result(fn, replaced, len(grads))
+            grads[:] = [None if g is None else array_of(g) for g in replaced]
+
+
+def _run_node_hooks(node: Function, grads_in: tuple[Any, ...], grads_out: list[Any]) -> tuple[Any, ...]:
+    """``fn(grad_inputs, grad_outputs)`` of each ``register_hook``, ``grad_inputs`` one per entry of
+    ``next_functions``; a returned tuple replaces them."""
+    positions = node._input_positions()
+    for fn in list(node._node_hooks):
+        replaced = fn(_as_tensors(grads_in[i] for i in positions), _as_tensors(grads_out))
+        if replaced is not None:
+            _check_hook_result(fn, replaced, len(positions))
+            updated = list(grads_in)
+            for i, g in zip(positions, replaced, strict=True):
+                updated[i] = None if g is None else array_of(g)
+            grads_in = tuple(updated)
+    return grads_in
+
+
+def _check_hook_result(fn: Any, replaced: Any, expected: int) -> None:
+    if len(replaced) != expected:
+        raise RuntimeError(
+            f"hook '{getattr(fn, '__name__', fn)}' has returned an incorrect number of values "
+            f"(got {len(replaced)}, but expected {expected})"
+        )
 
 
 def _store_retained(node: Function, grads: list[Any]) -> None:

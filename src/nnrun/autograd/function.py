@@ -35,6 +35,12 @@ class Function:
     _output_meta: tuple[tuple[Any, Any], ...] | None = None  # (shape, dtype) per output when several
     _pre_hooks: dict[int, list[Any]] | None = None  # tensor hooks by output index
     _retained: dict[int, Any] | None = None  # weakrefs of outputs that retain_grad(), by output index
+    # Which ``forward`` arguments ``next_functions`` lists, in its order, where torch's schema fixes them
+    # (a Python scalar or an absent optional tensor shows as ``(None, 0)``); by default every floating
+    # tensor argument, as torch lists the differentiable inputs of an op.
+    _edge_slots: tuple[int, ...] | None = None
+    _node_hooks: list[Any] | None = None  # register_hook: fn(grad_inputs, grad_outputs) after backward
+    _node_pre_hooks: list[Any] | None = None  # register_prehook: fn(grad_outputs) before it
 
     xp: ModuleType
     needs_input_grad: tuple[bool, ...]
@@ -83,15 +89,40 @@ class Function:
 
     @property
     def next_functions(self) -> tuple[tuple[Any, int], ...]:
-        edges = []
-        for edge in self.next_edges:
-            if edge is None:
-                edges.append((None, 0))
+        """One ``(node, input_nr)`` pair per differentiable input: ``(None, 0)`` where that input needs
+        no gradient, an ``AccumulateGrad`` node (with ``.variable``) for a leaf."""
+        edges = self.next_edges
+        slots = self._edge_slots
+        chosen = (e for e in edges if e is not False) if slots is None else (edges[i] for i in slots)
+        pairs = []
+        for edge in chosen:
+            if edge is None or edge is False:
+                pairs.append((None, 0))
             elif type(edge) is tuple:
-                edges.append(edge)
+                pairs.append(edge)
             else:
-                edges.append((AccumulateGrad(edge), 0))
-        return tuple(edges)
+                pairs.append((AccumulateGrad(edge), 0))
+        return tuple(pairs)
+
+    def _input_positions(self) -> tuple[int, ...]:
+        """The ``forward`` arguments that ``next_functions`` lists, in its order."""
+        slots = self._edge_slots
+        if slots is not None:
+            return tuple(slots)
+        return tuple(i for i, edge in enumerate(self.next_edges) if edge is not False)
+
+    def register_hook(self, fn: Any) -> _NodeHookHandle:
+        """Call ``fn(grad_inputs, grad_outputs)`` after this node's backward (tuples of tensors or None,
+        ``grad_inputs`` in ``next_functions``' order); a returned tuple replaces ``grad_inputs``."""
+        if self._node_hooks is None:
+            self._node_hooks = []
+        return _NodeHookHandle(self._node_hooks, fn)
+
+    def register_prehook(self, fn: Any) -> _NodeHookHandle:
+        """Call ``fn(grad_outputs)`` before this node's backward; a returned tuple replaces them."""
+        if self._node_pre_hooks is None:
+            self._node_pre_hooks = []
+        return _NodeHookHandle(self._node_pre_hooks, fn)
 
     def __repr__(self) -> str:
         return f"<{self.name()} object at {id(self):#x}>"
@@ -146,12 +177,35 @@ class Function:
         if not requires_grad:
             return result
         ctx.next_edges = tuple(
-            None if not need else arg if arg.grad_fn is None else (arg.grad_fn, arg._output_nr)
+            (arg if arg.grad_fn is None else (arg.grad_fn, arg._output_nr))
+            if need
+            # None: a floating tensor that needs no gradient; False: no differentiable input at all
+            else None
+            if type(arg) is not bool and isinstance(arg, Tensor) and arg._data.dtype.kind in "fc"
+            else False
             for arg, need in zip(args, needs)
         )
         if ctx._saved:
             _record_saved_versions(ctx, args, outputs)
         return result
+
+
+class _NodeHookHandle:
+    """What a node's ``register_hook``/``register_prehook`` returns: ``remove()`` unregisters the hook."""
+
+    def __init__(self, hooks: list[Any], fn: Any) -> None:
+        hooks.append(fn)
+        self._hooks, self._fn = hooks, fn
+
+    def remove(self) -> None:
+        if self._fn in self._hooks:
+            self._hooks.remove(self._fn)
+
+    def __enter__(self) -> _NodeHookHandle:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.remove()
 
 
 class AccumulateGrad:
@@ -162,7 +216,7 @@ class AccumulateGrad:
         self.next_functions = ()
 
     def name(self) -> str:
-        return "AccumulateGrad"
+        return "torch::autograd::AccumulateGrad"  # torch's qualified name; the type prints as AccumulateGrad
 
     def __repr__(self) -> str:
         return f"<AccumulateGrad object at {id(self):#x}>"

@@ -52,16 +52,61 @@ class _GradModeContext:
         return wrapper  # type: ignore[return-value]
 
 
-class no_grad(_GradModeContext):
+class _BareDecoratorContext(_GradModeContext):
+    """Also a decorator without parentheses (``@no_grad`` as ``@no_grad()``), as torch 2.x allows."""
+
+    def __new__(cls, orig_func: Any = None) -> Any:
+        if orig_func is None:
+            return super().__new__(cls)
+        if not callable(orig_func):
+            raise TypeError(f"{cls.__name__}() takes no arguments; got {orig_func!r}")
+        return cls()(orig_func)
+
+
+class no_grad(_BareDecoratorContext):
     """Disable graph recording inside the block or decorated function."""
 
     _mode = False
 
 
-class enable_grad(_GradModeContext):
+class enable_grad(_BareDecoratorContext):
     """Enable graph recording inside the block or decorated function."""
 
     _mode = True
+
+
+class inference_mode(_GradModeContext):
+    """``inference_mode(mode=True)``: as ``no_grad`` where ``mode`` (``False`` changes nothing); a context
+    manager or a decorator, with or without parentheses. nnrun keeps no separate "inference tensor" kind:
+    a tensor made inside may later join a graph, where torch refuses it."""
+
+    def __new__(cls, mode: Any = True) -> Any:
+        if callable(mode):
+            return cls(True)(mode)
+        return super().__new__(cls)
+
+    def __init__(self, mode: bool = True) -> None:
+        self._enabled = bool(mode)
+
+    def __enter__(self) -> None:
+        self._previous = is_grad_enabled()
+        if self._enabled:
+            _set(False)
+
+    def __call__(self, fn: F) -> F:
+        enabled = self._enabled
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            previous = is_grad_enabled()
+            if enabled:
+                _set(False)
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                _set(previous)
+
+        return wrapper  # type: ignore[return-value]
 
 
 class set_grad_enabled(_GradModeContext):

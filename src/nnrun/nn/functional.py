@@ -9,6 +9,7 @@ from nnrun._tensor import Tensor
 from nnrun.ops import activation as _activation
 from nnrun.ops import conv as _conv
 from nnrun.ops import cross_entropy as _cross_entropy
+from nnrun.ops import distance as _distance
 from nnrun.ops import dropout as _dropout
 from nnrun.ops import embedding as _embedding
 from nnrun.ops import linear as _linear
@@ -35,6 +36,9 @@ leaky_relu = _activation.leaky_relu
 elu = _activation.elu
 gelu = _activation.gelu
 silu = _activation.silu
+mish = _activation.mish
+hardswish = _activation.hardswish
+prelu = _activation.prelu
 softplus = _activation.softplus
 sigmoid = _unary.sigmoid
 tanh = _unary.tanh
@@ -47,9 +51,18 @@ nll_loss = _cross_entropy.nll_loss
 mse_loss = _loss.mse_loss
 l1_loss = _loss.l1_loss
 smooth_l1_loss = _loss.smooth_l1_loss
+huber_loss = _loss.huber_loss
+margin_ranking_loss = _distance.margin_ranking_loss
+cosine_embedding_loss = _distance.cosine_embedding_loss
+triplet_margin_loss = _distance.triplet_margin_loss
 binary_cross_entropy = _loss.binary_cross_entropy
 binary_cross_entropy_with_logits = _loss.binary_cross_entropy_with_logits
 kl_div = _loss.kl_div
+
+# ----- distances (ops/distance.py) -----
+normalize = _distance.normalize
+cosine_similarity = _distance.cosine_similarity
+pairwise_distance = _distance.pairwise_distance
 
 # ----- normalisation (ops/normalization.py) -----
 batch_norm = _normalization.batch_norm
@@ -64,6 +77,7 @@ dropout2d = _dropout.dropout2d
 # ----- lookups and padding (ops/embedding.py, ops/padding.py) -----
 one_hot = _embedding.one_hot
 embedding = _embedding.embedding
+embedding_bag = _embedding.embedding_bag
 pad = _padding.pad
 
 # ----- pixel shuffle (ops/shape.py) -----
@@ -73,6 +87,7 @@ pixel_unshuffle = _shape.pixel_unshuffle
 # ----- convolution (ops/conv.py) -----
 conv1d = _conv.conv1d
 conv2d = _conv.conv2d
+conv_transpose1d = _conv.conv_transpose1d
 conv_transpose2d = _conv.conv_transpose2d
 
 # ----- pooling (ops/pooling.py) -----
@@ -80,6 +95,10 @@ max_pool2d = _pooling.max_pool2d
 avg_pool2d = _pooling.avg_pool2d
 adaptive_avg_pool2d = _pooling.adaptive_avg_pool2d
 adaptive_max_pool2d = _pooling.adaptive_max_pool2d
+max_pool1d = _pooling.max_pool1d
+avg_pool1d = _pooling.avg_pool1d
+adaptive_avg_pool1d = _pooling.adaptive_avg_pool1d
+adaptive_max_pool1d = _pooling.adaptive_max_pool1d
 
 # ----- resampling (ops/upsampling.py) -----
 interpolate = _upsampling.interpolate

@@ -93,6 +93,55 @@ def normal_(
 
 
 @no_grad()
+def trunc_normal_(
+    tensor: Tensor,
+    mean: float = 0.0,
+    std: float = 1.0,
+    a: float = -2.0,
+    b: float = 2.0,
+    generator: Generator | None = None,
+) -> Tensor:
+    """Fill with samples of N(mean, std²) conditioned on ``[a, b]`` (bounds in the tensor's units).
+
+    By rejection: normal draws outside the bounds are drawn again. Where the bounds hold under 5% of the
+    normal's mass, proposals come instead uniformly from the bounds (cut where the density has fallen by
+    e^-40), accepted with probability ``exp(-(z² - m²) / 2)``, ``m`` the bound point nearest the mean.
+    """
+    if std <= 0 or not a < b:
+        raise ValueError(f"trunc_normal_: needs std > 0 and a < b, got std={std}, a={a}, b={b}")
+    xp = tensor.xp_module()
+    lo, hi = (a - mean) / std, (b - mean) / std  # the bounds in standard units
+    mass = math.erf(hi / math.sqrt(2)) / 2 - math.erf(lo / math.sqrt(2)) / 2
+    nearest = min(max(0.0, lo), hi)
+    if mass < 0.05:
+        reach = math.sqrt(nearest * nearest + 80)  # beyond |z| = reach the density ratio is below e^-40
+        lo, hi = max(lo, -reach), min(hi, reach)
+
+    def uniform(count: int) -> Any:
+        return _creation.rand((count,), generator=generator, dtype="float64", device=tensor.device)._data
+
+    if mass >= 0.05:
+        rate = mass
+    else:  # the accepted share of uniform proposals: the mass over the proposal box's area
+        rate = mass * math.sqrt(2 * math.pi) * math.exp(min(nearest * nearest / 2, 600)) / (hi - lo)
+    rate = min(max(rate, 1e-3), 1.0)
+    total = tensor.numel()
+    pieces, found = [], 0
+    while found < total:
+        count = int((total - found) / rate * 1.1) + 32  # enough to be done in one round, most times
+        if mass >= 0.05:
+            z = _creation.randn((count,), generator=generator, dtype="float64", device=tensor.device)._data
+            accepted = z[(z >= lo) & (z <= hi)]
+        else:
+            z = lo + (hi - lo) * uniform(count)
+            accepted = z[uniform(count) < xp.exp(-(z * z - nearest * nearest) / 2)]
+        pieces.append(accepted)
+        found += int(accepted.shape[0])
+    draws = xp.concatenate(pieces)[:total] if pieces else xp.empty(0)
+    return _fill(tensor, xp.clip(draws * std + mean, a, b).reshape(tensor.shape))
+
+
+@no_grad()
 def constant_(tensor: Tensor, val: float) -> Tensor:
     return _fill(tensor, val)
 

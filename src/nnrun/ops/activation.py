@@ -1,7 +1,8 @@
 """Activation functions, each one fused node, stable for any finite input (±1e4 included).
 
-``hardtanh`` (and ``relu6``), ``leaky_relu``, ``elu``, ``gelu`` (exact and tanh), ``silu``, ``softplus``,
-``softmax`` and ``log_softmax``. ``sigmoid``, ``tanh`` and ``relu`` live in ``unary.py``.
+``hardtanh`` (and ``relu6``), ``leaky_relu``, ``elu``, ``gelu`` (exact and tanh), ``silu``, ``mish``,
+``hardswish``, ``prelu``, ``softplus``, ``softmax`` and ``log_softmax``. ``sigmoid``, ``tanh`` and ``relu``
+live in ``unary.py``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 from nnrun.autograd.function import Function
 from nnrun.autograd.inplace import apply_inplace
 from nnrun.ops import _special
+from nnrun.ops._broadcast import unbroadcast
 
 _SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
 _INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
@@ -124,6 +126,65 @@ class Softplus(Function):
         return xp.where(bx > ctx.threshold, grad_out, grad_out * _sigmoid(xp, bx)), None, None
 
 
+class Mish(Function):
+    @staticmethod
+    def forward(ctx, x):
+        xp = ctx.xp
+        t = xp.tanh(xp.logaddexp(0, x))  # tanh(softplus(x))
+        ctx.save_for_backward(x, t)
+        return x * t
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        x, t = ctx.saved_tensors
+        # d/dx x tanh(sp(x)) = t + x (1 - t²) sigmoid(x), as sp'(x) = sigmoid(x)
+        return grad_out * (t + x * (1 - t * t) * _sigmoid(ctx.xp, x))
+
+
+class Hardswish(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * ctx.xp.clip(x + 3, 0, 6) / 6
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (x,) = ctx.saved_tensors
+        xp = ctx.xp
+        # 0 up to -3, x/3 + 1/2 between, 1 from 3 on (torch's values at the two kinks)
+        slope = xp.where(x <= -3, 0, xp.where(x >= 3, 1, x / 3 + 0.5))
+        return grad_out * slope.astype(grad_out.dtype, copy=False)
+
+
+class PRelu(Function):
+    """``x`` where positive, ``w x`` elsewhere, with one ``w`` per channel (dimension 1) or one for all."""
+
+    @staticmethod
+    def forward(ctx, x, weight):
+        per_channel = weight.size > 1
+        shape = [1] * x.ndim
+        if per_channel:
+            shape[1] = weight.size
+        w = weight.reshape(shape)
+        ctx.save_for_backward(x, w)
+        ctx.weight_shape = weight.shape
+        return ctx.xp.where(x > 0, x, w * x).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        x, w = ctx.saved_tensors
+        xp = ctx.xp
+        needs_x, needs_w = ctx.needs_input_grad
+        grad_x = xp.where(x > 0, grad_out, w * grad_out) if needs_x else None
+        grad_w = None
+        if needs_w:  # d/dw (w x) = x where x <= 0, summed over all but the channel dimension
+            grad_w = unbroadcast(xp.where(x > 0, 0, grad_out * x), w.shape).reshape(ctx.weight_shape)
+        return grad_x, grad_w
+
+    def name(self) -> str:
+        return "PreluKernelBackward0"
+
+
 class Softmax(Function):
     @staticmethod
     def forward(ctx, x, dim):
@@ -204,6 +265,28 @@ def gelu(input: Any, approximate: str = "none") -> Any:
 def silu(input: Any, inplace: bool = False) -> Any:
     """``input * sigmoid(input)``."""
     return _run(Silu, input, inplace)
+
+
+def mish(input: Any, inplace: bool = False) -> Any:
+    """``input * tanh(softplus(input))``."""
+    return _run(Mish, input, inplace)
+
+
+def hardswish(input: Any, inplace: bool = False) -> Any:
+    """``input * relu6(input + 3) / 6``."""
+    return _run(Hardswish, input, inplace)
+
+
+def prelu(input: Any, weight: Any) -> Any:
+    """``input`` where positive, ``weight * input`` elsewhere; ``weight`` holds one slope, or one per
+    channel (dimension 1 of ``input``)."""
+    channels = input.shape[1] if input.ndim >= 2 else 1
+    if weight.numel() != 1 and weight.numel() != channels:
+        raise RuntimeError(
+            "Mismatch of parameter numbers and input channel size. Found parameter numbers = "
+            f"{weight.numel()} and channel size = {channels}."
+        )
+    return PRelu.apply(_float(input), weight)
 
 
 def softplus(input: Any, beta: float = 1.0, threshold: float = 20.0) -> Any:

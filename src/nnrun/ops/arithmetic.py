@@ -35,6 +35,8 @@ class _Binary(Function):
 
 
 class Add(_Binary):
+    _edge_slots = (0, 1)  # a Python scalar is an input of torch's add, shown as (None, 0)
+
     @staticmethod
     def forward(ctx, a, b):
         _Binary.remember(ctx, a, b)
@@ -47,6 +49,13 @@ class Add(_Binary):
 
 
 class Sub(_Binary):
+    @property
+    def _edge_slots(self) -> tuple[int, ...]:
+        return (1,) if self.a_dtype is None else (0, 1)
+
+    def name(self) -> str:
+        return "RsubBackward1" if self.a_dtype is None else "SubBackward0"  # scalar - tensor is torch's rsub
+
     @staticmethod
     def forward(ctx, a, b):
         _Binary.remember(ctx, a, b)
@@ -59,6 +68,8 @@ class Sub(_Binary):
 
 
 class Mul(_Binary):
+    _edge_slots = (0, 1)
+
     @staticmethod
     def forward(ctx, a, b):
         _Binary.remember(ctx, a, b)
@@ -76,6 +87,8 @@ class Mul(_Binary):
 
 
 class Div(_Binary):
+    _edge_slots = (0, 1)
+
     @staticmethod
     def forward(ctx, a, b):
         _Binary.remember(ctx, a, b)
@@ -120,6 +133,16 @@ class Pow(_Binary):
             # d(a^b)/db = a^b * log(a), taken as 0 where a == 0 (torch's convention)
             grad_b = grad_out * xp.where(a == 0, 0, out * xp.log(xp.where(a == 0, 1, a)))
         return _Binary.grads(ctx, grad_a, grad_b)
+
+    def name(self) -> str:
+        # torch's overloads: tensor ** scalar, tensor ** tensor, scalar ** tensor
+        return (
+            "PowBackward0"
+            if self.b_dtype is None
+            else "PowBackward2"
+            if self.a_dtype is None
+            else "PowBackward1"
+        )
 
 
 class Maximum(_Binary):

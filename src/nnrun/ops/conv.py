@@ -118,6 +118,11 @@ def _kernel_gradients(
 class ConvNd(Function):
     """``y = conv(x, weight) + bias`` for 1-D or 2-D inputs, batched or not."""
 
+    _edge_slots = (0, 1, 2)  # input, weight, bias (an absent one shows as (None, 0))
+
+    def name(self) -> str:
+        return "ConvolutionBackward0"
+
     @staticmethod
     def forward(ctx, x, weight, bias, stride, padding, dilation, groups, spatial):
         name = f"conv{spatial}d"
@@ -190,6 +195,11 @@ class ConvNd(Function):
 
 class ConvTranspose2d(Function):
     """``y = conv_transpose2d(x, weight) + bias``: the adjoint of ``conv2d`` with the same weight."""
+
+    _edge_slots = (0, 1, 2)  # input, weight, bias (an absent one shows as (None, 0))
+
+    def name(self) -> str:
+        return "ConvolutionBackward0"
 
     @staticmethod
     def forward(ctx, x, weight, bias, stride, padding, output_padding, dilation, groups):
@@ -321,3 +331,29 @@ def conv_transpose2d(
     output_padding = int_tuple(output_padding, 2, "output_padding")
     pads = (p[0], p[0], p[1], p[1])
     return ConvTranspose2d.apply(input, weight, bias, stride, pads, output_padding, dilation, groups)
+
+
+def conv_transpose1d(
+    input: Any,
+    weight: Any,
+    bias: Any = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    output_padding: Any = 0,
+    groups: int = 1,
+    dilation: Any = 1,
+) -> Any:
+    """Transposed 1-D convolution. input ``(N, Cin, L)`` or ``(Cin, L)``, weight ``(Cin, Cout/groups, k)``,
+    bias ``(Cout,)``; output ``(N, Cout, (L-1)*stride - 2*padding + dilation*(k-1) + output_padding + 1)``.
+    Computed as the 2-D one over a height of one (the graph shows that: a squeeze over the convolution)."""
+    if input.ndim not in (2, 3):
+        raise RuntimeError(
+            f"Expected 2D (unbatched) or 3D (batched) input to conv_transpose1d, but got input of size: "
+            f"{list(input.shape)}"
+        )
+    (s,), (d,) = int_tuple(stride, 1, "stride"), int_tuple(dilation, 1, "dilation")
+    (p,), (op,) = int_tuple(padding, 1, "padding"), int_tuple(output_padding, 1, "output_padding")
+    rows = conv_transpose2d(
+        input.unsqueeze(-2), weight.unsqueeze(-2), bias, (1, s), (0, p), (0, op), groups, (1, d)
+    )
+    return rows.squeeze(-2)

@@ -148,6 +148,17 @@ def _class_axis(w: Any, ndim: int) -> Any:
 
 # ----- cross-entropy -----
 class CrossEntropy(Function):
+    # torch runs log_softmax then nll_loss (named below) for class indices; this node fuses both. With
+    # probabilities or label smoothing torch composes elementwise ops, and the node keeps its own name.
+    def name(self) -> str:
+        if self.probabilities or self.smoothing:
+            return "CrossEntropyBackward0"
+        return "NllLossBackward0" if len(self.in_shape) <= 2 else "NllLoss2DBackward0"
+
+    @property
+    def _edge_slots(self) -> tuple[int, ...] | None:
+        return None if self.probabilities else (0,)
+
     @staticmethod
     def forward(ctx, input, target, weight, reduction, ignore_index, label_smoothing):
         xp = ctx.xp
@@ -280,6 +291,12 @@ def _backward_probabilities(ctx, grad_out):
 # ----- negative log-likelihood -----
 class NLLLoss(Function):
     """``-w_t x[n, t]`` on log-probabilities ``x``: a gather forward, a scatter backward."""
+
+    # torch's nll_loss: NllLoss for (N, C) or (C,) inputs, NllLoss2d for inputs with spatial dimensions
+    _edge_slots = (0,)
+
+    def name(self) -> str:
+        return "NllLossBackward0" if len(self.in_shape) <= 2 else "NllLoss2DBackward0"
 
     @staticmethod
     def forward(ctx, input, target, weight, reduction, ignore_index):

@@ -13,6 +13,12 @@ from nnrun.autograd.inplace import apply_inplace
 class Dropout(Function):
     """``y = x * mask`` with ``mask`` 0 or ``1/(1-p)``, drawn with shape ``mask_shape`` (broadcast to x)."""
 
+    # torch's dropout on the CPU is a product with the mask, whose factor needs no gradient
+    _edge_slots = (0, 1)
+
+    def name(self) -> str:
+        return "MulBackward0"
+
     @staticmethod
     def forward(ctx, x, p, mask_shape, rng):
         xp = ctx.xp

@@ -44,6 +44,22 @@ class BasicIndex(Function):
         grad[ctx.key] = grad_out
         return grad, None
 
+    def name(self) -> str:
+        # torch applies a basic index one part at a time; the last part that does something names it
+        key = self.key if type(self.key) is tuple else (self.key,)
+        for part in reversed(key):
+            if part is None:
+                return "UnsqueezeBackward0"
+            if type(part) is slice:
+                if part != _FULL_SLICE:
+                    return "SliceBackward0"
+            elif part is not Ellipsis:
+                return "SelectBackward0"
+        return "SliceBackward0" if _FULL_SLICE in key else "AliasBackward0"
+
+
+_FULL_SLICE = slice(None)
+
 
 class AdvancedIndex(Function):
     @staticmethod
@@ -56,6 +72,9 @@ class AdvancedIndex(Function):
         grad = ctx.xp.zeros(ctx.in_shape, dtype=grad_out.dtype)
         _backend.scatter_add(grad, ctx.key, grad_out)  # repeated indices accumulate
         return grad, None
+
+    def name(self) -> str:
+        return "IndexBackward0"
 
 
 class SetItem(Function):
@@ -171,6 +190,8 @@ class MaskedFill(Function):
 
 
 class Where(Function):
+    _edge_slots = (1, 2)  # the two value inputs; a Python scalar shows as (None, 0)
+
     @staticmethod
     def forward(ctx, condition, a, b):
         ctx.condition = condition

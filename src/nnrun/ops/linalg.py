@@ -47,10 +47,17 @@ class MatMul(Function):
         return grad_a, grad_b
 
     def name(self) -> str:
-        # torch names the kernel matmul dispatched to; batched products stay MatMul here
-        return {(2, 2): "MmBackward0", (1, 1): "DotBackward0", (2, 1): "MvBackward0"}.get(
-            self.ndims, "MatMulBackward0"
-        )
+        # torch names the last step of what matmul dispatched to: a kernel for vectors and matrices, the
+        # squeeze of vector @ matrix, the copy of matrix @ batch, the unfolding view of other batches
+        named = {
+            (2, 2): "MmBackward0",
+            (1, 1): "DotBackward0",
+            (2, 1): "MvBackward0",
+            (1, 2): "SqueezeBackward4",
+        }
+        if self.ndims in named:
+            return named[self.ndims]
+        return "CloneBackward0" if self.ndims[0] == 2 else "UnsafeViewBackward0"
 
 
 def matmul(input: Any, other: Any, *, out: Any = None) -> Any:

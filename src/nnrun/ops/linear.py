@@ -23,6 +23,7 @@ class Linear(Function):
                 f"{weight.shape[1]}x{weight.shape[0]})"
             )
         ctx.dtypes = (x.dtype, weight.dtype, None if bias is None else bias.dtype)
+        ctx.x_ndim = x.ndim
         x, weight = promote(x, weight)
         y = x @ weight.T
         if bias is not None:
@@ -48,6 +49,21 @@ class Linear(Function):
         if needs_b:
             grad_b = grad_rows.sum(axis=0).astype(b_dtype, copy=False)  # dL/db = sum over rows of g
         return grad_x, grad_w, grad_b
+
+    # torch computes linear as addmm (mm without a bias) on the input folded to rows and views the result
+    # back; this one node stands for that chain, named as torch names its last step. Its inputs are listed
+    # in addmm's order, (bias, input, weight), where torch has a TBackward0 node before the weight.
+    def name(self) -> str:
+        has_bias = self.dtypes[2] is not None
+        if self.x_ndim == 2:
+            return "AddmmBackward0" if has_bias else "MmBackward0"
+        if not has_bias:
+            return "SqueezeBackward4" if self.x_ndim == 1 else "UnsafeViewBackward0"
+        return "ViewBackward0"
+
+    @property
+    def _edge_slots(self) -> tuple[int, ...]:
+        return (0, 1) if self.dtypes[2] is None else (2, 0, 1)
 
 
 def _as_matrix(shape: tuple[int, ...]) -> str:

@@ -98,6 +98,8 @@ def _as_dtype(grad: Any, shape: tuple[int, ...], dtype: Any) -> Any:
 class _DifferenceLoss(Function):
     """A loss of ``d = input - target``; a subclass gives ``loss(xp, d, beta)`` and ``derivative``."""
 
+    _edge_slots = (0, 1)  # input, target
+
     @staticmethod
     def forward(ctx, input, target, reduction, beta):
         xp = ctx.xp
@@ -123,6 +125,9 @@ class _DifferenceLoss(Function):
 
 
 class MSELoss(_DifferenceLoss):
+    def name(self) -> str:
+        return "MseLossBackward0"
+
     @staticmethod
     def loss(xp, d, beta):
         return d * d
@@ -141,6 +146,17 @@ class L1Loss(_DifferenceLoss):
     @staticmethod
     def derivative(xp, d, beta):
         return xp.sign(d)  # 0 at d = 0, as torch
+
+
+class HuberLoss(_DifferenceLoss):
+    @staticmethod
+    def loss(xp, d, delta):
+        abs_d = xp.abs(d)
+        return xp.where(abs_d < delta, 0.5 * d * d, delta * (abs_d - 0.5 * delta))
+
+    @staticmethod
+    def derivative(xp, d, delta):
+        return xp.where(xp.abs(d) < delta, d, delta * xp.sign(d))  # d/dd: d inside, delta sign(d) outside
 
 
 class SmoothL1Loss(_DifferenceLoss):
@@ -228,6 +244,16 @@ def smooth_l1_loss(
     if beta < 0:
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
     return _difference_loss(SmoothL1Loss, input, target, reduction, None, float(beta))
+
+
+def huber_loss(
+    input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0, weight: Tensor | None = None
+) -> Tensor:
+    """``0.5 d^2`` where ``|d| < delta``, else ``delta (|d| - 0.5 delta)``, with ``d = input - target``
+    (``delta`` times ``smooth_l1_loss`` with ``beta = delta``); shapes and ``weight`` as ``mse_loss``."""
+    if delta <= 0:
+        raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    return _difference_loss(HuberLoss, input, target, reduction, weight, float(delta))
 
 
 # ----- binary cross-entropy -----

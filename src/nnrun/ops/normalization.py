@@ -49,6 +49,11 @@ class BatchNorm(Function):
     Training saves the centred input and ``inv_std``; evaluation is one affine map and saves only ``x``.
     """
 
+    _edge_slots = (0, 1, 2)  # input, weight, bias (an absent one shows as (None, 0))
+
+    def name(self) -> str:
+        return "NativeBatchNormBackward0"
+
     @staticmethod
     def forward(ctx, x, weight, bias, running_mean, running_var, training, momentum, eps):
         xp = ctx.xp
@@ -150,6 +155,11 @@ def _normalize_rows_backward(xp: Any, grad_xhat: Any, xhat: Any, inv_std: Any) -
 
 
 class LayerNorm(Function):
+    _edge_slots = (0, 1, 2)  # input, weight, bias (an absent one shows as (None, 0))
+
+    def name(self) -> str:
+        return "NativeLayerNormBackward0"
+
     @staticmethod
     def forward(ctx, x, weight, bias, width, eps):
         xp = ctx.xp
@@ -178,6 +188,11 @@ class LayerNorm(Function):
 
 
 class GroupNorm(Function):
+    _edge_slots = (0, 1, 2)  # input, weight, bias (an absent one shows as (None, 0))
+
+    def name(self) -> str:
+        return "NativeGroupNormBackward0"
+
     @staticmethod
     def forward(ctx, x, weight, bias, num_groups, eps):
         xp = ctx.xp

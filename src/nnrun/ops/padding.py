@@ -31,6 +31,9 @@ def _source_index(mode: str, size: int, left: int, right: int) -> np.ndarray:
 
 
 class ConstantPad(Function):
+    def name(self) -> str:
+        return "ConstantPadNdBackward0"
+
     @staticmethod
     def forward(ctx, x, pairs, value):
         lead = x.ndim - len(pairs)
@@ -59,9 +62,15 @@ class ConstantPad(Function):
 class IndexPad(Function):
     """Reflect, replicate or circular padding: ``y = x`` gathered along each padded axis."""
 
+    def name(self) -> str:
+        kind = {"reflect": "Reflection", "replicate": "Replication"}.get(self.mode)
+        # torch builds circular padding from slices and copies; this one node keeps its own name
+        return f"{kind}Pad{self.dims}DBackward0" if kind else "CircularPadBackward0"
+
     @staticmethod
     def forward(ctx, x, pairs, mode):
         xp = ctx.xp
+        ctx.mode, ctx.dims = mode, len(pairs)
         lead = x.ndim - len(pairs)
         maps = []
         y = x

@@ -156,8 +156,12 @@ def _first_maximum(xp: Any, views: list[Any], y: Any, offset: Any) -> None:
 
 
 class MaxPool2d(Function):
+    def name(self) -> str:
+        return self.node
+
     @staticmethod
-    def forward(ctx, x, kernel, stride, padding, dilation, ceil_mode, return_indices):
+    def forward(ctx, x, kernel, stride, padding, dilation, ceil_mode, return_indices, node=None):
+        ctx.node = node or "MaxPool2DWithIndicesBackward0"  # the adaptive form names itself
         x4 = _batched(x, "max_pool2d")
         xp = ctx.xp
         out = _check_window(x4, kernel, stride, padding, dilation, ceil_mode, "max_pool2d")
@@ -213,8 +217,12 @@ def _avg_divisor(xp: Any, win: _Windows, count_include_pad: bool, divisor_overri
 
 
 class AvgPool2d(Function):
+    def name(self) -> str:
+        return self.node
+
     @staticmethod
-    def forward(ctx, x, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override):
+    def forward(ctx, x, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override, node=None):
+        ctx.node = node or "AvgPool2DBackward0"  # the adaptive form names itself
         if divisor_override is not None and divisor_override == 0:
             raise RuntimeError("divisor must be not zero")
         x4 = _batched(x, "avg_pool2d")
@@ -260,8 +268,13 @@ def _averaging_matrix(xp: Any, size: int, out: int, dtype: Any) -> Any:
 
 
 class AdaptiveAvgPool2d(Function):
+    def name(self) -> str:
+        return self.node
+
     @staticmethod
     def forward(ctx, x, output_size):
+        # torch takes the mean for a (1, 1) output
+        ctx.node = "MeanBackward1" if tuple(output_size) == (1, 1) else "AdaptiveAvgPool2DBackward0"
         x4 = _batched(x, "adaptive_avg_pool2d")
         xp = ctx.xp
         (n, c, h, w), (oh, ow) = x4.shape, output_size
@@ -301,6 +314,9 @@ def _widest_bin(size: int, out: int) -> int:
 
 
 class AdaptiveMaxPool2d(Function):
+    def name(self) -> str:
+        return "AdaptiveMaxPool2DBackward0"
+
     @staticmethod
     def forward(ctx, x, output_size, return_indices):
         x4 = _batched(x, "adaptive_max_pool2d")
@@ -400,7 +416,9 @@ def adaptive_avg_pool2d(input: Any, output_size: Any) -> Any:
     h, w = input.shape[-2:]
     if h % size[0] == 0 and w % size[1] == 0 and size != (1, 1):
         kernel = (h // size[0], w // size[1])
-        return AvgPool2d.apply(input, kernel, kernel, (0, 0), False, True, None)
+        return AvgPool2d.apply(
+            input, kernel, kernel, (0, 0), False, True, None, node="AdaptiveAvgPool2DBackward0"
+        )
     return AdaptiveAvgPool2d.apply(input, size)
 
 
@@ -411,5 +429,99 @@ def adaptive_max_pool2d(input: Any, output_size: Any, return_indices: bool = Fal
     h, w = input.shape[-2:]
     if h % size[0] == 0 and w % size[1] == 0:
         kernel = (h // size[0], w // size[1])
-        return MaxPool2d.apply(input, kernel, kernel, (0, 0), (1, 1), False, bool(return_indices))
+        return MaxPool2d.apply(
+            input,
+            kernel,
+            kernel,
+            (0, 0),
+            (1, 1),
+            False,
+            bool(return_indices),
+            node="AdaptiveMaxPool2DBackward0",
+        )
     return AdaptiveMaxPool2d.apply(input, size, bool(return_indices))
+
+
+# ----- the 1-D forms: as torch, the 2-D pools over a height of one -----
+def _one_int(value: Any, name: str, op: str) -> int:
+    """An int, or a 1-tuple of one, as the 1-D pools take their sizes."""
+    if isinstance(value, (tuple, list)):
+        if len(value) != 1:
+            raise RuntimeError(f"{op}() argument '{name}' should contain one int (got {len(value)})")
+        value = value[0]
+    return int_tuple(value, 1, name)[0]
+
+
+def _as_rows(input: Any, op: str, message: str) -> Any:
+    """``(N, C, L)`` or ``(C, L)`` → a height-one image ``(..., 1, L)``."""
+    if input.ndim not in (2, 3):
+        raise RuntimeError(message.format(op=op, ndim=input.ndim, shape=list(input.shape)))
+    return input.unsqueeze(-2)
+
+
+_POOL_DIMS = (
+    "{op}: Expected 2D or 3D (batch mode) tensor with optional 0 dim batch size for input, but got:{shape}"
+)
+_ARG_DIMS = (
+    "Expected 2 to 3 dimensions, but got {ndim}-dimensional tensor for argument #1 'self' "
+    "(while checking arguments for {op})"
+)
+
+
+def _squeeze_rows(result: Any) -> Any:
+    if isinstance(result, tuple):
+        return tuple(r.squeeze(-2) for r in result)
+    return result.squeeze(-2)
+
+
+def max_pool1d(
+    input: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Any:
+    """Max over ``kernel_size`` windows along the last axis: ``(N, C, L)`` → ``(N, C, L_out)``."""
+    kernel = _one_int(kernel_size, "kernel_size", "max_pool1d")
+    step = (
+        kernel if stride is None or stride == [] or stride == () else _one_int(stride, "stride", "max_pool1d")
+    )
+    pad, dil = _one_int(padding, "padding", "max_pool1d"), _one_int(dilation, "dilation", "max_pool1d")
+    rows = _as_rows(input, "max_pool1d", _POOL_DIMS)
+    return _squeeze_rows(
+        max_pool2d(rows, (1, kernel), (1, step), (0, pad), (1, dil), ceil_mode, return_indices)
+    )
+
+
+def avg_pool1d(
+    input: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+) -> Any:
+    """Mean over ``kernel_size`` windows along the last axis: ``(N, C, L)`` → ``(N, C, L_out)``."""
+    kernel = _one_int(kernel_size, "kernel_size", "avg_pool1d")
+    step = (
+        kernel if stride is None or stride == [] or stride == () else _one_int(stride, "stride", "avg_pool1d")
+    )
+    rows = _as_rows(input, "avg_pool1d", _ARG_DIMS)
+    pad = _one_int(padding, "padding", "avg_pool1d")
+    return avg_pool2d(rows, (1, kernel), (1, step), (0, pad), ceil_mode, count_include_pad).squeeze(-2)
+
+
+def adaptive_avg_pool1d(input: Any, output_size: Any) -> Any:
+    """Average over ``output_size`` near-equal bins of the last axis: ``(N, C, L)`` → ``(N, C, size)``."""
+    size = _one_int(output_size, "output_size", "adaptive_avg_pool1d")
+    rows = _as_rows(input, "adaptive_avg_pool1d", _ARG_DIMS)
+    return adaptive_avg_pool2d(rows, (1, size)).squeeze(-2)
+
+
+def adaptive_max_pool1d(input: Any, output_size: Any, return_indices: bool = False) -> Any:
+    """Max over ``output_size`` near-equal bins of the last axis; ``return_indices`` adds their positions."""
+    size = _one_int(output_size, "output_size", "adaptive_max_pool1d")
+    rows = _as_rows(input, "adaptive_max_pool1d", _ARG_DIMS)
+    return _squeeze_rows(adaptive_max_pool2d(rows, (1, size), return_indices))

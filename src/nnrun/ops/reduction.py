@@ -12,7 +12,6 @@ from nnrun._tensor import Tensor
 from nnrun.autograd.function import Function
 from nnrun.ops._broadcast import to_float
 from nnrun.ops.arithmetic import maximum, minimum
-from nnrun.ops.unary import Sqrt
 
 ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
 
@@ -197,6 +196,26 @@ class Var(_Reduce):
         return grad, None, None, None
 
 
+class Std(Var):
+    """``sqrt(var)`` as one node, torch's ``StdBackward0``: d std = d var / (2 std), 0 where std is 0."""
+
+    @staticmethod
+    def forward(ctx, x, dim, keepdim, correction):
+        out = ctx.xp.sqrt(Var.forward(ctx, x, dim, keepdim, correction))
+        ctx.std = out
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        xp, std = ctx.xp, ctx.std
+        grad_var = xp.where(std == 0, 0, grad_out / (2 * xp.where(std == 0, 1, std)))
+        return Var.backward(ctx, grad_var.astype(grad_out.dtype, copy=False))
+
+    def release(self) -> None:
+        super().release()
+        self.std = None
+
+
 def _divided_by_zero(xp: Any, x: Any) -> Any:
     """``x / 0`` in IEEE arithmetic: nan where ``x`` is 0, else an infinity of ``x``'s sign."""
     negative_or_nan = xp.where(x < 0, float("-inf"), float("nan"))  # nan stays nan
@@ -225,6 +244,9 @@ class LogSumExp(_Reduce):
 
 
 class Norm(_Reduce):
+    def name(self) -> str:
+        return "LinalgVectorNormBackward0"
+
     @staticmethod
     def forward(ctx, x, p, dim, keepdim):
         xp = ctx.xp
@@ -354,7 +376,7 @@ def std(
     *,
     correction: Any = None,
 ) -> Any:
-    return Sqrt.apply(var(input, dim, unbiased, keepdim, correction=correction))
+    return Std.apply(input, dim, keepdim, _correction(unbiased, correction))
 
 
 def _correction(unbiased: bool | None, correction: Any) -> float:

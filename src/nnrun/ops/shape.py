@@ -41,7 +41,7 @@ class Reshape(Function):
     is_view = True
 
     @staticmethod
-    def forward(ctx, x, shape, must_view):
+    def forward(ctx, x, shape, must_view, node=None):
         ctx.in_shape = x.shape
         if shape and min(shape) < 0:
             shape = infer_shape(shape, x.size)
@@ -57,18 +57,24 @@ class Reshape(Function):
                 "view size is not compatible with input tensor's size and stride (at least one dimension "
                 "spans across two contiguous subspaces). Use .reshape(...) instead."
             )
+        # torch's name: the caller's (squeeze, unsqueeze), else a view, or a copy's _unsafe_view
+        ctx.node = node or ("ViewBackward0" if must_view or out.base is owner else "UnsafeViewBackward0")
         return out
 
     @staticmethod
     def backward(ctx, grad_out):
         return grad_out.reshape(ctx.in_shape), None, None
 
+    def name(self) -> str:
+        return self.node
+
 
 class Permute(Function):
     is_view = True
 
     @staticmethod
-    def forward(ctx, x, dims):
+    def forward(ctx, x, dims, node="PermuteBackward0"):
+        ctx.node = node  # transpose and t are permutations that torch names apart
         if len(dims) != x.ndim:
             raise RuntimeError(
                 f"permute(sparse_coo): number of dimensions in the tensor input does not match the length "
@@ -82,6 +88,9 @@ class Permute(Function):
     @staticmethod
     def backward(ctx, grad_out):
         return grad_out.transpose(ctx.inverse), None
+
+    def name(self) -> str:
+        return self.node
 
 
 class Expand(Function):
@@ -249,13 +258,20 @@ def squeeze(input: Any, dim: Any = None) -> Any:
     else:
         axes = normalize_dims(dim, len(shape)) or ()
         new_shape = tuple(s for i, s in enumerate(shape) if not (i in axes and s == 1))
-    return Reshape.apply(input, new_shape, False)
+    node = (
+        "SqueezeBackward0"
+        if dim is None
+        else "SqueezeBackward1"
+        if isinstance(dim, int)
+        else "SqueezeBackward2"
+    )
+    return Reshape.apply(input, new_shape, False, node=node)
 
 
 def unsqueeze(input: Any, dim: int) -> Any:
     shape = input.shape
     (axis,) = normalize_dims(dim, len(shape) + 1)
-    return Reshape.apply(input, (*shape[:axis], 1, *shape[axis:]), False)
+    return Reshape.apply(input, (*shape[:axis], 1, *shape[axis:]), False, node="UnsqueezeBackward0")
 
 
 def permute(input: Any, *dims: Any) -> Any:
@@ -269,13 +285,13 @@ def transpose(input: Any, dim0: int, dim1: int) -> Any:
     a, b = (normalize_dims(d, ndim)[0] for d in (dim0, dim1))
     order = list(range(ndim))
     order[a], order[b] = order[b], order[a]
-    return Permute.apply(input, tuple(order))
+    return Permute.apply(input, tuple(order), node="TransposeBackward0")
 
 
 def t(input: Any) -> Any:
     if input.ndim > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {input.ndim}D")
-    return transpose(input, 0, 1) if input.ndim == 2 else input
+    return Permute.apply(input, (1, 0), node="TBackward0") if input.ndim == 2 else input
 
 
 def expand(input: Any, *sizes: Any) -> Any:

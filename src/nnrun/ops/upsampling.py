@@ -27,10 +27,19 @@ class Interpolate(Function):
     The forward gathers; the backward multiplies by each axis's ``(out, in)`` matrix of those weights.
     """
 
+    def name(self) -> str:
+        kind = {
+            "nearest": "Nearest",
+            "nearest-exact": "NearestExact",
+            "linear": "Linear",
+            "bilinear": "Bilinear",
+        }
+        return f"Upsample{kind[self.mode]}{len(self.axes)}DBackward0"
+
     @staticmethod
-    def forward(ctx, x, axes):
+    def forward(ctx, x, axes, mode="nearest"):
         xp = ctx.xp
-        ctx.axes = axes
+        ctx.axes, ctx.mode = axes, mode
         y = x
         for axis, (lo, hi, lam, _) in enumerate(axes, start=2):
             below = xp.take(y, xp.asarray(lo), axis=axis)
@@ -164,4 +173,4 @@ def interpolate(
         _source_indices(mode, n, m, s, bool(align_corners), dtype)
         for n, m, s in zip(spatial, out_sizes, scales, strict=True)
     ]
-    return Interpolate.apply(input, axes)
+    return Interpolate.apply(input, axes, mode=mode)

@@ -3,19 +3,24 @@
 from nnrun.nn.modules.activation import (
     ELU,
     GELU,
+    Hardswish,
     Hardtanh,
     LeakyReLU,
     LogSoftmax,
+    Mish,
+    PReLU,
     ReLU,
     ReLU6,
     Sigmoid,
     SiLU,
     Softmax,
+    Softmax2d,
     Softplus,
     Tanh,
 )
 from nnrun.nn.modules.batchnorm import BatchNorm1d, BatchNorm2d
-from nnrun.nn.modules.conv import Conv1d, Conv2d, ConvTranspose2d
+from nnrun.nn.modules.conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
+from nnrun.nn.modules.distance import CosineSimilarity, PairwiseDistance
 from nnrun.nn.modules.dropout import Dropout, Dropout2d
 from nnrun.nn.modules.flatten import Flatten, Unflatten
 from nnrun.nn.modules.instancenorm import InstanceNorm1d, InstanceNorm2d
@@ -24,12 +29,16 @@ from nnrun.nn.modules.linear import Identity, Linear
 from nnrun.nn.modules.loss import (
     BCELoss,
     BCEWithLogitsLoss,
+    CosineEmbeddingLoss,
     CrossEntropyLoss,
+    HuberLoss,
     KLDivLoss,
     L1Loss,
+    MarginRankingLoss,
     MSELoss,
     NLLLoss,
     SmoothL1Loss,
+    TripletMarginLoss,
 )
 from nnrun.nn.modules.normalization import GroupNorm, LayerNorm
 from nnrun.nn.modules.padding import (
@@ -50,15 +59,27 @@ from nnrun.nn.modules.padding import (
     ZeroPad3d,
 )
 from nnrun.nn.modules.pixelshuffle import PixelShuffle, PixelUnshuffle
-from nnrun.nn.modules.pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d
-from nnrun.nn.modules.sparse import Embedding
+from nnrun.nn.modules.pooling import (
+    AdaptiveAvgPool1d,
+    AdaptiveAvgPool2d,
+    AdaptiveMaxPool1d,
+    AdaptiveMaxPool2d,
+    AvgPool1d,
+    AvgPool2d,
+    MaxPool1d,
+    MaxPool2d,
+)
+from nnrun.nn.modules.sparse import Embedding, EmbeddingBag
 from nnrun.nn.modules.upsampling import Upsample
 
 __all__ = [
     "ELU",
     "GELU",
+    "AdaptiveAvgPool1d",
     "AdaptiveAvgPool2d",
+    "AdaptiveMaxPool1d",
     "AdaptiveMaxPool2d",
+    "AvgPool1d",
     "AvgPool2d",
     "BCELoss",
     "BCEWithLogitsLoss",
@@ -72,14 +93,20 @@ __all__ = [
     "ConstantPad3d",
     "Conv1d",
     "Conv2d",
+    "ConvTranspose1d",
     "ConvTranspose2d",
+    "CosineEmbeddingLoss",
+    "CosineSimilarity",
     "CrossEntropyLoss",
     "Dropout",
     "Dropout2d",
     "Embedding",
+    "EmbeddingBag",
     "Flatten",
     "GroupNorm",
+    "Hardswish",
     "Hardtanh",
+    "HuberLoss",
     "Identity",
     "InstanceNorm1d",
     "InstanceNorm2d",
@@ -95,8 +122,13 @@ __all__ = [
     "Linear",
     "LogSoftmax",
     "MSELoss",
+    "MarginRankingLoss",
+    "MaxPool1d",
     "MaxPool2d",
+    "Mish",
     "NLLLoss",
+    "PReLU",
+    "PairwiseDistance",
     "PixelShuffle",
     "PixelUnshuffle",
     "ReLU",
@@ -111,8 +143,10 @@ __all__ = [
     "Sigmoid",
     "SmoothL1Loss",
     "Softmax",
+    "Softmax2d",
     "Softplus",
     "Tanh",
+    "TripletMarginLoss",
     "Unflatten",
     "Upsample",
     "ZeroPad1d",

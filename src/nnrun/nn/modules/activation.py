@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from nnrun import _creation
 from nnrun._tensor import Tensor
 from nnrun.nn import functional as F
+from nnrun.nn import init as nn_init
 from nnrun.nn.module import Module
+from nnrun.nn.parameter import Parameter
 
 
 class ReLU(Module):
@@ -192,3 +197,69 @@ class LogSoftmax(Module):
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
+
+
+class Mish(Module):
+    """``x * tanh(softplus(x))`` element-wise; any shape."""
+
+    inplace: bool
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.mish(input, inplace=self.inplace)
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
+
+
+class Hardswish(Module):
+    """``x * relu6(x + 3) / 6`` element-wise; any shape (prints without ``inplace``, as torch)."""
+
+    inplace: bool
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.hardswish(input, inplace=self.inplace)
+
+
+class PReLU(Module):
+    """``x`` where positive, ``a x`` elsewhere, with the slope ``a`` learnt: one for all channels, or one
+    per channel (``num_parameters`` = the input's dimension 1). ``weight`` ``(num_parameters,)`` starts at
+    ``init``."""
+
+    num_parameters: int
+    init: float
+    weight: Parameter
+
+    def __init__(
+        self, num_parameters: int = 1, init: float = 0.25, device: Any = None, dtype: Any = None
+    ) -> None:
+        super().__init__()
+        self.num_parameters = num_parameters
+        self.init = init
+        self.weight = Parameter(_creation.empty((num_parameters,), device=device, dtype=dtype))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        nn_init.constant_(self.weight, self.init)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.prelu(input, self.weight)
+
+    def extra_repr(self) -> str:
+        return f"num_parameters={self.num_parameters}"
+
+
+class Softmax2d(Module):
+    """Softmax over the channels of each position: ``(N, C, H, W)`` or ``(C, H, W)``, dimension -3."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        if input.dim() not in (3, 4):
+            raise ValueError(f"Softmax2d: expected input to be 3D or 4D, got {input.dim()}D instead")
+        return F.softmax(input, -3)

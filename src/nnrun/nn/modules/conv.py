@@ -160,6 +160,42 @@ class Conv2d(_Conv):
         return F.conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
 
+class ConvTranspose1d(_ConvNd):
+    """Transposed 1-D convolution: ``(N, C_in, L)`` → ``(N, C_out, L_out)`` with
+    ``L_out = (L - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1``."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Any,
+        stride: Any = 1,
+        padding: Any = 0,
+        output_padding: Any = 0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation: Any = 1,
+        padding_mode: str = "zeros",
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        if isinstance(padding, str):
+            raise ValueError(f'padding "{padding}" is not supported by ConvTranspose1d')
+        super().__init__(
+            1, in_channels, out_channels, kernel_size, stride, padding, dilation, True, output_padding,
+            groups, bias, padding_mode, device, dtype,
+        )  # fmt: skip
+
+    def forward(self, input: Tensor, output_size: Any = None) -> Tensor:
+        output_padding = self.output_padding
+        if output_size is not None:
+            output_padding = _output_padding_for(self, input, output_size, 1)
+        return F.conv_transpose1d(
+            input, self.weight, self.bias, self.stride, self.padding, output_padding, self.groups,
+            self.dilation,
+        )  # fmt: skip
+
+
 class ConvTranspose2d(_ConvNd):
     """Transposed 2-D convolution: ``(N, C_in, H, W)`` → ``(N, C_out, H_out, W_out)`` with
     ``H_out = (H - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1``."""
@@ -189,7 +225,7 @@ class ConvTranspose2d(_ConvNd):
     def forward(self, input: Tensor, output_size: Any = None) -> Tensor:
         output_padding = self.output_padding
         if output_size is not None:
-            output_padding = self._output_padding_for(input, output_size)
+            output_padding = _output_padding_for(self, input, output_size, 2)
         return F.conv_transpose2d(
             input,
             self.weight,
@@ -201,21 +237,23 @@ class ConvTranspose2d(_ConvNd):
             self.dilation,
         )
 
-    def _output_padding_for(self, input: Tensor, output_size: Any) -> tuple[int, ...]:
-        """The output_padding that makes the output ``output_size`` (its last two entries are used)."""
-        wanted = list(output_size)[-2:]
-        extra = []
-        for i in range(2):
-            smallest = (
-                (input.shape[-2 + i] - 1) * self.stride[i]
-                - 2 * self.padding[i]
-                + self.dilation[i] * (self.kernel_size[i] - 1)
-                + 1
+
+def _output_padding_for(layer: _ConvNd, input: Tensor, output_size: Any, dims: int) -> tuple[int, ...]:
+    """The output_padding that makes a transposed convolution's output ``output_size`` (its last ``dims``
+    entries are used)."""
+    wanted = list(output_size)[-dims:]
+    extra = []
+    for i in range(dims):
+        smallest = (
+            (input.shape[-dims + i] - 1) * layer.stride[i]
+            - 2 * layer.padding[i]
+            + layer.dilation[i] * (layer.kernel_size[i] - 1)
+            + 1
+        )
+        if not smallest <= wanted[i] < smallest + layer.stride[i]:
+            raise ValueError(
+                f"requested an output size of {wanted}, but valid sizes range from {smallest} to "
+                f"{smallest + layer.stride[i] - 1} (for an input of {list(input.shape[-dims:])})"
             )
-            if not smallest <= wanted[i] < smallest + self.stride[i]:
-                raise ValueError(
-                    f"requested an output size of {wanted}, but valid sizes range from {smallest} to "
-                    f"{smallest + self.stride[i] - 1} (for an input of {list(input.shape[-2:])})"
-                )
-            extra.append(wanted[i] - smallest)
-        return tuple(extra)
+        extra.append(wanted[i] - smallest)
+    return tuple(extra)
