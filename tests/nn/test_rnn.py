@@ -4,15 +4,19 @@ dropout between layers, errors, YAML."""
 
 import itertools
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
+from typer.testing import CliRunner
 
 import nnrun
 from nnrun import nn
 from nnrun.autograd import gradcheck
 from nnrun.config import build_model
 from nnrun.nn.utils import rnn as rnn_utils
+from nnrun.summary import mult_adds
+from nnrun_cli.app import app
 
 torch = pytest.importorskip("torch")
 torch_rnn_utils = pytest.importorskip("torch.nn.utils.rnn")
@@ -422,3 +426,19 @@ def test_recurrent_layers_build_from_yaml():
     assert repr(lstm) == "LSTM(3, 4, num_layers=2, batch_first=True, bidirectional=True)"
     for name in ("RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell"):
         assert name in nn.LAYERS.entries()
+
+
+# ----- summary and `nnrun inspect` (tuple outputs) -----
+def test_summary_of_the_lstm_zoo_model_counts_every_step():
+    zoo = Path(__file__).resolve().parents[2] / "configs" / "models" / "lstm_classifier.yaml"
+    result = nnrun.summary(build_model(zoo), (8, 4))
+    lstm = next(layer for layer in result.layers if layer.class_name == "LSTM")
+    assert "[1, 8, 32], [2, 1, 32], [2, 1, 32]" in str(result)
+    assert lstm.mult_adds == 8 * (128 * 4 + 3 * 128 * 32)  # 8 steps x every weight matrix
+    assert result.total_params == 13_444
+    inspected = CliRunner().invoke(app, ["inspect", str(zoo)], env={"NO_COLOR": "1", "COLUMNS": "120"})
+    assert inspected.exit_code == 0, inspected.output
+    assert "LSTM (lstm): 1-1" in inspected.stdout and "Total params: 13,444" in inspected.stdout
+    packed = rnn_utils.pack_sequence([nnrun.ones(3, 2), nnrun.ones(1, 2)])
+    gru = nn.GRU(2, 5, bidirectional=True)
+    assert mult_adds(gru, (packed,), gru(packed)) == 4 * 2 * (15 * 2 + 15 * 5)  # 4 packed rows, 2 directions

