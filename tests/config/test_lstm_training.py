@@ -1,31 +1,45 @@
-"""The LSTM zoo config learns a task that needs memory: the class of a sequence is its first symbol."""
+"""The LSTM zoo config learns a task that needs memory: the class of a sequence is its first token."""
 
 import json
 import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 from typer.testing import CliRunner
 
+from nnrun.data import DatasetError, OptionError, load_dataset
 from nnrun_cli.app import app
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 PLAIN_ENV = {"NO_COLOR": "1", "TERM": "dumb", "COLUMNS": "120"}
 
 
-def write_first_token_data(folder: Path, steps: int = 8, symbols: int = 4) -> None:
-    """train.npz (1,600) and test.npz (400): one-hot symbol sequences (N, steps, symbols), label = step 0."""
-    rng = np.random.default_rng(0)
-    for split, count in (("train", 1600), ("test", 400)):
-        sequence = rng.integers(0, symbols, (count, steps))
-        np.savez(folder / f"{split}.npz", x=np.eye(symbols, dtype=np.float32)[sequence], y=sequence[:, 0])
+def test_first_token_data_are_seeded_one_hot_sequences_labelled_by_step_zero():
+    train = load_dataset("first_token", split="train", steps=5, tokens=3, train_size=60, seed=2)
+    again = load_dataset("first_token", split="train", steps=5, tokens=3, train_size=60, seed=2)
+    test = load_dataset("first_token", split="test", steps=5, tokens=3, test_size=20, seed=2)
+    assert train.x.shape == (60, 5, 3) and train.x.dtype == np.float32 and test.x.shape == (20, 5, 3)
+    np.testing.assert_array_equal(train.x, again.x)
+    assert not np.array_equal(train.x[:20], test.x)
+    assert (train.x.sum(axis=2) == 1).all() and (train.x[:, 0].argmax(axis=1) == train.y).all()
+    assert train.y.dtype == np.int64 and set(train.y.tolist()) == {0, 1, 2}
+
+
+@pytest.mark.parametrize(
+    "options, match",
+    [({"steps": 0}, "steps must be an int >= 1"), ({"tokens": 2.5}, "tokens must be an int >= 1")],
+)
+def test_first_token_refuses_bad_options(options, match):
+    with pytest.raises(OptionError, match=match):
+        load_dataset("first_token", **options)
+    with pytest.raises(DatasetError, match="Unknown split"):
+        load_dataset("first_token", split="val")
 
 
 def test_lstm_classifier_learns_the_first_token(tmp_path):
-    write_first_token_data(tmp_path)
     started = time.perf_counter()
-    config, output = CONFIGS / "lstm_first_token.yaml", tmp_path / "run"
-    arguments = ["train", str(config), "--set", f"data.root={tmp_path}", "--output", str(output)]
+    arguments = ["train", str(CONFIGS / "lstm_first_token.yaml"), "--output", str(tmp_path / "run")]
     result = CliRunner().invoke(app, [*arguments, "--device", "cpu", "--quiet"], env=PLAIN_ENV)
     seconds = time.perf_counter() - started
     assert result.exit_code == 0, result.output

@@ -44,6 +44,140 @@ def _steps(batch_sizes: tuple[int, ...], reverse: bool) -> list[tuple[int, int]]
     return spans[::-1] if reverse else spans
 
 
+class _Tape:
+    """What forward keeps for backward, one row per row of the packed input: the state each step started
+    from (``h_prev``, ``c_prev``), the activated gates, ``tanh(c')`` and, for an LSTM projection, its input
+    ``m = o * tanh(c')``, or, for GRU, ``h W_hn^T + b_hn`` (which ``r`` scales)."""
+
+    def __init__(
+        self,
+        xp: Any,
+        rows: int,
+        out_size: int,
+        gate_size: int,
+        hidden: int,
+        mode: str,
+        proj: bool,
+        dtype: Any,
+    ) -> None:
+        def empty(width: int) -> Any:
+            return xp.empty((rows, width), dtype)
+
+        lstm = mode == "LSTM"
+        self.h_prev = empty(out_size)
+        self.gates = empty(gate_size)
+        self.c_prev = empty(hidden) if lstm else None
+        self.tanh_c = empty(hidden) if lstm else None
+        self.m = empty(hidden) if lstm and proj else None
+        self.hn = empty(hidden) if mode == "GRU" else None
+
+
+# ----- one step forward: ``a`` holds h W_hh^T on entry and the activated gates on exit; ``out`` gets h' -----
+def _rnn_step(xp: Any, mode: str, a: Any, pre: Any, out: Any) -> None:
+    a += pre
+    if mode == "RNN_TANH":
+        xp.tanh(a, out=a)
+    else:
+        xp.maximum(a, 0, out=a)
+    out[...] = a
+
+
+def _lstm_step(xp: Any, a: Any, pre: Any, c: Any, rows: slice, tape: _Tape, w_hr_t: Any, out: Any) -> None:
+    hidden = c.shape[1]
+    size = a.shape[0]
+    a += pre
+    _sigmoid_(a[:, : 2 * hidden], xp)
+    xp.tanh(a[:, 2 * hidden : 3 * hidden], out=a[:, 2 * hidden : 3 * hidden])
+    _sigmoid_(a[:, 3 * hidden :], xp)
+    i, f, g, o = (a[:, k * hidden : (k + 1) * hidden] for k in range(4))
+    c_in = c[:size]
+    tape.c_prev[rows] = c_in
+    c_new = f * c_in
+    c_new += i * g  # c' = f * c + i * g
+    c[:size] = c_new
+    tanh_c = tape.tanh_c[rows]
+    xp.tanh(c_new, out=tanh_c)
+    if w_hr_t is None:
+        xp.multiply(o, tanh_c, out=out)  # h' = o * tanh(c')
+    else:
+        m = tape.m[rows]
+        xp.multiply(o, tanh_c, out=m)
+        xp.matmul(m, w_hr_t, out=out)  # h' = (o * tanh(c')) W_hr^T
+
+
+def _gru_step(xp: Any, a: Any, pre: Any, h_in: Any, b_hh: Any, rows: slice, tape: _Tape, out: Any) -> None:
+    hidden = h_in.shape[1]
+    if b_hh is not None:
+        a += b_hh
+    tape.hn[rows] = a[:, 2 * hidden :]
+    a[:, : 2 * hidden] += pre[:, : 2 * hidden]
+    _sigmoid_(a[:, : 2 * hidden], xp)
+    r, z, new = a[:, :hidden], a[:, hidden : 2 * hidden], a[:, 2 * hidden :]
+    new *= r
+    new += pre[:, 2 * hidden :]
+    xp.tanh(new, out=new)  # n = tanh(x W_in^T + b_in + r * (h W_hn^T + b_hn))
+    xp.subtract(h_in, new, out=out)
+    out *= z
+    out += new  # h' = n + z * (h - n)
+
+
+# ----- one step backward: ``g_out`` is dL/dh'; fills the step's rows of dL/da and returns dL/dh -----
+def _rnn_step_backward(xp: Any, mode: str, g_out: Any, a: Any, da: Any, w_hh: Any) -> Any:
+    if mode == "RNN_TANH":
+        xp.multiply(g_out, 1 - a * a, out=da)  # tanh' = 1 - tanh^2
+    else:
+        xp.multiply(g_out, a > 0, out=da)
+    return da @ w_hh
+
+
+def _lstm_step_backward(
+    xp: Any, g_out: Any, a: Any, da: Any, dc: Any, rows: slice, tape: _Tape, w_hr: Any, w_hh: Any
+) -> Any:
+    """``dc`` (dL/dc' in, dL/dc out) is updated in place."""
+    hidden = dc.shape[1]
+    size = a.shape[0]
+    if w_hr is not None:
+        g_out = g_out @ w_hr  # dL/dm with h' = m W_hr^T
+    i, f, g, o = (a[:, k * hidden : (k + 1) * hidden] for k in range(4))
+    tanh_c = tape.tanh_c[rows]
+    d_c = 1 - tanh_c * tanh_c
+    d_c *= o
+    d_c *= g_out
+    d_c += dc[:size]  # dL/dc' = carried + dL/dh' * o * (1 - tanh(c')^2)
+    xp.multiply(d_c, g, out=da[:, :hidden])  # dL/di
+    xp.multiply(d_c, tape.c_prev[rows], out=da[:, hidden : 2 * hidden])  # dL/df
+    xp.multiply(d_c, i, out=da[:, 2 * hidden : 3 * hidden])  # dL/dg
+    xp.multiply(g_out, tanh_c, out=da[:, 3 * hidden :])  # dL/do
+    dc[:size] = d_c * f
+    sig = a[:, : 2 * hidden]
+    da[:, : 2 * hidden] *= sig * (1 - sig)  # σ' = σ(1 - σ)
+    da[:, 2 * hidden : 3 * hidden] *= 1 - g * g
+    da[:, 3 * hidden :] *= o * (1 - o)
+    return da @ w_hh
+
+
+def _gru_step_backward(
+    xp: Any, g_out: Any, a: Any, da: Any, da_h: Any, rows: slice, tape: _Tape, w_hh: Any
+) -> Any:
+    """``da`` gets dL/d(input-side pre-activations), ``da_h`` dL/d(hidden-side ones): they differ in n."""
+    hidden = a.shape[1] // 3
+    r, z, new = a[:, :hidden], a[:, hidden : 2 * hidden], a[:, 2 * hidden :]
+    d_new = g_out * (1 - z)
+    d_new *= 1 - new * new  # dL/d(n's pre-activation)
+    da[:, 2 * hidden :] = d_new
+    xp.multiply(d_new, r, out=da_h[:, 2 * hidden :])  # through r * (h W_hn^T + b_hn)
+    d_r = d_new * tape.hn[rows]
+    d_r *= r * (1 - r)
+    da[:, :hidden] = d_r
+    d_z = g_out * (tape.h_prev[rows] - new)
+    d_z *= z * (1 - z)
+    da[:, hidden : 2 * hidden] = d_z
+    da_h[:, : 2 * hidden] = da[:, : 2 * hidden]
+    carried = g_out * z  # h' = n + z * (h - n) holds h directly
+    carried += da_h @ w_hh
+    return carried
+
+
 class Recurrence(Function):
     """One layer and direction of a recurrent network over a packed batch.
 
@@ -57,171 +191,84 @@ class Recurrence(Function):
     @staticmethod
     def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, mode, batch_sizes, reverse):
         xp = ctx.xp
-        lstm, gru = mode == "LSTM", mode == "GRU"
         shape = x.shape
         x2 = x.reshape(-1, shape[-1])
-        n, batch = x2.shape[0], batch_sizes[0]
-        hidden = w_ih.shape[0] // GATES[mode]
-        out_size = w_hh.shape[1]
+        batch, hidden, out_size = batch_sizes[0], w_ih.shape[0] // GATES[mode], w_hh.shape[1]
         dtype = x2.dtype
         w_hh_t = xp.ascontiguousarray(w_hh.T)  # small GEMMs run ~1.5x faster on a C-ordered right operand
         w_hr_t = None if w_hr is None else xp.ascontiguousarray(w_hr.T)
-        # input side of every step at once; the hidden-side bias joins it except GRU's n gate needs it apart
+        # the input side of every step at once; the hidden-side bias joins it but for GRU (r scales it in n)
         pre_x = x2 @ w_ih.T
         if b_ih is not None:
             pre_x += b_ih
-            if not gru:
+            if mode != "GRU":
                 pre_x += b_hh
         h = xp.zeros((batch, out_size), dtype) if h0 is None else h0.astype(dtype, copy=True)
         c = None
-        if lstm:
+        if mode == "LSTM":
             c = xp.zeros((batch, hidden), dtype) if c0 is None else c0.astype(dtype, copy=True)
-        y = xp.empty((n, out_size), dtype)
-        h_prev = xp.empty((n, out_size), dtype)  # the state each row's step started from
-        gates = xp.empty((n, w_ih.shape[0]), dtype)  # activated gates
-        extra = c_prev = tanh_c = None
-        if lstm:
-            c_prev = xp.empty((n, hidden), dtype)
-            tanh_c = xp.empty((n, hidden), dtype)
-            if w_hr is not None:
-                extra = xp.empty((n, hidden), dtype)  # o * tanh(c), the projection's input
-        elif gru:
-            extra = xp.empty((n, hidden), dtype)  # h W_hn^T + b_hn, which r scales
+        y = xp.empty((x2.shape[0], out_size), dtype)
+        tape = _Tape(xp, x2.shape[0], out_size, w_ih.shape[0], hidden, mode, w_hr is not None, dtype)
         for start, size in _steps(batch_sizes, reverse):
             rows = slice(start, start + size)
-            h_in = h[:size]
-            h_prev[rows] = h_in
-            a = gates[rows]
+            h_in, a, out = h[:size], tape.gates[rows], y[rows]
+            tape.h_prev[rows] = h_in
             xp.matmul(h_in, w_hh_t, out=a)
-            if lstm:
-                a += pre_x[rows]
-                _sigmoid_(a[:, : 2 * hidden], xp)
-                xp.tanh(a[:, 2 * hidden : 3 * hidden], out=a[:, 2 * hidden : 3 * hidden])
-                _sigmoid_(a[:, 3 * hidden :], xp)
-                c_in = c[:size]
-                c_prev[rows] = c_in
-                c_new = a[:, hidden : 2 * hidden] * c_in
-                c_new += a[:, :hidden] * a[:, 2 * hidden : 3 * hidden]
-                c[:size] = c_new
-                t_c = tanh_c[rows]
-                xp.tanh(c_new, out=t_c)
-                if w_hr is None:
-                    xp.multiply(a[:, 3 * hidden :], t_c, out=y[rows])
-                else:
-                    m = extra[rows]
-                    xp.multiply(a[:, 3 * hidden :], t_c, out=m)
-                    xp.matmul(m, w_hr_t, out=y[rows])
-            elif gru:
-                if b_hh is not None:
-                    a += b_hh
-                extra[rows] = a[:, 2 * hidden :]
-                p = pre_x[rows]
-                a[:, : 2 * hidden] += p[:, : 2 * hidden]
-                _sigmoid_(a[:, : 2 * hidden], xp)
-                new = a[:, 2 * hidden :]
-                new *= a[:, :hidden]
-                new += p[:, 2 * hidden :]
-                xp.tanh(new, out=new)
-                out = y[rows]
-                xp.subtract(h_in, new, out=out)
-                out *= a[:, hidden : 2 * hidden]
-                out += new  # h' = n + z * (h - n)
+            if mode == "LSTM":
+                _lstm_step(xp, a, pre_x[rows], c, rows, tape, w_hr_t, out)
+            elif mode == "GRU":
+                _gru_step(xp, a, pre_x[rows], h_in, b_hh, rows, tape, out)
             else:
-                a += pre_x[rows]
-                if mode == "RNN_TANH":
-                    xp.tanh(a, out=a)
-                else:
-                    xp.maximum(a, 0, out=a)
-                y[rows] = a
-            h[:size] = y[rows]
-        ctx.options = (mode, batch_sizes, reverse, shape, hidden, h0 is not None, c0 is not None)
-        ctx.save_for_backward(x2, w_ih, w_hh, w_hr, h_prev, gates, c_prev, tanh_c, extra)
+                _rnn_step(xp, mode, a, pre_x[rows], out)
+            h[:size] = out
+        ctx.options = (mode, batch_sizes, reverse, shape, h0 is not None, c0 is not None)
+        ctx.tape = tape
+        ctx.save_for_backward(x2, w_ih, w_hh, w_hr)
         y = y.reshape((*shape[:-1], out_size))
-        return (y, h, c) if lstm else (y, h)
+        return (y, h, c) if mode == "LSTM" else (y, h)
 
     @staticmethod
     def backward(ctx, grad_y, grad_h, grad_c=None):
         xp = ctx.xp
-        mode, batch_sizes, reverse, shape, hidden, has_h0, has_c0 = ctx.options
-        x2, w_ih, w_hh, w_hr, h_prev, gates, c_prev, tanh_c, extra = ctx.saved_tensors
-        lstm, gru = mode == "LSTM", mode == "GRU"
+        mode, batch_sizes, reverse, shape, has_h0, has_c0 = ctx.options
+        x2, w_ih, w_hh, w_hr = ctx.saved_tensors
+        tape = ctx.tape
         grad_y = grad_y.reshape(-1, w_hh.shape[1])
         dh = grad_h.astype(x2.dtype, copy=True)  # dL/dh of the state carried between steps
-        dc = grad_c.astype(x2.dtype, copy=True) if lstm else None
-        d_pre = xp.empty_like(gates)  # dL/da for every row: the input-side pre-activations
-        d_pre_h = xp.empty_like(gates) if gru else d_pre  # hidden side (differs for GRU's n gate)
-        d_out = xp.empty_like(grad_y) if w_hr is not None else None  # dL/dh' before the projection
+        dc = grad_c.astype(x2.dtype, copy=True) if mode == "LSTM" else None
+        d_pre = xp.empty_like(tape.gates)  # dL/da of every row, input side
+        d_pre_h = xp.empty_like(tape.gates) if mode == "GRU" else d_pre  # hidden side
+        d_out = xp.empty_like(grad_y) if w_hr is not None else None  # dL/dh' of every row
         for start, size in reversed(_steps(batch_sizes, reverse)):
             rows = slice(start, start + size)
             g_out = grad_y[rows] + dh[:size]
-            a, da = gates[rows], d_pre[rows]
-            if lstm:
-                if w_hr is not None:
+            a, da = tape.gates[rows], d_pre[rows]
+            if mode == "LSTM":
+                if d_out is not None:
                     d_out[rows] = g_out
-                    g_out = g_out @ w_hr  # dL/dm with h' = m W_hr^T
-                i, f = a[:, :hidden], a[:, hidden : 2 * hidden]
-                g, o = a[:, 2 * hidden : 3 * hidden], a[:, 3 * hidden :]
-                t_c = tanh_c[rows]
-                # dL/dc' = carried + dL/dh' * o * (1 - tanh(c')^2)
-                d_c = 1 - t_c * t_c
-                d_c *= o
-                d_c *= g_out
-                d_c += dc[:size]
-                xp.multiply(g_out, t_c, out=da[:, 3 * hidden :])  # dL/do
-                xp.multiply(d_c, g, out=da[:, :hidden])  # dL/di
-                xp.multiply(d_c, c_prev[rows], out=da[:, hidden : 2 * hidden])  # dL/df
-                xp.multiply(d_c, i, out=da[:, 2 * hidden : 3 * hidden])  # dL/dg
-                dc[:size] = d_c * f
-                sig = a[:, : 2 * hidden]
-                da[:, : 2 * hidden] *= sig * (1 - sig)  # σ' = σ(1 - σ)
-                da[:, 2 * hidden : 3 * hidden] *= 1 - g * g
-                da[:, 3 * hidden :] *= o * (1 - o)
-                dh[:size] = da @ w_hh
-            elif gru:
-                r, z, new = a[:, :hidden], a[:, hidden : 2 * hidden], a[:, 2 * hidden :]
-                dah = d_pre_h[rows]
-                d_new = g_out * (1 - z)
-                d_new *= 1 - new * new  # dL/d(pre-activation of n)
-                da[:, 2 * hidden :] = d_new
-                xp.multiply(d_new, r, out=dah[:, 2 * hidden :])
-                d_r = d_new * extra[rows]
-                d_r *= r * (1 - r)
-                da[:, :hidden] = d_r
-                d_z = g_out * (h_prev[rows] - new)
-                d_z *= z * (1 - z)
-                da[:, hidden : 2 * hidden] = d_z
-                dah[:, : 2 * hidden] = da[:, : 2 * hidden]
-                carried = g_out * z
-                carried += dah @ w_hh
-                dh[:size] = carried
+                dh[:size] = _lstm_step_backward(xp, g_out, a, da, dc, rows, tape, w_hr, w_hh)
+            elif mode == "GRU":
+                dh[:size] = _gru_step_backward(xp, g_out, a, da, d_pre_h[rows], rows, tape, w_hh)
             else:
-                if mode == "RNN_TANH":
-                    xp.multiply(g_out, 1 - a * a, out=da)
-                else:
-                    xp.multiply(g_out, a > 0, out=da)
-                dh[:size] = da @ w_hh
+                dh[:size] = _rnn_step_backward(xp, mode, g_out, a, da, w_hh)
         needs = ctx.needs_input_grad
-        grad_x = (d_pre @ w_ih).reshape(shape) if needs[0] else None
-        grad_w_ih = d_pre.T @ x2 if needs[3] else None
-        grad_w_hh = d_pre_h.T @ h_prev if needs[4] else None
-        grad_b_ih = d_pre.sum(axis=0) if needs[5] else None
-        grad_b_hh = d_pre_h.sum(axis=0) if needs[6] else None
-        grad_w_hr = d_out.T @ extra if w_hr is not None and needs[7] else None
-        grad_h0 = dh if has_h0 and needs[1] else None
-        grad_c0 = dc if has_c0 and needs[2] else None
         return (
-            grad_x,
-            grad_h0,
-            grad_c0,
-            grad_w_ih,
-            grad_w_hh,
-            grad_b_ih,
-            grad_b_hh,
-            grad_w_hr,
+            (d_pre @ w_ih).reshape(shape) if needs[0] else None,
+            dh if has_h0 and needs[1] else None,
+            dc if has_c0 and needs[2] else None,
+            d_pre.T @ x2 if needs[3] else None,
+            d_pre_h.T @ tape.h_prev if needs[4] else None,
+            d_pre.sum(axis=0) if needs[5] else None,
+            d_pre_h.sum(axis=0) if needs[6] else None,
+            d_out.T @ tape.m if w_hr is not None and needs[7] else None,
             None,
             None,
             None,
         )
+
+    def release(self) -> None:
+        super().release()
+        self.tape = None
 
 
 def recurrence(
