@@ -442,3 +442,16 @@ def test_summary_of_the_lstm_zoo_model_counts_every_step():
     packed = rnn_utils.pack_sequence([nnrun.ones(3, 2), nnrun.ones(1, 2)])
     gru = nn.GRU(2, 5, bidirectional=True)
     assert mult_adds(gru, (packed,), gru(packed)) == 4 * 2 * (15 * 2 + 15 * 5)  # 4 packed rows, 2 directions
+
+
+def test_state_dict_round_trip_through_a_file(tmp_path):
+    nnrun.manual_seed(0)
+    lstm = nn.LSTM(3, 4, num_layers=2, bidirectional=True, proj_size=2, batch_first=True)
+    nnrun.save(lstm.state_dict(), tmp_path / "lstm.safetensors")
+    fresh = nn.LSTM(3, 4, num_layers=2, bidirectional=True, proj_size=2, batch_first=True)
+    fresh.load_state_dict(nnrun.load(tmp_path / "lstm.safetensors"))
+    x = nnrun.randn(2, 5, 3)
+    with nnrun.no_grad():
+        (out_a, (h_a, c_a)), (out_b, (h_b, c_b)) = lstm(x), fresh(x)
+    for a, b in ((out_a, out_b), (h_a, h_b), (c_a, c_b)):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
