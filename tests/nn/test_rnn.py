@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 import nnrun
 from nnrun import nn
 from nnrun.autograd import gradcheck
-from nnrun.config import build_model
+from nnrun.config import build_model, to_yaml
 from nnrun.nn.utils import rnn as rnn_utils
 from nnrun.summary import mult_adds
 from nnrun_cli.app import app
@@ -455,3 +455,14 @@ def test_state_dict_round_trip_through_a_file(tmp_path):
         (out_a, (h_a, c_a)), (out_b, (h_b, c_b)) = lstm(x), fresh(x)
     for a, b in ((out_a, out_b), (h_a, h_b), (c_a, c_b)):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_python_built_recurrent_layers_write_and_rebuild_from_yaml():
+    model = nn.Sequential(
+        nn.RNN(3, 4, nonlinearity="relu"), nn.LSTM(3, 5, proj_size=2), nn.GRUCell(2, 3, bias=False)
+    )
+    rebuilt = build_model(to_yaml(model))
+    assert repr(rebuilt) == repr(model) and rebuilt[0].nonlinearity == "relu"
+    assert [tuple(v.shape) for v in rebuilt.state_dict().values()] == [
+        tuple(v.shape) for v in model.state_dict().values()
+    ]
