@@ -53,3 +53,12 @@ def test_recurrence_output_shapes():
     x = leaf(5, 3, INPUT)
     y, h, c = recurrence(x, None, None, _weights("LSTM", 2, True), "LSTM", (3,) * 5)
     assert tuple(y.shape) == (5, 3, 2) and tuple(h.shape) == (3, 2) and tuple(c.shape) == (3, HIDDEN)
+
+
+def test_an_input_changed_in_place_after_forward_is_caught():
+    x = leaf(4, 2, INPUT)
+    y = x * 1.0
+    out, _ = recurrence(y, None, None, _weights("GRU", 0, True), "GRU", (2,) * 4)
+    y.add_(1.0)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        out.sum().backward()

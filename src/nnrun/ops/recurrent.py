@@ -223,7 +223,7 @@ class Recurrence(Function):
             h[:size] = out
         ctx.options = (mode, batch_sizes, reverse, shape, h0 is not None, c0 is not None)
         ctx.tape = tape
-        ctx.save_for_backward(x2, w_ih, w_hh, w_hr)
+        ctx.save_for_backward(x, w_ih, w_hh, w_hr)  # x itself, so an in-place change of it is caught
         y = y.reshape((*shape[:-1], out_size))
         return (y, h, c) if mode == "LSTM" else (y, h)
 
@@ -231,7 +231,8 @@ class Recurrence(Function):
     def backward(ctx, grad_y, grad_h, grad_c=None):
         xp = ctx.xp
         mode, batch_sizes, reverse, shape, has_h0, has_c0 = ctx.options
-        x2, w_ih, w_hh, w_hr = ctx.saved_tensors
+        x, w_ih, w_hh, w_hr = ctx.saved_tensors
+        x2 = x.reshape(-1, shape[-1])
         tape = ctx.tape
         grad_y = grad_y.reshape(-1, w_hh.shape[1])
         dh = grad_h.astype(x2.dtype, copy=True)  # dL/dh of the state carried between steps
