@@ -10,10 +10,12 @@ What is counted
     * Multiply-adds, per call: ``Linear`` ``rows × in_features × out_features``; ``ConvNd``
       ``output elements × in_channels / groups × prod(kernel_size)``; ``ConvTransposeNd``
       ``input elements × out_channels / groups × prod(kernel_size)`` (bias additions are not counted);
-      ``Embedding`` 0 (a lookup); any other module with its own parameters (BatchNorm, LayerNorm, user layers)
-      ``batch × own parameters``, torchinfo's convention; parameter-free modules (activations, pooling,
-      dropout, reshapes) 0. Functional operations inside ``forward`` (``out + identity``) are not modules and
-      are not counted.
+      ``Embedding`` 0 (a lookup); recurrent layers and cells ``rows × weight elements`` (every weight matrix
+      of every layer and direction meets each time step of each sequence once; ``rows`` is the output's
+      elements over its last dimension, so packed and unbatched inputs count their steps); any other
+      module with its own parameters (BatchNorm, LayerNorm, user layers) ``batch × own parameters``,
+      torchinfo's convention; parameter-free modules (activations, pooling, dropout, reshapes) 0.
+      Functional operations inside ``forward`` (``out + identity``) are not modules and are not counted.
     * Memory: parameters and buffers at their dtype's item size; the forward activation estimate is the sum
       of the output sizes of the leaf module calls (modules without children), in-place results included.
 """
@@ -432,9 +434,13 @@ def mult_adds(module: nn.Module, args: tuple[Any, ...], output: Any) -> int:
         return out.numel() * (module.in_channels // module.groups) * math.prod(module.kernel_size)
     if isinstance(module, nn.Embedding):
         return 0
+    if isinstance(module, _RECURRENT):
+        rows = out.numel() // max(out.shape[-1], 1) if out.dim() else 1
+        return rows * sum(p.numel() for name, p in module.named_parameters() if name.startswith("weight"))
     own = sum(p.numel() for p in module._parameters.values() if p is not None)
     return (out.shape[0] if out.dim() else 1) * own
 
 
 _CONVS = (nn.Conv1d, nn.Conv2d)
+_RECURRENT = (nn.RNNBase, nn.RNNCellBase)
 _TRANSPOSED_CONVS = (nn.ConvTranspose2d,)

@@ -5,10 +5,25 @@ from pathlib import Path
 import pytest
 
 import nnrun
-from nnrun import models
+from nnrun import models, nn
 from nnrun.config import build_model, load
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+
+
+class LSTMClassifier(nn.Module):
+    """The Python twin of configs/models/lstm_classifier.yaml."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lstm = nn.LSTM(4, 32, num_layers=2, batch_first=True)
+        self.fc = nn.Linear(32, 4)
+
+    def forward(self, x):
+        _, (h_n, _) = self.lstm(x)
+        return self.fc(h_n[-1])
+
+
 ZOO = {
     "mlp_mnist.yaml": (models.MLP, (1, 28, 28), 269_322),
     "lenet_mnist.yaml": (models.LeNet5, (1, 28, 28), 61_706),
@@ -16,6 +31,7 @@ ZOO = {
     "resnet20_cifar10.yaml": (models.resnet20, (3, 32, 32), 272_474),
     "resnet18_cifar10.yaml": (lambda: models.resnet18(num_classes=10, stem="cifar"), (3, 32, 32), 11_173_962),
     "resnet18_imagenet.yaml": (models.resnet18, (3, 224, 224), 11_689_512),
+    "lstm_first_token.yaml": (LSTMClassifier, (8, 4), 13_444),
 }
 
 
@@ -62,3 +78,11 @@ def test_model_files_are_usable_alone():
 def test_every_zoo_file_is_tested():
     tested = set(ZOO) | {"containers_demo.yaml"}
     assert {path.name for path in CONFIGS.glob("*.yaml")} == tested
+
+
+def test_yaml_lstm_classifier_computes_what_the_python_one_computes(built):
+    model, reference = built["lstm_first_token.yaml"], LSTMClassifier()
+    model.load_state_dict(reference.state_dict())
+    x = nnrun.randn(3, 8, 4)
+    with nnrun.no_grad():
+        assert nnrun.allclose(model(x), reference(x), rtol=1e-5, atol=1e-6)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from nnrun.autograd.function import Function
@@ -25,7 +26,9 @@ class Linear(Function):
         ctx.dtypes = (x.dtype, weight.dtype, None if bias is None else bias.dtype)
         ctx.x_ndim = x.ndim
         x, weight = promote(x, weight)
-        y = x @ weight.T
+        # leading dims folded into rows: one GEMM (NumPy runs a stacked matmul ~4x slower at (35, 20, 200))
+        rows = math.prod(x.shape[:-1])
+        y = (x.reshape(rows, x.shape[-1]) @ weight.T).reshape(*x.shape[:-1], weight.shape[0])
         if bias is not None:
             y, bias = promote(y, bias)
             y += bias
@@ -37,13 +40,13 @@ class Linear(Function):
         x, weight = ctx.saved_tensors
         needs_x, needs_w, needs_b = ctx.needs_input_grad
         x_dtype, w_dtype, b_dtype = ctx.dtypes
-        out_features = weight.shape[0]
-        grad_rows = grad_out.reshape(-1, out_features)  # (N, out) with every leading dim folded into N
+        rows = math.prod(x.shape[:-1])
+        grad_rows = grad_out.reshape(rows, weight.shape[0])  # (N, out) with every leading dim folded into N
         grad_x = grad_w = grad_b = None
         if needs_x:
-            grad_x = (grad_out @ weight).astype(x_dtype, copy=False)  # dL/dx = g W
+            grad_x = (grad_rows @ weight).reshape(x.shape).astype(x_dtype, copy=False)  # dL/dx = g W
         if needs_w:
-            grad_w = (grad_rows.T @ x.reshape(-1, weight.shape[1])).astype(
+            grad_w = (grad_rows.T @ x.reshape(rows, weight.shape[1])).astype(
                 w_dtype, copy=False
             )  # dL/dW = g^T x
         if needs_b:

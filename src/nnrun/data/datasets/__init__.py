@@ -5,7 +5,7 @@ from nnrun.data.datasets.mnist import FASHION_MNIST, MNIST, load_idx_family
 from nnrun.data.datasets.npz import load_npz
 from nnrun.data.datasets.registry import DATASETS, load_dataset
 from nnrun.data.datasets.sample import load_mnist_sample
-from nnrun.data.datasets.synthetic import make_classification
+from nnrun.data.datasets.synthetic import make_classification, make_first_token
 
 __all__ = [
     "DATASETS",
@@ -17,5 +17,6 @@ __all__ = [
     "load_mnist_sample",
     "load_npz",
     "make_classification",
+    "make_first_token",
     "read_cifar_binary",
 ]

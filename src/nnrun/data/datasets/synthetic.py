@@ -1,4 +1,5 @@
-"""A seeded synthetic classification set: Gaussian clusters, one per class, for smoke tests."""
+"""Seeded synthetic classification sets for smoke tests: Gaussian clusters, one per class; and sequences whose
+class is their first token, a task that needs memory."""
 
 from __future__ import annotations
 
@@ -93,6 +94,47 @@ def check_classification(**options: Any) -> None:
             name,
             f"synthetic: {sizes[0]:,} + {sizes[1]:,} samples of shape {list(shape)} would take {problem}",
         )
+
+
+def make_first_token(
+    split: str = "train",
+    *,
+    steps: int = 8,
+    tokens: int = 4,
+    train_size: int = 1600,
+    test_size: int = 400,
+    seed: int = 0,
+    transform: BatchTransform | None = None,
+) -> ArrayDataset:
+    """Float32 one-hot sequences (N, steps, tokens) of uniformly drawn tokens, labelled (int64) with the token
+    of step 0: a model must carry it through ``steps - 1`` more steps (a recurrent layer's memory test)."""
+    if split not in _SPLIT_STREAM:
+        raise DatasetError(f"Unknown split {split!r}: expected 'train' or 'test'.")
+    check_first_token(steps=steps, tokens=tokens, train_size=train_size, test_size=test_size, seed=seed)
+    n = train_size if split == "train" else test_size
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_SPLIT_STREAM[split],)))
+    sequence = rng.integers(0, tokens, (n, steps))
+    return ArrayDataset(
+        np.eye(tokens, dtype=np.float32)[sequence], sequence[:, 0].astype(np.int64), transform
+    )
+
+
+def check_first_token(**options: Any) -> None:
+    """Check :func:`make_first_token`'s options; raise :class:`OptionError` naming the first bad one."""
+    values = inspect.signature(make_first_token).bind("train", **options)
+    values.apply_defaults()
+    given = values.arguments
+    for name in ("steps", "tokens", "train_size", "test_size", "seed"):
+        least = 1 if name in ("steps", "tokens") else 0
+        if not _is_int(given[name]) or given[name] < least:
+            raise OptionError(name, f"first_token: {name} must be an int >= {least}, got {given[name]!r}")
+    size = given["train_size"] + given["test_size"]
+    problem = too_large(
+        4 * size * given["steps"] * given["tokens"]
+        + 8 * max(given["train_size"], given["test_size"]) * given["steps"]
+    )
+    if problem:
+        raise OptionError("train_size", f"first_token: {size:,} sequences would take {problem}")
 
 
 def _is_int(value: Any) -> bool:

@@ -69,12 +69,16 @@ from nnrun.nn.modules.pooling import (
     MaxPool1d,
     MaxPool2d,
 )
+from nnrun.nn.modules.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from nnrun.nn.modules.sparse import Embedding, EmbeddingBag
 from nnrun.nn.modules.upsampling import Upsample
 
 __all__ = [
     "ELU",
     "GELU",
+    "GRU",
+    "LSTM",
+    "RNN",
     "AdaptiveAvgPool1d",
     "AdaptiveAvgPool2d",
     "AdaptiveMaxPool1d",
@@ -103,6 +107,7 @@ __all__ = [
     "Embedding",
     "EmbeddingBag",
     "Flatten",
+    "GRUCell",
     "GroupNorm",
     "Hardswish",
     "Hardtanh",
@@ -112,6 +117,7 @@ __all__ = [
     "InstanceNorm2d",
     "KLDivLoss",
     "L1Loss",
+    "LSTMCell",
     "LayerNorm",
     "LazyBatchNorm1d",
     "LazyBatchNorm2d",
@@ -131,6 +137,9 @@ __all__ = [
     "PairwiseDistance",
     "PixelShuffle",
     "PixelUnshuffle",
+    "RNNBase",
+    "RNNCell",
+    "RNNCellBase",
     "ReLU",
     "ReLU6",
     "ReflectionPad1d",

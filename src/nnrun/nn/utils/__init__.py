@@ -1,5 +1,7 @@
-"""Training utilities: gradient clipping and flattening parameters into one vector."""
+"""Training utilities: gradient clipping, flattening parameters into one vector, and ``rnn`` (padding and
+packing sequences)."""
 
+from nnrun.nn.utils import rnn
 from nnrun.nn.utils.clip_grad import clip_grad_norm_, clip_grad_value_, clip_grads_with_norm_, get_total_norm
 from nnrun.nn.utils.convert_parameters import parameters_to_vector, vector_to_parameters
 
@@ -9,5 +11,6 @@ __all__ = [
     "clip_grads_with_norm_",
     "get_total_norm",
     "parameters_to_vector",
+    "rnn",
     "vector_to_parameters",
 ]
