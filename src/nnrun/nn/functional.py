@@ -6,7 +6,9 @@ Each name is the op's own public function (one hop to its ``Function``), with Py
 from __future__ import annotations
 
 from nnrun._tensor import Tensor
+from nnrun.nn import multi_head_attention as _multi_head_attention
 from nnrun.ops import activation as _activation
+from nnrun.ops import attention as _attention
 from nnrun.ops import conv as _conv
 from nnrun.ops import cross_entropy as _cross_entropy
 from nnrun.ops import dropout as _dropout
@@ -83,3 +85,7 @@ adaptive_max_pool2d = _pooling.adaptive_max_pool2d
 
 # ----- resampling (ops/upsampling.py) -----
 interpolate = _upsampling.interpolate
+
+# ----- attention (ops/attention.py, nn/multi_head_attention.py) -----
+scaled_dot_product_attention = _attention.scaled_dot_product_attention
+multi_head_attention_forward = _multi_head_attention.multi_head_attention_forward
