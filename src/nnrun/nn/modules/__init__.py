@@ -14,6 +14,7 @@ from nnrun.nn.modules.activation import (
     Softplus,
     Tanh,
 )
+from nnrun.nn.modules.attention import MultiheadAttention
 from nnrun.nn.modules.batchnorm import BatchNorm1d, BatchNorm2d
 from nnrun.nn.modules.conv import Conv1d, Conv2d, ConvTranspose2d
 from nnrun.nn.modules.dropout import Dropout, Dropout2d
@@ -52,6 +53,13 @@ from nnrun.nn.modules.padding import (
 from nnrun.nn.modules.pixelshuffle import PixelShuffle, PixelUnshuffle
 from nnrun.nn.modules.pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d
 from nnrun.nn.modules.sparse import Embedding
+from nnrun.nn.modules.transformer import (
+    Transformer,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
 from nnrun.nn.modules.upsampling import Upsample
 
 __all__ = [
@@ -96,6 +104,7 @@ __all__ = [
     "LogSoftmax",
     "MSELoss",
     "MaxPool2d",
+    "MultiheadAttention",
     "NLLLoss",
     "PixelShuffle",
     "PixelUnshuffle",
@@ -113,6 +122,11 @@ __all__ = [
     "Softmax",
     "Softplus",
     "Tanh",
+    "Transformer",
+    "TransformerDecoder",
+    "TransformerDecoderLayer",
+    "TransformerEncoder",
+    "TransformerEncoderLayer",
     "Unflatten",
     "Upsample",
     "ZeroPad1d",
