@@ -24,7 +24,7 @@ class Linear(Function):
             )
         ctx.dtypes = (x.dtype, weight.dtype, None if bias is None else bias.dtype)
         x, weight = promote(x, weight)
-        y = x @ weight.T
+        y = _fold_matmul(x, weight.T)
         if bias is not None:
             y, bias = promote(y, bias)
             y += bias
@@ -40,7 +40,7 @@ class Linear(Function):
         grad_rows = grad_out.reshape(-1, out_features)  # (N, out) with every leading dim folded into N
         grad_x = grad_w = grad_b = None
         if needs_x:
-            grad_x = (grad_out @ weight).astype(x_dtype, copy=False)  # dL/dx = g W
+            grad_x = _fold_matmul(grad_out, weight).astype(x_dtype, copy=False)  # dL/dx = g W
         if needs_w:
             grad_w = (grad_rows.T @ x.reshape(-1, weight.shape[1])).astype(
                 w_dtype, copy=False
@@ -48,6 +48,14 @@ class Linear(Function):
         if needs_b:
             grad_b = grad_rows.sum(axis=0).astype(b_dtype, copy=False)  # dL/db = sum over rows of g
         return grad_x, grad_w, grad_b
+
+
+def _fold_matmul(a: Any, b: Any) -> Any:
+    """``a @ b`` for a matrix ``b``; a contiguous ``a`` of more than 2 dims goes as one ``(rows, k)`` GEMM
+    (NumPy's matmul runs one small GEMM per leading index: ~1.4x slower at (32, 64, 128) @ (128, 384))."""
+    if a.ndim <= 2 or a.size == 0 or not a.flags.c_contiguous:
+        return a @ b
+    return (a.reshape(-1, a.shape[-1]) @ b).reshape(*a.shape[:-1], b.shape[-1])
 
 
 def _as_matrix(shape: tuple[int, ...]) -> str:
