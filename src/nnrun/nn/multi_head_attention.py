@@ -127,16 +127,23 @@ def multi_head_attention_forward(
     static_v: Tensor | None = None,
     average_attn_weights: bool = True,
     is_causal: bool = False,
+    *,
+    _batch_first: bool = False,
 ) -> tuple[Tensor, Tensor | None]:
     """Multi-head attention; returns ``(output (L, N, E), weights or None)``, the weights ``(N, L, S)`` when
-    averaged over heads, ``(N, num_heads, L, S)`` when not (no ``N`` for unbatched input)."""
+    averaged over heads, ``(N, num_heads, L, S)`` when not (no ``N`` for unbatched input).
+
+    ``_batch_first`` (nnrun's ``MultiheadAttention`` only): batched inputs and the output are ``(N, L, E)``;
+    the projections then run on the inputs as they are laid out instead of on transposed views."""
     batched = _check_shapes(query, key, value, key_padding_mask, attn_mask, num_heads)
     if not batched:
         query, key, value = _unsqueeze_keep_identity(query, key, value)
         if key_padding_mask is not None:
             key_padding_mask = key_padding_mask.unsqueeze(0)
-    tgt_len, bsz, embed_dim = query.shape
-    src_len = key.shape[0]
+    batch_first = _batch_first and batched
+    seq_dim = 1 if batch_first else 0
+    tgt_len, bsz, embed_dim = query.shape[seq_dim], query.shape[1 - seq_dim], query.shape[2]
+    src_len = key.shape[seq_dim]
     if key_padding_mask is not None and attn_mask is not None and key_padding_mask.dtype != attn_mask.dtype:
         warnings.warn(
             "Support for mismatched key_padding_mask and attn_mask is deprecated. Use same type for both "
@@ -189,13 +196,14 @@ def multi_head_attention_forward(
     if bias_k is not None and bias_v is not None:
         if static_k is not None or static_v is not None:
             raise AssertionError("bias cannot be added to static key or value.")
-        k = shape.cat([k, bias_k.repeat(1, bsz, 1)])
-        v = shape.cat([v, bias_v.repeat(1, bsz, 1)])
+        repeats = (bsz, 1, 1) if batch_first else (1, bsz, 1)
+        k = shape.cat([k, bias_k.repeat(*repeats)], dim=seq_dim)
+        v = shape.cat([v, bias_v.repeat(*repeats)], dim=seq_dim)
         attn_mask, key_padding_mask = _pad_last(attn_mask), _pad_last(key_padding_mask)
     heads = bsz * num_heads
-    q = q.reshape(tgt_len, heads, head_dim).transpose(0, 1)
-    k = k.reshape(k.shape[0], heads, head_dim).transpose(0, 1) if static_k is None else static_k
-    v = v.reshape(v.shape[0], heads, head_dim).transpose(0, 1) if static_v is None else static_v
+    q = _split_heads(q, num_heads, batch_first)
+    k = _split_heads(k, num_heads, batch_first) if static_k is None else static_k
+    v = _split_heads(v, num_heads, batch_first) if static_v is None else static_v
     if add_zero_attn:
         k = shape.cat([k, k.new_zeros((heads, 1, head_dim))], dim=1)
         v = shape.cat([v, v.new_zeros((heads, 1, head_dim))], dim=1)
@@ -218,8 +226,8 @@ def multi_head_attention_forward(
         weights = activation.softmax(scores, dim=-1)
         if dropout_p > 0.0:
             weights = dropout.dropout(weights, p=dropout_p)
-        out = linalg.bmm(weights, v).transpose(0, 1).reshape(tgt_len * bsz, embed_dim)
-        out = linear.linear(out, out_proj_weight, out_proj_bias).reshape(tgt_len, bsz, embed_dim)
+        out = linalg.bmm(weights, v).reshape(bsz, num_heads, tgt_len, head_dim)
+        out = _project_out(out, out_proj_weight, out_proj_bias, batch_first)
         weights = weights.reshape(bsz, num_heads, tgt_len, src_len)
         if average_attn_weights:
             weights = weights.mean(dim=1)
@@ -235,11 +243,28 @@ def multi_head_attention_forward(
     k = k.reshape(bsz, num_heads, src_len, head_dim)
     v = v.reshape(bsz, num_heads, src_len, head_dim)
     out = attention.scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, is_causal)
-    out = out.permute(2, 0, 1, 3).reshape(bsz * tgt_len, embed_dim)
-    out = linear.linear(out, out_proj_weight, out_proj_bias).reshape(tgt_len, bsz, embed_dim)
+    out = _project_out(out, out_proj_weight, out_proj_bias, batch_first)
     if not batched:
         out = out.squeeze(1)
     return out, None
+
+
+def _split_heads(x: Tensor, num_heads: int, batch_first: bool) -> Tensor:
+    """``(L, N, E)`` (``(N, L, E)`` when ``batch_first``) → ``(N * num_heads, L, E / num_heads)``."""
+    if batch_first:
+        batch, length, embed_dim = x.shape
+        x = x.reshape(batch, length, num_heads, embed_dim // num_heads).transpose(1, 2)
+        return x.reshape(batch * num_heads, length, embed_dim // num_heads)
+    length, batch, embed_dim = x.shape
+    return x.reshape(length, batch * num_heads, embed_dim // num_heads).transpose(0, 1)
+
+
+def _project_out(heads: Tensor, weight: Tensor, bias: Tensor | None, batch_first: bool) -> Tensor:
+    """The heads ``(N, num_heads, L, head_dim)`` joined and projected: ``(L, N, E)`` or ``(N, L, E)``."""
+    num_heads, head_dim = heads.shape[1], heads.shape[3]
+    joined = heads.transpose(1, 2) if batch_first else heads.permute(2, 0, 1, 3)
+    joined = joined.reshape(*joined.shape[:2], num_heads * head_dim)
+    return linear.linear(joined, weight, bias)
 
 
 def _unsqueeze_keep_identity(query: Tensor, key: Tensor, value: Tensor) -> tuple[Tensor, Tensor, Tensor]:

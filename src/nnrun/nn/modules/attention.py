@@ -131,21 +131,12 @@ class MultiheadAttention(Module):
         average_attn_weights: bool = True,
         is_causal: bool = False,
     ) -> tuple[Tensor, Tensor | None]:
-        batched = query.ndim == 3
-        if self.batch_first and batched:  # to sequence-first, keeping which inputs are the same tensor
-            q = query.transpose(1, 0)
-            k = q if key is query else key.transpose(1, 0)
-            v = k if value is key else value.transpose(1, 0)
-            query, key, value = q, k, v
-        out, weights = F.multi_head_attention_forward(
+        return F.multi_head_attention_forward(
             query, key, value, self.embed_dim, self.num_heads, self.in_proj_weight, self.in_proj_bias,
             self.bias_k, self.bias_v, self.add_zero_attn, self.dropout, self.out_proj.weight,
             self.out_proj.bias, training=self.training, key_padding_mask=key_padding_mask,
             need_weights=need_weights, attn_mask=attn_mask,
             use_separate_proj_weight=not self._qkv_same_embed_dim, q_proj_weight=self.q_proj_weight,
             k_proj_weight=self.k_proj_weight, v_proj_weight=self.v_proj_weight,
-            average_attn_weights=average_attn_weights, is_causal=is_causal,
+            average_attn_weights=average_attn_weights, is_causal=is_causal, _batch_first=self.batch_first,
         )  # fmt: skip
-        if self.batch_first and batched:
-            out = out.transpose(1, 0)
-        return out, weights
