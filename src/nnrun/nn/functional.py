@@ -6,7 +6,6 @@ Each name is the op's own public function (one hop to its ``Function``), with Py
 from __future__ import annotations
 
 from nnrun._tensor import Tensor
-from nnrun.nn import multi_head_attention as _multi_head_attention
 from nnrun.ops import activation as _activation
 from nnrun.ops import attention as _attention
 from nnrun.ops import conv as _conv
@@ -15,6 +14,7 @@ from nnrun.ops import dropout as _dropout
 from nnrun.ops import embedding as _embedding
 from nnrun.ops import linear as _linear
 from nnrun.ops import loss as _loss
+from nnrun.ops import multi_head_attention as _multi_head_attention
 from nnrun.ops import normalization as _normalization
 from nnrun.ops import padding as _padding
 from nnrun.ops import pooling as _pooling
@@ -86,6 +86,6 @@ adaptive_max_pool2d = _pooling.adaptive_max_pool2d
 # ----- resampling (ops/upsampling.py) -----
 interpolate = _upsampling.interpolate
 
-# ----- attention (ops/attention.py, nn/multi_head_attention.py) -----
+# ----- attention (ops/attention.py, ops/multi_head_attention.py) -----
 scaled_dot_product_attention = _attention.scaled_dot_product_attention
 multi_head_attention_forward = _multi_head_attention.multi_head_attention_forward

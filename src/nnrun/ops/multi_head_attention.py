@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 import warnings
 
-from nnrun import _creation
 from nnrun._tensor import Tensor
 from nnrun.ops import activation, attention, dropout, linalg, linear, padding, shape
 
@@ -22,9 +21,7 @@ def canonical_mask(mask: Tensor | None, name: str, target_dtype: object) -> Tens
     if mask is None:
         return None
     if mask.dtype.name == "bool":
-        return _creation.zeros(mask.shape, dtype=target_dtype, device=mask.device).masked_fill_(
-            mask, -math.inf
-        )
+        return mask.new_zeros(mask.shape, dtype=target_dtype).masked_fill_(mask, -math.inf)
     if not mask.is_floating_point():
         raise AssertionError(f"only bool and floating types of {name} are supported")
     return mask
