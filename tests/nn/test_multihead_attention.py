@@ -310,3 +310,15 @@ def test_functional_static_keys_match_torch():
     t_out, t_weights = run(torch.nn.functional.multi_head_attention_forward, theirs, 1)
     _close(out, t_out, 1e-10)
     _close(weights, t_weights, 1e-10)
+
+
+def test_yaml_round_trip():
+    from nnrun.config import build_model, to_yaml
+
+    module = nn.MultiheadAttention(8, 2, dropout=0.1, bias=False, add_bias_kv=True, kdim=4, batch_first=True)
+    rebuilt = build_model(to_yaml(module))
+    assert repr(rebuilt) == repr(module)
+    assert [(k, tuple(v.shape)) for k, v in rebuilt.state_dict().items()] == [
+        (k, tuple(v.shape)) for k, v in module.state_dict().items()
+    ]
+    assert (rebuilt.dropout, rebuilt.batch_first, rebuilt.kdim) == (0.1, True, 4)

@@ -318,3 +318,11 @@ def test_layers_build_from_yaml():
     assert isinstance(model, nn.TransformerEncoder) and len(model.layers) == 2
     assert model.layers[1].self_attn.batch_first and model.norm.normalized_shape == (8,)
     assert model(nnrun.randn(3, 5, 8)).shape == (3, 5, 8)
+
+
+def test_to_yaml_refuses_python_built_transformer_layers():
+    """Their constructor arguments are not attributes (as in torch), so they cannot be read back."""
+    from nnrun.config import to_yaml
+
+    with pytest.raises(TypeError, match="cannot read argument 'd_model' back"):
+        to_yaml(nn.TransformerEncoderLayer(D, HEADS, FF))

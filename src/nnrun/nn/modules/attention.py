@@ -38,6 +38,8 @@ class MultiheadAttention(Module):
     batch_first: bool
     head_dim: int
     add_zero_attn: bool
+    bias: bool
+    add_bias_kv: bool
     in_proj_weight: Parameter | None
     q_proj_weight: Parameter | None
     k_proj_weight: Parameter | None
@@ -103,6 +105,8 @@ class MultiheadAttention(Module):
         else:
             self.bias_k = self.bias_v = None
         self.add_zero_attn = add_zero_attn
+        # not attributes of torch's MultiheadAttention; kept so that to_yaml can write the layer back
+        self.bias, self.add_bias_kv = bias, add_bias_kv
         self._reset_parameters()
 
     def _reset_parameters(self) -> None:
