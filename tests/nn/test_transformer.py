@@ -326,3 +326,25 @@ def test_to_yaml_refuses_python_built_transformer_layers():
 
     with pytest.raises(TypeError, match="cannot read argument 'd_model' back"):
         to_yaml(nn.TransformerEncoderLayer(D, HEADS, FF))
+
+
+def test_transformer_with_custom_encoder_and_decoder_matches_torch():
+    def parts(lib, dtype):
+        encoder = lib.nn.TransformerEncoder(lib.nn.TransformerEncoderLayer(D, HEADS, FF, dtype=dtype), 1)
+        decoder = lib.nn.TransformerDecoder(lib.nn.TransformerDecoderLayer(D, HEADS, FF, dtype=dtype), 1)
+        return lib.nn.Transformer(D, HEADS, custom_encoder=encoder, custom_decoder=decoder, dtype=dtype)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch's note that its nested-tensor fast path is off
+        theirs = parts(torch, torch.float64)
+    ours = parts(nnrun, nnrun.float64)
+    assert repr(ours) == repr(theirs)
+    _load_torch_weights(ours, theirs)
+    _run_both(ours, theirs, [_seq(S, False), _seq(T, False)], {"tgt_mask": _causal(T)})
+
+
+def test_transformer_on_unbatched_sequences_matches_torch():
+    ours, theirs = _transformers()
+    _load_torch_weights(ours, theirs)
+    src, tgt = _seq(S, False, batched=False), _seq(T, False, batched=False)
+    _run_both(ours, theirs, [src, tgt], {"tgt_mask": _causal(T), "src_key_padding_mask": _padding(S, False)})
