@@ -234,6 +234,10 @@ CASES = {
         lambda lib, a, b: a @ b,
         (randn(2, 1, 3, 4), randn(5, 4, 2, seed=1)),
     ),
+    "baddbmm": (
+        lambda lib, x, a, b: (lib.baddbmm(x, a, b), x[0].baddbmm(a, b, beta=0.5, alpha=-2.0)),
+        (randn(2, 3, 5), randn(2, 3, 4, seed=1), randn(2, 4, 5, seed=2)),
+    ),
     "einsum": (
         lambda lib, a, b, c: (
             lib.einsum("ij,jk->ik", a, b),

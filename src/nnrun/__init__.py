@@ -101,7 +101,7 @@ from nnrun.ops.comparison import (
 )
 from nnrun.ops.distance import cdist
 from nnrun.ops.indexing import gather, index_select, masked_fill, scatter, where
-from nnrun.ops.linalg import bmm, einsum, matmul, mm
+from nnrun.ops.linalg import baddbmm, bmm, einsum, matmul, mm
 from nnrun.ops.matrix import cumsum, diag, tril, triu
 from nnrun.ops.reduction import (
     amax,

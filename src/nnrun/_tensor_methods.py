@@ -355,6 +355,7 @@ _METHODS: dict[str, Any] = {
     "matmul": linalg.matmul,
     "mm": linalg.mm,
     "bmm": linalg.bmm,
+    "baddbmm": linalg.baddbmm,
     # reductions
     "sum": reduction.sum,
     "mean": reduction.mean,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from nnrun._tensor import Tensor
 from nnrun.ops import activation as _activation
+from nnrun.ops import attention as _attention
 from nnrun.ops import conv as _conv
 from nnrun.ops import cross_entropy as _cross_entropy
 from nnrun.ops import distance as _distance
@@ -14,6 +15,7 @@ from nnrun.ops import dropout as _dropout
 from nnrun.ops import embedding as _embedding
 from nnrun.ops import linear as _linear
 from nnrun.ops import loss as _loss
+from nnrun.ops import multi_head_attention as _multi_head_attention
 from nnrun.ops import normalization as _normalization
 from nnrun.ops import padding as _padding
 from nnrun.ops import pooling as _pooling
@@ -102,3 +104,7 @@ adaptive_max_pool1d = _pooling.adaptive_max_pool1d
 
 # ----- resampling (ops/upsampling.py) -----
 interpolate = _upsampling.interpolate
+
+# ----- attention (ops/attention.py, ops/multi_head_attention.py) -----
+scaled_dot_product_attention = _attention.scaled_dot_product_attention
+multi_head_attention_forward = _multi_head_attention.multi_head_attention_forward

@@ -1,4 +1,4 @@
-"""Matrix products: matmul (batched, broadcasting, 1-D cases), mm, bmm, einsum."""
+"""Matrix products: matmul (batched, broadcasting, 1-D cases), mm, bmm, baddbmm, einsum."""
 
 from __future__ import annotations
 
@@ -78,6 +78,71 @@ def bmm(input: Any, mat2: Any) -> Any:
     if input.shape[0] != mat2.shape[0]:
         raise RuntimeError(f"bmm: batch sizes must match, got {input.shape[0]} and {mat2.shape[0]}")
     return MatMul.apply(input, mat2)
+
+
+class BaddBmm(Function):
+    """``beta * input + alpha * (batch1 @ batch2)``, ``input`` broadcast to ``(B, N, P)``."""
+
+    @staticmethod
+    def forward(ctx, input, batch1, batch2, beta, alpha):
+        ctx.save_for_backward(batch1, batch2)
+        ctx.input_shape, ctx.beta, ctx.alpha = input.shape, beta, alpha
+        product = batch1 @ batch2
+        if alpha != 1:
+            product *= product.dtype.type(alpha)
+        if beta == 0:  # input is ignored, NaN and inf included, as in torch
+            return product
+        return product + (input if beta == 1 else input * input.dtype.type(beta))
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        batch1, batch2 = ctx.saved_tensors
+        needs_input, needs_1, needs_2 = ctx.needs_input_grad[:3]
+        xp = ctx.xp
+        grad_input = grad_1 = grad_2 = None
+        if needs_input:  # d/dinput = beta g, summed over the dims input was broadcast along
+            grad_input = unbroadcast(grad_out * grad_out.dtype.type(ctx.beta), ctx.input_shape)
+        if needs_1:  # d/dbatch1 = alpha g batch2ᵀ
+            grad_1 = (grad_out @ xp.swapaxes(batch2, -1, -2)) * grad_out.dtype.type(ctx.alpha)
+        if needs_2:  # d/dbatch2 = alpha batch1ᵀ g
+            grad_2 = (xp.swapaxes(batch1, -1, -2) @ grad_out) * grad_out.dtype.type(ctx.alpha)
+        return grad_input, grad_1, grad_2, None, None
+
+
+def baddbmm(
+    input: Any, batch1: Any, batch2: Any, *, beta: float = 1, alpha: float = 1, out: Any = None
+) -> Any:
+    """``beta * input + alpha * bmm(batch1, batch2)``: batch1 ``(B, N, M)``, batch2 ``(B, M, P)``, input
+    broadcastable to ``(B, N, P)``; with ``beta=0`` input is ignored."""
+    if out is not None:
+        return _out.into(
+            "baddbmm", out, (input, batch1, batch2),
+            lambda: baddbmm(input, batch1, batch2, beta=beta, alpha=alpha),
+        )  # fmt: skip
+    if batch1.ndim != 3 or batch2.ndim != 3:
+        raise RuntimeError(
+            f"batch1 must be a 3D tensor, batch2 must be a 3D tensor, got {batch1.ndim}D and {batch2.ndim}D"
+        )
+    if not (input.dtype == batch1.dtype == batch2.dtype):
+        raise RuntimeError(
+            f"Input dtypes must be the same, got: input {input.dtype}, batch1: {batch1.dtype}, batch2: "
+            f"{batch2.dtype}"
+        )
+    batch, rows, inner = batch1.shape
+    if tuple(batch2.shape[:2]) != (batch, inner):
+        raise RuntimeError(
+            f"Expected size for first two dimensions of batch2 tensor to be: [{batch}, {inner}] but got: "
+            f"[{batch2.shape[0]}, {batch2.shape[1]}]."
+        )
+    target = (batch, rows, batch2.shape[2])
+    shape = tuple(input.shape)
+    padded = (1,) * (3 - len(shape)) + shape
+    if len(shape) > 3 or any(size not in (1, want) for size, want in zip(padded, target)):
+        raise RuntimeError(
+            f"The expanded size of the tensor must match the existing size: target sizes {list(target)}, "
+            f"tensor sizes {list(shape)}"
+        )
+    return BaddBmm.apply(input, batch1, batch2, beta, alpha)
 
 
 def _explicit_equation(equation: str, ndims: list[int]) -> tuple[list[str], str]:

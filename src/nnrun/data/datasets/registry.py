@@ -14,6 +14,7 @@ from nnrun.data.dataset import ArrayDataset
 from nnrun.data.datasets.cifar10 import load_cifar10
 from nnrun.data.datasets.mnist import FASHION_MNIST, MNIST, load_idx_family
 from nnrun.data.datasets.npz import load_npz
+from nnrun.data.datasets.repeat_token import load_repeat_token
 from nnrun.data.datasets.sample import load_mnist_sample
 from nnrun.data.datasets.synthetic import (
     check_classification,
@@ -70,6 +71,7 @@ DATASETS = Registry(
         "first_token": DatasetEntry(
             make_first_token, reads_files=False, downloadable=False, check=check_first_token
         ),
+        "repeat_token": DatasetEntry(load_repeat_token, reads_files=False, downloadable=False),
     },
 )
 
@@ -83,10 +85,11 @@ def load_dataset(
 ) -> ArrayDataset:
     """The ``split`` ("train" or "test") of dataset ``name`` as an ``ArrayDataset``.
 
-    ``name`` is one of mnist, fashion_mnist, cifar10, npz, synthetic, mnist_sample, first_token. File
-    datasets read ``root``; with ``download=True`` missing files are fetched (MNIST family and CIFAR-10).
-    Options go to the reader: ``transform`` for all; ``num_classes``, ``shape``, ``seed``… for synthetic;
-    ``steps``, ``tokens``… for first_token. Every problem is a ``DatasetError`` that names the file or folder.
+    ``name`` is one of mnist, fashion_mnist, cifar10, npz, synthetic, mnist_sample, first_token,
+    repeat_token. File datasets read ``root``; with ``download=True`` missing files are fetched (MNIST
+    family and CIFAR-10). Options go to the reader: ``transform`` for all; ``num_classes``, ``shape``,
+    ``seed``… for synthetic; ``steps``, ``tokens``… for first_token; ``length``, ``vocab``… for
+    repeat_token. Every problem is a ``DatasetError`` that names the file or folder.
     """
     if name not in DATASETS:
         raise DatasetError(f"Unknown dataset {name!r}: expected one of {', '.join(DATASETS)}.")

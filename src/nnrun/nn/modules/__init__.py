@@ -18,6 +18,7 @@ from nnrun.nn.modules.activation import (
     Softplus,
     Tanh,
 )
+from nnrun.nn.modules.attention import MultiheadAttention
 from nnrun.nn.modules.batchnorm import BatchNorm1d, BatchNorm2d
 from nnrun.nn.modules.conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from nnrun.nn.modules.distance import CosineSimilarity, PairwiseDistance
@@ -71,6 +72,13 @@ from nnrun.nn.modules.pooling import (
 )
 from nnrun.nn.modules.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from nnrun.nn.modules.sparse import Embedding, EmbeddingBag
+from nnrun.nn.modules.transformer import (
+    Transformer,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
 from nnrun.nn.modules.upsampling import Upsample
 
 __all__ = [
@@ -132,6 +140,7 @@ __all__ = [
     "MaxPool1d",
     "MaxPool2d",
     "Mish",
+    "MultiheadAttention",
     "NLLLoss",
     "PReLU",
     "PairwiseDistance",
@@ -155,6 +164,11 @@ __all__ = [
     "Softmax2d",
     "Softplus",
     "Tanh",
+    "Transformer",
+    "TransformerDecoder",
+    "TransformerDecoderLayer",
+    "TransformerEncoder",
+    "TransformerEncoderLayer",
     "TripletMarginLoss",
     "Unflatten",
     "Upsample",
