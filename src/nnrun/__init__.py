@@ -83,6 +83,21 @@ from nnrun._size import Size
 from nnrun._tensor import Tensor
 from nnrun.autograd.grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from nnrun.ops.arithmetic import add, div, floor_divide, maximum, minimum, mul, pow, remainder, sub
+from nnrun.ops.binary_math import (
+    addcdiv,
+    addcmul,
+    atan2,
+    clamp_max,
+    clamp_min,
+    fmax,
+    fmin,
+    fmod,
+    heaviside,
+    hypot,
+    lerp,
+    logaddexp,
+    xlogy,
+)
 from nnrun.ops.comparison import (
     all,
     allclose,
@@ -100,6 +115,36 @@ from nnrun.ops.comparison import (
     ne,
 )
 from nnrun.ops.distance import cdist
+from nnrun.ops.elementwise import (
+    acos,
+    acosh,
+    asin,
+    asinh,
+    atan,
+    atanh,
+    ceil,
+    cosh,
+    erf,
+    erfc,
+    erfinv,
+    exp2,
+    expm1,
+    floor,
+    frac,
+    log2,
+    log10,
+    logit,
+    nan_to_num,
+    reciprocal,
+    round,
+    sgn,
+    sign,
+    signbit,
+    sinh,
+    square,
+    tan,
+    trunc,
+)
 from nnrun.ops.indexing import gather, index_select, masked_fill, scatter, where
 from nnrun.ops.linalg import bmm, einsum, matmul, mm
 from nnrun.ops.matrix import cumsum, diag, tril, triu
@@ -144,6 +189,9 @@ from nnrun.summary import summary
 __version__ = "0.1.0"
 
 clip = clamp
+arcsin, arccos, arctan, arcsinh, arccosh, arctanh, arctan2 = asin, acos, atan, asinh, acosh, atanh, atan2
+fix = trunc
+absolute = Tensor.abs
 concat = concatenate = cat
 divide = div
 multiply = mul

@@ -16,8 +16,10 @@ from nnrun.autograd.inplace import apply_inplace
 from nnrun.ops import (
     activation,
     arithmetic,
+    binary_math,
     comparison,
     conversion,
+    elementwise,
     indexing,
     linalg,
     matrix,
@@ -266,6 +268,94 @@ def copy_(self: Tensor, src: Any) -> Tensor:
     return apply_inplace(self, conversion.Copy, src)
 
 
+def _inplace(function: Any) -> Any:
+    """``x.name_()`` for the element-wise ``function``: its result written into ``x``'s memory."""
+
+    def method(self: Tensor) -> Tensor:
+        return apply_inplace(self, function)
+
+    method.__doc__ = f"In place: {function.__name__.lower()} of this tensor written into its own memory."
+    return method
+
+
+def round_(self: Tensor, *, decimals: int = 0) -> Tensor:
+    if decimals != 0:
+        elementwise.require_float("round_cpu", self)
+    return apply_inplace(self, elementwise.Round, int(decimals))
+
+
+def logit_(self: Tensor, eps: float | None = None) -> Tensor:
+    return apply_inplace(self, elementwise.Logit, None if eps is None else float(eps))
+
+
+def nan_to_num_(
+    self: Tensor, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None
+) -> Tensor:
+    return apply_inplace(self, elementwise.NanToNum, nan, posinf, neginf)
+
+
+def frac_(self: Tensor) -> Tensor:
+    elementwise.require_float("frac_cpu", self)
+    return apply_inplace(self, elementwise.Frac)
+
+
+def square_(self: Tensor) -> Tensor:
+    return apply_inplace(self, arithmetic.Pow, 2)
+
+
+def clamp_min_(self: Tensor, min: Any) -> Tensor:
+    return apply_inplace(self, unary.Clamp, array_of(min), None)
+
+
+def clamp_max_(self: Tensor, max: Any) -> Tensor:
+    return apply_inplace(self, unary.Clamp, None, array_of(max))
+
+
+def _binary_inplace(function: Any) -> Any:
+    def method(self: Tensor, other: Any) -> Tensor:
+        return apply_inplace(self, function, other)
+
+    method.__doc__ = f"In place: {function.__name__.lower()} of this tensor and ``other``."
+    return method
+
+
+def fmod_(self: Tensor, other: Any) -> Tensor:
+    arithmetic.check_integer_divisor(self, other)
+    return apply_inplace(self, binary_math.Fmod, other)
+
+
+def remainder_(self: Tensor, other: Any) -> Tensor:
+    arithmetic.check_integer_divisor(self, other)
+    return apply_inplace(self, arithmetic.Remainder, other)
+
+
+def hypot_(self: Tensor, other: Any) -> Tensor:
+    elementwise.require_float("hypot_cpu", self, other)
+    return apply_inplace(self, binary_math.Hypot, other)
+
+
+def heaviside_(self: Tensor, values: Any) -> Tensor:
+    return self.copy_(binary_math.heaviside(self, values))
+
+
+def lerp_(self: Tensor, end: Any, weight: Any) -> Tensor:
+    """``self += weight * (end - self)``."""
+    elementwise.require_float("lerp_kernel_scalar", self)
+    return apply_inplace(self, arithmetic.Add, arithmetic.mul(weight, arithmetic.sub(end, self)))
+
+
+def addcmul_(self: Tensor, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor:
+    """``self += value * tensor1 * tensor2``."""
+    product = arithmetic.mul(tensor1, tensor2)
+    return apply_inplace(self, arithmetic.Add, product if value == 1 else arithmetic.mul(product, value))
+
+
+def addcdiv_(self: Tensor, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor:
+    """``self += value * tensor1 / tensor2``."""
+    delta = binary_math.addcdiv(0, tensor1, tensor2, value=value)
+    return apply_inplace(self, arithmetic.Add, delta)
+
+
 def setitem(self: Tensor, key: Any, value: Any) -> None:
     key, _ = indexing.prepare_key(key)
     apply_inplace(self, indexing.SetItem, value, key)
@@ -352,6 +442,57 @@ _METHODS: dict[str, Any] = {
     "log_softmax": log_softmax,
     "clamp": unary.clamp,
     "clip": unary.clamp,
+    # more element-wise math
+    "floor": elementwise.floor,
+    "ceil": elementwise.ceil,
+    "trunc": elementwise.trunc,
+    "fix": elementwise.trunc,
+    "round": elementwise.round,
+    "frac": elementwise.frac,
+    "sign": elementwise.sign,
+    "sgn": elementwise.sgn,
+    "signbit": elementwise.signbit,
+    "absolute": unary.abs,
+    "square": elementwise.square,
+    "reciprocal": elementwise.reciprocal,
+    "expm1": elementwise.expm1,
+    "exp2": elementwise.exp2,
+    "log2": elementwise.log2,
+    "log10": elementwise.log10,
+    "tan": elementwise.tan,
+    "asin": elementwise.asin,
+    "arcsin": elementwise.asin,
+    "acos": elementwise.acos,
+    "arccos": elementwise.acos,
+    "atan": elementwise.atan,
+    "arctan": elementwise.atan,
+    "sinh": elementwise.sinh,
+    "cosh": elementwise.cosh,
+    "asinh": elementwise.asinh,
+    "arcsinh": elementwise.asinh,
+    "acosh": elementwise.acosh,
+    "arccosh": elementwise.acosh,
+    "atanh": elementwise.atanh,
+    "arctanh": elementwise.atanh,
+    "erf": elementwise.erf,
+    "erfc": elementwise.erfc,
+    "erfinv": elementwise.erfinv,
+    "logit": elementwise.logit,
+    "nan_to_num": elementwise.nan_to_num,
+    "atan2": binary_math.atan2,
+    "arctan2": binary_math.atan2,
+    "hypot": binary_math.hypot,
+    "fmod": binary_math.fmod,
+    "logaddexp": binary_math.logaddexp,
+    "xlogy": binary_math.xlogy,
+    "fmax": binary_math.fmax,
+    "fmin": binary_math.fmin,
+    "clamp_min": binary_math.clamp_min,
+    "clamp_max": binary_math.clamp_max,
+    "lerp": binary_math.lerp,
+    "addcmul": binary_math.addcmul,
+    "addcdiv": binary_math.addcdiv,
+    "heaviside": binary_math.heaviside,
     "matmul": linalg.matmul,
     "mm": linalg.mm,
     "bmm": linalg.bmm,
@@ -428,6 +569,63 @@ _METHODS: dict[str, Any] = {
     "pow_": pow_,
     "clamp_": clamp_,
     "clip_": clamp_,
+    "abs_": _inplace(unary.Abs),
+    "absolute_": _inplace(unary.Abs),
+    "sqrt_": _inplace(unary.Sqrt),
+    "rsqrt_": _inplace(unary.Rsqrt),
+    "exp_": _inplace(unary.Exp),
+    "log_": _inplace(unary.Log),
+    "log1p_": _inplace(unary.Log1p),
+    "sin_": _inplace(unary.Sin),
+    "cos_": _inplace(unary.Cos),
+    "tanh_": _inplace(unary.Tanh),
+    "sigmoid_": _inplace(unary.Sigmoid),
+    "floor_": _inplace(elementwise.Floor),
+    "ceil_": _inplace(elementwise.Ceil),
+    "trunc_": _inplace(elementwise.Trunc),
+    "fix_": _inplace(elementwise.Trunc),
+    "round_": round_,
+    "frac_": frac_,
+    "sign_": _inplace(elementwise.Sign),
+    "sgn_": _inplace(elementwise.Sign),
+    "square_": square_,
+    "reciprocal_": _inplace(elementwise.Reciprocal),
+    "expm1_": _inplace(elementwise.Expm1),
+    "exp2_": _inplace(elementwise.Exp2),
+    "log2_": _inplace(elementwise.Log2),
+    "log10_": _inplace(elementwise.Log10),
+    "tan_": _inplace(elementwise.Tan),
+    "asin_": _inplace(elementwise.Asin),
+    "arcsin_": _inplace(elementwise.Asin),
+    "acos_": _inplace(elementwise.Acos),
+    "arccos_": _inplace(elementwise.Acos),
+    "atan_": _inplace(elementwise.Atan),
+    "arctan_": _inplace(elementwise.Atan),
+    "sinh_": _inplace(elementwise.Sinh),
+    "cosh_": _inplace(elementwise.Cosh),
+    "asinh_": _inplace(elementwise.Asinh),
+    "arcsinh_": _inplace(elementwise.Asinh),
+    "acosh_": _inplace(elementwise.Acosh),
+    "arccosh_": _inplace(elementwise.Acosh),
+    "atanh_": _inplace(elementwise.Atanh),
+    "arctanh_": _inplace(elementwise.Atanh),
+    "erf_": _inplace(elementwise.Erf),
+    "erfc_": _inplace(elementwise.Erfc),
+    "erfinv_": _inplace(elementwise.Erfinv),
+    "logit_": logit_,
+    "nan_to_num_": nan_to_num_,
+    "clamp_min_": clamp_min_,
+    "clamp_max_": clamp_max_,
+    "atan2_": _binary_inplace(binary_math.Atan2),
+    "arctan2_": _binary_inplace(binary_math.Atan2),
+    "hypot_": hypot_,
+    "fmod_": fmod_,
+    "remainder_": remainder_,
+    "xlogy_": _binary_inplace(binary_math.Xlogy),
+    "heaviside_": heaviside_,
+    "lerp_": lerp_,
+    "addcmul_": addcmul_,
+    "addcdiv_": addcdiv_,
     "relu_": relu_,
     "neg_": neg_,
     "masked_fill_": masked_fill_,
