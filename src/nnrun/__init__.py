@@ -79,6 +79,7 @@ from nnrun._random import (
     seed,
     set_rng_state,
 )
+from nnrun._sampling import bernoulli, multinomial, normal, poisson, randint_like
 from nnrun._size import Size
 from nnrun._tensor import Tensor
 from nnrun.autograd.grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled

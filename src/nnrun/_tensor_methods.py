@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nnrun import _backend, _creation, _dtype, _tensor
+from nnrun import _backend, _creation, _dtype, _sampling, _tensor
 from nnrun._tensor import Tensor, array_of, parse_to
 from nnrun.autograd import engine
 from nnrun.autograd.grad_mode import is_grad_enabled
@@ -626,6 +626,17 @@ _METHODS: dict[str, Any] = {
     "lerp_": lerp_,
     "addcmul_": addcmul_,
     "addcdiv_": addcdiv_,
+    # random fills
+    "normal_": _sampling.normal_,
+    "uniform_": _sampling.uniform_,
+    "exponential_": _sampling.exponential_,
+    "log_normal_": _sampling.log_normal_,
+    "cauchy_": _sampling.cauchy_,
+    "geometric_": _sampling.geometric_,
+    "bernoulli_": _sampling.bernoulli_,
+    "random_": _sampling.random_,
+    "bernoulli": _sampling.bernoulli,
+    "multinomial": _sampling.multinomial,
     "relu_": relu_,
     "neg_": neg_,
     "masked_fill_": masked_fill_,
