@@ -164,6 +164,7 @@ from nnrun.ops.reduction import (
     sum,
     var,
 )
+from nnrun.ops.scan import cummax, cummin, cumprod, diff, logcumsumexp
 from nnrun.ops.shape import (
     cat,
     chunk,
@@ -183,6 +184,22 @@ from nnrun.ops.shape import (
     unsqueeze,
 )
 from nnrun.ops.sorting import argsort, sort, topk
+from nnrun.ops.statistics import (
+    aminmax,
+    count_nonzero,
+    dist,
+    kthvalue,
+    median,
+    mode,
+    nanmean,
+    nanmedian,
+    nanquantile,
+    nansum,
+    quantile,
+    renorm,
+    std_mean,
+    var_mean,
+)
 from nnrun.ops.unary import clamp
 from nnrun.registry import register
 from nnrun.summary import summary

@@ -24,7 +24,9 @@ from nnrun.ops import (
     linalg,
     matrix,
     reduction,
+    scan,
     sorting,
+    statistics,
     unary,
 )
 from nnrun.ops import shape as shape_ops
@@ -356,6 +358,14 @@ def addcdiv_(self: Tensor, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Ten
     return apply_inplace(self, arithmetic.Add, delta)
 
 
+def cumprod_(self: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
+    return self.copy_(scan.cumprod(self, dim, dtype=dtype))
+
+
+def renorm_(self: Tensor, p: float, dim: int, maxnorm: float) -> Tensor:
+    return self.copy_(statistics.renorm(self, p, dim, maxnorm))
+
+
 def setitem(self: Tensor, key: Any, value: Any) -> None:
     key, _ = indexing.prepare_key(key)
     apply_inplace(self, indexing.SetItem, value, key)
@@ -511,6 +521,23 @@ _METHODS: dict[str, Any] = {
     "logsumexp": reduction.logsumexp,
     "norm": reduction.norm,
     "cumsum": matrix.cumsum,
+    "cumprod": scan.cumprod,
+    "cummax": scan.cummax,
+    "cummin": scan.cummin,
+    "logcumsumexp": scan.logcumsumexp,
+    "diff": scan.diff,
+    "median": statistics.median,
+    "nanmedian": statistics.nanmedian,
+    "mode": statistics.mode,
+    "kthvalue": statistics.kthvalue,
+    "quantile": statistics.quantile,
+    "nanquantile": statistics.nanquantile,
+    "nansum": statistics.nansum,
+    "nanmean": statistics.nanmean,
+    "count_nonzero": statistics.count_nonzero,
+    "aminmax": statistics.aminmax,
+    "dist": statistics.dist,
+    "renorm": statistics.renorm,
     # sorting and matrix structure
     "sort": sorting.sort,
     "argsort": sorting.argsort,
@@ -626,6 +653,8 @@ _METHODS: dict[str, Any] = {
     "lerp_": lerp_,
     "addcmul_": addcmul_,
     "addcdiv_": addcdiv_,
+    "cumprod_": cumprod_,
+    "renorm_": renorm_,
     # random fills
     "normal_": _sampling.normal_,
     "uniform_": _sampling.uniform_,

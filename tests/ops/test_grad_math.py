@@ -96,3 +96,52 @@ def test_inplace_optimizer_style():
         return m.addcdiv_(g, v.sqrt() + 0.1, value=-0.5)
 
     assert gradcheck(fn, (uniform((3, 4), 0.5, 2.0), uniform((3, 4))))
+
+
+def _distinct(*shape):
+    """A float64 leaf with well-separated distinct values (no ties near a median or a sort boundary)."""
+    count = 1
+    for size in shape:
+        count *= size
+    return (
+        ((nnrun.randperm(count).to(nnrun.float64) - count / 2) * 0.3 + 0.05).reshape(shape).requires_grad_()
+    )
+
+
+def _with_zeros():
+    x = uniform((3, 5), 0.5, 1.5).detach()
+    x[0, 1] = 0.0
+    x[1, 2] = 0.0
+    x[1, 4] = 0.0
+    return x.requires_grad_()
+
+
+REDUCE = [
+    ("cumprod", lambda x: x.cumprod(1) + nnrun.cumprod(x, 0)),
+    ("cummax_cummin", lambda x: x.cummax(1).values + nnrun.cummin(x, 0).values),
+    ("logcumsumexp", lambda x: x.logcumsumexp(1) + nnrun.logcumsumexp(x * 3, 0)),
+    ("diff", lambda x: x.diff(n=2, dim=1, prepend=x[:, :1] * 2)),
+    ("median", lambda x: x.median() + x.median(1).values.sum() + nnrun.nanmedian(x, 0).values.sum()),
+    ("mode_kthvalue", lambda x: x.round().mode(1).values * x.kthvalue(2, 1).values),
+    (
+        "quantile",
+        lambda x: x.quantile(0.3) + nnrun.quantile(x, nnrun.tensor([0.2, 0.7], dtype=nnrun.float64), 1),
+    ),
+    ("nanquantile_midpoint", lambda x: x.nanquantile(0.45, dim=0, interpolation="midpoint")),
+    ("nansum_nanmean", lambda x: x.nansum(1) * x.nanmean(0).sum()),
+    (
+        "var_mean_std_mean",
+        lambda x: sum(nnrun.var_mean(x, 1)) + sum(nnrun.std_mean(x, 0, correction=0)).sum(),
+    ),
+    ("aminmax_dist", lambda x: sum(x.aminmax(dim=1)) * x.dist(x.flip(0), 3)),
+    ("renorm", lambda x: x.renorm(2, 0, 1.0)),
+]
+
+
+@pytest.mark.parametrize(("name", "fn"), REDUCE, ids=[row[0] for row in REDUCE])
+def test_scans_and_statistics(name, fn):
+    assert gradcheck(fn, (_distinct(3, 5),))
+
+
+def test_cumprod_with_zeros():
+    assert gradcheck(lambda x: x.cumprod(1) * 2 + x.cumprod(0), (_with_zeros(),))
