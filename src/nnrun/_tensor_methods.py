@@ -78,6 +78,45 @@ def _to_dtype(dtype: _dtype.dtype) -> Any:
     return cast
 
 
+def bfloat16(self: Tensor) -> Tensor:
+    raise TypeError(
+        "nnrun has no bfloat16 dtype: its arrays are NumPy/CuPy arrays, which have none; "
+        "use .half() (float16) or .float()"
+    )
+
+
+def _address(array: Any) -> int:
+    """The address of an array's first element (NumPy or CuPy)."""
+    memory = array.data
+    return int(memory.ptr) if hasattr(memory, "ptr") else int(array.__array_interface__["data"][0])
+
+
+def data_ptr(self: Tensor) -> int:
+    """The address of the first element."""
+    return _address(self._data)
+
+
+def storage_offset(self: Tensor) -> int:
+    """How many elements into its underlying memory this tensor starts (a view's offset into its base)."""
+    data = base = self._data
+    while isinstance(getattr(base, "base", None), type(data)):
+        base = base.base
+    return (_address(data) - _address(base)) // data.itemsize
+
+
+def ndimension(self: Tensor) -> int:
+    return self._data.ndim
+
+
+def nbytes(self: Tensor) -> int:
+    """The size of the elements in bytes: ``numel() * itemsize``."""
+    return int(self._data.size * self._data.itemsize)
+
+
+def itemsize(self: Tensor) -> int:
+    return int(self._data.itemsize)
+
+
 _TYPE_STRINGS = {
     prefix + name: dtype for name, dtype in _tensor.TYPE_DTYPES.items() for prefix in ("nnrun.", "torch.")
 }
@@ -384,6 +423,15 @@ _METHODS: dict[str, Any] = {
     "long": _to_dtype(_dtype.int64),
     "int": _to_dtype(_dtype.int32),
     "bool": _to_dtype(_dtype.bool_),
+    "byte": _to_dtype(_dtype.uint8),
+    "char": _to_dtype(_dtype.int8),
+    "short": _to_dtype(_dtype.int16),
+    "bfloat16": bfloat16,
+    "data_ptr": data_ptr,
+    "storage_offset": storage_offset,
+    "ndimension": ndimension,
+    "nbytes": property(nbytes),
+    "itemsize": property(itemsize),
     "clone": clone,
     "contiguous": contiguous,
     "type": type_,
