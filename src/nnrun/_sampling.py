@@ -23,6 +23,12 @@ from nnrun.ops._broadcast import check_broadcastable
 from nnrun.ops.conversion import Fill
 
 
+def _any_on_cpu(xp: Any, condition: Any) -> bool:
+    """Whether ``condition`` holds anywhere, for an input check: asked on the CPU only, since asking would
+    read a GPU array back (there, as nnrun's other data checks, a bad value gives a meaningless sample)."""
+    return xp is np and bool(condition.any())
+
+
 def _rng(generator: Any, device: Any) -> Any:
     return _random.generator_or_default(generator).array_generator(device)
 
@@ -114,7 +120,7 @@ def bernoulli_(self: Tensor, p: Any = 0.5, *, generator: Any = None) -> Tensor:
     probability = array_of(p)
     if isinstance(p, Tensor):
         xp = _backend.array_module(probability)
-        if bool(xp.any((probability < 0) | (probability > 1))):
+        if _any_on_cpu(xp, (probability < 0) | (probability > 1)):
             raise RuntimeError("bernoulli_ expects all probabilities to be in [0, 1]")
         check_broadcastable(self.shape, probability.shape)
     elif not 0 <= p <= 1:
@@ -201,7 +207,7 @@ def normal(
         normal_(result, mean, std, generator=generator)
         return result.requires_grad_(requires_grad)
     like = mean if mean_is_tensor else std
-    if std_is_tensor and bool(like.xp_module().any(std._data < 0)):
+    if std_is_tensor and _any_on_cpu(like.xp_module(), std._data < 0):
         raise RuntimeError("normal expects all elements of std >= 0.0")
     mean_shape = tuple(mean.shape) if mean_is_tensor else ()
     std_shape = tuple(std.shape) if std_is_tensor else ()
@@ -219,7 +225,7 @@ def bernoulli(input: Tensor, p: Any = None, *, generator: Any = None) -> Tensor:
     probability = input._data if p is None else p
     if p is None:
         xp = input.xp_module()
-        if bool(xp.any(~((probability >= 0) & (probability <= 1)))):
+        if _any_on_cpu(xp, ~((probability >= 0) & (probability <= 1))):
             raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
     elif not 0 <= p <= 1:
         raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p:g}")
@@ -233,7 +239,7 @@ def poisson(input: Tensor, generator: Any = None) -> Tensor:
     """Samples of Poisson(rate) for each rate in ``input``, in ``input``'s dtype."""
     rates = input._data
     xp = input.xp_module()
-    if bool(xp.any(~(rates >= 0))):
+    if _any_on_cpu(xp, ~(rates >= 0)):
         raise RuntimeError("invalid Poisson rate, expected rate to be non-negative")
     samples = _rng(generator, input.device).poisson(rates.astype(np.float64))
     return Tensor._make(samples.astype(rates.dtype))
@@ -262,10 +268,10 @@ def multinomial(
     if not replacement and num_samples > categories:
         raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
     rows = weights.reshape(-1, categories).astype(np.float64)
-    if bool(xp.any(~xp.isfinite(rows) | (rows < 0))):
+    if _any_on_cpu(xp, ~xp.isfinite(rows) | (rows < 0)):
         raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
     totals = rows.sum(axis=1, keepdims=True)
-    if bool(xp.any(totals <= 0)):
+    if _any_on_cpu(xp, totals <= 0):
         raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
     rng = _rng(generator, input.device)
     if replacement:

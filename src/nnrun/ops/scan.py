@@ -69,12 +69,11 @@ class Cumprod(Function):
         )
         before = position < first_zero
         grad = xp.where(before, _reverse_cumsum(xp, grad_out * y, axis) / xp.where(before, x, 1), 0)
-        at_zero = position == first_zero
-        if bool(at_zero.any()):
-            prefix = xp.prod(xp.where(before, x, 1), axis=axis, keepdims=True)
-            after = xp.cumprod(xp.where(position > first_zero, x, 1), axis=axis)  # factors past the zero
-            total = (grad_out * after * (position >= first_zero)).sum(axis=axis, keepdims=True)
-            grad = xp.where(at_zero, prefix * total, grad)
+        # (computed whether or not there is a zero: asking would read the device back)
+        prefix = xp.prod(xp.where(before, x, 1), axis=axis, keepdims=True)
+        after = xp.cumprod(xp.where(position > first_zero, x, 1), axis=axis)  # factors past the zero
+        total = (grad_out * after * (position >= first_zero)).sum(axis=axis, keepdims=True)
+        grad = xp.where(position == first_zero, prefix * total, grad)
         return grad.astype(ctx.in_dtype, copy=False), None, None
 
 

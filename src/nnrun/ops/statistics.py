@@ -91,7 +91,7 @@ def _median(input: Any, dim: Any, keepdim: bool, ignore_nan: bool) -> Any:
         if flat.size == 0:
             return EvenlyDistributed.apply(input, xp.asarray(np.nan, dtype=data.dtype))
         index = _median_index(xp, flat[None], 1, ignore_nan)
-        return EvenlyDistributed.apply(input, flat[index.reshape(())])
+        return EvenlyDistributed.apply(input, xp.take_along_axis(flat[None], index, 1).reshape(()))
     axis = _axis(dim, data.ndim)
     _check_not_empty(name, data, axis)
     index = _median_index(xp, data, axis, ignore_nan) if data.ndim else None
@@ -209,11 +209,12 @@ def _quantile(
         if q.dtype != input.dtype:
             raise RuntimeError(f"{name}() q tensor must be same dtype as the input tensor")
         qs = q._data.astype(np.float64)
+        if bool(xp.any((qs < 0) | (qs > 1))):  # read back, as torch checks a tensor q
+            raise RuntimeError(f"{name}() q values must be in the range [0, 1]")
     else:
+        if not 0 <= float(q) <= 1:
+            raise RuntimeError(f"{name}() q must be in the range [0, 1] but got {float(q):g}")
         qs = xp.asarray([float(q)])
-    if bool(xp.any((qs < 0) | (qs > 1))):
-        shown = f" but got {float(q):g}" if not isinstance(q, Tensor) else ""
-        raise RuntimeError(f"{name}() q must be in the range [0, 1]{shown}")
     if interpolation not in _INTERPOLATIONS:
         raise RuntimeError(
             f"{name}() interpolation must be one of linear, lower, higher, midpoint or nearest, but got "
