@@ -253,3 +253,42 @@ def test_errors_match_torch(call, error):
 def test_float_remainder_by_zero_is_nan():
     _same(nnrun.remainder(nnrun.tensor([1.0, -2.0]), 0.0), torch.remainder(torch.tensor([1.0, -2.0]), 0.0))
     _same(nnrun.fmod(nnrun.tensor([1.0, -2.0]), 0.0), torch.fmod(torch.tensor([1.0, -2.0]), 0.0))
+
+
+def test_node_names_match_torch():
+    def names(lib):
+        x = lib.tensor([[1.0, 5.0, 3.0], [2.0, 0.5, 4.0]], requires_grad=True)
+        results = [
+            x.median(),
+            x.median(1).values,
+            x.nanmedian(1, keepdim=True).values,
+            x.mode(1).values,
+            x.kthvalue(1).values,
+            x.cummax(1).values,
+            x.cummin(0).values,
+            x.cumprod(0),
+            x.logcumsumexp(0),
+            x.erfinv(),
+            x.atan2(x),
+            x.fmod(x),
+            x.fmod(2.0),
+            x.remainder(x),
+            x.remainder(2.0),
+            x.logit(),
+            x.nan_to_num(),
+            x.frac(),
+            x.round(),
+            x.round(decimals=1),
+            x.fmax(x),
+            x.logaddexp(x),
+            x.hypot(x),
+            x.exp2(),
+            x.expm1(),
+            x.floor(),
+            x.sign(),
+            x.reciprocal(),
+            x.asinh(),
+        ]
+        return [r.grad_fn.name() for r in results]
+
+    assert names(nnrun) == names(torch)

@@ -191,6 +191,9 @@ class Remainder(_Binary):
         grad_b = -grad_out * ctx.xp.floor(a / b) if ctx.needs_input_grad[1] else None
         return _Binary.grads(ctx, grad_out, grad_b)
 
+    def name(self) -> str:
+        return "RemainderBackward0" if self.b_dtype is None else "RemainderBackward1"  # Scalar / Tensor
+
 
 def _split_by_winner(xp: Any, grad_out: Any, a_wins: Any, tie: Any) -> tuple[Any, Any]:
     """Gradient of max/min: to the winner, split evenly on ties (as torch does)."""

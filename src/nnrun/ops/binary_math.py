@@ -71,9 +71,14 @@ class Fmod(_Binary):
         grad_b = -grad_out * ctx.xp.trunc(a / b) if ctx.needs_input_grad[1] else None
         return _Binary.grads(ctx, grad_out, grad_b)
 
+    def name(self) -> str:
+        return (
+            "FmodBackward0" if self.b_dtype is None else "FmodBackward1"
+        )  # torch's Scalar / Tensor overloads
+
 
 @quiet
-class LogAddExp(_Binary):
+class Logaddexp(_Binary):
     @staticmethod
     def forward(ctx, a, b):
         _Binary.remember(ctx, a, b)
@@ -160,7 +165,7 @@ def fmod(input: Any, other: Any) -> Any:
 def logaddexp(input: Any, other: Any) -> Any:
     """``log(exp(input) + exp(other))`` without overflow."""
     require_float("logaddexp_cpu", input, other)
-    return LogAddExp.apply(input, other)
+    return Logaddexp.apply(input, other)
 
 
 def xlogy(input: Any, other: Any) -> Any:

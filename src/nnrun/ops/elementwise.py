@@ -79,6 +79,7 @@ class Round(_Flat):
     @staticmethod
     def forward(ctx, x, decimals):
         xp = ctx.xp
+        ctx.decimals = decimals
         if x.dtype.kind in "iub":
             return x.copy()
         if decimals == 0:
@@ -91,7 +92,7 @@ class Round(_Flat):
         return ctx.xp.zeros_like(grad_out), None
 
     def name(self) -> str:
-        return "RoundBackward0"
+        return "RoundBackward1" if self.decimals else "RoundBackward0"  # torch's round(decimals=) overload
 
 
 @quiet

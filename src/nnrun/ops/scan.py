@@ -12,7 +12,7 @@ import numpy as np
 from nnrun._dims import normalize_dims
 from nnrun._tensor import Tensor, array_of
 from nnrun.autograd.function import Function
-from nnrun.ops import arithmetic, indexing, shape
+from nnrun.ops import arithmetic, shape, statistics
 from nnrun.ops.elementwise import require_float
 
 CummaxResult = namedtuple("cummax", ["values", "indices"])
@@ -77,7 +77,7 @@ class Cumprod(Function):
         return grad.astype(ctx.in_dtype, copy=False), None, None
 
 
-class LogCumSumExp(Function):
+class Logcumsumexp(Function):
     @staticmethod
     def forward(ctx, x, axis):
         xp = ctx.xp
@@ -137,7 +137,9 @@ def _cumulative_extreme(input: Any, dim: int, largest: bool) -> tuple[Any, Tenso
     axis = _axis(dim, data.ndim)
     xp = input.xp_module()
     indices = _running_extreme_indices(xp, data, axis, largest)
-    return indexing.Gather.apply(input, axis, indices), Tensor._make(indices.astype(np.int64, copy=False))
+    node_name = "CummaxBackward0" if largest else "CumminBackward0"
+    values = statistics.Select.apply(input, axis, indices, True, node_name)
+    return values, Tensor._make(indices.astype(np.int64, copy=False))
 
 
 # ----- public functions (also bound as Tensor methods) -----
@@ -171,7 +173,7 @@ def logcumsumexp(input: Any, dim: int) -> Any:
     """``log(cumsum(exp(input)))`` along ``dim``, computed without overflow."""
     require_float("logcumsumexp_out_cpu", input)
     data = array_of(input)
-    return LogCumSumExp.apply(input, _axis(dim, data.ndim))
+    return Logcumsumexp.apply(input, _axis(dim, data.ndim))
 
 
 def diff(input: Any, n: int = 1, dim: int = -1, prepend: Any = None, append: Any = None) -> Any:

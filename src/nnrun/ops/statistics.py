@@ -38,16 +38,35 @@ def _check_not_empty(name: str, data: Any, axis: int) -> None:
         raise IndexError(f"{name}(): Expected reduction dim {axis} to have non-zero size.")
 
 
-def _pick(name: str, input: Any, axis: int, index: Any, keepdim: bool, result: type) -> Any:
+class Select(indexing.Gather):
+    """``gather`` along ``axis`` (then the axis dropped unless ``keepdim``), under the name of the statistic
+    that chose the elements (``MedianBackward1``, ``CummaxBackward0``): the gradient goes to them."""
+
+    @staticmethod
+    def forward(ctx, x, axis, index, keepdim, node_name):
+        ctx.node_name, ctx.axis, ctx.keepdim = node_name, axis, keepdim
+        values = indexing.Gather.forward(ctx, x, axis, index)
+        return values if keepdim else values.squeeze(axis)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        if not ctx.keepdim:
+            grad_out = ctx.xp.expand_dims(grad_out, ctx.axis)
+        grad, _, _ = indexing.Gather.backward(ctx, grad_out)
+        return grad, None, None, None, None
+
+    def name(self) -> str:
+        return self.node_name
+
+
+def _pick(node_name: str, input: Any, axis: int, index: Any, keepdim: bool, result: type) -> Any:
     """``(values, indices)``: ``input`` at ``index`` (an array, ``axis`` kept at size 1), differentiably."""
     xp = input.xp_module()
     if array_of(input).ndim == 0:
         return result(input.clone(), Tensor._make(xp.zeros((), dtype=np.int64)))
-    values = indexing.Gather.apply(input, axis, index)
+    values = Select.apply(input, axis, index, keepdim, node_name)
     index = index.astype(np.int64, copy=False)
-    if not keepdim:
-        values, index = shape.squeeze(values, axis), index.squeeze(axis)
-    return result(values, Tensor._make(index))
+    return result(values, Tensor._make(index if keepdim else index.squeeze(axis)))
 
 
 def _sorted_order(xp: Any, data: Any, axis: int) -> Any:
@@ -59,15 +78,19 @@ class EvenlyDistributed(Function):
     it (all the NaNs when it is NaN), as torch does."""
 
     @staticmethod
-    def forward(ctx, x, value):
+    def forward(ctx, x, value, node_name):
         xp = ctx.xp
+        ctx.node_name = node_name
         ctx.mask = (x == value) | (xp.isnan(x) & xp.isnan(value))
         return xp.asarray(value, dtype=x.dtype)
 
     @staticmethod
     def backward(ctx, grad_out):
         mask = ctx.mask
-        return grad_out * mask / mask.sum(), None
+        return grad_out * mask / mask.sum(), None, None
+
+    def name(self) -> str:
+        return self.node_name
 
 
 # ----- public functions (also bound as Tensor methods) -----
@@ -86,16 +109,18 @@ def _median(input: Any, dim: Any, keepdim: bool, ignore_nan: bool) -> Any:
     data = array_of(input)
     xp = input.xp_module()
     name = "nanmedian" if ignore_nan else "median"
+    node = "NanmedianBackward" if ignore_nan else "MedianBackward"
     if dim is None:
         flat = data.reshape(-1)
         if flat.size == 0:
-            return EvenlyDistributed.apply(input, xp.asarray(np.nan, dtype=data.dtype))
+            return EvenlyDistributed.apply(input, xp.asarray(np.nan, dtype=data.dtype), node + "0")
         index = _median_index(xp, flat[None], 1, ignore_nan)
-        return EvenlyDistributed.apply(input, xp.take_along_axis(flat[None], index, 1).reshape(()))
+        value = xp.take_along_axis(flat[None], index, 1).reshape(())
+        return EvenlyDistributed.apply(input, value, node + "0")
     axis = _axis(dim, data.ndim)
     _check_not_empty(name, data, axis)
     index = _median_index(xp, data, axis, ignore_nan) if data.ndim else None
-    return _pick(name, input, axis, index, keepdim, NanmedianResult if ignore_nan else MedianResult)
+    return _pick(node + "1", input, axis, index, keepdim, NanmedianResult if ignore_nan else MedianResult)
 
 
 def _median_index(xp: Any, data: Any, axis: int, ignore_nan: bool) -> Any:
@@ -117,7 +142,7 @@ def mode(input: Any, dim: int = -1, keepdim: bool = False) -> ModeResult:
     axis = _axis(dim, data.ndim)
     _check_not_empty("mode", data, axis)
     if data.ndim == 0:
-        return _pick("mode", input, axis, None, keepdim, ModeResult)
+        return _pick("ModeBackward0", input, axis, None, keepdim, ModeResult)
     order = _sorted_order(xp, data, axis)
     ordered = xp.take_along_axis(data, order, axis)
     n = data.shape[axis]
@@ -134,7 +159,7 @@ def mode(input: Any, dim: int = -1, keepdim: bool = False) -> ModeResult:
     score = xp.where(ends, run_length, 0)
     best = score.argmax(axis=axis)
     index = xp.take_along_axis(order, xp.expand_dims(best, axis), axis)
-    return _pick("mode", input, axis, index, keepdim, ModeResult)
+    return _pick("ModeBackward0", input, axis, index, keepdim, ModeResult)
 
 
 def _after_first(axis: int, ndim: int) -> tuple[slice, ...]:
@@ -171,11 +196,11 @@ def kthvalue(input: Any, k: int, dim: int = -1, keepdim: bool = False) -> Kthval
     if not 1 <= k <= size:
         raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {axis}")
     if data.ndim == 0:
-        return _pick("kthvalue", input, axis, None, keepdim, KthvalueResult)
+        return _pick("KthvalueBackward0", input, axis, None, keepdim, KthvalueResult)
     order = _sorted_order(xp, data, axis)
     key = [slice(None)] * data.ndim
     key[axis] = slice(k - 1, k)
-    return _pick("kthvalue", input, axis, order[tuple(key)], keepdim, KthvalueResult)
+    return _pick("KthvalueBackward0", input, axis, order[tuple(key)], keepdim, KthvalueResult)
 
 
 def quantile(
