@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from nnrun import _dtype
 from nnrun._dims import normalize_dims
 from nnrun._tensor import Tensor, array_of
 from nnrun.autograd.function import Function
@@ -145,8 +146,6 @@ def _cumulative_extreme(input: Any, dim: int, largest: bool) -> tuple[Any, Tenso
 # ----- public functions (also bound as Tensor methods) -----
 def cumprod(input: Any, dim: int, *, dtype: Any = None) -> Any:
     """Running product along ``dim`` (integers in int64 unless ``dtype`` is given)."""
-    from nnrun import _dtype
-
     data = array_of(input)
     np_dtype = None if dtype is None else _dtype.to_dtype(dtype).np
     return Cumprod.apply(input, _axis(dim, data.ndim), np_dtype)

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from nnrun._dims import normalize_dims
-from nnrun._tensor import Tensor, array_of
+from nnrun._tensor import Tensor, array_of, scalar_type_name
 from nnrun.autograd.function import Function
 from nnrun.ops import arithmetic, indexing, reduction, shape
 
@@ -304,8 +304,6 @@ def nanmean(input: Any, dim: Any = None, keepdim: bool = False, *, dtype: Any = 
     """The mean of the elements that are not NaN."""
     data = array_of(input)
     if data.dtype.kind != "f":
-        from nnrun._tensor import scalar_type_name
-
         raise RuntimeError(
             "nanmean(): expected input to have floating point or complex dtype but got "
             + scalar_type_name(data.dtype)
