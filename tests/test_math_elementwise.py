@@ -292,3 +292,16 @@ def test_node_names_match_torch():
         return [r.grad_fn.name() for r in results]
 
     assert names(nnrun) == names(torch)
+
+
+def test_lerp_addcmul_addcdiv_node_names_and_promotion():
+    for lib in (nnrun, torch):
+        a = lib.ones(2, requires_grad=True)
+        assert a.lerp(a * 2, 0.5).grad_fn.name() == "LerpBackward0"
+        assert a.lerp(a * 2, a).grad_fn.name() == "LerpBackward1"
+        assert lib.addcmul(a, a, a).grad_fn.name() == "AddcmulBackward0"
+        assert lib.addcdiv(a, a, a).grad_fn.name() == "AddcdivBackward0"
+    got = nnrun.addcmul(nnrun.ones(2), nnrun.ones(2, dtype=nnrun.float64), nnrun.ones(2, dtype=nnrun.int64))
+    want = torch.addcmul(torch.ones(2), torch.ones(2, dtype=torch.float64), torch.ones(2, dtype=torch.int64))
+    _same(got, want)
+    _same(nnrun.lerp(nnrun.zeros(3), nnrun.ones(3), 1.0), torch.lerp(torch.zeros(3), torch.ones(3), 1.0))

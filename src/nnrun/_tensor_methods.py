@@ -382,19 +382,18 @@ def heaviside_(self: Tensor, values: Any) -> Tensor:
 def lerp_(self: Tensor, end: Any, weight: Any) -> Tensor:
     """``self += weight * (end - self)``."""
     elementwise.require_float("lerp_kernel_scalar", self)
-    return apply_inplace(self, arithmetic.Add, arithmetic.mul(weight, arithmetic.sub(end, self)))
+    return apply_inplace(self, binary_math.Lerp, end, weight)
 
 
 def addcmul_(self: Tensor, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor:
     """``self += value * tensor1 * tensor2``."""
-    product = arithmetic.mul(tensor1, tensor2)
-    return apply_inplace(self, arithmetic.Add, product if value == 1 else arithmetic.mul(product, value))
+    return apply_inplace(self, binary_math.Addcmul, tensor1, tensor2, value)
 
 
 def addcdiv_(self: Tensor, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor:
     """``self += value * tensor1 / tensor2``."""
-    delta = binary_math.addcdiv(0, tensor1, tensor2, value=value)
-    return apply_inplace(self, arithmetic.Add, delta)
+    binary_math.check_addcdiv(tensor1, tensor2)
+    return apply_inplace(self, binary_math.Addcdiv, tensor1, tensor2, value)
 
 
 def cumprod_(self: Tensor, dim: int, *, dtype: Any = None) -> Tensor:

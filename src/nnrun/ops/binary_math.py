@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from nnrun import _backend, _dtype
 from nnrun._tensor import Tensor, array_of
+from nnrun.autograd.function import Function
 from nnrun.ops import arithmetic, unary
-from nnrun.ops._broadcast import check_broadcastable, promote, shape_of
+from nnrun.ops._broadcast import check_broadcastable, promote, shape_of, unbroadcast
 from nnrun.ops.arithmetic import _Binary
 from nnrun.ops.elementwise import quiet, require_float
 
@@ -145,6 +148,91 @@ class Fmin(_Binary):
         return _Binary.grads(ctx, grad_out * a_wins, grad_out * ~a_wins)
 
 
+class _Ternary(Function):
+    """Three broadcast operands (``lerp``, ``addcmul``, ``addcdiv``): promoted to one dtype, the gradients
+    summed back to each operand's shape and cast to its dtype."""
+
+    @staticmethod
+    def remember(ctx: Function, *operands: Any) -> tuple[Any, ...]:
+        ctx.shapes = [shape_of(x) for x in operands]
+        ctx.dtypes = [getattr(x, "dtype", None) for x in operands]
+        for i, first in enumerate(ctx.shapes):
+            for second in ctx.shapes[i + 1 :]:
+                check_broadcastable(first, second)
+        target = _dtype.result_type(operands[0], operands[1])
+        for x in operands[2:]:
+            target = _dtype.result_type(np.empty(0, dtype=target), x)  # a stand-in of the dtype so far
+        return tuple(x.astype(target, copy=False) if hasattr(x, "dtype") else x for x in operands)
+
+    @staticmethod
+    def grads(ctx: Function, *grads: Any) -> tuple[Any, ...]:
+        out = []
+        for grad, needed, shape, dtype in zip(grads, ctx.needs_input_grad, ctx.shapes, ctx.dtypes):
+            if grad is None or not needed or dtype is None:
+                out.append(None)
+                continue
+            grad = unbroadcast(grad, shape)
+            out.append(grad if grad.dtype == dtype else grad.astype(dtype))
+        return tuple(out)
+
+
+@quiet
+class Lerp(_Ternary):
+    @staticmethod
+    def forward(ctx, start, end, weight):
+        start, end, weight = _Ternary.remember(ctx, start, end, weight)
+        xp = ctx.xp
+        ctx.save_for_backward(start, end, weight)
+        delta = end - start
+        # from the nearer end, as torch: exact at weight 0 and 1
+        small = xp.abs(weight) < 0.5
+        return xp.where(small, start + weight * delta, end - delta * (1 - weight)).astype(
+            delta.dtype, copy=False
+        )
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        start, end, weight = ctx.saved_tensors
+        # d/dstart = 1 - w, d/dend = w, d/dw = end - start
+        return _Ternary.grads(ctx, grad_out * (1 - weight), grad_out * weight, grad_out * (end - start))
+
+    def name(self) -> str:
+        return "LerpBackward0" if self.dtypes[2] is None else "LerpBackward1"  # Scalar / Tensor weight
+
+
+@quiet
+class Addcmul(_Ternary):
+    @staticmethod
+    def forward(ctx, input, tensor1, tensor2, value):
+        input, tensor1, tensor2 = _Ternary.remember(ctx, input, tensor1, tensor2)
+        ctx.value = value
+        ctx.save_for_backward(tensor1, tensor2)
+        return input + value * (tensor1 * tensor2)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        tensor1, tensor2 = ctx.saved_tensors
+        scaled = grad_out * ctx.value
+        return (*_Ternary.grads(ctx, grad_out, scaled * tensor2, scaled * tensor1), None)
+
+
+@quiet
+class Addcdiv(_Ternary):
+    @staticmethod
+    def forward(ctx, input, tensor1, tensor2, value):
+        input, tensor1, tensor2 = _Ternary.remember(ctx, input, tensor1, tensor2)
+        ctx.value = value
+        ctx.save_for_backward(tensor1, tensor2)
+        return input + value * (tensor1 / tensor2)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        tensor1, tensor2 = ctx.saved_tensors
+        scaled = grad_out * ctx.value / tensor2
+        # d/dt1 = value / t2, d/dt2 = -value t1 / t2^2
+        return (*_Ternary.grads(ctx, grad_out, scaled, -scaled * tensor1 / tensor2), None)
+
+
 # ----- public functions (also bound as Tensor methods) -----
 def atan2(input: Any, other: Any) -> Any:
     """The angle of the point ``(other, input)``: ``atan(input / other)`` in the right quadrant."""
@@ -194,25 +282,27 @@ def clamp_max(input: Any, max: Any) -> Any:
 def lerp(input: Any, end: Any, weight: Any) -> Any:
     """``input + weight * (end - input)``; ``weight`` a number or a tensor."""
     require_float("lerp_kernel_scalar" if not isinstance(weight, Tensor) else "lerp_kernel_tensor", input)
-    return arithmetic.add(input, arithmetic.mul(weight, arithmetic.sub(end, input)))
+    return Lerp.apply(input, end, weight)
 
 
 def addcmul(input: Any, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Any:
     """``input + value * tensor1 * tensor2``."""
-    product = arithmetic.mul(tensor1, tensor2)
-    return arithmetic.add(input, product if value == 1 else arithmetic.mul(product, value))
+    return Addcmul.apply(input, tensor1, tensor2, value)
 
 
 def addcdiv(input: Any, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Any:
     """``input + value * tensor1 / tensor2`` (floating point only, as in torch)."""
+    check_addcdiv(tensor1, tensor2)
+    return Addcdiv.apply(input, tensor1, tensor2, value)
+
+
+def check_addcdiv(tensor1: Any, tensor2: Any) -> None:
     for t in (tensor1, tensor2):
         if array_of(t).dtype.kind != "f":
             raise RuntimeError(
                 "Integer division with addcdiv is no longer supported, and in a future release addcdiv will "
                 "perform a true division of tensor1 and tensor2."
             )
-    quotient = arithmetic.div(tensor1, tensor2)
-    return arithmetic.add(input, quotient if value == 1 else arithmetic.mul(quotient, value))
 
 
 def heaviside(input: Any, values: Any) -> Tensor:
