@@ -100,7 +100,7 @@ from nnrun.ops.comparison import (
     ne,
 )
 from nnrun.ops.distance import cdist
-from nnrun.ops.indexing import gather, index_select, masked_fill, scatter, where
+from nnrun.ops.indexing import gather, index_select, masked_fill, where
 from nnrun.ops.linalg import bmm, einsum, matmul, mm
 from nnrun.ops.matrix import cumsum, diag, tril, triu
 from nnrun.ops.reduction import (
@@ -117,6 +117,21 @@ from nnrun.ops.reduction import (
     std,
     sum,
     var,
+)
+from nnrun.ops.scatter import (
+    argwhere,
+    index_add,
+    index_copy,
+    index_fill,
+    masked_scatter,
+    masked_select,
+    nonzero,
+    put,
+    scatter,
+    scatter_add,
+    scatter_reduce,
+    take,
+    take_along_dim,
 )
 from nnrun.ops.shape import (
     cat,

@@ -22,6 +22,7 @@ from nnrun.ops import (
     linalg,
     matrix,
     reduction,
+    scatter,
     sorting,
     unary,
 )
@@ -266,6 +267,56 @@ def copy_(self: Tensor, src: Any) -> Tensor:
     return apply_inplace(self, conversion.Copy, src)
 
 
+def scatter_(
+    self: Tensor, dim: int, index: Any, src: Any = None, *, value: Any = None, reduce: Any = None
+) -> Tensor:
+    if reduce is not None:
+        return self.copy_(scatter.scatter(self, dim, index, src, value=value, reduce=reduce))
+    if (src is None) == (value is None):
+        raise TypeError("scatter_() expects exactly one of src or value")
+    axis = scatter._axis(dim, self.ndim)
+    return apply_inplace(self, indexing.Scatter, axis, index._data, src if src is not None else value)
+
+
+def scatter_add_(self: Tensor, dim: int, index: Any, src: Any) -> Tensor:
+    axis = scatter._axis(dim, self.ndim)
+    return apply_inplace(self, scatter.ScatterReduce, axis, index._data, src, "sum", True)
+
+
+def scatter_reduce_(
+    self: Tensor, dim: int, index: Any, src: Any, reduce: str, *, include_self: bool = True
+) -> Tensor:
+    scatter.scatter_reduce(self.detach(), dim, index, src.detach(), reduce)  # checks the arguments
+    axis = scatter._axis(dim, self.ndim)
+    return apply_inplace(self, scatter.ScatterReduce, axis, index._data, src, reduce, include_self)
+
+
+def index_add_(self: Tensor, dim: int, index: Any, source: Any, *, alpha: Any = 1) -> Tensor:
+    axis = scatter._axis(dim, self.ndim)
+    return apply_inplace(self, scatter.IndexAdd, axis, index._data, source, alpha)
+
+
+def index_copy_(self: Tensor, dim: int, index: Any, source: Any) -> Tensor:
+    axis = scatter._axis(dim, self.ndim)
+    return apply_inplace(self, scatter.IndexCopy, axis, index._data, source)
+
+
+def index_fill_(self: Tensor, dim: int, index: Any, value: Any) -> Tensor:
+    return apply_inplace(self, scatter.IndexFill, scatter._axis(dim, self.ndim), index._data, value)
+
+
+def masked_scatter_(self: Tensor, mask: Any, source: Any) -> Tensor:
+    return apply_inplace(self, scatter.MaskedScatter, array_of(mask), source)
+
+
+def put_(self: Tensor, index: Any, source: Any, accumulate: bool = False) -> Tensor:
+    return apply_inplace(self, scatter.Put, index._data, source, accumulate)
+
+
+def fill_diagonal_(self: Tensor, fill_value: Any, wrap: bool = False) -> Tensor:
+    return apply_inplace(self, scatter.FillDiagonal, fill_value, wrap)
+
+
 def setitem(self: Tensor, key: Any, value: Any) -> None:
     key, _ = indexing.prepare_key(key)
     apply_inplace(self, indexing.SetItem, value, key)
@@ -401,10 +452,22 @@ _METHODS: dict[str, Any] = {
     "mT": property(matrix_transposed),
     # indexing
     "gather": indexing.gather,
-    "scatter": indexing.scatter,
+    "scatter": scatter.scatter,
     "index_select": indexing.index_select,
     "masked_fill": indexing.masked_fill,
     "where": where,
+    "scatter_add": scatter.scatter_add,
+    "scatter_reduce": scatter.scatter_reduce,
+    "index_add": scatter.index_add,
+    "index_copy": scatter.index_copy,
+    "index_fill": scatter.index_fill,
+    "masked_scatter": scatter.masked_scatter,
+    "masked_select": scatter.masked_select,
+    "take": scatter.take,
+    "take_along_dim": scatter.take_along_dim,
+    "nonzero": scatter.nonzero,
+    "argwhere": scatter.argwhere,
+    "put": scatter.put,
     # comparisons and predicates
     "eq": comparison.eq,
     "ne": comparison.ne,
@@ -431,6 +494,15 @@ _METHODS: dict[str, Any] = {
     "relu_": relu_,
     "neg_": neg_,
     "masked_fill_": masked_fill_,
+    "scatter_": scatter_,
+    "scatter_add_": scatter_add_,
+    "scatter_reduce_": scatter_reduce_,
+    "index_add_": index_add_,
+    "index_copy_": index_copy_,
+    "index_fill_": index_fill_,
+    "masked_scatter_": masked_scatter_,
+    "put_": put_,
+    "fill_diagonal_": fill_diagonal_,
     "zero_": zero_,
     "fill_": fill_,
     "copy_": copy_,
