@@ -46,6 +46,8 @@ from nnrun._creation import (
     randn_like,
     randperm,
     tensor,
+    tril_indices,
+    triu_indices,
     zeros,
     zeros_like,
 )
@@ -102,7 +104,52 @@ from nnrun.ops.comparison import (
 from nnrun.ops.distance import cdist
 from nnrun.ops.indexing import gather, index_select, masked_fill, where
 from nnrun.ops.linalg import bmm, einsum, matmul, mm
-from nnrun.ops.matrix import cumsum, diag, tril, triu
+from nnrun.ops.matrix import block_diag, cumsum, diag, diag_embed, diagonal, trace, tril, triu
+from nnrun.ops.products import (
+    addbmm,
+    addmm,
+    addmv,
+    addr,
+    baddbmm,
+    chain_matmul,
+    cross,
+    dot,
+    kron,
+    mv,
+    outer,
+    tensordot,
+    vdot,
+)
+from nnrun.ops.products import outer as ger
+from nnrun.ops.rearrange import (
+    atleast_1d,
+    atleast_2d,
+    atleast_3d,
+    broadcast_shapes,
+    broadcast_tensors,
+    broadcast_to,
+    cartesian_prod,
+    column_stack,
+    combinations,
+    dsplit,
+    dstack,
+    fliplr,
+    flipud,
+    hsplit,
+    hstack,
+    meshgrid,
+    movedim,
+    repeat_interleave,
+    rot90,
+    row_stack,
+    swapaxes,
+    tensor_split,
+    unbind,
+    vsplit,
+    vstack,
+)
+from nnrun.ops.rearrange import movedim as moveaxis
+from nnrun.ops.rearrange import swapaxes as swapdims
 from nnrun.ops.reduction import (
     amax,
     amin,

@@ -21,6 +21,8 @@ from nnrun.ops import (
     indexing,
     linalg,
     matrix,
+    products,
+    rearrange,
     reduction,
     scatter,
     sorting,
@@ -317,6 +319,15 @@ def fill_diagonal_(self: Tensor, fill_value: Any, wrap: bool = False) -> Tensor:
     return apply_inplace(self, scatter.FillDiagonal, fill_value, wrap)
 
 
+def _add_product_(name: str) -> Any:
+    def add_product_(self: Tensor, *args: Any, beta: Any = 1, alpha: Any = 1) -> Tensor:
+        return self.copy_(getattr(products, name)(self, *args, beta=beta, alpha=alpha))
+
+    add_product_.__name__ = name + "_"
+    add_product_.__doc__ = f"In-place ``{name}``: ``self = beta * self + alpha * product``."
+    return add_product_
+
+
 def setitem(self: Tensor, key: Any, value: Any) -> None:
     key, _ = indexing.prepare_key(key)
     apply_inplace(self, indexing.SetItem, value, key)
@@ -406,6 +417,18 @@ _METHODS: dict[str, Any] = {
     "matmul": linalg.matmul,
     "mm": linalg.mm,
     "bmm": linalg.bmm,
+    "dot": products.dot,
+    "vdot": products.vdot,
+    "outer": products.outer,
+    "ger": products.outer,
+    "mv": products.mv,
+    "addmm": products.addmm,
+    "addmv": products.addmv,
+    "addr": products.addr,
+    "baddbmm": products.baddbmm,
+    "addbmm": products.addbmm,
+    "kron": products.kron,
+    "cross": products.cross,
     # reductions
     "sum": reduction.sum,
     "mean": reduction.mean,
@@ -428,6 +451,9 @@ _METHODS: dict[str, Any] = {
     "tril": matrix.tril,
     "triu": matrix.triu,
     "diag": matrix.diag,
+    "diagonal": matrix.diagonal,
+    "diag_embed": matrix.diag_embed,
+    "trace": matrix.trace,
     # shape
     "view": shape_ops.view,
     "reshape": shape_ops.reshape,
@@ -446,6 +472,21 @@ _METHODS: dict[str, Any] = {
     "split": shape_ops.split,
     "chunk": shape_ops.chunk,
     "narrow": shape_ops.narrow,
+    "movedim": rearrange.movedim,
+    "moveaxis": rearrange.movedim,
+    "swapaxes": rearrange.swapaxes,
+    "swapdims": rearrange.swapaxes,
+    "unbind": rearrange.unbind,
+    "rot90": rearrange.rot90,
+    "fliplr": rearrange.fliplr,
+    "flipud": rearrange.flipud,
+    "tensor_split": rearrange.tensor_split,
+    "hsplit": rearrange.hsplit,
+    "vsplit": rearrange.vsplit,
+    "dsplit": rearrange.dsplit,
+    "broadcast_to": rearrange.broadcast_to,
+    "repeat_interleave": rearrange.repeat_interleave,
+    "unfold": rearrange.unfold,
     "view_as": view_as,
     "reshape_as": reshape_as,
     "T": property(transposed),
@@ -503,6 +544,11 @@ _METHODS: dict[str, Any] = {
     "masked_scatter_": masked_scatter_,
     "put_": put_,
     "fill_diagonal_": fill_diagonal_,
+    "addmm_": _add_product_("addmm"),
+    "addmv_": _add_product_("addmv"),
+    "addr_": _add_product_("addr"),
+    "baddbmm_": _add_product_("baddbmm"),
+    "addbmm_": _add_product_("addbmm"),
     "zero_": zero_,
     "fill_": fill_,
     "copy_": copy_,
