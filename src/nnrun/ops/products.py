@@ -46,7 +46,9 @@ def _type_word(t: Any) -> str:
 
 def outer(input: Any, vec2: Any) -> Any:
     """The outer product ``input[i] * vec2[j]`` of two 1-D tensors."""
-    _vector("outer", input, vec2)
+    for name, t in (("self", input), ("vec2", vec2)):
+        if t.ndim != 1:
+            raise RuntimeError(f"outer: Expected 1-D argument {name}, but got {t.ndim}-D")
     return arithmetic.mul(shape.reshape(input, (-1, 1)), shape.reshape(vec2, (1, -1)))
 
 
