@@ -101,6 +101,7 @@ from nnrun.ops.comparison import (
     lt,
     ne,
 )
+from nnrun.ops.counting import bincount, bucketize, histc, searchsorted, unique, unique_consecutive
 from nnrun.ops.distance import cdist
 from nnrun.ops.indexing import gather, index_select, masked_fill, where
 from nnrun.ops.linalg import bmm, einsum, matmul, mm
