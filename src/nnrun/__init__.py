@@ -11,6 +11,7 @@ from nnrun import (
     backends,
     cuda,
     data,
+    linalg,
     nn,
     optim,
     serialization,
@@ -84,6 +85,8 @@ from nnrun._random import (
 from nnrun._size import Size
 from nnrun._tensor import Tensor
 from nnrun.autograd.grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from nnrun.linalg import det, logdet, matrix_power, pinverse, slogdet
+from nnrun.linalg import inv as inverse
 from nnrun.ops.arithmetic import add, div, floor_divide, maximum, minimum, mul, pow, remainder, sub
 from nnrun.ops.comparison import (
     all,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from nnrun import _backend, _creation, _dtype, _tensor
+from nnrun import linalg as linalg_api
 from nnrun._tensor import Tensor, array_of, parse_to
 from nnrun.autograd import engine
 from nnrun.autograd.grad_mode import is_grad_enabled
@@ -429,6 +430,12 @@ _METHODS: dict[str, Any] = {
     "baddbmm": products.baddbmm,
     "addbmm": products.addbmm,
     "kron": products.kron,
+    "inverse": linalg_api.inv,
+    "det": linalg_api.det,
+    "slogdet": linalg_api.slogdet,
+    "logdet": linalg_api.logdet,
+    "matrix_power": linalg_api.matrix_power,
+    "pinverse": linalg_api.pinverse,
     "cross": products.cross,
     # reductions
     "sum": reduction.sum,
