@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np  # shape arithmetic only
+
 from nnrun.autograd.function import Function
 
 
@@ -126,7 +128,7 @@ class Solve(Function):
                 f"linalg.solve: Incompatible shapes of A and B for the equation AX = B ({a.shape[-2]}x"
                 f"{a.shape[-1]} and {b.shape[-2]}x{b.shape[-1]})"
             )
-        batch = xp.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
         try:
             x = xp.linalg.solve(
                 xp.broadcast_to(a, batch + a.shape[-2:]), xp.broadcast_to(b, batch + b.shape[-2:])

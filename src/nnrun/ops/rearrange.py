@@ -314,6 +314,14 @@ def combinations(input: Any, r: int = 2, with_replacement: bool = False) -> Any:
 
 
 # ----- repeating and windows -----
+def _repeat_index(xp: Any, counts: Any, output_size: int | None) -> Any:
+    """``arange(len(counts))`` with element ``i`` repeated ``counts[i]`` times, without a host loop: the
+    place of output ``k`` is how many running totals are ``<= k``. The length is read back unless given."""
+    totals = xp.cumsum(counts)
+    size = output_size if output_size is not None else int(totals[-1]) if totals.size else 0
+    return xp.searchsorted(totals, xp.arange(size), side="right")
+
+
 def repeat_interleave(
     input: Any, repeats: Any = None, dim: int | None = None, *, output_size: int | None = None
 ) -> Any:
@@ -322,26 +330,42 @@ def repeat_interleave(
     if repeats is None:  # torch.repeat_interleave(repeats): the indices 0..n-1, each counts[i] times
         counts = input._data
         xp = _backend.array_module(counts)
-        return Tensor._make(xp.repeat(xp.arange(counts.shape[0], dtype=xp.int64), counts))
+        _check_counts(xp, counts)
+        return Tensor._make(_repeat_index(xp, counts, output_size).astype(xp.int64))
     if dim is None:
         input, axis = shape.reshape(input, (-1,)), 0
     else:
         axis = _axis(dim, input.ndim)
-    xp = _backend.array_module(input._data)
-    size = input.shape[axis] if input.ndim else 1
-    counts = repeats._data if isinstance(repeats, Tensor) else repeats
-    if hasattr(counts, "ndim") and counts.ndim == 1 and counts.shape[0] not in (1, size):
-        raise RuntimeError("repeats must have the same size as input along dim")
-    if hasattr(counts, "ndim") and counts.ndim > 1:
-        raise RuntimeError("repeat_interleave only accept 1D vector as repeat")
-    if int(xp.asarray(counts).min()) < 0 if xp.asarray(counts).size else False:
-        raise RuntimeError("repeats can not be negative")
-    index = xp.repeat(xp.arange(size, dtype=xp.int64), counts)
-    if output_size is not None and index.shape[0] != output_size:
-        raise RuntimeError("allocated size does not match required size")
     if input.ndim == 0:
         input = shape.reshape(input, (1,))
-    return indexing.IndexSelect.apply(input, axis, index)
+    xp = _backend.array_module(input._data)
+    size = input.shape[axis]
+    if isinstance(repeats, Tensor) and repeats.ndim > 0:
+        counts = repeats._data
+        if counts.ndim > 1:
+            raise RuntimeError("repeat_interleave only accept 1D vector as repeat")
+        if counts.shape[0] not in (1, size):
+            raise RuntimeError("repeats must have the same size as input along dim")
+        _check_counts(xp, counts)
+        if counts.shape[0] == 1 and size != 1:
+            counts = xp.broadcast_to(counts, (size,))
+        index = _repeat_index(xp, counts, output_size)
+    else:
+        count = int(repeats.item() if isinstance(repeats, Tensor) else repeats)
+        if count < 0:
+            raise RuntimeError("repeats can not be negative")
+        index = xp.repeat(xp.arange(size), count)
+    if output_size is not None and index.shape[0] != output_size:
+        raise RuntimeError("allocated size does not match required size")
+    return indexing.IndexSelect.apply(input, axis, index.astype(xp.int64))
+
+
+def _check_counts(xp: Any, counts: Any) -> None:
+    if counts.dtype.kind not in "iu":
+        raise RuntimeError("repeat_interleave: repeats has to be Long or Int tensor")
+    # checked on the CPU only: on a GPU it would read the counts back (as the README says of such checks)
+    if xp.__name__ == "numpy" and counts.size and int(counts.min()) < 0:
+        raise RuntimeError("repeats can not be negative")
 
 
 class Unfold(Function):

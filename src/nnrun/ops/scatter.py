@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np  # shape arithmetic only
+
 from nnrun import _backend
 from nnrun._dims import normalize_dims
 from nnrun._tensor import Tensor, array_of
@@ -110,22 +112,26 @@ class ScatterLegacyReduce(ScatterReduce):
         return "ScatterBackward1"
 
 
-def _occurrence_rounds(xp: Any, key: tuple[Any, ...], shape: tuple[int, ...]) -> list[Any]:
-    """The positions of ``key`` split in rounds where no target repeats (for a reduction lacking ``.at``)."""
-    flat = xp.ravel_multi_index(tuple(k.ravel() for k in xp.broadcast_arrays(*key)), shape)
-    order = xp.argsort(flat)
-    sorted_flat = flat[order]
-    group_start = xp.searchsorted(sorted_flat, sorted_flat, side="left")
-    rank = xp.empty_like(flat)
-    rank[order] = xp.arange(flat.size) - group_start
-    rounds = int(rank.max()) + 1 if flat.size else 0
-    return [(flat, rank == r) for r in range(rounds)]
-
-
 def _scatter_prod(xp: Any, out: Any, key: tuple[Any, ...], part: Any) -> None:
-    flat_out, values = out.reshape(-1), part.ravel()
-    for flat, chosen in _occurrence_rounds(xp, key, out.shape):
-        flat_out[flat[chosen]] *= values[chosen]
+    """``out[key] *= part`` over repeated indices too. NumPy has ``multiply.at``; CuPy has no scatter
+    product, so the factors go in rounds: round ``r`` takes each target's ``r``-th factor, and the others
+    write to a spare slot past the end (so no two writes of a round meet in a kept place). The number of
+    rounds, the largest repeat count, is read back once."""
+    values = part.ravel()
+    if xp.__name__ == "numpy":
+        xp.multiply.at(out, key, part)
+        return
+    flat = xp.ravel_multi_index(tuple(k.ravel() for k in xp.broadcast_arrays(*key)), out.shape)
+    order = xp.argsort(flat)
+    rank = xp.empty_like(flat)
+    sorted_flat = flat[order]
+    rank[order] = xp.arange(flat.size) - xp.searchsorted(sorted_flat, sorted_flat, side="left")
+    rounds = int(rank.max()) + 1 if flat.size else 0
+    padded = xp.concatenate([out.reshape(-1), xp.ones(1, dtype=out.dtype)])
+    for r in range(rounds):
+        chosen = rank == r
+        padded[xp.where(chosen, flat, out.size)] *= xp.where(chosen, values, 1).astype(out.dtype)
+    out[...] = padded[: out.size].reshape(out.shape)
 
 
 def _prod_grads(xp: Any, x: Any, part: Any, key: Any, self_in: Any, grad_out: Any) -> tuple[Any, Any]:
@@ -397,7 +403,7 @@ def masked_select(input: Any, mask: Any) -> Any:
     mask_array = array_of(mask)
     if mask_array.dtype.kind != "b":
         raise RuntimeError("masked_select: expected BoolTensor for mask")
-    common = tuple(_backend.array_module(mask_array).broadcast_shapes(tuple(input.shape), mask_array.shape))
+    common = tuple(np.broadcast_shapes(tuple(input.shape), mask_array.shape))
     x = input if tuple(input.shape) == common else shape.expand(input, common)
     if mask_array.shape != common:
         mask_array = _backend.array_module(mask_array).broadcast_to(mask_array, common)
@@ -428,7 +434,7 @@ def take_along_dim(input: Any, indices: Any, dim: int | None = None) -> Any:
         )
     x_shape, i_shape = list(input.shape), list(indices.shape)
     x_shape[axis] = i_shape[axis] = 1
-    common = list(_backend.array_module(indices._data).broadcast_shapes(tuple(x_shape), tuple(i_shape)))
+    common = list(np.broadcast_shapes(tuple(x_shape), tuple(i_shape)))
     x_target, i_target = list(common), list(common)
     x_target[axis], i_target[axis] = input.shape[axis], indices.shape[axis]
     x = input if list(input.shape) == x_target else shape.expand(input, x_target)
