@@ -321,6 +321,26 @@ def fill_diagonal_(self: Tensor, fill_value: Any, wrap: bool = False) -> Tensor:
     return apply_inplace(self, scatter.FillDiagonal, fill_value, wrap)
 
 
+def _reshaped_in_place(view_op: Any) -> Any:
+    """``t_``, ``transpose_``, ``squeeze_``…: the tensor itself becomes ``view_op``'s view of its memory
+    (same memory and version, new shape and strides; its history gains the view op, as in torch)."""
+
+    def reshape_(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        if is_grad_enabled() and self._requires_grad and self.grad_fn is None:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        result = view_op(self, *args, **kwargs)
+        self._data = result._data
+        if result.grad_fn is not None:
+            self.grad_fn, self._output_nr = result.grad_fn, result._output_nr
+        if self._view_of is not None and result._view_of is not None:
+            self._view_of = result._view_of  # still a view of the same root, one view op further
+        return self
+
+    reshape_.__name__ = view_op.__name__ + "_"
+    reshape_.__doc__ = f"In-place ``{view_op.__name__}``: this tensor takes the new shape, same memory."
+    return reshape_
+
+
 def _add_product_(name: str) -> Any:
     def add_product_(self: Tensor, *args: Any, beta: Any = 1, alpha: Any = 1) -> Tensor:
         return self.copy_(getattr(products, name)(self, *args, beta=beta, alpha=alpha))
@@ -556,6 +576,12 @@ _METHODS: dict[str, Any] = {
     "masked_scatter_": masked_scatter_,
     "put_": put_,
     "fill_diagonal_": fill_diagonal_,
+    "t_": _reshaped_in_place(shape_ops.t),
+    "transpose_": _reshaped_in_place(shape_ops.transpose),
+    "swapaxes_": _reshaped_in_place(rearrange.swapaxes),
+    "swapdims_": _reshaped_in_place(rearrange.swapaxes),
+    "squeeze_": _reshaped_in_place(shape_ops.squeeze),
+    "unsqueeze_": _reshaped_in_place(shape_ops.unsqueeze),
     "addmm_": _add_product_("addmm"),
     "addmv_": _add_product_("addmv"),
     "addr_": _add_product_("addr"),

@@ -236,3 +236,42 @@ ERRORS = {
 def test_errors_match_torch(name):
     fn, *arrays = ERRORS[name]
     raises_like(fn, *arrays)
+
+
+def test_shape_in_place_parity():
+    def fn(lib, x):
+        y = x * 2.0
+        y.t_()
+        z = (x * 3.0).unsqueeze(1)
+        z.squeeze_(1)
+        z.unsqueeze_(-1)
+        z.transpose_(0, 2)
+        w = x[None] * 1.0
+        w.swapaxes_(0, 2)
+        w.swapdims_(0, 1)
+        w.squeeze_()
+        return y * y, z.exp(), w.sin()
+
+    check(fn, randn(2, 3))
+
+
+def test_shape_in_place_keeps_memory_and_views():
+    x = nnrun.zeros(2, 3)
+    y = x.t()
+    y.t_()
+    y[0, 1] = 5.0
+    assert x.tolist() == [[0.0, 5.0, 0.0], [0.0, 0.0, 0.0]]
+    a = leaf(2, 3)
+    b = a * 2.0
+    v = b[0:1]
+    v.unsqueeze_(0)
+    assert tuple(v.shape) == (1, 1, 3)
+    v.mul_(3.0)
+    b.sum().backward()
+    assert a.grad.tolist() == [[6.0] * 3, [2.0] * 3]
+
+
+def test_shape_in_place_on_a_leaf_raises_as_torch():
+    raises_like(lambda lib, x: x.requires_grad_().t_(), randn(2, 3))
+    x = nnrun.zeros(2, 1, 3)
+    assert x.squeeze_() is x and tuple(x.shape) == (2, 3)
