@@ -290,7 +290,7 @@ def scatter_add_(self: Tensor, dim: int, index: Any, src: Any) -> Tensor:
 def scatter_reduce_(
     self: Tensor, dim: int, index: Any, src: Any, reduce: str, *, include_self: bool = True
 ) -> Tensor:
-    scatter.scatter_reduce(self.detach(), dim, index, src.detach(), reduce)  # checks the arguments
+    scatter.check_reduction(reduce)
     axis = scatter._axis(dim, self.ndim)
     return apply_inplace(self, scatter.ScatterReduce, axis, index._data, src, reduce, include_self)
 

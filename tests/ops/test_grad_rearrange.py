@@ -229,7 +229,32 @@ ERRORS = {
     "diag_embed_same_dims": (lambda lib, x: x.diag_embed(0, 0, 0), randn(2, 3)),
     "trace_3d": (lambda lib, x: x.trace(), randn(2, 2, 2)),
     "block_diag_3d": (lambda lib, x: lib.block_diag(x), randn(2, 2, 2)),
+    "roll_no_dims": (lambda lib, x: x.roll((1, 2)), randn(2, 3)),
+    "roll_one_shift_two_dims": (lambda lib, x: x.roll(1, (0, 1)), randn(2, 3)),
+    "roll_two_shifts_one_dim": (lambda lib, x: x.roll((1, 2), (0,)), randn(2, 3)),
+    "narrow_start": (lambda lib, x: x.narrow(1, 5, 1), randn(2, 3)),
+    "narrow_negative_start": (lambda lib, x: x.narrow(1, -5, 1), randn(2, 3)),
+    "narrow_length": (lambda lib, x: x.narrow(1, 1, -1), randn(2, 3)),
+    "narrow_past_end": (lambda lib, x: x.narrow(1, 2, 2), randn(2, 3)),
 }
+
+
+def test_roll_flip_narrow_parity():
+    check(
+        lambda lib, x: (
+            x.roll(1),
+            x.roll(-2, 1),
+            x.roll((1, 2), (0, -1)),
+            lib.roll(x, 5, -1),
+            x.roll((1,)),
+            x.narrow(-1, -2, 2),
+            x.narrow(1, 3, 0),
+            x.narrow(0, lib.tensor(1), 1),
+            x.flip((0, -1)),
+            lib.flip(x, [1]),
+        ),
+        randn(2, 3, 4),
+    )
 
 
 @pytest.mark.parametrize("name", sorted(ERRORS))

@@ -10,7 +10,7 @@ from nnrun.ops import arithmetic, indexing, reduction, shape
 from nnrun.ops.linalg import MatMul, bmm, einsum, mm
 
 
-def _vector(name: str, *tensors: Any) -> None:
+def _vectors(*tensors: Any) -> None:
     for t in tensors:
         if t.ndim != 1:
             raise RuntimeError(f"1D tensors expected, but got {t.ndim}D and {tensors[-1].ndim}D tensors")
@@ -18,7 +18,7 @@ def _vector(name: str, *tensors: Any) -> None:
 
 def dot(input: Any, tensor: Any) -> Any:
     """The inner product of two 1-D tensors of the same length and dtype."""
-    _vector("dot", input, tensor)
+    _vectors(input, tensor)
     if input.shape[0] != tensor.shape[0]:
         raise RuntimeError(
             f"inconsistent tensor size, expected tensor [{input.shape[0]}] and src [{tensor.shape[0]}] to "

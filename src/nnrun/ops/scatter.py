@@ -17,6 +17,11 @@ from nnrun.ops._broadcast import shape_of
 _REDUCTIONS = ("sum", "prod", "mean", "amax", "amin")
 
 
+def check_reduction(reduce: str) -> None:
+    if reduce not in _REDUCTIONS:
+        raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}")
+
+
 def _axis(dim: int, ndim: int) -> int:
     (axis,) = normalize_dims(dim, ndim) or (0,)
     return axis
@@ -353,8 +358,7 @@ def scatter_reduce(
     input: Any, dim: int, index: Any, src: Any, reduce: str, *, include_self: bool = True
 ) -> Any:
     """``input`` with ``src[i]`` reduced (sum, prod, mean, amax, amin) into ``index[i]`` along ``dim``."""
-    if reduce not in _REDUCTIONS:
-        raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}")
+    check_reduction(reduce)
     return ScatterReduce.apply(input, _axis(dim, input.ndim), _index_array(index), src, reduce, include_self)
 
 
@@ -414,10 +418,14 @@ def take(input: Any, index: Any) -> Any:
     """``input`` read as 1-D at ``index``; the result has ``index``'s shape."""
     index_array = _index_array(index)
     size = input.numel()
-    if index_array.size and (int(index_array.max()) >= size or int(index_array.min()) < -size):
-        raise IndexError(
-            f"out of range: tried to access index {int(index_array.max())} on a tensor of {size} elements."
-        )
+    # checked on the CPU only: on a GPU the check would read the indices back
+    if (
+        _backend.array_module(index_array).__name__ == "numpy"
+        and index_array.size
+        and (int(index_array.max()) >= size or int(index_array.min()) < -size)
+    ):
+        bad = int(index_array.max()) if int(index_array.max()) >= size else int(index_array.min())
+        raise IndexError(f"out of range: tried to access index {bad} on a tensor of {size} elements.")
     return indexing.AdvancedIndex.apply(shape.reshape(input, -1), (index_array,))
 
 
