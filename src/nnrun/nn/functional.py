@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from nnrun._tensor import Tensor
 from nnrun.ops import activation as _activation
+from nnrun.ops import activation_extra as _activation_extra
 from nnrun.ops import conv as _conv
 from nnrun.ops import cross_entropy as _cross_entropy
 from nnrun.ops import distance as _distance
@@ -44,6 +45,60 @@ sigmoid = _unary.sigmoid
 tanh = _unary.tanh
 softmax = _activation.softmax
 log_softmax = _activation.log_softmax
+selu = _activation_extra.selu
+celu = _activation_extra.celu
+hardsigmoid = _activation_extra.hardsigmoid
+logsigmoid = _activation_extra.logsigmoid
+softsign = _activation_extra.softsign
+tanhshrink = _activation_extra.tanhshrink
+softshrink = _activation_extra.softshrink
+hardshrink = _activation_extra.hardshrink
+threshold = _activation_extra.threshold
+glu = _activation_extra.glu
+rrelu = _activation_extra.rrelu
+softmin = _activation_extra.softmin
+gumbel_softmax = _activation_extra.gumbel_softmax
+
+
+def relu_(input: Tensor) -> Tensor:
+    """``relu`` written into ``input``."""
+    return input.relu_()
+
+
+def elu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    """``elu`` written into ``input``."""
+    return elu(input, alpha, inplace=True)
+
+
+def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """``leaky_relu`` written into ``input``."""
+    return leaky_relu(input, negative_slope, inplace=True)
+
+
+def hardtanh_(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    """``hardtanh`` written into ``input``."""
+    return hardtanh(input, min_val, max_val, inplace=True)
+
+
+def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    """``celu`` written into ``input``."""
+    return celu(input, alpha, inplace=True)
+
+
+def selu_(input: Tensor) -> Tensor:
+    """``selu`` written into ``input``."""
+    return selu(input, inplace=True)
+
+
+def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:
+    """``threshold`` written into ``input``."""
+    return _activation_extra.threshold(input, threshold, value, inplace=True)
+
+
+def rrelu_(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False) -> Tensor:
+    """``rrelu`` written into ``input``."""
+    return rrelu(input, lower, upper, training, inplace=True)
+
 
 # ----- losses (ops/loss.py, ops/cross_entropy.py) -----
 cross_entropy = _cross_entropy.cross_entropy
