@@ -15,6 +15,7 @@ from nnrun.ops import dropout as _dropout
 from nnrun.ops import embedding as _embedding
 from nnrun.ops import linear as _linear
 from nnrun.ops import loss as _loss
+from nnrun.ops import loss_margin as _loss_margin
 from nnrun.ops import normalization as _normalization
 from nnrun.ops import padding as _padding
 from nnrun.ops import pooling as _pooling
@@ -113,6 +114,14 @@ triplet_margin_loss = _distance.triplet_margin_loss
 binary_cross_entropy = _loss.binary_cross_entropy
 binary_cross_entropy_with_logits = _loss.binary_cross_entropy_with_logits
 kl_div = _loss.kl_div
+soft_margin_loss = _loss_margin.soft_margin_loss
+multilabel_soft_margin_loss = _loss_margin.multilabel_soft_margin_loss
+multi_margin_loss = _loss_margin.multi_margin_loss
+multilabel_margin_loss = _loss_margin.multilabel_margin_loss
+hinge_embedding_loss = _loss_margin.hinge_embedding_loss
+poisson_nll_loss = _loss_margin.poisson_nll_loss
+gaussian_nll_loss = _loss_margin.gaussian_nll_loss
+triplet_margin_with_distance_loss = _loss_margin.triplet_margin_with_distance_loss
 
 # ----- distances (ops/distance.py) -----
 normalize = _distance.normalize
