@@ -21,14 +21,14 @@ OPTIMIZERS = Registry(
         cls.__name__: cls for cls in (SGD, Adagrad, Adam, AdamW, RMSprop, Adadelta, Adamax, NAdam, RAdam)
     },
 )
-#: LambdaLR takes Python functions, which a config cannot hold.
+#: LambdaLR and MultiplicativeLR take Python functions, which a config cannot hold.
 SCHEDULERS = Registry(
     "scheduler",
     base=lr_scheduler.LRScheduler,
     builtins=lambda: {
         name: getattr(lr_scheduler, name)
         for name in lr_scheduler.__all__
-        if name not in ("LRScheduler", "LambdaLR")
+        if name not in ("LRScheduler", "LambdaLR", "MultiplicativeLR")
     },
 )
 
