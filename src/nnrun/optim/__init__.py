@@ -7,10 +7,12 @@ from nnrun.optim.adagrad import Adagrad
 from nnrun.optim.adam import Adam
 from nnrun.optim.adamax import Adamax
 from nnrun.optim.adamw import AdamW
+from nnrun.optim.asgd import ASGD
 from nnrun.optim.nadam import NAdam
 from nnrun.optim.optimizer import Optimizer
 from nnrun.optim.radam import RAdam
 from nnrun.optim.rmsprop import RMSprop
+from nnrun.optim.rprop import Rprop
 from nnrun.optim.sgd import SGD
 from nnrun.registry import Registry
 
@@ -18,7 +20,8 @@ OPTIMIZERS = Registry(
     "optimizer",
     base=Optimizer,
     builtins=lambda: {
-        cls.__name__: cls for cls in (SGD, Adagrad, Adam, AdamW, RMSprop, Adadelta, Adamax, NAdam, RAdam)
+        cls.__name__: cls
+        for cls in (SGD, Adagrad, Adam, AdamW, RMSprop, Adadelta, Adamax, NAdam, RAdam, Rprop, ASGD)
     },
 )
 #: LambdaLR and MultiplicativeLR take Python functions, which a config cannot hold.
@@ -33,6 +36,7 @@ SCHEDULERS = Registry(
 )
 
 __all__ = [
+    "ASGD",
     "OPTIMIZERS",
     "SCHEDULERS",
     "SGD",
@@ -45,5 +49,6 @@ __all__ = [
     "Optimizer",
     "RAdam",
     "RMSprop",
+    "Rprop",
     "lr_scheduler",
 ]
