@@ -13,6 +13,7 @@ from nnrun.ops import cross_entropy as _cross_entropy
 from nnrun.ops import distance as _distance
 from nnrun.ops import dropout as _dropout
 from nnrun.ops import embedding as _embedding
+from nnrun.ops import fold as _fold
 from nnrun.ops import linear as _linear
 from nnrun.ops import loss as _loss
 from nnrun.ops import loss_margin as _loss_margin
@@ -24,6 +25,7 @@ from nnrun.ops import unary as _unary
 from nnrun.ops import upsampling as _upsampling
 
 linear = _linear.linear
+bilinear = _linear.bilinear
 
 
 # ----- activations (ops/activation.py, ops/unary.py) -----
@@ -133,10 +135,15 @@ batch_norm = _normalization.batch_norm
 layer_norm = _normalization.layer_norm
 group_norm = _normalization.group_norm
 instance_norm = _normalization.instance_norm
+rms_norm = _normalization.rms_norm
 
 # ----- dropout (ops/dropout.py) -----
 dropout = _dropout.dropout
 dropout2d = _dropout.dropout2d
+dropout1d = _dropout.dropout1d
+dropout3d = _dropout.dropout3d
+alpha_dropout = _dropout.alpha_dropout
+feature_alpha_dropout = _dropout.feature_alpha_dropout
 
 # ----- lookups and padding (ops/embedding.py, ops/padding.py) -----
 one_hot = _embedding.one_hot
@@ -147,6 +154,11 @@ pad = _padding.pad
 # ----- pixel shuffle (ops/shape.py) -----
 pixel_shuffle = _shape.pixel_shuffle
 pixel_unshuffle = _shape.pixel_unshuffle
+channel_shuffle = _shape.channel_shuffle
+
+# ----- im2col and col2im (ops/fold.py) -----
+unfold = _fold.unfold
+fold = _fold.fold
 
 # ----- convolution (ops/conv.py) -----
 conv1d = _conv.conv1d

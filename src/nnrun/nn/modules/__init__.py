@@ -33,11 +33,19 @@ from nnrun.nn.modules.activation import (
 from nnrun.nn.modules.batchnorm import BatchNorm1d, BatchNorm2d
 from nnrun.nn.modules.conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from nnrun.nn.modules.distance import CosineSimilarity, PairwiseDistance
-from nnrun.nn.modules.dropout import Dropout, Dropout2d
+from nnrun.nn.modules.dropout import (
+    AlphaDropout,
+    Dropout,
+    Dropout1d,
+    Dropout2d,
+    Dropout3d,
+    FeatureAlphaDropout,
+)
 from nnrun.nn.modules.flatten import Flatten, Unflatten
+from nnrun.nn.modules.fold import Fold, Unfold
 from nnrun.nn.modules.instancenorm import InstanceNorm1d, InstanceNorm2d
 from nnrun.nn.modules.lazy import LazyBatchNorm1d, LazyBatchNorm2d, LazyConv1d, LazyConv2d, LazyLinear
-from nnrun.nn.modules.linear import Identity, Linear
+from nnrun.nn.modules.linear import Bilinear, Identity, Linear
 from nnrun.nn.modules.loss import (
     BCELoss,
     BCEWithLogitsLoss,
@@ -60,7 +68,7 @@ from nnrun.nn.modules.loss import (
     TripletMarginLoss,
     TripletMarginWithDistanceLoss,
 )
-from nnrun.nn.modules.normalization import GroupNorm, LayerNorm
+from nnrun.nn.modules.normalization import GroupNorm, LayerNorm, RMSNorm
 from nnrun.nn.modules.padding import (
     CircularPad1d,
     CircularPad2d,
@@ -78,7 +86,7 @@ from nnrun.nn.modules.padding import (
     ZeroPad2d,
     ZeroPad3d,
 )
-from nnrun.nn.modules.pixelshuffle import PixelShuffle, PixelUnshuffle
+from nnrun.nn.modules.pixelshuffle import ChannelShuffle, PixelShuffle, PixelUnshuffle
 from nnrun.nn.modules.pooling import (
     AdaptiveAvgPool1d,
     AdaptiveAvgPool2d,
@@ -90,7 +98,7 @@ from nnrun.nn.modules.pooling import (
     MaxPool2d,
 )
 from nnrun.nn.modules.sparse import Embedding, EmbeddingBag
-from nnrun.nn.modules.upsampling import Upsample
+from nnrun.nn.modules.upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 
 __all__ = [
     "CELU",
@@ -102,12 +110,15 @@ __all__ = [
     "AdaptiveAvgPool2d",
     "AdaptiveMaxPool1d",
     "AdaptiveMaxPool2d",
+    "AlphaDropout",
     "AvgPool1d",
     "AvgPool2d",
     "BCELoss",
     "BCEWithLogitsLoss",
     "BatchNorm1d",
     "BatchNorm2d",
+    "Bilinear",
+    "ChannelShuffle",
     "CircularPad1d",
     "CircularPad2d",
     "CircularPad3d",
@@ -122,10 +133,14 @@ __all__ = [
     "CosineSimilarity",
     "CrossEntropyLoss",
     "Dropout",
+    "Dropout1d",
     "Dropout2d",
+    "Dropout3d",
     "Embedding",
     "EmbeddingBag",
+    "FeatureAlphaDropout",
     "Flatten",
+    "Fold",
     "GaussianNLLLoss",
     "GroupNorm",
     "Hardshrink",
@@ -163,6 +178,7 @@ __all__ = [
     "PixelShuffle",
     "PixelUnshuffle",
     "PoissonNLLLoss",
+    "RMSNorm",
     "RReLU",
     "ReLU",
     "ReLU6",
@@ -188,7 +204,10 @@ __all__ = [
     "TripletMarginLoss",
     "TripletMarginWithDistanceLoss",
     "Unflatten",
+    "Unfold",
     "Upsample",
+    "UpsamplingBilinear2d",
+    "UpsamplingNearest2d",
     "ZeroPad1d",
     "ZeroPad2d",
     "ZeroPad3d",

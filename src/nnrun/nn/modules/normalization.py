@@ -1,4 +1,4 @@
-"""Per-sample normalisation layers: ``LayerNorm`` and ``GroupNorm``."""
+"""Per-sample normalisation layers: ``LayerNorm``, ``GroupNorm`` and ``RMSNorm``."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Any
 
 from nnrun._tensor import Tensor
 from nnrun.nn import functional as F
+from nnrun.nn import init
 from nnrun.nn.modules._affine import _AffineNorm
 from nnrun.nn.parameter import Parameter
 
@@ -92,3 +93,46 @@ class GroupNorm(_AffineNorm):
             f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
             f"bias={self.bias is not None}"
         )
+
+
+class RMSNorm(_AffineNorm):
+    """Scale by the root mean square over the trailing ``normalized_shape`` dimensions of
+    ``(*, *normalized_shape)`` input: ``x / sqrt(mean(x²) + eps) * weight``; ``eps`` None uses the machine
+    epsilon of the input's dtype. ``weight`` (ones) of shape ``normalized_shape`` when ``elementwise_affine``.
+    """
+
+    normalized_shape: tuple[int, ...]
+    eps: float | None
+    elementwise_affine: bool
+    weight: Parameter | None
+
+    def __init__(
+        self,
+        normalized_shape: int | tuple[int, ...] | list[int],
+        eps: float | None = None,
+        elementwise_affine: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        if isinstance(normalized_shape, int):
+            normalized_shape = (normalized_shape,)
+        self.normalized_shape = tuple(normalized_shape)
+        self.eps = eps
+        self.elementwise_affine = elementwise_affine
+        if elementwise_affine:
+            self._register_affine(self.normalized_shape, True, False, device, dtype)
+            del self._parameters["bias"]  # RMSNorm has no bias, not even a None entry
+        else:
+            self.register_parameter("weight", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        if self.weight is not None:
+            init.ones_(self.weight)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.rms_norm(input, self.normalized_shape, self.weight, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
