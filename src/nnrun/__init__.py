@@ -83,7 +83,7 @@ from nnrun._size import Size
 from nnrun._tensor import Tensor
 from nnrun.autograd.grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from nnrun.ops import activation_extra as _activation_extra
-from nnrun.ops.activation_extra import celu, hardshrink, rrelu, selu
+from nnrun.ops.activation_extra import celu, celu_, hardshrink, rrelu, rrelu_, selu, selu_, threshold_
 from nnrun.ops.arithmetic import add, div, floor_divide, maximum, minimum, mul, pow, remainder, sub
 from nnrun.ops.comparison import (
     all,
@@ -165,27 +165,6 @@ relu = Tensor.relu
 softmax = Tensor.softmax
 log_softmax = Tensor.log_softmax
 threshold = _activation_extra.threshold
-
-
-def selu_(input: Tensor) -> Tensor:
-    return selu(input, inplace=True)
-
-
-def celu_(input: Tensor, alpha: builtins.float = 1.0) -> Tensor:
-    return celu(input, alpha, inplace=True)
-
-
-def threshold_(input: Tensor, threshold: builtins.float, value: builtins.float) -> Tensor:
-    return _activation_extra.threshold(input, threshold, value, inplace=True)
-
-
-def rrelu_(
-    input: Tensor,
-    lower: builtins.float = 1.0 / 8,
-    upper: builtins.float = 1.0 / 3,
-    training: builtins.bool = False,
-) -> Tensor:
-    return rrelu(input, lower, upper, training, inplace=True)
 
 
 def is_tensor(obj: object) -> builtins.bool:

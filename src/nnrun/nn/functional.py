@@ -62,46 +62,14 @@ rrelu = _activation_extra.rrelu
 softmin = _activation_extra.softmin
 gumbel_softmax = _activation_extra.gumbel_softmax
 
-
-def relu_(input: Tensor) -> Tensor:
-    """``relu`` written into ``input``."""
-    return input.relu_()
-
-
-def elu_(input: Tensor, alpha: float = 1.0) -> Tensor:
-    """``elu`` written into ``input``."""
-    return elu(input, alpha, inplace=True)
-
-
-def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
-    """``leaky_relu`` written into ``input``."""
-    return leaky_relu(input, negative_slope, inplace=True)
-
-
-def hardtanh_(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
-    """``hardtanh`` written into ``input``."""
-    return hardtanh(input, min_val, max_val, inplace=True)
-
-
-def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:
-    """``celu`` written into ``input``."""
-    return celu(input, alpha, inplace=True)
-
-
-def selu_(input: Tensor) -> Tensor:
-    """``selu`` written into ``input``."""
-    return selu(input, inplace=True)
-
-
-def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:
-    """``threshold`` written into ``input``."""
-    return _activation_extra.threshold(input, threshold, value, inplace=True)
-
-
-def rrelu_(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False) -> Tensor:
-    """``rrelu`` written into ``input``."""
-    return rrelu(input, lower, upper, training, inplace=True)
-
+relu_ = _activation_extra.relu_
+elu_ = _activation_extra.elu_
+leaky_relu_ = _activation_extra.leaky_relu_
+hardtanh_ = _activation_extra.hardtanh_
+celu_ = _activation_extra.celu_
+selu_ = _activation_extra.selu_
+threshold_ = _activation_extra.threshold_
+rrelu_ = _activation_extra.rrelu_
 
 # ----- losses (ops/loss.py, ops/cross_entropy.py) -----
 cross_entropy = _cross_entropy.cross_entropy

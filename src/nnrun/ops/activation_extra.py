@@ -274,3 +274,44 @@ def gumbel_softmax(logits: Any, tau: float = 1, hard: bool = False, eps: float =
     first = xp.cumsum(one_hot, axis=axis) == 1  # only the first maximum, as argmax
     y_hard = Tensor._make(one_hot * first)
     return y_hard - y_soft.detach() + y_soft
+
+
+# ----- in-place forms (``F.relu_``, ``F.selu_``, …): the function written into ``input``
+def relu_(input: Any) -> Any:
+    """``relu`` written into ``input``."""
+    return input.relu_()
+
+
+def elu_(input: Any, alpha: float = 1.0) -> Any:
+    """``elu`` written into ``input``."""
+    return _activation.elu(input, alpha, inplace=True)
+
+
+def leaky_relu_(input: Any, negative_slope: float = 0.01) -> Any:
+    """``leaky_relu`` written into ``input``."""
+    return _activation.leaky_relu(input, negative_slope, inplace=True)
+
+
+def hardtanh_(input: Any, min_val: float = -1.0, max_val: float = 1.0) -> Any:
+    """``hardtanh`` written into ``input``."""
+    return _activation.hardtanh(input, min_val, max_val, inplace=True)
+
+
+def celu_(input: Any, alpha: float = 1.0) -> Any:
+    """``celu`` written into ``input``."""
+    return celu(input, alpha, inplace=True)
+
+
+def selu_(input: Any) -> Any:
+    """``selu`` written into ``input``."""
+    return selu(input, inplace=True)
+
+
+def threshold_(input: Any, threshold: float, value: float) -> Any:
+    """``threshold`` written into ``input``."""
+    return _run(Threshold, input, True, threshold, value)
+
+
+def rrelu_(input: Any, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False) -> Any:
+    """``rrelu`` written into ``input``."""
+    return rrelu(input, lower, upper, training, inplace=True)
