@@ -20,6 +20,7 @@ from nnrun.ops import loss_margin as _loss_margin
 from nnrun.ops import normalization as _normalization
 from nnrun.ops import padding as _padding
 from nnrun.ops import pooling as _pooling
+from nnrun.ops import pooling_extra as _pooling_extra
 from nnrun.ops import shape as _shape
 from nnrun.ops import unary as _unary
 from nnrun.ops import upsampling as _upsampling
@@ -104,6 +105,7 @@ layer_norm = _normalization.layer_norm
 group_norm = _normalization.group_norm
 instance_norm = _normalization.instance_norm
 rms_norm = _normalization.rms_norm
+local_response_norm = _pooling_extra.local_response_norm
 
 # ----- dropout (ops/dropout.py) -----
 dropout = _dropout.dropout
@@ -143,6 +145,10 @@ max_pool1d = _pooling.max_pool1d
 avg_pool1d = _pooling.avg_pool1d
 adaptive_avg_pool1d = _pooling.adaptive_avg_pool1d
 adaptive_max_pool1d = _pooling.adaptive_max_pool1d
+lp_pool1d = _pooling_extra.lp_pool1d
+lp_pool2d = _pooling_extra.lp_pool2d
+max_unpool1d = _pooling_extra.max_unpool1d
+max_unpool2d = _pooling_extra.max_unpool2d
 
 # ----- resampling (ops/upsampling.py) -----
 interpolate = _upsampling.interpolate

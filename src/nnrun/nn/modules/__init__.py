@@ -68,7 +68,7 @@ from nnrun.nn.modules.loss import (
     TripletMarginLoss,
     TripletMarginWithDistanceLoss,
 )
-from nnrun.nn.modules.normalization import GroupNorm, LayerNorm, RMSNorm
+from nnrun.nn.modules.normalization import GroupNorm, LayerNorm, LocalResponseNorm, RMSNorm
 from nnrun.nn.modules.padding import (
     CircularPad1d,
     CircularPad2d,
@@ -94,8 +94,12 @@ from nnrun.nn.modules.pooling import (
     AdaptiveMaxPool2d,
     AvgPool1d,
     AvgPool2d,
+    LPPool1d,
+    LPPool2d,
     MaxPool1d,
     MaxPool2d,
+    MaxUnpool1d,
+    MaxUnpool2d,
 )
 from nnrun.nn.modules.sparse import Embedding, EmbeddingBag
 from nnrun.nn.modules.upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
@@ -154,6 +158,8 @@ __all__ = [
     "InstanceNorm2d",
     "KLDivLoss",
     "L1Loss",
+    "LPPool1d",
+    "LPPool2d",
     "LayerNorm",
     "LazyBatchNorm1d",
     "LazyBatchNorm2d",
@@ -162,12 +168,15 @@ __all__ = [
     "LazyLinear",
     "LeakyReLU",
     "Linear",
+    "LocalResponseNorm",
     "LogSigmoid",
     "LogSoftmax",
     "MSELoss",
     "MarginRankingLoss",
     "MaxPool1d",
     "MaxPool2d",
+    "MaxUnpool1d",
+    "MaxUnpool2d",
     "Mish",
     "MultiLabelMarginLoss",
     "MultiLabelSoftMarginLoss",

@@ -1,4 +1,4 @@
-"""Per-sample normalisation layers: ``LayerNorm``, ``GroupNorm`` and ``RMSNorm``."""
+"""Per-sample normalisation layers: ``LayerNorm``, ``GroupNorm``, ``RMSNorm`` and ``LocalResponseNorm``."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 from nnrun._tensor import Tensor
 from nnrun.nn import functional as F
 from nnrun.nn import init
+from nnrun.nn.module import Module
 from nnrun.nn.modules._affine import _AffineNorm
 from nnrun.nn.parameter import Parameter
 
@@ -136,3 +137,26 @@ class RMSNorm(_AffineNorm):
 
     def extra_repr(self) -> str:
         return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+
+
+class LocalResponseNorm(Module):
+    """Divide each channel of ``(N, C, *)`` input by ``(k + alpha · mean of x² over the ``size``
+    neighbouring channels) ** beta`` (AlexNet's normalisation)."""
+
+    size: int
+    alpha: float
+    beta: float
+    k: float
+
+    def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> None:
+        super().__init__()
+        self.size = size
+        self.alpha = alpha
+        self.beta = beta
+        self.k = k
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.local_response_norm(input, self.size, self.alpha, self.beta, self.k)
+
+    def extra_repr(self) -> str:
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
