@@ -14,6 +14,7 @@ from nnrun.ops import distance as _distance
 from nnrun.ops import dropout as _dropout
 from nnrun.ops import embedding as _embedding
 from nnrun.ops import fold as _fold
+from nnrun.ops import grid_sample as _grid_sample
 from nnrun.ops import linear as _linear
 from nnrun.ops import loss as _loss
 from nnrun.ops import loss_margin as _loss_margin
@@ -152,3 +153,7 @@ max_unpool2d = _pooling_extra.max_unpool2d
 
 # ----- resampling (ops/upsampling.py) -----
 interpolate = _upsampling.interpolate
+
+# ----- spatial transformers (ops/grid_sample.py) -----
+affine_grid = _grid_sample.affine_grid
+grid_sample = _grid_sample.grid_sample

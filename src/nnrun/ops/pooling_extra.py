@@ -52,7 +52,8 @@ class MaxUnpool2D(Function):
         n, c = x.shape[:2]
         flat = indices.reshape(n, c, -1)
         out = xp.zeros((n, c, size[0] * size[1]), dtype=x.dtype)
-        xp.put_along_axis(out, flat, x.reshape(n, c, -1), axis=2)
+        planes = (xp.arange(n)[:, None, None], xp.arange(c)[None, :, None])
+        out[(*planes, flat)] = x.reshape(n, c, -1)  # a repeated index keeps one of its values, as in torch
         ctx.flat, ctx.input_shape = flat, x.shape
         return out.reshape(n, c, *size)
 
