@@ -8,6 +8,7 @@ from nnrun.optim.adam import Adam
 from nnrun.optim.adamax import Adamax
 from nnrun.optim.adamw import AdamW
 from nnrun.optim.asgd import ASGD
+from nnrun.optim.lbfgs import LBFGS
 from nnrun.optim.nadam import NAdam
 from nnrun.optim.optimizer import Optimizer
 from nnrun.optim.radam import RAdam
@@ -20,6 +21,7 @@ OPTIMIZERS = Registry(
     "optimizer",
     base=Optimizer,
     builtins=lambda: {
+        # LBFGS is left out: its step needs a closure, which a config's training loop does not give
         cls.__name__: cls
         for cls in (SGD, Adagrad, Adam, AdamW, RMSprop, Adadelta, Adamax, NAdam, RAdam, Rprop, ASGD)
     },
@@ -37,6 +39,7 @@ SCHEDULERS = Registry(
 
 __all__ = [
     "ASGD",
+    "LBFGS",
     "OPTIMIZERS",
     "SCHEDULERS",
     "SGD",
