@@ -4,7 +4,7 @@ statistics of the random layers, errors, and a YAML model."""
 
 import numpy as np
 import pytest
-from close_to_torch import assert_close_to_torch
+from close_to_torch import assert_close_to_torch, raises_like_torch
 
 import nnrun
 from nnrun import nn
@@ -208,14 +208,6 @@ def test_alpha_dropout_keeps_mean_and_variance(name, shape, feature):
     assert layer.eval()(x) is x
 
 
-def _raises_like_torch(ours, theirs):
-    with pytest.raises(Exception) as expected:
-        theirs()
-    with pytest.raises(type(expected.value)) as got:
-        ours()
-    assert str(got.value) == str(expected.value)
-
-
 ERRORS = [
     ("bilinear_dims", lambda t, f: f.bilinear(t.zeros(3, 2), t.zeros(2, 4), t.zeros(5, 2, 4))),
     ("bilinear_ndim", lambda t, f: f.bilinear(t.zeros(3, 2), t.zeros(1, 3, 4), t.zeros(5, 2, 4))),
@@ -242,7 +234,7 @@ ERRORS = [
 
 @pytest.mark.parametrize(("name", "call"), ERRORS, ids=[c[0] for c in ERRORS])
 def test_errors_match_torch(name, call):
-    _raises_like_torch(lambda: call(nnrun, F), lambda: call(torch, TF))
+    raises_like_torch(lambda: call(nnrun, F), lambda: call(torch, TF))
 
 
 def test_dropout3d_warns_on_other_ranks_like_torch():
