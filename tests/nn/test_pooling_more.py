@@ -3,7 +3,7 @@ gradchecks, printed forms, errors."""
 
 import numpy as np
 import pytest
-from close_to_torch import assert_close_to_torch, raises_like_torch
+from close_to_torch import assert_close_to_torch, functional_like_torch, raises_like_torch
 
 import nnrun
 from nnrun import nn
@@ -72,18 +72,7 @@ CASES = [
 @pytest.mark.parametrize(("name", "shape", "call", "node"), CASES, ids=[c[0] for c in CASES])
 @pytest.mark.parametrize(("dtype", "tol"), [("float64", 1e-10), ("float32", 1e-5)])
 def test_parity_with_torch(name, shape, call, node, dtype, tol):
-    x = np.random.default_rng(0).standard_normal(shape)
-    ours = nnrun.tensor(x, dtype=getattr(nnrun, dtype), requires_grad=True)
-    theirs = torch.tensor(x, dtype=getattr(torch, dtype), requires_grad=True)
-    y_ours, y_theirs = call(F, ours), call(TF, theirs)
-    assert y_ours.shape == tuple(y_theirs.shape)
-    assert_close_to_torch(y_ours, y_theirs, tol)
-    if node is not None:
-        assert y_ours.grad_fn.name() == y_theirs.grad_fn.name() == node
-    upstream = np.random.default_rng(9).standard_normal(tuple(y_theirs.shape))
-    y_ours.backward(nnrun.tensor(upstream, dtype=getattr(nnrun, dtype)))
-    y_theirs.backward(torch.tensor(upstream, dtype=getattr(torch, dtype)))
-    assert_close_to_torch(ours.grad, theirs.grad, tol)
+    functional_like_torch(call, [np.random.default_rng(0).standard_normal(shape)], dtype, tol, node)
 
 
 # overlapping windows can pick one maximum twice, and unpooling writes it once (as torch does): not a
