@@ -12,8 +12,13 @@ import nnrun
 torch = pytest.importorskip("torch")
 
 
-def _walk(root):
-    """(depth, name) of each node met breadth first; a node shared by two edges is listed each time."""
+def _inputs_of(node):
+    return [child for child, _ in node.next_functions]
+
+
+def _walk(root, children=_inputs_of):
+    """(depth, name) of each node met breadth first, ``children(node)`` its inputs; a node shared by two
+    edges is listed each time."""
     met, seen, queue = [], set(), [(root, 0)]
     while queue:
         node, depth = queue.pop(0)
@@ -21,7 +26,7 @@ def _walk(root):
         if node is None or id(node) in seen:
             continue
         seen.add(id(node))
-        queue.extend((child, depth + 1) for child, _ in node.next_functions)
+        queue.extend((child, depth + 1) for child in children(node))
     return met
 
 
@@ -147,15 +152,7 @@ def _spliced_walk(root, fused):
                 out.append(child)
         return out
 
-    met, seen, queue = [], set(), [(root, 0)]
-    while queue:
-        node, depth = queue.pop(0)
-        met.append((depth, None if node is None else node.name()))
-        if node is None or id(node) in seen:
-            continue
-        seen.add(id(node))
-        queue.extend((child, depth + 1) for child in children(node))
-    return met
+    return _walk(root, children)
 
 
 @pytest.mark.parametrize("name", sorted(SAME_GRAPH))

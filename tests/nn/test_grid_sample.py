@@ -3,7 +3,7 @@ mode, padding mode and align_corners, gradchecks, warnings and errors."""
 
 import numpy as np
 import pytest
-from close_to_torch import assert_close_to_torch
+from close_to_torch import assert_close_to_torch, raises_like_torch
 
 import nnrun
 from nnrun.autograd import gradcheck
@@ -105,14 +105,6 @@ def test_align_corners_default_warns_like_torch():
         F.grid_sample(nnrun.zeros(1, 1, 2, 2), nnrun.zeros(1, 2, 2, 2))
 
 
-def _raises_like_torch(ours, theirs):
-    with pytest.raises(Exception) as expected:
-        theirs()
-    with pytest.raises(type(expected.value)) as got:
-        ours()
-    assert str(got.value) == str(expected.value).replace("torch.Size", "nnrun.Size")
-
-
 ERRORS = [
     ("theta_shape", lambda t, f: f.affine_grid(t.zeros(2, 3, 3), [2, 1, 4, 4], False)),
     ("size_rank", lambda t, f: f.affine_grid(t.zeros(2, 2, 3), [2, 1, 4], False)),
@@ -132,7 +124,7 @@ ERRORS = [
 
 @pytest.mark.parametrize(("name", "call"), ERRORS, ids=[c[0] for c in ERRORS])
 def test_errors_match_torch(name, call):
-    _raises_like_torch(lambda: call(nnrun, F), lambda: call(torch, TF))
+    raises_like_torch(lambda: call(nnrun, F), lambda: call(torch, TF))
 
 
 def test_unsupported_inputs_say_so():

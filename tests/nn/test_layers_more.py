@@ -4,7 +4,7 @@ statistics of the random layers, errors, and a YAML model."""
 
 import numpy as np
 import pytest
-from close_to_torch import assert_close_to_torch
+from close_to_torch import assert_close_to_torch, functional_like_torch, raises_like_torch
 
 import nnrun
 from nnrun import nn
@@ -60,18 +60,7 @@ def _module(f):
 @pytest.mark.parametrize(("dtype", "tol"), [("float64", 1e-10), ("float32", 1e-5)])
 def test_parity_with_torch(name, shapes, call, node, dtype, tol):
     arrays = [np.random.default_rng(i).standard_normal(s) for i, s in enumerate(shapes)]
-    ours = [nnrun.tensor(a, dtype=getattr(nnrun, dtype), requires_grad=True) for a in arrays]
-    theirs = [torch.tensor(a, dtype=getattr(torch, dtype), requires_grad=True) for a in arrays]
-    y_ours, y_theirs = call(F, *ours), call(TF, *theirs)
-    assert y_ours.shape == tuple(y_theirs.shape)
-    assert_close_to_torch(y_ours, y_theirs, tol)
-    if node is not None:
-        assert y_ours.grad_fn.name() == y_theirs.grad_fn.name() == node
-    upstream = np.random.default_rng(9).standard_normal(tuple(y_theirs.shape))
-    y_ours.backward(nnrun.tensor(upstream, dtype=getattr(nnrun, dtype)))
-    y_theirs.backward(torch.tensor(upstream, dtype=getattr(torch, dtype)))
-    for a, b in zip(ours, theirs, strict=True):
-        assert_close_to_torch(a.grad, b.grad, tol)
+    functional_like_torch(call, arrays, dtype, tol, node)
 
 
 @pytest.mark.parametrize(("name", "shapes", "call", "node"), CASES, ids=[c[0] for c in CASES])
@@ -208,14 +197,6 @@ def test_alpha_dropout_keeps_mean_and_variance(name, shape, feature):
     assert layer.eval()(x) is x
 
 
-def _raises_like_torch(ours, theirs):
-    with pytest.raises(Exception) as expected:
-        theirs()
-    with pytest.raises(type(expected.value)) as got:
-        ours()
-    assert str(got.value) == str(expected.value)
-
-
 ERRORS = [
     ("bilinear_dims", lambda t, f: f.bilinear(t.zeros(3, 2), t.zeros(2, 4), t.zeros(5, 2, 4))),
     ("bilinear_ndim", lambda t, f: f.bilinear(t.zeros(3, 2), t.zeros(1, 3, 4), t.zeros(5, 2, 4))),
@@ -242,7 +223,7 @@ ERRORS = [
 
 @pytest.mark.parametrize(("name", "call"), ERRORS, ids=[c[0] for c in ERRORS])
 def test_errors_match_torch(name, call):
-    _raises_like_torch(lambda: call(nnrun, F), lambda: call(torch, TF))
+    raises_like_torch(lambda: call(nnrun, F), lambda: call(torch, TF))
 
 
 def test_dropout3d_warns_on_other_ranks_like_torch():

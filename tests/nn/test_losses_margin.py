@@ -4,6 +4,7 @@ layers' printed forms and state, errors."""
 
 import numpy as np
 import pytest
+from close_to_torch import raises_like_torch
 
 import nnrun
 from nnrun import nn
@@ -200,14 +201,6 @@ def test_gaussian_nll_float_variance():
     np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12)
 
 
-def _raises_like_torch(ours, theirs):
-    with pytest.raises(Exception) as expected:
-        theirs()
-    with pytest.raises(type(expected.value)) as got:
-        ours()
-    assert str(got.value) == str(expected.value)
-
-
 ERRORS = [
     ("reduction", lambda t, f: f.soft_margin_loss(t.zeros(2), t.ones(2), reduction="avg")),
     ("p", lambda t, f: f.multi_margin_loss(t.zeros(2, 3), t.tensor([0, 1]), p=3)),
@@ -236,4 +229,4 @@ ERRORS = [
 
 @pytest.mark.parametrize(("name", "call"), ERRORS, ids=[c[0] for c in ERRORS])
 def test_errors_match_torch(name, call):
-    _raises_like_torch(lambda: call(nnrun, F), lambda: call(torch, torch.nn.functional))
+    raises_like_torch(lambda: call(nnrun, F), lambda: call(torch, torch.nn.functional))

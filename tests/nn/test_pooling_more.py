@@ -3,7 +3,7 @@ gradchecks, printed forms, errors."""
 
 import numpy as np
 import pytest
-from close_to_torch import assert_close_to_torch
+from close_to_torch import assert_close_to_torch, functional_like_torch, raises_like_torch
 
 import nnrun
 from nnrun import nn
@@ -72,18 +72,7 @@ CASES = [
 @pytest.mark.parametrize(("name", "shape", "call", "node"), CASES, ids=[c[0] for c in CASES])
 @pytest.mark.parametrize(("dtype", "tol"), [("float64", 1e-10), ("float32", 1e-5)])
 def test_parity_with_torch(name, shape, call, node, dtype, tol):
-    x = np.random.default_rng(0).standard_normal(shape)
-    ours = nnrun.tensor(x, dtype=getattr(nnrun, dtype), requires_grad=True)
-    theirs = torch.tensor(x, dtype=getattr(torch, dtype), requires_grad=True)
-    y_ours, y_theirs = call(F, ours), call(TF, theirs)
-    assert y_ours.shape == tuple(y_theirs.shape)
-    assert_close_to_torch(y_ours, y_theirs, tol)
-    if node is not None:
-        assert y_ours.grad_fn.name() == y_theirs.grad_fn.name() == node
-    upstream = np.random.default_rng(9).standard_normal(tuple(y_theirs.shape))
-    y_ours.backward(nnrun.tensor(upstream, dtype=getattr(nnrun, dtype)))
-    y_theirs.backward(torch.tensor(upstream, dtype=getattr(torch, dtype)))
-    assert_close_to_torch(ours.grad, theirs.grad, tol)
+    functional_like_torch(call, [np.random.default_rng(0).standard_normal(shape)], dtype, tol, node)
 
 
 # overlapping windows can pick one maximum twice, and unpooling writes it once (as torch does): not a
@@ -143,15 +132,6 @@ def test_layers_compute_like_torch(layer, args, shape):
     )
 
 
-def _raises_like_torch(ours, theirs, exact=True):
-    with pytest.raises(Exception) as expected:
-        theirs()
-    with pytest.raises(type(expected.value)) as got:
-        ours()
-    if exact:
-        assert str(got.value) == str(expected.value)
-
-
 def _pooled(lib):
     x = lib.tensor(np.random.default_rng(6).standard_normal((2, 3, 6, 6)))
     return (TF if lib is torch else F).max_pool2d(x, 2, return_indices=True)
@@ -166,13 +146,13 @@ ERRORS = [
 
 @pytest.mark.parametrize(("name", "call"), ERRORS, ids=[c[0] for c in ERRORS])
 def test_errors_match_torch(name, call):
-    _raises_like_torch(lambda: call(nnrun, F), lambda: call(torch, TF))
+    raises_like_torch(lambda: call(nnrun, F), lambda: call(torch, TF))
 
 
 def test_invalid_index_error_like_torch():
     # which invalid index torch names depends on its threads; the type and the wording match
     call = lambda t, f: f.max_unpool2d(_pooled(t)[0], _pooled(t)[1] * 10, 2)  # noqa: E731
-    _raises_like_torch(lambda: call(nnrun, F), lambda: call(torch, TF), exact=False)
+    raises_like_torch(lambda: call(nnrun, F), lambda: call(torch, TF), exact=False)
     with pytest.raises(
         RuntimeError, match=r"Found an invalid max index: \d+ \(output volumes are of size 6x6\)"
     ):
@@ -181,7 +161,7 @@ def test_invalid_index_error_like_torch():
 
 def test_local_response_norm_needs_three_dims():
     # torch's message has a run of spaces inside it; the type and the gist match
-    _raises_like_torch(
+    raises_like_torch(
         lambda: F.local_response_norm(nnrun.zeros(2, 3), 2),
         lambda: TF.local_response_norm(torch.zeros(2, 3), 2),
         exact=False,

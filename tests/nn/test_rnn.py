@@ -88,6 +88,12 @@ def _parity(name, kwargs, *, packed=False, with_h0=False, unbatched=False, dtype
         out_ours, out_theirs = out_ours.data, out_theirs.data
     results = [(out_ours, out_theirs)]
     results += list(zip(hidden_ours, hidden_theirs)) if lstm else [(hidden_ours, hidden_theirs)]
+    _assert_outputs_and_grads(results, leaves, ours, theirs, rng, dtype, rtol)
+
+
+def _assert_outputs_and_grads(results, leaves, ours, theirs, rng, dtype, rtol):
+    """Each (nnrun, torch) output pair in ``results`` agrees (shape, dtype, values), and so do the gradients
+    of the input ``leaves`` and of every parameter after backward from one random weighting of them."""
     loss_ours = loss_theirs = 0
     for a, b in results:
         assert tuple(a.shape) == tuple(b.shape) and a.dtype == getattr(nnrun, np.dtype(dtype).name)
@@ -209,20 +215,7 @@ def test_cell_parity(cell, batched, with_hx, bias, dtype, rtol):
     out_ours, out_theirs = ours(*args_ours), theirs(*args_theirs)
     if name != "LSTMCell":
         out_ours, out_theirs = (out_ours,), (out_theirs,)
-    loss_ours = loss_theirs = 0
-    for a, b in zip(out_ours, out_theirs):
-        assert tuple(a.shape) == tuple(b.shape)
-        _assert_close(a, b, rtol)
-        weight = rng.standard_normal(tuple(b.shape)).astype(dtype)
-        loss_ours = loss_ours + (a * nnrun.tensor(weight)).sum()
-        loss_theirs = loss_theirs + (b * torch.tensor(weight)).sum()
-    loss_ours.backward()
-    loss_theirs.backward()
-    for a, b in leaves:
-        _assert_close(a.grad, b.grad, rtol)
-    grads = {k: p.grad for k, p in theirs.named_parameters()}
-    for k, p in ours.named_parameters():
-        _assert_close(p.grad, grads[k], rtol)
+    _assert_outputs_and_grads(zip(out_ours, out_theirs), leaves, ours, theirs, rng, dtype, rtol)
 
 
 def test_cell_sequence_equals_layer():

@@ -102,19 +102,23 @@ def _encoder_layers(options, dtype=torch.float64):
     return ours, theirs
 
 
-def _encoder_mask_kwargs(masks, length, dtype=np.float64):
+def _mask_kwargs(masks, length, source_length, dtype=np.float64):
+    """The forward keywords ``masks`` names (name: kind) for ``length`` queries over ``source_length`` keys:
+    ``is_causal`` flags as given, causal, random boolean, and key padding masks (of the target for ``tgt_``
+    names, else of the source; additive when ``'float'``)."""
     kwargs = {}
     for name, kind in masks.items():
-        if name == "is_causal":
+        if name.endswith("is_causal"):
             kwargs[name] = kind
         elif kind == "causal":
             kwargs[name] = _causal(length, dtype)
         elif kind == "bool":
-            mask = RNG.random((length, length)) < 0.3
+            mask = RNG.random((length, source_length)) < 0.3
             mask[:, 0] = False
             kwargs[name] = _both(mask, requires_grad=False)
         else:
-            kwargs[name] = _padding(length, additive=kind == "float")
+            padded = length if name.startswith("tgt") else source_length
+            kwargs[name] = _padding(padded, additive=kind == "float")
     return kwargs
 
 
@@ -123,7 +127,7 @@ def test_encoder_layer_matches_torch(options, masks):
     ours, theirs = _encoder_layers(options)
     _load_torch_weights(ours, theirs)
     src = _seq(S, options.get("batch_first", False))
-    _run_both(ours, theirs, [src], _encoder_mask_kwargs(masks, S))
+    _run_both(ours, theirs, [src], _mask_kwargs(masks, S, S))
 
 
 def test_encoder_layer_matches_torch_in_float32_and_unbatched():
@@ -142,22 +146,6 @@ DECODER_MASKS = [
 ]
 
 
-def _decoder_mask_kwargs(masks, dtype=np.float64):
-    kwargs = {}
-    for name, kind in masks.items():
-        if name.endswith("is_causal"):
-            kwargs[name] = kind
-        elif kind == "causal":
-            kwargs[name] = _causal(T, dtype)
-        elif kind == "bool":
-            mask = RNG.random((T, S)) < 0.3
-            mask[:, 0] = False
-            kwargs[name] = _both(mask, requires_grad=False)
-        else:
-            kwargs[name] = _padding(T if name.startswith("tgt") else S, additive=kind == "float")
-    return kwargs
-
-
 @pytest.mark.parametrize(("options", "masks"), list(itertools.product(LAYER_OPTIONS, DECODER_MASKS)), ids=str)
 def test_decoder_layer_matches_torch(options, masks):
     options = dict(options)
@@ -169,7 +157,7 @@ def test_decoder_layer_matches_torch(options, masks):
     _load_torch_weights(ours, theirs)
     batch_first = options.get("batch_first", False)
     tgt, memory = _seq(T, batch_first), _seq(S, batch_first)
-    _run_both(ours, theirs, [tgt, memory], _decoder_mask_kwargs(masks))
+    _run_both(ours, theirs, [tgt, memory], _mask_kwargs(masks, T, S))
 
 
 @pytest.mark.parametrize("batch_first", [False, True])
@@ -183,7 +171,7 @@ def test_encoder_stack_matches_torch(batch_first, masks):
         their_layer, 2, norm=torch.nn.LayerNorm(D, dtype=torch.float64), enable_nested_tensor=False
     )
     _load_torch_weights(ours, theirs)
-    _run_both(ours, theirs, [_seq(S, batch_first)], _encoder_mask_kwargs(masks, S))
+    _run_both(ours, theirs, [_seq(S, batch_first)], _mask_kwargs(masks, S, S))
 
 
 def test_decoder_stack_matches_torch():
@@ -193,7 +181,7 @@ def test_decoder_stack_matches_torch():
     )
     _load_torch_weights(ours, theirs)
     masks = {"tgt_mask": "causal", "memory_key_padding_mask": 1, "tgt_key_padding_mask": "float"}
-    masks = _decoder_mask_kwargs(masks)
+    masks = _mask_kwargs(masks, T, S)
     _run_both(ours, theirs, [_seq(T, False), _seq(S, False)], masks)
 
 

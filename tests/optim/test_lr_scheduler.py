@@ -6,6 +6,7 @@ import warnings
 import pytest
 from legacy_scheduler_states import LEGACY_STATES
 from raised import raised
+from scheduler_pairs import assert_same, momenta, optimizers, pair
 
 import nnrun
 from nnrun import optim
@@ -14,20 +15,6 @@ from nnrun.optim import lr_scheduler
 torch = pytest.importorskip("torch")
 
 STEPS = 40
-
-
-def _optimizers(kind="SGD"):
-    """The same two-group optimizer in nnrun and torch (lr 0.1 and 0.02)."""
-    ours_params = [nnrun.nn.Parameter(nnrun.ones(3)), nnrun.nn.Parameter(nnrun.ones(2))]
-    t_params = [torch.nn.Parameter(torch.ones(3)), torch.nn.Parameter(torch.ones(2))]
-    kwargs = {"momentum": 0.9} if kind == "SGD" else {}
-    ours = getattr(optim, kind)(
-        [{"params": ours_params[:1]}, {"params": ours_params[1:], "lr": 0.02}], lr=0.1, **kwargs
-    )
-    theirs = getattr(torch.optim, kind)(
-        [{"params": t_params[:1]}, {"params": t_params[1:], "lr": 0.02}], lr=0.1, **kwargs
-    )
-    return ours, theirs
 
 
 def _decay(epoch):
@@ -87,13 +74,7 @@ SCHEDULERS = {
 
 
 def _pair(name):
-    kind, factory = SCHEDULERS[name]
-    ours_opt, t_opt = _optimizers(kind)
-    return ours_opt, t_opt, factory(lr_scheduler, ours_opt), factory(torch.optim.lr_scheduler, t_opt)
-
-
-def _momenta(opt):
-    return [g["betas"][0] if "betas" in g else g["momentum"] for g in opt.param_groups]
+    return pair(*SCHEDULERS[name])
 
 
 def _step(optimizers, schedulers):
@@ -102,26 +83,17 @@ def _step(optimizers, schedulers):
         stepper.step()
 
 
-def _assert_same(ours_opt, t_opt, ours, theirs):
-    for a, b in zip(ours.get_last_lr(), theirs.get_last_lr()):
-        assert a == b
-    for a, b in zip(ours_opt.param_groups, t_opt.param_groups):
-        assert a["lr"] == b["lr"]
-    for a, b in zip(_momenta(ours_opt), _momenta(t_opt)):
-        assert a == b
-
-
 @pytest.mark.parametrize("name", SCHEDULERS)
 def test_matches_torch(name):
     ours_opt, t_opt, ours, theirs = _pair(name)
-    _assert_same(ours_opt, t_opt, ours, theirs)  # the constructor's initial step
+    assert_same(ours_opt, t_opt, ours, theirs)  # the constructor's initial step
     history = []
     for step in range(STEPS):
         if step == 20:  # someone changes the rates mid-run: chainable schedulers continue from the new ones
             for group in (*ours_opt.param_groups, *t_opt.param_groups):
                 group["lr"] *= 0.5
         _step(optimizers=(ours_opt, t_opt), schedulers=(ours, theirs))
-        _assert_same(ours_opt, t_opt, ours, theirs)
+        assert_same(ours_opt, t_opt, ours, theirs)
         assert ours.last_epoch == theirs.last_epoch
         history.append(ours.get_last_lr()[0])
     assert len(set(history)) > 2  # the schedule actually moved
@@ -146,7 +118,7 @@ def test_state_dict_resume(name):
             sched.step()
         assert fresh.get_last_lr() == ours.get_last_lr()
         assert [g["lr"] for g in fresh_opt.param_groups] == [g["lr"] for g in ours_opt.param_groups]
-        assert _momenta(fresh_opt) == _momenta(ours_opt)
+        assert momenta(fresh_opt) == momenta(ours_opt)
 
 
 @pytest.mark.parametrize("name", ["StepLR", "CosineAnnealingLR", "LinearLR", "OneCycleLR"])
@@ -162,12 +134,12 @@ def test_state_dict_core_fields_like_torch(name):
 
 
 def test_lambda_state_dict_saves_only_callable_objects():
-    opt, _ = _optimizers()
+    opt, _ = optimizers()
     warmup = WarmupLambda(6)
     sched = lr_scheduler.LambdaLR(opt, [_decay, warmup])
     state = sched.state_dict()
     assert state["lr_lambdas"] == [None, {"warmup": 6}]
-    other_opt, _ = _optimizers()
+    other_opt, _ = optimizers()
     other_warmup = WarmupLambda(2)
     other = lr_scheduler.LambdaLR(other_opt, [_decay, other_warmup])
     other.load_state_dict(state)
@@ -176,7 +148,7 @@ def test_lambda_state_dict_saves_only_callable_objects():
 
 def test_sequential_warmup_then_cosine_values():
     """LinearLR warm-up for 5 epochs, then cosine from the base lr: checked against the formulas."""
-    opt, _ = _optimizers()
+    opt, _ = optimizers()
     warmup = lr_scheduler.LinearLR(opt, start_factor=0.1, total_iters=5)
     cosine = lr_scheduler.CosineAnnealingLR(opt, T_max=20)
     sched = lr_scheduler.SequentialLR(opt, [warmup, cosine], milestones=[5])
@@ -192,7 +164,7 @@ def test_sequential_warmup_then_cosine_values():
 
 
 def test_one_cycle_cycles_momentum():
-    opt, t_opt = _optimizers()
+    opt, t_opt = optimizers()
     ours = lr_scheduler.OneCycleLR(opt, max_lr=1.0, total_steps=20, base_momentum=0.8, max_momentum=0.9)
     theirs = torch.optim.lr_scheduler.OneCycleLR(
         t_opt, max_lr=1.0, total_steps=20, base_momentum=0.8, max_momentum=0.9
@@ -201,7 +173,7 @@ def test_one_cycle_cycles_momentum():
     for _ in range(19):
         _step(optimizers=(opt, t_opt), schedulers=(ours, theirs))
         momenta.append(opt.param_groups[0]["momentum"])
-        _assert_same(opt, t_opt, ours, theirs)
+        assert_same(opt, t_opt, ours, theirs)
     assert momenta[0] == pytest.approx(0.9) and min(momenta) == pytest.approx(0.8)
     assert momenta[-1] == pytest.approx(0.9)
     assert opt.param_groups[0]["max_lr"] == 1.0 and opt.param_groups[0]["initial_lr"] == 1.0 / 25
@@ -227,7 +199,7 @@ METRICS = [1.0, 0.9, 0.95, 0.91, 0.92, 0.93, 0.89, 0.9, 0.9, 0.9, 0.9, 0.7, 0.8,
     ],
 )
 def test_reduce_on_plateau_matches_torch(kwargs):
-    opt, t_opt = _optimizers()
+    opt, t_opt = optimizers()
     ours = lr_scheduler.ReduceLROnPlateau(opt, **kwargs)
     theirs = torch.optim.lr_scheduler.ReduceLROnPlateau(t_opt, **kwargs)
     assert ours.get_last_lr() == theirs.get_last_lr()
@@ -247,7 +219,7 @@ def test_reduce_on_plateau_matches_torch(kwargs):
         lrs.add(ours.get_last_lr()[0])
         if i == 10:  # resume mid-run
             state = ours.state_dict()
-            opt2, _ = _optimizers()
+            opt2, _ = optimizers()
             opt2.load_state_dict(opt.state_dict())
             ours = lr_scheduler.ReduceLROnPlateau(opt2)
             ours.load_state_dict(state)
@@ -256,11 +228,11 @@ def test_reduce_on_plateau_matches_torch(kwargs):
 
 
 def test_scheduler_before_optimizer_step_warns():
-    opt, _ = _optimizers()
+    opt, _ = optimizers()
     sched = lr_scheduler.StepLR(opt, step_size=2)
     with pytest.warns(UserWarning, match=r"`lr_scheduler.step\(\)` before `optimizer.step\(\)`"):
         sched.step()
-    opt2, _ = _optimizers()
+    opt2, _ = optimizers()
     sched2 = lr_scheduler.StepLR(opt2, step_size=2)
     opt2.step()
     with warnings.catch_warnings():
@@ -270,7 +242,7 @@ def test_scheduler_before_optimizer_step_warns():
 
 
 def test_epoch_argument_uses_closed_form_with_warning():
-    opt, t_opt = _optimizers()
+    opt, t_opt = optimizers()
     ours = lr_scheduler.CosineAnnealingLR(opt, T_max=10)
     theirs = torch.optim.lr_scheduler.CosineAnnealingLR(t_opt, T_max=10)
     opt.step()
@@ -306,7 +278,7 @@ def test_epoch_argument_uses_closed_form_with_warning():
     ],
 )
 def test_errors_match_torch(factory):
-    ours_opt, t_opt = _optimizers()
+    ours_opt, t_opt = optimizers()
     expected = raised(lambda: factory(torch.optim.lr_scheduler, t_opt))
     got = raised(lambda: factory(lr_scheduler, ours_opt))
     assert expected is not None and got is not None
@@ -327,22 +299,22 @@ def test_one_cycle_needs_momentum():
 
 def test_resume_with_last_epoch():
     """Constructing with last_epoch (after loading the optimizer) continues the schedule as torch does."""
-    opt, t_opt = _optimizers()
+    opt, t_opt = optimizers()
     ours = lr_scheduler.ExponentialLR(opt, gamma=0.9)
     theirs = torch.optim.lr_scheduler.ExponentialLR(t_opt, gamma=0.9)
     for _ in range(4):
         _step(optimizers=(opt, t_opt), schedulers=(ours, theirs))
     ours = lr_scheduler.ExponentialLR(opt, gamma=0.9, last_epoch=4)
     theirs = torch.optim.lr_scheduler.ExponentialLR(t_opt, gamma=0.9, last_epoch=4)
-    _assert_same(opt, t_opt, ours, theirs)
-    cos, t_cos = _optimizers()
+    assert_same(opt, t_opt, ours, theirs)
+    cos, t_cos = optimizers()
     a = lr_scheduler.CosineAnnealingLR(cos, T_max=10, last_epoch=-1)
     b = torch.optim.lr_scheduler.CosineAnnealingLR(t_cos, T_max=10, last_epoch=-1)
     a = lr_scheduler.CosineAnnealingLR(cos, T_max=10, last_epoch=3)
     b = torch.optim.lr_scheduler.CosineAnnealingLR(t_cos, T_max=10, last_epoch=3)
     for _ in range(5):
         _step(optimizers=(cos, t_cos), schedulers=(a, b))
-        _assert_same(cos, t_cos, a, b)
+        assert_same(cos, t_cos, a, b)
 
 
 # schedulers whose rule has a closed form, which step(epoch) uses
@@ -359,7 +331,7 @@ def test_epoch_argument_matches_torch(name):
             ours.step(epoch)
         with pytest.warns(UserWarning):
             theirs.step(epoch)
-        _assert_same(ours_opt, t_opt, ours, theirs)
+        assert_same(ours_opt, t_opt, ours, theirs)
         assert ours.last_epoch == theirs.last_epoch == epoch
 
 
@@ -380,15 +352,15 @@ RESUMABLE = {
 def test_constructing_with_last_epoch_matches_torch(name, resume_at):
     """A scheduler built with ``last_epoch`` on a running optimizer continues as torch's does."""
     factory = RESUMABLE[name]
-    ours_opt, t_opt = _optimizers()
+    ours_opt, t_opt = optimizers()
     ours, theirs = factory(lr_scheduler, ours_opt, -1), factory(torch.optim.lr_scheduler, t_opt, -1)
     for step in range(2 * STEPS // 3):
         if step == resume_at:
             ours = factory(lr_scheduler, ours_opt, step)
             theirs = factory(torch.optim.lr_scheduler, t_opt, step)
-            _assert_same(ours_opt, t_opt, ours, theirs)
+            assert_same(ours_opt, t_opt, ours, theirs)
         _step(optimizers=(ours_opt, t_opt), schedulers=(ours, theirs))
-        _assert_same(ours_opt, t_opt, ours, theirs)
+        assert_same(ours_opt, t_opt, ours, theirs)
         assert ours.last_epoch == theirs.last_epoch
 
 
@@ -403,11 +375,11 @@ def test_state_dict_written_before_the_rewrite_continues(name):
     entry = LEGACY_STATES[name]
     plateau = name == "ReduceLROnPlateau"
     if plateau:
-        opt, _ = _optimizers()
+        opt, _ = optimizers()
         sched = _plateau(opt)
     else:
         kind, factory = SCHEDULERS[name]
-        opt, _ = _optimizers(kind)
+        opt, _ = optimizers(kind)
         sched = factory(lr_scheduler, opt)
     for group, saved in zip(opt.param_groups, entry["groups"]):
         group.update(saved)  # what loading the optimizer's state does to these keys
@@ -418,7 +390,7 @@ def test_state_dict_written_before_the_rewrite_continues(name):
         assert sched.get_last_lr() == expected
         assert [g["lr"] for g in opt.param_groups] == expected
         if "momenta" in entry:
-            assert _momenta(opt) == entry["momenta"][i]
+            assert momenta(opt) == entry["momenta"][i]
     assert "_is_initial" not in sched.state_dict()
 
 
@@ -427,8 +399,8 @@ def test_state_dict_goes_through_nnrun_save(name, tmp_path):
     """A checkpoint holds the scheduler's state through ``nnrun.save``: every scheduler's can be written,
     and loads to continue exactly."""
     if name == "ReduceLROnPlateau":
-        opt, _ = _optimizers()
-        ours, fresh_opt = _plateau(opt), _optimizers()[0]
+        opt, _ = optimizers()
+        ours, fresh_opt = _plateau(opt), optimizers()[0]
         fresh = _plateau(fresh_opt)
     else:
         opt, _, ours, _ = _pair(name)
@@ -447,7 +419,7 @@ def test_state_dict_goes_through_nnrun_save(name, tmp_path):
             o.step()
             s.step(metric) if name == "ReduceLROnPlateau" else s.step()
         assert fresh.get_last_lr() == ours.get_last_lr()
-        assert _momenta(fresh_opt) == _momenta(opt)
+        assert momenta(fresh_opt) == momenta(opt)
 
 
 def _halving(base_class):
@@ -461,10 +433,10 @@ def _halving(base_class):
 
 def test_scheduler_written_as_a_rule_alone_matches_torch():
     """``get_lr`` is all a subclass needs: ``step()`` uses it, and ``step(epoch)`` too (no closed form)."""
-    ours_opt, t_opt = _optimizers()
+    ours_opt, t_opt = optimizers()
     ours = _halving(lr_scheduler.LRScheduler)(ours_opt)
     theirs = _halving(torch.optim.lr_scheduler.LRScheduler)(t_opt)
-    _assert_same(ours_opt, t_opt, ours, theirs)
+    assert_same(ours_opt, t_opt, ours, theirs)
     for step in range(8):
         ours_opt.step()
         t_opt.step()
@@ -476,13 +448,13 @@ def test_scheduler_written_as_a_rule_alone_matches_torch():
         else:
             ours.step()
             theirs.step()
-        _assert_same(ours_opt, t_opt, ours, theirs)
+        assert_same(ours_opt, t_opt, ours, theirs)
         assert ours.last_epoch == theirs.last_epoch
 
 
 def test_reduce_on_plateau_records_no_initial_lr_like_torch():
     """Not indexed by the epoch, it leaves the groups as they were (torch's groups have no initial_lr)."""
-    ours_opt, t_opt = _optimizers()
+    ours_opt, t_opt = optimizers()
     lr_scheduler.ReduceLROnPlateau(ours_opt)
     torch.optim.lr_scheduler.ReduceLROnPlateau(t_opt)
     assert not any("initial_lr" in group for group in (*ours_opt.param_groups, *t_opt.param_groups))

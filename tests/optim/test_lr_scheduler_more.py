@@ -4,6 +4,7 @@ mid-run, the epoch argument, resuming with last_epoch, errors, and the config re
 
 import pytest
 from raised import raised
+from scheduler_pairs import assert_same, momenta, optimizers, pair
 
 import nnrun
 from nnrun import optim
@@ -12,20 +13,6 @@ from nnrun.optim import lr_scheduler
 torch = pytest.importorskip("torch")
 
 STEPS = 60
-
-
-def _optimizers(kind="SGD"):
-    """The same two-group optimizer in nnrun and torch (lr 0.1 and 0.02)."""
-    ours_params = [nnrun.nn.Parameter(nnrun.ones(3)), nnrun.nn.Parameter(nnrun.ones(2))]
-    t_params = [torch.nn.Parameter(torch.ones(3)), torch.nn.Parameter(torch.ones(2))]
-    kwargs = {"momentum": 0.9} if kind == "SGD" else {}
-    ours = getattr(optim, kind)(
-        [{"params": ours_params[:1]}, {"params": ours_params[1:], "lr": 0.02}], lr=0.1, **kwargs
-    )
-    theirs = getattr(torch.optim, kind)(
-        [{"params": t_params[:1]}, {"params": t_params[1:], "lr": 0.02}], lr=0.1, **kwargs
-    )
-    return ours, theirs
 
 
 def _shrink(epoch):
@@ -106,25 +93,13 @@ SCHEDULERS = {
 
 
 def _pair(name):
-    kind, factory = SCHEDULERS[name]
-    ours_opt, t_opt = _optimizers(kind)
-    return ours_opt, t_opt, factory(lr_scheduler, ours_opt), factory(torch.optim.lr_scheduler, t_opt)
-
-
-def _momenta(opt):
-    return [g["betas"][0] if "betas" in g else g.get("momentum") for g in opt.param_groups]
-
-
-def _assert_same(ours_opt, t_opt, ours, theirs):
-    assert ours.get_last_lr() == theirs.get_last_lr()
-    assert [g["lr"] for g in ours_opt.param_groups] == [g["lr"] for g in t_opt.param_groups]
-    assert _momenta(ours_opt) == _momenta(t_opt)
+    return pair(*SCHEDULERS[name])
 
 
 @pytest.mark.parametrize("name", SCHEDULERS)
 def test_matches_torch(name):
     ours_opt, t_opt, ours, theirs = _pair(name)
-    _assert_same(ours_opt, t_opt, ours, theirs)  # the constructor's initial step
+    assert_same(ours_opt, t_opt, ours, theirs)  # the constructor's initial step
     history = []
     for step in range(STEPS):
         if step == 20:  # the rates changed by hand mid-run: recursive schedulers continue from the new ones
@@ -132,7 +107,7 @@ def test_matches_torch(name):
                 group["lr"] *= 0.5
         for stepper in (ours_opt, t_opt, ours, theirs):
             stepper.step()
-        _assert_same(ours_opt, t_opt, ours, theirs)
+        assert_same(ours_opt, t_opt, ours, theirs)
         assert getattr(ours, "last_epoch", None) == getattr(theirs, "last_epoch", None)
         history.append(ours.get_last_lr()[0])
     assert len(set(history)) > 2  # the schedule moved
@@ -158,11 +133,11 @@ def test_state_dict_round_trip_mid_run(name, tmp_path):
             sched.step()
         assert fresh.get_last_lr() == ours.get_last_lr()
         assert [g["lr"] for g in fresh_opt.param_groups] == [g["lr"] for g in ours_opt.param_groups]
-        assert _momenta(fresh_opt) == _momenta(ours_opt)
+        assert momenta(fresh_opt) == momenta(ours_opt)
 
 
 def test_callable_objects_are_saved_and_functions_are_not():
-    opt, t_opt = _optimizers()
+    opt, t_opt = optimizers()
     ours = lr_scheduler.MultiplicativeLR(opt, [_shrink, Shrink(0.8)])
     theirs = torch.optim.lr_scheduler.MultiplicativeLR(t_opt, [_shrink, Shrink(0.8)])
     assert ours.state_dict()["lr_lambdas"] == theirs.state_dict()["lr_lambdas"] == [None, {"factor": 0.8}]
@@ -183,13 +158,13 @@ def test_epoch_argument_matches_torch(name):
             ours.step(epoch)
         with pytest.warns(UserWarning):
             theirs.step(epoch)
-        _assert_same(ours_opt, t_opt, ours, theirs)
+        assert_same(ours_opt, t_opt, ours, theirs)
 
 
 @pytest.mark.parametrize("T_mult", [1, 2, 3])
 def test_warm_restarts_fractional_epochs_match_torch(T_mult):
     """Stepped per batch with a fractional epoch, as its documentation shows; no warning."""
-    ours_opt, t_opt = _optimizers()
+    ours_opt, t_opt = optimizers()
     ours = lr_scheduler.CosineAnnealingWarmRestarts(ours_opt, T_0=2, T_mult=T_mult, eta_min=0.001)
     theirs = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(t_opt, T_0=2, T_mult=T_mult, eta_min=0.001)
     batches = 7
@@ -199,11 +174,11 @@ def test_warm_restarts_fractional_epochs_match_torch(T_mult):
             t_opt.step()
             ours.step(epoch + batch / batches)
             theirs.step(epoch + batch / batches)
-            _assert_same(ours_opt, t_opt, ours, theirs)
+            assert_same(ours_opt, t_opt, ours, theirs)
             assert (ours.T_cur, ours.T_i, ours.last_epoch) == (theirs.T_cur, theirs.T_i, theirs.last_epoch)
     ours.step()  # and back to whole epochs
     theirs.step()
-    _assert_same(ours_opt, t_opt, ours, theirs)
+    assert_same(ours_opt, t_opt, ours, theirs)
 
 
 RESUMABLE = {
@@ -221,16 +196,16 @@ RESUMABLE = {
 @pytest.mark.parametrize("name", RESUMABLE)
 def test_constructing_with_last_epoch_matches_torch(name, resume_at):
     factory = RESUMABLE[name]
-    ours_opt, t_opt = _optimizers()
+    ours_opt, t_opt = optimizers()
     ours, theirs = factory(lr_scheduler, ours_opt, -1), factory(torch.optim.lr_scheduler, t_opt, -1)
     for step in range(30):
         if step == resume_at:
             ours = factory(lr_scheduler, ours_opt, step)
             theirs = factory(torch.optim.lr_scheduler, t_opt, step)
-            _assert_same(ours_opt, t_opt, ours, theirs)
+            assert_same(ours_opt, t_opt, ours, theirs)
         for stepper in (ours_opt, t_opt, ours, theirs):
             stepper.step()
-        _assert_same(ours_opt, t_opt, ours, theirs)
+        assert_same(ours_opt, t_opt, ours, theirs)
 
 
 @pytest.mark.parametrize(
@@ -255,7 +230,7 @@ def test_constructing_with_last_epoch_matches_torch(name, resume_at):
     ],
 )
 def test_errors_match_torch(factory):
-    ours_opt, t_opt = _optimizers()
+    ours_opt, t_opt = optimizers()
     expected = raised(lambda: factory(torch.optim.lr_scheduler, t_opt))
     got = raised(lambda: factory(lr_scheduler, ours_opt))
     assert expected is not None and got is not None
@@ -266,7 +241,7 @@ def test_cyclic_needs_momentum_and_chained_needs_one_optimizer():
     opt = optim.Adagrad([nnrun.nn.Parameter(nnrun.ones(2))])
     with pytest.raises(ValueError, match="optimizer must support momentum or beta1"):
         lr_scheduler.CyclicLR(opt, 0.01, 0.1)
-    other, _ = _optimizers()
+    other, _ = optimizers()
     with pytest.raises(ValueError, match="expects all schedulers to belong to the same optimizer"):
         lr_scheduler.ChainedScheduler([lr_scheduler.StepLR(opt, 2), lr_scheduler.StepLR(other, 2)])
 

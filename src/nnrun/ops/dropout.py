@@ -41,13 +41,21 @@ def _check_p(p: float) -> None:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
 
 
-def _apply(input: Any, p: float, mask_shape: tuple[int, ...], inplace: bool) -> Any:
+def _apply(
+    input: Any,
+    p: float,
+    mask_shape: tuple[int, ...],
+    inplace: bool,
+    function: type[Function] = Dropout,
+    name: str = "dropout",
+) -> Any:
+    """``function`` (``Dropout`` or ``AlphaDropout``) with a mask of ``mask_shape`` from nnrun's generator."""
     if input._data.dtype.kind != "f":
-        raise RuntimeError(f"dropout expects a floating-point input, got {input.dtype}")
+        raise RuntimeError(f"{name} expects a floating-point input, got {input.dtype}")
     rng = _random.default_generator.array_generator(input.device)
     if inplace:
-        return apply_inplace(input, Dropout, p, mask_shape, rng)
-    return Dropout.apply(input, p, mask_shape, rng)
+        return apply_inplace(input, function, p, mask_shape, rng)
+    return function.apply(input, p, mask_shape, rng)
 
 
 def dropout(input: Any, p: float = 0.5, training: bool = True, inplace: bool = False) -> Any:
@@ -152,12 +160,7 @@ def _alpha(input: Any, p: float, training: bool, inplace: bool, mask_shape: tupl
         return input
     if p == 1:  # every value dropped: torch returns zeros
         return input.mul_(0) if inplace else input * 0
-    if input._data.dtype.kind != "f":
-        raise RuntimeError(f"alpha dropout expects a floating-point input, got {input.dtype}")
-    rng = _random.default_generator.array_generator(input.device)
-    if inplace:
-        return apply_inplace(input, AlphaDropout, p, mask_shape, rng)
-    return AlphaDropout.apply(input, p, mask_shape, rng)
+    return _apply(input, p, mask_shape, inplace, AlphaDropout, "alpha dropout")
 
 
 def alpha_dropout(input: Any, p: float = 0.5, training: bool = False, inplace: bool = False) -> Any:

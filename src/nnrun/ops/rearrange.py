@@ -201,32 +201,29 @@ def _split_along(name: str, input: Any, sections: Any, axis: int) -> tuple[Any, 
     return tensor_split(input, sections, axis)
 
 
+def _check_ndim(name: str, input: Any, least: int) -> None:
+    if input.ndim < least:
+        raise RuntimeError(
+            f"torch.{name} requires a tensor with at least {least} dimension, but got a tensor with "
+            f"{input.ndim} dimensions!"
+        )
+
+
 def hsplit(input: Any, sections: Any) -> tuple[Any, ...]:
     """``tensor_split`` along dimension 1 (0 for 1-D); an int must divide that dimension."""
-    if input.ndim < 1:
-        raise RuntimeError(
-            "torch.hsplit requires a tensor with at least 1 dimension, but got a tensor with 0 dimensions!"
-        )
+    _check_ndim("hsplit", input, 1)
     return _split_along("hsplit", input, sections, 1 if input.ndim > 1 else 0)
 
 
 def vsplit(input: Any, sections: Any) -> tuple[Any, ...]:
     """``tensor_split`` along dimension 0; an int must divide it."""
-    if input.ndim < 2:
-        raise RuntimeError(
-            "torch.vsplit requires a tensor with at least 2 dimension, but got a tensor with "
-            f"{input.ndim} dimensions!"
-        )
+    _check_ndim("vsplit", input, 2)
     return _split_along("vsplit", input, sections, 0)
 
 
 def dsplit(input: Any, sections: Any) -> tuple[Any, ...]:
     """``tensor_split`` along dimension 2; an int must divide it."""
-    if input.ndim < 3:
-        raise RuntimeError(
-            "torch.dsplit requires a tensor with at least 3 dimension, but got a tensor with "
-            f"{input.ndim} dimensions!"
-        )
+    _check_ndim("dsplit", input, 3)
     return _split_along("dsplit", input, sections, 2)
 
 

@@ -331,10 +331,7 @@ def var_mean(
     correction: Any = None,
 ) -> tuple[Any, Any]:
     """``(var, mean)`` over ``dim`` in one call (``var_mean(x, True)`` passes ``unbiased``, as in torch)."""
-    if isinstance(dim, bool):
-        dim, unbiased = None, dim
-    variance = reduction.var(input, dim, unbiased, keepdim, correction=correction)
-    return variance, reduction.mean(input, dim, keepdim)
+    return _with_mean(reduction.var, input, dim, unbiased, keepdim, correction)
 
 
 def std_mean(
@@ -346,10 +343,16 @@ def std_mean(
     correction: Any = None,
 ) -> tuple[Any, Any]:
     """``(std, mean)`` over ``dim`` in one call."""
+    return _with_mean(reduction.std, input, dim, unbiased, keepdim, correction)
+
+
+def _with_mean(
+    spread: Any, input: Any, dim: Any, unbiased: Any, keepdim: bool, correction: Any
+) -> tuple[Any, Any]:
+    """``(spread(...), mean)``; a bool in ``dim``'s place is ``unbiased``, as torch reads it."""
     if isinstance(dim, bool):
         dim, unbiased = None, dim
-    deviation = reduction.std(input, dim, unbiased, keepdim, correction=correction)
-    return deviation, reduction.mean(input, dim, keepdim)
+    return spread(input, dim, unbiased, keepdim, correction=correction), reduction.mean(input, dim, keepdim)
 
 
 def aminmax(input: Any, *, dim: Any = None, keepdim: bool = False) -> AminmaxResult:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from nnrun import _creation
@@ -12,9 +13,16 @@ from nnrun.nn.module import Module
 from nnrun.nn.parameter import Parameter
 
 
-class ReLU(Module):
-    """``max(x, 0)`` element-wise; any shape. ``inplace`` overwrites the input."""
+def _inplace_suffix(inplace: bool) -> str:
+    return ", inplace=True" if inplace else ""
 
+
+class _InplaceActivation(Module):
+    """An element-wise activation whose only option is ``inplace``: ``_function(input, inplace=...)``.
+    ``_inplace_in_repr = False`` for those torch prints without it."""
+
+    _function: Callable[..., Tensor]
+    _inplace_in_repr = True
     inplace: bool
 
     def __init__(self, inplace: bool = False) -> None:
@@ -22,14 +30,69 @@ class ReLU(Module):
         self.inplace = inplace
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.relu(input, inplace=self.inplace)
+        return self._function(input, inplace=self.inplace)
 
     def extra_repr(self) -> str:
-        return "inplace=True" if self.inplace else ""
+        return "inplace=True" if self.inplace and self._inplace_in_repr else ""
 
 
-def _inplace_suffix(inplace: bool) -> str:
-    return ", inplace=True" if inplace else ""
+class _DimActivation(Module):
+    """An activation along one dimension: ``_function(input, dim)``; prints ``dim=...``."""
+
+    _function: Callable[..., Tensor]
+    dim: int | None
+
+    def __init__(self, dim: int | None = None) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input: Tensor) -> Tensor:
+        return self._function(input, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class _Shrink(Module):
+    """A shrinkage by ``lambd``: ``_function(input, lambd)``; prints the bare ``lambd``."""
+
+    _function: Callable[..., Tensor]
+    lambd: float
+
+    def __init__(self, lambd: float = 0.5) -> None:
+        super().__init__()
+        self.lambd = lambd
+
+    def forward(self, input: Tensor) -> Tensor:
+        return self._function(input, self.lambd)
+
+    def extra_repr(self) -> str:
+        return str(self.lambd)
+
+
+class _AlphaActivation(Module):
+    """An exponential-linear unit with ``alpha`` and ``inplace``: ``_function(input, alpha, inplace)``."""
+
+    _function: Callable[..., Tensor]
+    alpha: float
+    inplace: bool
+
+    def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
+        super().__init__()
+        self.alpha = alpha
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return self._function(input, self.alpha, self.inplace)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}{_inplace_suffix(self.inplace)}"
+
+
+class ReLU(_InplaceActivation):
+    """``max(x, 0)`` element-wise; any shape. ``inplace`` overwrites the input."""
+
+    _function = staticmethod(F.relu)
 
 
 class Hardtanh(Module):
@@ -85,22 +148,10 @@ class LeakyReLU(Module):
         return f"negative_slope={self.negative_slope}{_inplace_suffix(self.inplace)}"
 
 
-class ELU(Module):
+class ELU(_AlphaActivation):
     """``x`` where positive, ``alpha (exp(x) - 1)`` elsewhere; any shape."""
 
-    alpha: float
-    inplace: bool
-
-    def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
-        super().__init__()
-        self.alpha = alpha
-        self.inplace = inplace
-
-    def forward(self, input: Tensor) -> Tensor:
-        return F.elu(input, self.alpha, self.inplace)
-
-    def extra_repr(self) -> str:
-        return f"alpha={self.alpha}{_inplace_suffix(self.inplace)}"
+    _function = staticmethod(F.elu)
 
 
 class GELU(Module):
@@ -119,20 +170,10 @@ class GELU(Module):
         return f"approximate={self.approximate!r}"
 
 
-class SiLU(Module):
+class SiLU(_InplaceActivation):
     """``x * sigmoid(x)`` element-wise (also called swish); any shape."""
 
-    inplace: bool
-
-    def __init__(self, inplace: bool = False) -> None:
-        super().__init__()
-        self.inplace = inplace
-
-    def forward(self, input: Tensor) -> Tensor:
-        return F.silu(input, inplace=self.inplace)
-
-    def extra_repr(self) -> str:
-        return "inplace=True" if self.inplace else ""
+    _function = staticmethod(F.silu)
 
 
 class Softplus(Module):
@@ -167,65 +208,29 @@ class Tanh(Module):
         return F.tanh(input)
 
 
-class Softmax(Module):
+class Softmax(_DimActivation):
     """``exp(x) / sum(exp(x))`` along ``dim``; output has the input's shape and sums to 1 along ``dim``."""
 
-    dim: int | None
-
-    def __init__(self, dim: int | None = None) -> None:
-        super().__init__()
-        self.dim = dim
-
-    def forward(self, input: Tensor) -> Tensor:
-        return F.softmax(input, self.dim)
-
-    def extra_repr(self) -> str:
-        return f"dim={self.dim}"
+    _function = staticmethod(F.softmax)
 
 
-class LogSoftmax(Module):
+class LogSoftmax(_DimActivation):
     """``log(softmax(x))`` along ``dim``, computed stably; output has the input's shape."""
 
-    dim: int | None
-
-    def __init__(self, dim: int | None = None) -> None:
-        super().__init__()
-        self.dim = dim
-
-    def forward(self, input: Tensor) -> Tensor:
-        return F.log_softmax(input, self.dim)
-
-    def extra_repr(self) -> str:
-        return f"dim={self.dim}"
+    _function = staticmethod(F.log_softmax)
 
 
-class Mish(Module):
+class Mish(_InplaceActivation):
     """``x * tanh(softplus(x))`` element-wise; any shape."""
 
-    inplace: bool
-
-    def __init__(self, inplace: bool = False) -> None:
-        super().__init__()
-        self.inplace = inplace
-
-    def forward(self, input: Tensor) -> Tensor:
-        return F.mish(input, inplace=self.inplace)
-
-    def extra_repr(self) -> str:
-        return "inplace=True" if self.inplace else ""
+    _function = staticmethod(F.mish)
 
 
-class Hardswish(Module):
+class Hardswish(_InplaceActivation):
     """``x * relu6(x + 3) / 6`` element-wise; any shape (prints without ``inplace``, as torch)."""
 
-    inplace: bool
-
-    def __init__(self, inplace: bool = False) -> None:
-        super().__init__()
-        self.inplace = inplace
-
-    def forward(self, input: Tensor) -> Tensor:
-        return F.hardswish(input, inplace=self.inplace)
+    _function = staticmethod(F.hardswish)
+    _inplace_in_repr = False
 
 
 class PReLU(Module):
@@ -265,51 +270,23 @@ class Softmax2d(Module):
         return F.softmax(input, -3)
 
 
-class SELU(Module):
+class SELU(_InplaceActivation):
     """``scale * elu(x, alpha)`` with the self-normalising constants; any shape."""
 
-    inplace: bool
-
-    def __init__(self, inplace: bool = False) -> None:
-        super().__init__()
-        self.inplace = inplace
-
-    def forward(self, input: Tensor) -> Tensor:
-        return F.selu(input, self.inplace)
-
-    def extra_repr(self) -> str:
-        return "inplace=True" if self.inplace else ""
+    _function = staticmethod(F.selu)
 
 
-class CELU(Module):
+class CELU(_AlphaActivation):
     """``max(0, x) + min(0, alpha (exp(x / alpha) - 1))`` element-wise; any shape."""
 
-    alpha: float
-    inplace: bool
-
-    def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
-        super().__init__()
-        self.alpha = alpha
-        self.inplace = inplace
-
-    def forward(self, input: Tensor) -> Tensor:
-        return F.celu(input, self.alpha, self.inplace)
-
-    def extra_repr(self) -> str:
-        return f"alpha={self.alpha}{_inplace_suffix(self.inplace)}"
+    _function = staticmethod(F.celu)
 
 
-class Hardsigmoid(Module):
+class Hardsigmoid(_InplaceActivation):
     """``relu6(x + 3) / 6`` element-wise; any shape (prints without ``inplace``, as torch)."""
 
-    inplace: bool
-
-    def __init__(self, inplace: bool = False) -> None:
-        super().__init__()
-        self.inplace = inplace
-
-    def forward(self, input: Tensor) -> Tensor:
-        return F.hardsigmoid(input, self.inplace)
+    _function = staticmethod(F.hardsigmoid)
+    _inplace_in_repr = False
 
 
 class LogSigmoid(Module):
@@ -333,36 +310,16 @@ class Tanhshrink(Module):
         return F.tanhshrink(input)
 
 
-class Softshrink(Module):
+class Softshrink(_Shrink):
     """``x - lambd`` above ``lambd``, ``x + lambd`` below ``-lambd``, 0 between; any shape."""
 
-    lambd: float
-
-    def __init__(self, lambd: float = 0.5) -> None:
-        super().__init__()
-        self.lambd = lambd
-
-    def forward(self, input: Tensor) -> Tensor:
-        return F.softshrink(input, self.lambd)
-
-    def extra_repr(self) -> str:
-        return str(self.lambd)
+    _function = staticmethod(F.softshrink)
 
 
-class Hardshrink(Module):
+class Hardshrink(_Shrink):
     """``x`` where ``|x| > lambd``, 0 elsewhere; any shape."""
 
-    lambd: float
-
-    def __init__(self, lambd: float = 0.5) -> None:
-        super().__init__()
-        self.lambd = lambd
-
-    def forward(self, input: Tensor) -> Tensor:
-        return F.hardshrink(input, self.lambd)
-
-    def extra_repr(self) -> str:
-        return str(self.lambd)
+    _function = staticmethod(F.hardshrink)
 
 
 class Threshold(Module):
@@ -385,37 +342,21 @@ class Threshold(Module):
         return f"threshold={self.threshold}, value={self.value}{_inplace_suffix(self.inplace)}"
 
 
-class GLU(Module):
+class GLU(_DimActivation):
     """``a * sigmoid(b)``, ``a`` and ``b`` the halves of the input along ``dim`` (even there); the output
     is half as long along ``dim``."""
 
+    _function = staticmethod(F.glu)
     dim: int
 
     def __init__(self, dim: int = -1) -> None:
-        super().__init__()
-        self.dim = dim
-
-    def forward(self, input: Tensor) -> Tensor:
-        return F.glu(input, self.dim)
-
-    def extra_repr(self) -> str:
-        return f"dim={self.dim}"
+        super().__init__(dim)
 
 
-class Softmin(Module):
+class Softmin(_DimActivation):
     """``softmax(-x)`` along ``dim``; output has the input's shape."""
 
-    dim: int | None
-
-    def __init__(self, dim: int | None = None) -> None:
-        super().__init__()
-        self.dim = dim
-
-    def forward(self, input: Tensor) -> Tensor:
-        return F.softmin(input, self.dim)
-
-    def extra_repr(self) -> str:
-        return f"dim={self.dim}"
+    _function = staticmethod(F.softmin)
 
 
 class RReLU(Module):

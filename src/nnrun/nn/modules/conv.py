@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from nnrun import _creation
@@ -160,9 +161,12 @@ class Conv2d(_Conv):
         return F.conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
 
-class ConvTranspose1d(_ConvNd):
-    """Transposed 1-D convolution: ``(N, C_in, L)`` → ``(N, C_out, L_out)`` with
-    ``L_out = (L - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1``."""
+class _ConvTranspose(_ConvNd):
+    """The arguments of ``ConvTranspose1d`` and ``ConvTranspose2d``, over ``_dims`` spatial dimensions;
+    ``_function`` is ``F.conv_transpose1d`` or ``F.conv_transpose2d``."""
+
+    _dims: ClassVar[int]
+    _function: ClassVar[Callable[..., Tensor]]
 
     def __init__(
         self,
@@ -180,62 +184,36 @@ class ConvTranspose1d(_ConvNd):
         dtype: Any = None,
     ) -> None:
         if isinstance(padding, str):
-            raise ValueError(f'padding "{padding}" is not supported by ConvTranspose1d')
+            raise ValueError(f'padding "{padding}" is not supported by {type(self).__name__}')
         super().__init__(
-            1, in_channels, out_channels, kernel_size, stride, padding, dilation, True, output_padding,
-            groups, bias, padding_mode, device, dtype,
+            self._dims, in_channels, out_channels, kernel_size, stride, padding, dilation, True,
+            output_padding, groups, bias, padding_mode, device, dtype,
         )  # fmt: skip
 
     def forward(self, input: Tensor, output_size: Any = None) -> Tensor:
         output_padding = self.output_padding
         if output_size is not None:
-            output_padding = _output_padding_for(self, input, output_size, 1)
-        return F.conv_transpose1d(
+            output_padding = _output_padding_for(self, input, output_size, self._dims)
+        return self._function(
             input, self.weight, self.bias, self.stride, self.padding, output_padding, self.groups,
             self.dilation,
         )  # fmt: skip
 
 
-class ConvTranspose2d(_ConvNd):
+class ConvTranspose1d(_ConvTranspose):
+    """Transposed 1-D convolution: ``(N, C_in, L)`` → ``(N, C_out, L_out)`` with
+    ``L_out = (L - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1``."""
+
+    _dims = 1
+    _function = staticmethod(F.conv_transpose1d)
+
+
+class ConvTranspose2d(_ConvTranspose):
     """Transposed 2-D convolution: ``(N, C_in, H, W)`` → ``(N, C_out, H_out, W_out)`` with
     ``H_out = (H - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1``."""
 
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size: Any,
-        stride: Any = 1,
-        padding: Any = 0,
-        output_padding: Any = 0,
-        groups: int = 1,
-        bias: bool = True,
-        dilation: Any = 1,
-        padding_mode: str = "zeros",
-        device: Any = None,
-        dtype: Any = None,
-    ) -> None:
-        if isinstance(padding, str):
-            raise ValueError(f'padding "{padding}" is not supported by ConvTranspose2d')
-        super().__init__(
-            2, in_channels, out_channels, kernel_size, stride, padding, dilation, True, output_padding,
-            groups, bias, padding_mode, device, dtype,
-        )  # fmt: skip
-
-    def forward(self, input: Tensor, output_size: Any = None) -> Tensor:
-        output_padding = self.output_padding
-        if output_size is not None:
-            output_padding = _output_padding_for(self, input, output_size, 2)
-        return F.conv_transpose2d(
-            input,
-            self.weight,
-            self.bias,
-            self.stride,
-            self.padding,
-            output_padding,
-            self.groups,
-            self.dilation,
-        )
+    _dims = 2
+    _function = staticmethod(F.conv_transpose2d)
 
 
 def _output_padding_for(layer: _ConvNd, input: Tensor, output_size: Any, dims: int) -> tuple[int, ...]:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from nnrun._tensor import Tensor
@@ -11,8 +12,10 @@ from nnrun.nn.module import Module
 from nnrun.ops._window_args import int_tuple
 
 
-class MaxPool2d(Module):
-    """Max over windows: ``(N, C, H, W)`` → ``(N, C, H_out, W_out)``; stride defaults to kernel_size."""
+class _MaxPoolNd(Module):
+    """What MaxPool1d and MaxPool2d share: ``_function`` is ``F.max_pool1d`` or ``F.max_pool2d``."""
+
+    _function: Callable[..., Any]
 
     def __init__(
         self,
@@ -32,15 +35,10 @@ class MaxPool2d(Module):
         self.ceil_mode = ceil_mode
 
     def forward(self, input: Tensor) -> Any:
-        return F.max_pool2d(
-            input,
-            self.kernel_size,
-            self.stride,
-            self.padding,
-            self.dilation,
-            self.ceil_mode,
+        return self._function(
+            input, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
             self.return_indices,
-        )
+        )  # fmt: skip
 
     def extra_repr(self) -> str:
         return (
@@ -49,7 +47,53 @@ class MaxPool2d(Module):
         )
 
 
-class AvgPool2d(Module):
+class _AvgPoolNd(Module):
+    """What AvgPool1d and AvgPool2d share: their printed form."""
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class _AdaptiveAvgPoolNd(Module):
+    """What the adaptive average pools share: ``_function`` is ``F.adaptive_avg_pool1d`` or ``..2d``."""
+
+    _function: Callable[..., Tensor]
+
+    def __init__(self, output_size: Any) -> None:
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, input: Tensor) -> Tensor:
+        return self._function(input, self.output_size)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+class _AdaptiveMaxPoolNd(Module):
+    """What the adaptive max pools share: ``_function`` is ``F.adaptive_max_pool1d`` or ``..2d``."""
+
+    _function: Callable[..., Any]
+
+    def __init__(self, output_size: Any, return_indices: bool = False) -> None:
+        super().__init__()
+        self.output_size = output_size
+        self.return_indices = return_indices
+
+    def forward(self, input: Tensor) -> Any:
+        return self._function(input, self.output_size, self.return_indices)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+class MaxPool2d(_MaxPoolNd):
+    """Max over windows: ``(N, C, H, W)`` → ``(N, C, H_out, W_out)``; stride defaults to kernel_size."""
+
+    _function = staticmethod(F.max_pool2d)
+
+
+class AvgPool2d(_AvgPoolNd):
     """Mean over windows: ``(N, C, H, W)`` → ``(N, C, H_out, W_out)``; stride defaults to kernel_size."""
 
     def __init__(
@@ -75,37 +119,17 @@ class AvgPool2d(Module):
             self.divisor_override,
         )  # fmt: skip
 
-    def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
-
-class AdaptiveAvgPool2d(Module):
+class AdaptiveAvgPool2d(_AdaptiveAvgPoolNd):
     """Mean over ``output_size`` near-equal bins: ``(N, C, H, W)`` → ``(N, C, *output_size)``."""
 
-    def __init__(self, output_size: Any) -> None:
-        super().__init__()
-        self.output_size = output_size
-
-    def forward(self, input: Tensor) -> Tensor:
-        return F.adaptive_avg_pool2d(input, self.output_size)
-
-    def extra_repr(self) -> str:
-        return f"output_size={self.output_size}"
+    _function = staticmethod(F.adaptive_avg_pool2d)
 
 
-class AdaptiveMaxPool2d(Module):
+class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd):
     """Max over ``output_size`` near-equal bins: ``(N, C, H, W)`` → ``(N, C, *output_size)``."""
 
-    def __init__(self, output_size: Any, return_indices: bool = False) -> None:
-        super().__init__()
-        self.output_size = output_size
-        self.return_indices = return_indices
-
-    def forward(self, input: Tensor) -> Any:
-        return F.adaptive_max_pool2d(input, self.output_size, self.return_indices)
-
-    def extra_repr(self) -> str:
-        return f"output_size={self.output_size}"
+    _function = staticmethod(F.adaptive_max_pool2d)
 
 
 def _single(value: Any) -> tuple[int, ...]:
@@ -113,40 +137,13 @@ def _single(value: Any) -> tuple[int, ...]:
     return tuple(value) if isinstance(value, (tuple, list)) else (value,)
 
 
-class MaxPool1d(Module):
+class MaxPool1d(_MaxPoolNd):
     """Max over windows of the last axis: ``(N, C, L)`` → ``(N, C, L_out)``; stride defaults to the kernel."""
 
-    def __init__(
-        self,
-        kernel_size: Any,
-        stride: Any = None,
-        padding: Any = 0,
-        dilation: Any = 1,
-        return_indices: bool = False,
-        ceil_mode: bool = False,
-    ) -> None:
-        super().__init__()
-        self.kernel_size = kernel_size
-        self.stride = stride if stride is not None else kernel_size
-        self.padding = padding
-        self.dilation = dilation
-        self.return_indices = return_indices
-        self.ceil_mode = ceil_mode
-
-    def forward(self, input: Tensor) -> Any:
-        return F.max_pool1d(
-            input, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
-            self.return_indices,
-        )  # fmt: skip
-
-    def extra_repr(self) -> str:
-        return (
-            f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
-            f"dilation={self.dilation}, ceil_mode={self.ceil_mode}"
-        )
+    _function = staticmethod(F.max_pool1d)
 
 
-class AvgPool1d(Module):
+class AvgPool1d(_AvgPoolNd):
     """Mean over windows of the last axis: ``(N, C, L)`` → ``(N, C, L_out)``; stride defaults to kernel."""
 
     def __init__(
@@ -169,37 +166,17 @@ class AvgPool1d(Module):
             input, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad
         )
 
-    def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
-
-class AdaptiveAvgPool1d(Module):
+class AdaptiveAvgPool1d(_AdaptiveAvgPoolNd):
     """Mean over ``output_size`` near-equal bins of the last axis: ``(N, C, L)`` → ``(N, C, output_size)``."""
 
-    def __init__(self, output_size: Any) -> None:
-        super().__init__()
-        self.output_size = output_size
-
-    def forward(self, input: Tensor) -> Tensor:
-        return F.adaptive_avg_pool1d(input, self.output_size)
-
-    def extra_repr(self) -> str:
-        return f"output_size={self.output_size}"
+    _function = staticmethod(F.adaptive_avg_pool1d)
 
 
-class AdaptiveMaxPool1d(Module):
+class AdaptiveMaxPool1d(_AdaptiveMaxPoolNd):
     """Max over ``output_size`` near-equal bins of the last axis: ``(N, C, L)`` → ``(N, C, output_size)``."""
 
-    def __init__(self, output_size: Any, return_indices: bool = False) -> None:
-        super().__init__()
-        self.output_size = output_size
-        self.return_indices = return_indices
-
-    def forward(self, input: Tensor) -> Any:
-        return F.adaptive_max_pool1d(input, self.output_size, self.return_indices)
-
-    def extra_repr(self) -> str:
-        return f"output_size={self.output_size}"
+    _function = staticmethod(F.adaptive_max_pool1d)
 
 
 class _LPPoolNd(Module):

@@ -13,7 +13,52 @@ from nnrun.nn.module import Module
 from nnrun.nn.parameter import Parameter
 
 
-class Embedding(Module):
+def _padding_row(
+    padding_idx: int | None, num_embeddings: int, error: type[Exception], message: str
+) -> int | None:
+    """``padding_idx`` as a row of the table (negative counts from the end); ``error(message)`` outside it."""
+    if padding_idx is None:
+        return None
+    if not -num_embeddings <= padding_idx < num_embeddings:
+        raise error(message)
+    return padding_idx % num_embeddings
+
+
+def _table(
+    num_embeddings: int,
+    embedding_dim: int,
+    _weight: Tensor | None,
+    requires_grad: bool,
+    error: type[Exception],
+    device: Any,
+    dtype: Any,
+) -> Parameter:
+    """The ``(num_embeddings, embedding_dim)`` weight: ``_weight`` when given (checked), else empty."""
+    if _weight is None:
+        data = _creation.empty((num_embeddings, embedding_dim), device=device, dtype=dtype)
+        return Parameter(data, requires_grad=requires_grad)
+    if tuple(_weight.shape) != (num_embeddings, embedding_dim):
+        raise error("Shape of weight does not match num_embeddings and embedding_dim")
+    return Parameter(_weight, requires_grad=requires_grad)
+
+
+class _EmbeddingTable(Module):
+    """What Embedding and EmbeddingBag share: ``weight`` starts as N(0, 1), its ``padding_idx`` row zero."""
+
+    padding_idx: int | None
+    weight: Parameter
+
+    def reset_parameters(self) -> None:
+        init.normal_(self.weight)
+        self._fill_padding_idx_with_zero()
+
+    def _fill_padding_idx_with_zero(self) -> None:
+        if self.padding_idx is not None:
+            with no_grad():
+                self.weight[self.padding_idx].fill_(0)
+
+
+class Embedding(_EmbeddingTable):
     """Integer indices ``(*)`` → rows of ``weight`` ``(num_embeddings, dim)``, ``(*, dim)``.
 
     ``weight`` starts as N(0, 1), with the ``padding_idx`` row zero (and kept out of training).
@@ -43,10 +88,9 @@ class Embedding(Module):
         dtype: Any = None,
     ) -> None:
         super().__init__()
-        if padding_idx is not None:
-            if not -num_embeddings <= padding_idx < num_embeddings:
-                raise ValueError("Padding_idx must be within num_embeddings")
-            padding_idx %= num_embeddings
+        padding_idx = _padding_row(
+            padding_idx, num_embeddings, ValueError, "Padding_idx must be within num_embeddings"
+        )
         if sparse:
             raise NotImplementedError(
                 "Embedding: sparse gradients are not supported by nnrun; use sparse=False"
@@ -58,25 +102,9 @@ class Embedding(Module):
         self.norm_type = norm_type
         self.scale_grad_by_freq = scale_grad_by_freq
         self.sparse = sparse
+        self.weight = _table(num_embeddings, embedding_dim, _weight, not _freeze, ValueError, device, dtype)
         if _weight is None:
-            self.weight = Parameter(
-                _creation.empty((num_embeddings, embedding_dim), device=device, dtype=dtype),
-                requires_grad=not _freeze,
-            )
             self.reset_parameters()
-        else:
-            if tuple(_weight.shape) != (num_embeddings, embedding_dim):
-                raise ValueError("Shape of weight does not match num_embeddings and embedding_dim")
-            self.weight = Parameter(_weight, requires_grad=not _freeze)
-
-    def reset_parameters(self) -> None:
-        init.normal_(self.weight)
-        self._fill_padding_idx_with_zero()
-
-    def _fill_padding_idx_with_zero(self) -> None:
-        if self.padding_idx is not None:
-            with no_grad():
-                self.weight[self.padding_idx].fill_(0)
 
     def forward(self, input: Tensor) -> Tensor:
         return F.embedding(
@@ -129,7 +157,7 @@ class Embedding(Module):
         )
 
 
-class EmbeddingBag(Module):
+class EmbeddingBag(_EmbeddingTable):
     """Bags of indices → the sum, mean or max of their rows of ``weight`` ``(num_embeddings, dim)``.
 
     ``forward(input, offsets=None, per_sample_weights=None)``: ``input`` ``(B, L)``, or ``(N,)`` with
@@ -164,10 +192,9 @@ class EmbeddingBag(Module):
         dtype: Any = None,
     ) -> None:
         super().__init__()
-        if padding_idx is not None:
-            if not -num_embeddings <= padding_idx < num_embeddings:
-                raise AssertionError("padding_idx must be within num_embeddings")
-            padding_idx %= num_embeddings
+        padding_idx = _padding_row(
+            padding_idx, num_embeddings, AssertionError, "padding_idx must be within num_embeddings"
+        )
         if sparse:
             raise NotImplementedError(
                 "EmbeddingBag: sparse gradients are not supported by nnrun; use sparse=False"
@@ -181,21 +208,9 @@ class EmbeddingBag(Module):
         self.mode = mode
         self.sparse = sparse
         self.include_last_offset = include_last_offset
+        self.weight = _table(num_embeddings, embedding_dim, _weight, True, AssertionError, device, dtype)
         if _weight is None:
-            self.weight = Parameter(
-                _creation.empty((num_embeddings, embedding_dim), device=device, dtype=dtype)
-            )
             self.reset_parameters()
-        else:
-            if tuple(_weight.shape) != (num_embeddings, embedding_dim):
-                raise AssertionError("Shape of weight does not match num_embeddings and embedding_dim")
-            self.weight = Parameter(_weight)
-
-    def reset_parameters(self) -> None:
-        init.normal_(self.weight)
-        if self.padding_idx is not None:
-            with no_grad():
-                self.weight[self.padding_idx].fill_(0)
 
     def forward(
         self, input: Tensor, offsets: Tensor | None = None, per_sample_weights: Tensor | None = None

@@ -38,9 +38,12 @@ def _clones(module: Module, count: int) -> ModuleList:
     return ModuleList([copy.deepcopy(module) for _ in range(count)])
 
 
-class _FeedForward:
-    """The position-wise feed-forward block of both layers: ``linear2(dropout(activation(linear1(x))))``."""
+class _LayerBlocks:
+    """The blocks both layers share: self-attention ``dropout1(self_attn(x, x, x))`` and the position-wise
+    feed-forward ``linear2(dropout(activation(linear1(x))))``."""
 
+    self_attn: MultiheadAttention
+    dropout1: Dropout
     linear1: Linear
     dropout: Dropout
     linear2: Linear
@@ -54,8 +57,20 @@ class _FeedForward:
     def _feedforward(self, x: Tensor) -> Tensor:
         return self.linear2(self.dropout(self.activation(self.linear1(x))))
 
+    def _self_attention(self, x: Tensor, mask: Any, key_padding_mask: Any, is_causal: bool) -> Tensor:
+        out = self.self_attn(
+            x,
+            x,
+            x,
+            attn_mask=mask,
+            key_padding_mask=key_padding_mask,
+            need_weights=False,
+            is_causal=is_causal,
+        )[0]
+        return self.dropout1(out)
 
-class TransformerEncoderLayer(_FeedForward, Module):
+
+class TransformerEncoderLayer(_LayerBlocks, Module):
     """Self-attention then a feed-forward block, each wrapped in a residual connection and a LayerNorm
     (after the sum, or before the block with ``norm_first``). ``(S, N, d_model)`` → same shape."""
 
@@ -101,20 +116,8 @@ class TransformerEncoderLayer(_FeedForward, Module):
         x = self.norm1(x + self._self_attention(x, src_mask, src_key_padding_mask, is_causal))
         return self.norm2(x + self.dropout2(self._feedforward(x)))
 
-    def _self_attention(self, x: Tensor, mask: Any, key_padding_mask: Any, is_causal: bool) -> Tensor:
-        out = self.self_attn(
-            x,
-            x,
-            x,
-            attn_mask=mask,
-            key_padding_mask=key_padding_mask,
-            need_weights=False,
-            is_causal=is_causal,
-        )[0]
-        return self.dropout1(out)
 
-
-class TransformerDecoderLayer(_FeedForward, Module):
+class TransformerDecoderLayer(_LayerBlocks, Module):
     """Self-attention over the target, attention to the encoder's output (``memory``), then a feed-forward
     block; each with a residual connection and a LayerNorm. ``(T, N, d_model)`` → same shape."""
 
@@ -175,18 +178,6 @@ class TransformerDecoderLayer(_FeedForward, Module):
         x = self.norm1(x + self._self_attention(x, *target))
         x = self.norm2(x + self._memory_attention(x, memory, *source))
         return self.norm3(x + self.dropout3(self._feedforward(x)))
-
-    def _self_attention(self, x: Tensor, mask: Any, key_padding_mask: Any, is_causal: bool) -> Tensor:
-        out = self.self_attn(
-            x,
-            x,
-            x,
-            attn_mask=mask,
-            key_padding_mask=key_padding_mask,
-            is_causal=is_causal,
-            need_weights=False,
-        )[0]
-        return self.dropout1(out)
 
     def _memory_attention(
         self, x: Tensor, memory: Tensor, mask: Any, key_padding_mask: Any, is_causal: bool

@@ -53,7 +53,33 @@ def _per_group(name: str, optimizer: Optimizer, value: Any) -> list[Any]:
     return [value] * n
 
 
-class OneCycleLR(LRScheduler):
+def _uses_beta1(optimizer: Optimizer) -> bool:
+    """Whether a cycled momentum is Adam's beta1 (else ``momentum``); refuses an optimizer with neither."""
+    if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+        raise ValueError("optimizer must support momentum or beta1 with `cycle_momentum` option enabled")
+    return "betas" in optimizer.defaults
+
+
+class _CyclicMomentum:
+    """What OneCycleLR and CyclicLR share to cycle momentum (or beta1, ``use_beta1``) against the rate."""
+
+    use_beta1: bool
+
+    def _start_momentum(self, optimizer: Optimizer, highs: list[float], lows: list[float]) -> None:
+        """Each group starts at its ``max_momentum``; its bounds are kept in the group."""
+        for group, high, low in zip(optimizer.param_groups, highs, lows):
+            self._set_momentum(group, high)
+            group["max_momentum"] = high
+            group["base_momentum"] = low
+
+    def _set_momentum(self, group: dict[str, Any], value: float) -> None:
+        if self.use_beta1:
+            group["betas"] = (value, *group["betas"][1:])
+        else:
+            group["momentum"] = value
+
+
+class OneCycleLR(_CyclicMomentum, LRScheduler):
     """The 1cycle policy (Smith & Topin, 2017): the learning rate rises from ``max_lr / div_factor`` to
     ``max_lr`` over ``pct_start`` of ``total_steps``, then anneals to ``initial_lr / final_div_factor``
     (with ``three_phase``: back to the initial rate first, then down); momentum (or Adam's beta1) cycles the
@@ -111,18 +137,11 @@ class OneCycleLR(LRScheduler):
 
         self.cycle_momentum = cycle_momentum
         if cycle_momentum:
-            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
-                raise ValueError(
-                    "optimizer must support momentum or beta1 with `cycle_momentum` option enabled"
-                )
-            self.use_beta1 = "betas" in optimizer.defaults
+            self.use_beta1 = _uses_beta1(optimizer)
             max_momentums = _per_group("max_momentum", optimizer, max_momentum)
             base_momentums = _per_group("base_momentum", optimizer, base_momentum)
             if last_epoch == -1:
-                for group, high, low in zip(optimizer.param_groups, max_momentums, base_momentums):
-                    self._set_momentum(group, high)
-                    group["max_momentum"] = high
-                    group["base_momentum"] = low
+                self._start_momentum(optimizer, max_momentums, base_momentums)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
@@ -155,12 +174,6 @@ class OneCycleLR(LRScheduler):
         if self._anneal_func_type == "cos":
             return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
         return (end - start) * pct + start
-
-    def _set_momentum(self, group: dict[str, Any], value: float) -> None:
-        if self.use_beta1:
-            group["betas"] = (value, *group["betas"][1:])
-        else:
-            group["momentum"] = value
 
 
 def _phases(total_steps: int, pct_start: float, three_phase: bool) -> list[dict[str, Any]]:

@@ -7,12 +7,12 @@ import types
 from collections.abc import Callable
 from typing import Any, Literal
 
-from nnrun.optim.lr_scheduler.annealing import _per_group
+from nnrun.optim.lr_scheduler.annealing import _CyclicMomentum, _per_group, _uses_beta1
 from nnrun.optim.lr_scheduler.base import LRScheduler, check_optimizer
 from nnrun.optim.optimizer import Optimizer
 
 
-class CyclicLR(LRScheduler):
+class CyclicLR(_CyclicMomentum, LRScheduler):
     """Cycle the learning rate between ``base_lr`` and ``max_lr``: up over ``step_size_up`` steps, down over
     ``step_size_down`` (default the same), the amplitude scaled per cycle by the ``mode``: ``'triangular'``
     (constant), ``'triangular2'`` (halved each cycle), ``'exp_range'`` (``gamma ** step``), or by a
@@ -55,18 +55,11 @@ class CyclicLR(LRScheduler):
         self.scale_mode = scale_mode if scale_fn is not None else _MODE_SCALES_BY[mode]
         self.cycle_momentum = cycle_momentum
         if cycle_momentum:
-            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
-                raise ValueError(
-                    "optimizer must support momentum or beta1 with `cycle_momentum` option enabled"
-                )
-            self.use_beta1 = "betas" in optimizer.defaults
+            self.use_beta1 = _uses_beta1(optimizer)
             self.base_momentums = _per_group("base_momentum", optimizer, base_momentum)
             self.max_momentums = _per_group("max_momentum", optimizer, max_momentum)
             if last_epoch == -1:
-                for high, low, group in zip(self.max_momentums, self.base_momentums, optimizer.param_groups):
-                    self._set_momentum(group, high)
-                    group["max_momentum"] = high
-                    group["base_momentum"] = low
+                self._start_momentum(optimizer, self.max_momentums, self.base_momentums)
         super().__init__(optimizer, last_epoch)
         self.base_lrs = base_lrs
 
@@ -92,12 +85,6 @@ class CyclicLR(LRScheduler):
             for group, low, high in zip(self.optimizer.param_groups, self.base_momentums, self.max_momentums):
                 self._set_momentum(group, high - (high - low) * scale_factor * scale)
         return lrs
-
-    def _set_momentum(self, group: dict[str, Any], value: float) -> None:
-        if self.use_beta1:
-            group["betas"] = (value, *group["betas"][1:])
-        else:
-            group["momentum"] = value
 
     def state_dict(self) -> dict[str, Any]:
         """Its attributes; a custom ``scale_fn`` is saved only as a callable object's ``__dict__``."""
