@@ -79,10 +79,26 @@ from nnrun._random import (
     seed,
     set_rng_state,
 )
+from nnrun._sampling import bernoulli, multinomial, normal, poisson, randint_like
 from nnrun._size import Size
 from nnrun._tensor import Tensor
 from nnrun.autograd.grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from nnrun.ops.arithmetic import add, div, floor_divide, maximum, minimum, mul, pow, remainder, sub
+from nnrun.ops.binary_math import (
+    addcdiv,
+    addcmul,
+    atan2,
+    clamp_max,
+    clamp_min,
+    fmax,
+    fmin,
+    fmod,
+    heaviside,
+    hypot,
+    lerp,
+    logaddexp,
+    xlogy,
+)
 from nnrun.ops.comparison import (
     all,
     allclose,
@@ -100,6 +116,36 @@ from nnrun.ops.comparison import (
     ne,
 )
 from nnrun.ops.distance import cdist
+from nnrun.ops.elementwise import (
+    acos,
+    acosh,
+    asin,
+    asinh,
+    atan,
+    atanh,
+    ceil,
+    cosh,
+    erf,
+    erfc,
+    erfinv,
+    exp2,
+    expm1,
+    floor,
+    frac,
+    log2,
+    log10,
+    logit,
+    nan_to_num,
+    reciprocal,
+    round,
+    sgn,
+    sign,
+    signbit,
+    sinh,
+    square,
+    tan,
+    trunc,
+)
 from nnrun.ops.indexing import gather, index_select, masked_fill, scatter, where
 from nnrun.ops.linalg import baddbmm, bmm, einsum, matmul, mm
 from nnrun.ops.matrix import cumsum, diag, tril, triu
@@ -118,6 +164,7 @@ from nnrun.ops.reduction import (
     sum,
     var,
 )
+from nnrun.ops.scan import cummax, cummin, cumprod, diff, logcumsumexp
 from nnrun.ops.shape import (
     cat,
     chunk,
@@ -137,6 +184,22 @@ from nnrun.ops.shape import (
     unsqueeze,
 )
 from nnrun.ops.sorting import argsort, sort, topk
+from nnrun.ops.statistics import (
+    aminmax,
+    count_nonzero,
+    dist,
+    kthvalue,
+    median,
+    mode,
+    nanmean,
+    nanmedian,
+    nanquantile,
+    nansum,
+    quantile,
+    renorm,
+    std_mean,
+    var_mean,
+)
 from nnrun.ops.unary import clamp
 from nnrun.registry import register
 from nnrun.summary import summary
@@ -144,6 +207,9 @@ from nnrun.summary import summary
 __version__ = "0.1.0"
 
 clip = clamp
+arcsin, arccos, arctan, arcsinh, arccosh, arctanh, arctan2 = asin, acos, atan, asinh, acosh, atanh, atan2
+fix = trunc
+absolute = Tensor.abs
 concat = concatenate = cat
 divide = div
 multiply = mul

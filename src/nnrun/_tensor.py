@@ -33,6 +33,11 @@ _TYPE_NAMES = {
 }
 
 
+def scalar_type_name(np_dtype: Any) -> str:
+    """torch's name of an element type in messages: ``Float``, ``Long``, ``Bool``."""
+    return _TYPE_NAMES.get(np.dtype(np_dtype).name, "Tensor")[: -len("Tensor")] or str(np_dtype)
+
+
 # the legacy type names' dtypes: "FloatTensor" -> float32
 TYPE_DTYPES = {name: _dtype.to_dtype(dtype) for dtype, name in _TYPE_NAMES.items()}
 

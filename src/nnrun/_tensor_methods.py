@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nnrun import _backend, _creation, _dtype, _tensor
+from nnrun import _backend, _creation, _dtype, _sampling, _tensor
 from nnrun._tensor import Tensor, array_of, parse_to
 from nnrun.autograd import engine
 from nnrun.autograd.grad_mode import is_grad_enabled
@@ -16,13 +16,17 @@ from nnrun.autograd.inplace import apply_inplace
 from nnrun.ops import (
     activation,
     arithmetic,
+    binary_math,
     comparison,
     conversion,
+    elementwise,
     indexing,
     linalg,
     matrix,
     reduction,
+    scan,
     sorting,
+    statistics,
     unary,
 )
 from nnrun.ops import shape as shape_ops
@@ -72,6 +76,45 @@ def _to_dtype(dtype: _dtype.dtype) -> Any:
 
     cast.__doc__ = f"``self.to(nnrun.{dtype.name})``"
     return cast
+
+
+def bfloat16(self: Tensor) -> Tensor:
+    raise TypeError(
+        "nnrun has no bfloat16 dtype: its arrays are NumPy/CuPy arrays, which have none; "
+        "use .half() (float16) or .float()"
+    )
+
+
+def _address(array: Any) -> int:
+    """The address of an array's first element (NumPy or CuPy)."""
+    memory = array.data
+    return int(memory.ptr) if hasattr(memory, "ptr") else int(array.__array_interface__["data"][0])
+
+
+def data_ptr(self: Tensor) -> int:
+    """The address of the first element."""
+    return _address(self._data)
+
+
+def storage_offset(self: Tensor) -> int:
+    """How many elements into its underlying memory this tensor starts (a view's offset into its base)."""
+    data = base = self._data
+    while isinstance(getattr(base, "base", None), type(data)):
+        base = base.base
+    return (_address(data) - _address(base)) // data.itemsize
+
+
+def ndimension(self: Tensor) -> int:
+    return self._data.ndim
+
+
+def nbytes(self: Tensor) -> int:
+    """The size of the elements in bytes: ``numel() * itemsize``."""
+    return int(self._data.size * self._data.itemsize)
+
+
+def itemsize(self: Tensor) -> int:
+    return int(self._data.itemsize)
 
 
 _TYPE_STRINGS = {
@@ -266,6 +309,101 @@ def copy_(self: Tensor, src: Any) -> Tensor:
     return apply_inplace(self, conversion.Copy, src)
 
 
+def _inplace(function: Any) -> Any:
+    """``x.name_()`` for the element-wise ``function``: its result written into ``x``'s memory."""
+
+    def method(self: Tensor) -> Tensor:
+        return apply_inplace(self, function)
+
+    method.__doc__ = f"In place: {function.__name__.lower()} of this tensor written into its own memory."
+    return method
+
+
+def round_(self: Tensor, *, decimals: int = 0) -> Tensor:
+    if decimals != 0:
+        elementwise.require_float("round_cpu", self)
+    return apply_inplace(self, elementwise.Round, int(decimals))
+
+
+def logit_(self: Tensor, eps: float | None = None) -> Tensor:
+    return apply_inplace(self, elementwise.Logit, None if eps is None else float(eps))
+
+
+def nan_to_num_(
+    self: Tensor, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None
+) -> Tensor:
+    return apply_inplace(self, elementwise.NanToNum, nan, posinf, neginf)
+
+
+def frac_(self: Tensor) -> Tensor:
+    elementwise.require_float("frac_cpu", self)
+    return apply_inplace(self, elementwise.Frac)
+
+
+def square_(self: Tensor) -> Tensor:
+    return apply_inplace(self, arithmetic.Pow, 2)
+
+
+def clamp_min_(self: Tensor, min: Any) -> Tensor:
+    return apply_inplace(self, unary.Clamp, array_of(min), None)
+
+
+def clamp_max_(self: Tensor, max: Any) -> Tensor:
+    return apply_inplace(self, unary.Clamp, None, array_of(max))
+
+
+def _binary_inplace(function: Any) -> Any:
+    def method(self: Tensor, other: Any) -> Tensor:
+        return apply_inplace(self, function, other)
+
+    method.__doc__ = f"In place: {function.__name__.lower()} of this tensor and ``other``."
+    return method
+
+
+def fmod_(self: Tensor, other: Any) -> Tensor:
+    arithmetic.check_integer_divisor(self, other)
+    return apply_inplace(self, binary_math.Fmod, other)
+
+
+def remainder_(self: Tensor, other: Any) -> Tensor:
+    arithmetic.check_integer_divisor(self, other)
+    return apply_inplace(self, arithmetic.Remainder, other)
+
+
+def hypot_(self: Tensor, other: Any) -> Tensor:
+    elementwise.require_float("hypot_cpu", self, other)
+    return apply_inplace(self, binary_math.Hypot, other)
+
+
+def heaviside_(self: Tensor, values: Any) -> Tensor:
+    return self.copy_(binary_math.heaviside(self, values))
+
+
+def lerp_(self: Tensor, end: Any, weight: Any) -> Tensor:
+    """``self += weight * (end - self)``."""
+    elementwise.require_float("lerp_kernel_scalar", self)
+    return apply_inplace(self, binary_math.Lerp, end, weight)
+
+
+def addcmul_(self: Tensor, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor:
+    """``self += value * tensor1 * tensor2``."""
+    return apply_inplace(self, binary_math.Addcmul, tensor1, tensor2, value)
+
+
+def addcdiv_(self: Tensor, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor:
+    """``self += value * tensor1 / tensor2``."""
+    binary_math.check_addcdiv(tensor1, tensor2)
+    return apply_inplace(self, binary_math.Addcdiv, tensor1, tensor2, value)
+
+
+def cumprod_(self: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
+    return self.copy_(scan.cumprod(self, dim, dtype=dtype))
+
+
+def renorm_(self: Tensor, p: float, dim: int, maxnorm: float) -> Tensor:
+    return self.copy_(statistics.renorm(self, p, dim, maxnorm))
+
+
 def setitem(self: Tensor, key: Any, value: Any) -> None:
     key, _ = indexing.prepare_key(key)
     apply_inplace(self, indexing.SetItem, value, key)
@@ -284,6 +422,15 @@ _METHODS: dict[str, Any] = {
     "long": _to_dtype(_dtype.int64),
     "int": _to_dtype(_dtype.int32),
     "bool": _to_dtype(_dtype.bool_),
+    "byte": _to_dtype(_dtype.uint8),
+    "char": _to_dtype(_dtype.int8),
+    "short": _to_dtype(_dtype.int16),
+    "bfloat16": bfloat16,
+    "data_ptr": data_ptr,
+    "storage_offset": storage_offset,
+    "ndimension": ndimension,
+    "nbytes": property(nbytes),
+    "itemsize": property(itemsize),
     "clone": clone,
     "contiguous": contiguous,
     "type": type_,
@@ -352,6 +499,57 @@ _METHODS: dict[str, Any] = {
     "log_softmax": log_softmax,
     "clamp": unary.clamp,
     "clip": unary.clamp,
+    # more element-wise math
+    "floor": elementwise.floor,
+    "ceil": elementwise.ceil,
+    "trunc": elementwise.trunc,
+    "fix": elementwise.trunc,
+    "round": elementwise.round,
+    "frac": elementwise.frac,
+    "sign": elementwise.sign,
+    "sgn": elementwise.sgn,
+    "signbit": elementwise.signbit,
+    "absolute": unary.abs,
+    "square": elementwise.square,
+    "reciprocal": elementwise.reciprocal,
+    "expm1": elementwise.expm1,
+    "exp2": elementwise.exp2,
+    "log2": elementwise.log2,
+    "log10": elementwise.log10,
+    "tan": elementwise.tan,
+    "asin": elementwise.asin,
+    "arcsin": elementwise.asin,
+    "acos": elementwise.acos,
+    "arccos": elementwise.acos,
+    "atan": elementwise.atan,
+    "arctan": elementwise.atan,
+    "sinh": elementwise.sinh,
+    "cosh": elementwise.cosh,
+    "asinh": elementwise.asinh,
+    "arcsinh": elementwise.asinh,
+    "acosh": elementwise.acosh,
+    "arccosh": elementwise.acosh,
+    "atanh": elementwise.atanh,
+    "arctanh": elementwise.atanh,
+    "erf": elementwise.erf,
+    "erfc": elementwise.erfc,
+    "erfinv": elementwise.erfinv,
+    "logit": elementwise.logit,
+    "nan_to_num": elementwise.nan_to_num,
+    "atan2": binary_math.atan2,
+    "arctan2": binary_math.atan2,
+    "hypot": binary_math.hypot,
+    "fmod": binary_math.fmod,
+    "logaddexp": binary_math.logaddexp,
+    "xlogy": binary_math.xlogy,
+    "fmax": binary_math.fmax,
+    "fmin": binary_math.fmin,
+    "clamp_min": binary_math.clamp_min,
+    "clamp_max": binary_math.clamp_max,
+    "lerp": binary_math.lerp,
+    "addcmul": binary_math.addcmul,
+    "addcdiv": binary_math.addcdiv,
+    "heaviside": binary_math.heaviside,
     "matmul": linalg.matmul,
     "mm": linalg.mm,
     "bmm": linalg.bmm,
@@ -371,6 +569,23 @@ _METHODS: dict[str, Any] = {
     "logsumexp": reduction.logsumexp,
     "norm": reduction.norm,
     "cumsum": matrix.cumsum,
+    "cumprod": scan.cumprod,
+    "cummax": scan.cummax,
+    "cummin": scan.cummin,
+    "logcumsumexp": scan.logcumsumexp,
+    "diff": scan.diff,
+    "median": statistics.median,
+    "nanmedian": statistics.nanmedian,
+    "mode": statistics.mode,
+    "kthvalue": statistics.kthvalue,
+    "quantile": statistics.quantile,
+    "nanquantile": statistics.nanquantile,
+    "nansum": statistics.nansum,
+    "nanmean": statistics.nanmean,
+    "count_nonzero": statistics.count_nonzero,
+    "aminmax": statistics.aminmax,
+    "dist": statistics.dist,
+    "renorm": statistics.renorm,
     # sorting and matrix structure
     "sort": sorting.sort,
     "argsort": sorting.argsort,
@@ -429,6 +644,76 @@ _METHODS: dict[str, Any] = {
     "pow_": pow_,
     "clamp_": clamp_,
     "clip_": clamp_,
+    "abs_": _inplace(unary.Abs),
+    "absolute_": _inplace(unary.Abs),
+    "sqrt_": _inplace(unary.Sqrt),
+    "rsqrt_": _inplace(unary.Rsqrt),
+    "exp_": _inplace(unary.Exp),
+    "log_": _inplace(unary.Log),
+    "log1p_": _inplace(unary.Log1p),
+    "sin_": _inplace(unary.Sin),
+    "cos_": _inplace(unary.Cos),
+    "tanh_": _inplace(unary.Tanh),
+    "sigmoid_": _inplace(unary.Sigmoid),
+    "floor_": _inplace(elementwise.Floor),
+    "ceil_": _inplace(elementwise.Ceil),
+    "trunc_": _inplace(elementwise.Trunc),
+    "fix_": _inplace(elementwise.Trunc),
+    "round_": round_,
+    "frac_": frac_,
+    "sign_": _inplace(elementwise.Sign),
+    "sgn_": _inplace(elementwise.Sign),
+    "square_": square_,
+    "reciprocal_": _inplace(elementwise.Reciprocal),
+    "expm1_": _inplace(elementwise.Expm1),
+    "exp2_": _inplace(elementwise.Exp2),
+    "log2_": _inplace(elementwise.Log2),
+    "log10_": _inplace(elementwise.Log10),
+    "tan_": _inplace(elementwise.Tan),
+    "asin_": _inplace(elementwise.Asin),
+    "arcsin_": _inplace(elementwise.Asin),
+    "acos_": _inplace(elementwise.Acos),
+    "arccos_": _inplace(elementwise.Acos),
+    "atan_": _inplace(elementwise.Atan),
+    "arctan_": _inplace(elementwise.Atan),
+    "sinh_": _inplace(elementwise.Sinh),
+    "cosh_": _inplace(elementwise.Cosh),
+    "asinh_": _inplace(elementwise.Asinh),
+    "arcsinh_": _inplace(elementwise.Asinh),
+    "acosh_": _inplace(elementwise.Acosh),
+    "arccosh_": _inplace(elementwise.Acosh),
+    "atanh_": _inplace(elementwise.Atanh),
+    "arctanh_": _inplace(elementwise.Atanh),
+    "erf_": _inplace(elementwise.Erf),
+    "erfc_": _inplace(elementwise.Erfc),
+    "erfinv_": _inplace(elementwise.Erfinv),
+    "logit_": logit_,
+    "nan_to_num_": nan_to_num_,
+    "clamp_min_": clamp_min_,
+    "clamp_max_": clamp_max_,
+    "atan2_": _binary_inplace(binary_math.Atan2),
+    "arctan2_": _binary_inplace(binary_math.Atan2),
+    "hypot_": hypot_,
+    "fmod_": fmod_,
+    "remainder_": remainder_,
+    "xlogy_": _binary_inplace(binary_math.Xlogy),
+    "heaviside_": heaviside_,
+    "lerp_": lerp_,
+    "addcmul_": addcmul_,
+    "addcdiv_": addcdiv_,
+    "cumprod_": cumprod_,
+    "renorm_": renorm_,
+    # random fills
+    "normal_": _sampling.normal_,
+    "uniform_": _sampling.uniform_,
+    "exponential_": _sampling.exponential_,
+    "log_normal_": _sampling.log_normal_,
+    "cauchy_": _sampling.cauchy_,
+    "geometric_": _sampling.geometric_,
+    "bernoulli_": _sampling.bernoulli_,
+    "random_": _sampling.random_,
+    "bernoulli": _sampling.bernoulli,
+    "multinomial": _sampling.multinomial,
     "relu_": relu_,
     "neg_": neg_,
     "masked_fill_": masked_fill_,

@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from nnrun import _backend, _dtype
-from nnrun._tensor import Tensor
+from nnrun import _backend
+from nnrun._tensor import Tensor, scalar_type_name
 from nnrun.autograd import views
 from nnrun.autograd.function import Function
 from nnrun.autograd.grad_mode import is_grad_enabled
@@ -40,8 +40,8 @@ def apply_inplace(target: Tensor, function: type[Function], *args: Any) -> Tenso
             )
         if out.dtype != data.dtype and not np.can_cast(out.dtype, data.dtype, casting="same_kind"):
             raise RuntimeError(
-                f"result type {_dtype.from_numpy_dtype(out.dtype).name} can't be cast to the desired output "
-                f"type {_dtype.from_numpy_dtype(data.dtype).name}"
+                f"result type {scalar_type_name(out.dtype)} can't be cast to the desired output "
+                f"type {scalar_type_name(data.dtype)}"
             )
         if node is not None and node._saved:
             _protect_saved(node, data)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from nnrun import _backend
 from nnrun._tensor import Tensor, array_of
 from nnrun.autograd.function import Function
@@ -173,6 +175,26 @@ class Minimum(_Binary):
         return _Binary.grads(ctx, *_split_by_winner(ctx.xp, grad_out, a < b, a == b))
 
 
+class Remainder(_Binary):
+    @staticmethod
+    def forward(ctx, a, b):
+        _Binary.remember(ctx, a, b)
+        a, b = promote(a, b)
+        ctx.save_for_backward(*((a, b) if ctx.needs_input_grad[1] else (None, None)))
+        with np.errstate(invalid="ignore", divide="ignore"):  # x % 0.0 is NaN, silently as in torch
+            return a % b
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        a, b = ctx.saved_tensors
+        # remainder(a, b) = a - b floor(a / b): d/da = 1, d/db = -floor(a / b)
+        grad_b = -grad_out * ctx.xp.floor(a / b) if ctx.needs_input_grad[1] else None
+        return _Binary.grads(ctx, grad_out, grad_b)
+
+    def name(self) -> str:
+        return "RemainderBackward0" if self.b_dtype is None else "RemainderBackward1"  # Scalar / Tensor
+
+
 def _split_by_winner(xp: Any, grad_out: Any, a_wins: Any, tie: Any) -> tuple[Any, Any]:
     """Gradient of max/min: to the winner, split evenly on ties (as torch does)."""
     share_a = xp.where(a_wins, 1.0, xp.where(tie, 0.5, 0.0)).astype(grad_out.dtype)
@@ -224,9 +246,9 @@ def floor_divide(input: Any, other: Any) -> Any:
 
 
 def remainder(input: Any, other: Any) -> Any:
-    """Python-style modulus (sign of the divisor); not differentiable here."""
-    a, b = promote(array_of(input), array_of(other))
-    return Tensor._make(a % b)
+    """Python's modulus: ``input - other * floor(input / other)``, with the sign of ``other``."""
+    check_integer_divisor(input, other)
+    return Remainder.apply(input, other)
 
 
 def pow(input: Any, exponent: Any) -> Any:
@@ -239,3 +261,11 @@ def maximum(input: Any, other: Any) -> Any:
 
 def minimum(input: Any, other: Any) -> Any:
     return Minimum.apply(input, other)
+
+
+def check_integer_divisor(input: Any, other: Any) -> None:
+    """Integer division by zero raises, as in torch (NumPy would warn and give 0)."""
+    a, b = promote(array_of(input), array_of(other))
+    array = a if hasattr(a, "dtype") else b
+    if array.dtype.kind in "iub" and bool(_backend.array_module(array).any(b == 0)):
+        raise RuntimeError("ZeroDivisionError")

@@ -213,6 +213,8 @@ class Clamp(Function):
         xp = ctx.xp
         if min is None and max is None:
             raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+        if x.dtype.kind in "biu" and (isinstance(min, float) or isinstance(max, float)):
+            x = to_float(x)  # an integer tensor clamped to a float bound: the default float dtype, as torch
         ctx.save_for_backward(x)
         ctx.bounds = (min, max)
         if min is not None and max is not None:
