@@ -337,4 +337,37 @@ CASES = {
         lambda lib, a: (a.argmax(dim=1), a.argmin(), (a > 0).sum(), a.sum(dim=0) > 0),
         (randn(3, 4),),
     ),
+    "scatter_reduce_index_add": (
+        lambda lib, a, s, i: (
+            a.scatter_add(0, i, s),
+            *(a.scatter_reduce(0, i, s, r, include_self=False) for r in ("mean", "amax", "amin")),
+            a.index_add(1, i[0, :3], a[:, 1:] * 2.0, alpha=0.5),
+            a.index_copy(0, i[0, :2] * 0 + lib.arange(2, device=i.device), s),
+            a.take_along_dim(i, 0),
+        ),
+        (randn(3, 4), randn(2, 4, seed=1), ints([[0, 2, 0, 1], [2, 2, 1, 0]])),
+    ),
+    "rearrange_windows": (
+        lambda lib, a, r: (
+            a.unfold(1, 2, 1),
+            a.repeat_interleave(r, dim=0, output_size=3),
+            a.movedim(0, 1).diagonal(1),
+            lib.diag_embed(a),
+            *lib.meshgrid(a[0], a[1], indexing="xy"),
+            lib.combinations(a[0]),
+            lib.block_diag(a, a[0]),
+        ),
+        (randn(3, 4), ints([1, 0, 2])),
+    ),
+    "products_linalg": (
+        lambda lib, a, b: (
+            lib.addmm(b[0], a, b, beta=0.5),
+            lib.kron(a, b),
+            lib.linalg.solve(a[:, :3] + 3 * lib.eye(3, device=a.device), a[:, 0]),
+            lib.linalg.det(a[:, :3]),
+            lib.linalg.matrix_norm(a, "nuc"),
+            lib.linalg.cholesky(a @ a.mT + lib.eye(3, device=a.device)),
+        ),
+        (randn(3, 4), randn(4, 2, seed=1)),
+    ),
 }

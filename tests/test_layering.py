@@ -106,7 +106,7 @@ LAYERS = (
     ("tensor", ("_printing", "_random", "_tensor", "cuda")),
     ("autograd", ("autograd",)),
     ("ops", ("ops",)),
-    ("tensor api", ("_creation", "_sampling", "_tensor_methods", "distributed")),
+    ("tensor api", ("_creation", "_sampling", "_tensor_methods", "distributed", "linalg")),
     ("nn", ("models", "nn", "serialization", "summary")),
     ("optim", ("optim",)),
     ("data", ("__init__", "data", "utils")),

@@ -11,6 +11,7 @@ from nnrun import (
     backends,
     cuda,
     data,
+    linalg,
     nn,
     optim,
     serialization,
@@ -46,6 +47,8 @@ from nnrun._creation import (
     randn_like,
     randperm,
     tensor,
+    tril_indices,
+    triu_indices,
     zeros,
     zeros_like,
 )
@@ -83,6 +86,8 @@ from nnrun._sampling import bernoulli, multinomial, normal, poisson, randint_lik
 from nnrun._size import Size
 from nnrun._tensor import Tensor
 from nnrun.autograd.grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from nnrun.linalg import det, logdet, matrix_power, pinverse, slogdet
+from nnrun.linalg import inv as inverse
 from nnrun.ops.arithmetic import add, div, floor_divide, maximum, minimum, mul, pow, remainder, sub
 from nnrun.ops.binary_math import (
     addcdiv,
@@ -115,6 +120,7 @@ from nnrun.ops.comparison import (
     lt,
     ne,
 )
+from nnrun.ops.counting import bincount, bucketize, histc, searchsorted, unique, unique_consecutive
 from nnrun.ops.distance import cdist
 from nnrun.ops.elementwise import (
     acos,
@@ -146,9 +152,53 @@ from nnrun.ops.elementwise import (
     tan,
     trunc,
 )
-from nnrun.ops.indexing import gather, index_select, masked_fill, scatter, where
+from nnrun.ops.indexing import gather, index_select, masked_fill, where
 from nnrun.ops.linalg import baddbmm, bmm, einsum, matmul, mm
-from nnrun.ops.matrix import cumsum, diag, tril, triu
+from nnrun.ops.matrix import block_diag, cumsum, diag, diag_embed, diagonal, trace, tril, triu
+from nnrun.ops.products import (
+    addbmm,
+    addmm,
+    addmv,
+    addr,
+    chain_matmul,
+    cross,
+    dot,
+    kron,
+    mv,
+    outer,
+    tensordot,
+    vdot,
+)
+from nnrun.ops.products import outer as ger
+from nnrun.ops.rearrange import (
+    atleast_1d,
+    atleast_2d,
+    atleast_3d,
+    broadcast_shapes,
+    broadcast_tensors,
+    broadcast_to,
+    cartesian_prod,
+    column_stack,
+    combinations,
+    dsplit,
+    dstack,
+    fliplr,
+    flipud,
+    hsplit,
+    hstack,
+    meshgrid,
+    movedim,
+    repeat_interleave,
+    rot90,
+    row_stack,
+    swapaxes,
+    tensor_split,
+    unbind,
+    vsplit,
+    vstack,
+)
+from nnrun.ops.rearrange import movedim as moveaxis
+from nnrun.ops.rearrange import swapaxes as swapdims
 from nnrun.ops.reduction import (
     amax,
     amin,
@@ -165,6 +215,21 @@ from nnrun.ops.reduction import (
     var,
 )
 from nnrun.ops.scan import cummax, cummin, cumprod, diff, logcumsumexp
+from nnrun.ops.scatter import (
+    argwhere,
+    index_add,
+    index_copy,
+    index_fill,
+    masked_scatter,
+    masked_select,
+    nonzero,
+    put,
+    scatter,
+    scatter_add,
+    scatter_reduce,
+    take,
+    take_along_dim,
+)
 from nnrun.ops.shape import (
     cat,
     chunk,

@@ -192,3 +192,13 @@ def scatter_add(target: Any, key: Any, values: Any) -> None:
         import cupyx  # only reached with a CuPy array, so CuPy is installed
 
         cupyx.scatter_add(target, key, values)
+
+
+def scatter_extreme(target: Any, key: Any, values: Any, largest: bool) -> None:
+    """``target[key] = max(target[key], values)`` (or min) in place, over repeated indices too."""
+    if type(target) is np.ndarray:
+        (np.maximum if largest else np.minimum).at(target, key, values)
+    else:
+        import cupyx  # only reached with a CuPy array, so CuPy is installed
+
+        (cupyx.scatter_max if largest else cupyx.scatter_min)(target, key, values)

@@ -257,6 +257,21 @@ def eye(
 
 
 # ----- random -----
+def _triangle_indices(lower: bool, row: int, col: int, offset: int, dtype: Any, device: Any) -> Tensor:
+    rows, cols = (np.tril_indices if lower else np.triu_indices)(row, offset, col)
+    return tensor(np.stack([rows, cols]), dtype=dtype or _dtype.int64, device=device)
+
+
+def tril_indices(row: int, col: int, offset: int = 0, *, dtype: Any = None, device: Any = None) -> Tensor:
+    """The (row, column) indices of a ``row`` x ``col`` matrix's lower triangle, as a ``(2, N)`` tensor."""
+    return _triangle_indices(True, row, col, offset, dtype, device)
+
+
+def triu_indices(row: int, col: int, offset: int = 0, *, dtype: Any = None, device: Any = None) -> Tensor:
+    """The (row, column) indices of a ``row`` x ``col`` matrix's upper triangle, as a ``(2, N)`` tensor."""
+    return _triangle_indices(False, row, col, offset, dtype, device)
+
+
 def _random_array(kind: str, shape: tuple[int, ...], np_dtype: np.dtype, generator: Any, device: Any) -> Any:
     if np_dtype.kind != "f":
         raise RuntimeError(f"{kind} random numbers need a floating-point dtype, got {np_dtype}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from nnrun import _backend, _creation, _dtype, _sampling, _tensor
+from nnrun import linalg as linalg_api
 from nnrun._tensor import Tensor, array_of, parse_to
 from nnrun.autograd import engine
 from nnrun.autograd.grad_mode import is_grad_enabled
@@ -19,12 +20,16 @@ from nnrun.ops import (
     binary_math,
     comparison,
     conversion,
+    counting,
     elementwise,
     indexing,
     linalg,
     matrix,
+    products,
+    rearrange,
     reduction,
     scan,
+    scatter,
     sorting,
     statistics,
     unary,
@@ -404,6 +409,85 @@ def renorm_(self: Tensor, p: float, dim: int, maxnorm: float) -> Tensor:
     return self.copy_(statistics.renorm(self, p, dim, maxnorm))
 
 
+def scatter_(
+    self: Tensor, dim: int, index: Any, src: Any = None, *, value: Any = None, reduce: Any = None
+) -> Tensor:
+    if reduce is not None:
+        return self.copy_(scatter.scatter(self, dim, index, src, value=value, reduce=reduce))
+    if (src is None) == (value is None):
+        raise TypeError("scatter_() expects exactly one of src or value")
+    axis = scatter._axis(dim, self.ndim)
+    return apply_inplace(self, indexing.Scatter, axis, index._data, src if src is not None else value)
+
+
+def scatter_add_(self: Tensor, dim: int, index: Any, src: Any) -> Tensor:
+    axis = scatter._axis(dim, self.ndim)
+    return apply_inplace(self, scatter.ScatterReduce, axis, index._data, src, "sum", True)
+
+
+def scatter_reduce_(
+    self: Tensor, dim: int, index: Any, src: Any, reduce: str, *, include_self: bool = True
+) -> Tensor:
+    scatter.check_reduction(reduce)
+    axis = scatter._axis(dim, self.ndim)
+    return apply_inplace(self, scatter.ScatterReduce, axis, index._data, src, reduce, include_self)
+
+
+def index_add_(self: Tensor, dim: int, index: Any, source: Any, *, alpha: Any = 1) -> Tensor:
+    axis = scatter._axis(dim, self.ndim)
+    return apply_inplace(self, scatter.IndexAdd, axis, index._data, source, alpha)
+
+
+def index_copy_(self: Tensor, dim: int, index: Any, source: Any) -> Tensor:
+    axis = scatter._axis(dim, self.ndim)
+    return apply_inplace(self, scatter.IndexCopy, axis, index._data, source)
+
+
+def index_fill_(self: Tensor, dim: int, index: Any, value: Any) -> Tensor:
+    return apply_inplace(self, scatter.IndexFill, scatter._axis(dim, self.ndim), index._data, value)
+
+
+def masked_scatter_(self: Tensor, mask: Any, source: Any) -> Tensor:
+    return apply_inplace(self, scatter.MaskedScatter, array_of(mask), source)
+
+
+def put_(self: Tensor, index: Any, source: Any, accumulate: bool = False) -> Tensor:
+    return apply_inplace(self, scatter.Put, index._data, source, accumulate)
+
+
+def fill_diagonal_(self: Tensor, fill_value: Any, wrap: bool = False) -> Tensor:
+    return apply_inplace(self, scatter.FillDiagonal, fill_value, wrap)
+
+
+def _reshaped_in_place(view_op: Any) -> Any:
+    """``t_``, ``transpose_``, ``squeeze_``…: the tensor itself becomes ``view_op``'s view of its memory
+    (same memory and version, new shape and strides; its history gains the view op, as in torch)."""
+
+    def reshape_(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        if is_grad_enabled() and self._requires_grad and self.grad_fn is None:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        result = view_op(self, *args, **kwargs)
+        self._data = result._data
+        if result.grad_fn is not None:
+            self.grad_fn, self._output_nr = result.grad_fn, result._output_nr
+        if self._view_of is not None and result._view_of is not None:
+            self._view_of = result._view_of  # still a view of the same root, one view op further
+        return self
+
+    reshape_.__name__ = view_op.__name__ + "_"
+    reshape_.__doc__ = f"In-place ``{view_op.__name__}``: this tensor takes the new shape, same memory."
+    return reshape_
+
+
+def _add_product_(function: Any) -> Any:
+    def add_product_(self: Tensor, *args: Any, beta: Any = 1, alpha: Any = 1) -> Tensor:
+        return self.copy_(function(self, *args, beta=beta, alpha=alpha))
+
+    add_product_.__name__ = function.__name__ + "_"
+    add_product_.__doc__ = f"In-place ``{function.__name__}``: ``self = beta * self + alpha * product``."
+    return add_product_
+
+
 def setitem(self: Tensor, key: Any, value: Any) -> None:
     key, _ = indexing.prepare_key(key)
     apply_inplace(self, indexing.SetItem, value, key)
@@ -553,7 +637,24 @@ _METHODS: dict[str, Any] = {
     "matmul": linalg.matmul,
     "mm": linalg.mm,
     "bmm": linalg.bmm,
+    "dot": products.dot,
+    "vdot": products.vdot,
+    "outer": products.outer,
+    "ger": products.outer,
+    "mv": products.mv,
+    "addmm": products.addmm,
+    "addmv": products.addmv,
+    "addr": products.addr,
     "baddbmm": linalg.baddbmm,
+    "addbmm": products.addbmm,
+    "kron": products.kron,
+    "inverse": linalg_api.inv,
+    "det": linalg_api.det,
+    "slogdet": linalg_api.slogdet,
+    "logdet": linalg_api.logdet,
+    "matrix_power": linalg_api.matrix_power,
+    "pinverse": linalg_api.pinverse,
+    "cross": products.cross,
     # reductions
     "sum": reduction.sum,
     "mean": reduction.mean,
@@ -590,9 +691,16 @@ _METHODS: dict[str, Any] = {
     "sort": sorting.sort,
     "argsort": sorting.argsort,
     "topk": sorting.topk,
+    "unique": counting.unique,
+    "unique_consecutive": counting.unique_consecutive,
+    "bincount": counting.bincount,
+    "histc": counting.histc,
     "tril": matrix.tril,
     "triu": matrix.triu,
     "diag": matrix.diag,
+    "diagonal": matrix.diagonal,
+    "diag_embed": matrix.diag_embed,
+    "trace": matrix.trace,
     # shape
     "view": shape_ops.view,
     "reshape": shape_ops.reshape,
@@ -611,16 +719,43 @@ _METHODS: dict[str, Any] = {
     "split": shape_ops.split,
     "chunk": shape_ops.chunk,
     "narrow": shape_ops.narrow,
+    "movedim": rearrange.movedim,
+    "moveaxis": rearrange.movedim,
+    "swapaxes": rearrange.swapaxes,
+    "swapdims": rearrange.swapaxes,
+    "unbind": rearrange.unbind,
+    "rot90": rearrange.rot90,
+    "fliplr": rearrange.fliplr,
+    "flipud": rearrange.flipud,
+    "tensor_split": rearrange.tensor_split,
+    "hsplit": rearrange.hsplit,
+    "vsplit": rearrange.vsplit,
+    "dsplit": rearrange.dsplit,
+    "broadcast_to": rearrange.broadcast_to,
+    "repeat_interleave": rearrange.repeat_interleave,
+    "unfold": rearrange.unfold,
     "view_as": view_as,
     "reshape_as": reshape_as,
     "T": property(transposed),
     "mT": property(matrix_transposed),
     # indexing
     "gather": indexing.gather,
-    "scatter": indexing.scatter,
+    "scatter": scatter.scatter,
     "index_select": indexing.index_select,
     "masked_fill": indexing.masked_fill,
     "where": where,
+    "scatter_add": scatter.scatter_add,
+    "scatter_reduce": scatter.scatter_reduce,
+    "index_add": scatter.index_add,
+    "index_copy": scatter.index_copy,
+    "index_fill": scatter.index_fill,
+    "masked_scatter": scatter.masked_scatter,
+    "masked_select": scatter.masked_select,
+    "take": scatter.take,
+    "take_along_dim": scatter.take_along_dim,
+    "nonzero": scatter.nonzero,
+    "argwhere": scatter.argwhere,
+    "put": scatter.put,
     # comparisons and predicates
     "eq": comparison.eq,
     "ne": comparison.ne,
@@ -717,6 +852,26 @@ _METHODS: dict[str, Any] = {
     "relu_": relu_,
     "neg_": neg_,
     "masked_fill_": masked_fill_,
+    "scatter_": scatter_,
+    "scatter_add_": scatter_add_,
+    "scatter_reduce_": scatter_reduce_,
+    "index_add_": index_add_,
+    "index_copy_": index_copy_,
+    "index_fill_": index_fill_,
+    "masked_scatter_": masked_scatter_,
+    "put_": put_,
+    "fill_diagonal_": fill_diagonal_,
+    "t_": _reshaped_in_place(shape_ops.t),
+    "transpose_": _reshaped_in_place(shape_ops.transpose),
+    "swapaxes_": _reshaped_in_place(rearrange.swapaxes),
+    "swapdims_": _reshaped_in_place(rearrange.swapaxes),
+    "squeeze_": _reshaped_in_place(shape_ops.squeeze),
+    "unsqueeze_": _reshaped_in_place(shape_ops.unsqueeze),
+    "addmm_": _add_product_(products.addmm),
+    "addmv_": _add_product_(products.addmv),
+    "addr_": _add_product_(products.addr),
+    "baddbmm_": _add_product_(linalg.baddbmm),
+    "addbmm_": _add_product_(products.addbmm),
     "zero_": zero_,
     "fill_": fill_,
     "copy_": copy_,

@@ -155,7 +155,8 @@ def _to_device(value: Any) -> Any:
     if isinstance(value, np.generic):
         return np.asarray(value).view(ndarray)
     if isinstance(value, (tuple, list)):
-        return type(value)(_to_device(v) for v in value)
+        items = [_to_device(v) for v in value]
+        return type(value)(*items) if hasattr(value, "_fields") else type(value)(items)  # named tuples too
     return value
 
 
@@ -210,6 +211,7 @@ class FakeCupy(types.ModuleType):
         self.cuda = types.SimpleNamespace(runtime=runtime, Device=lambda index=0: contextlib.nullcontext())
         self.random = _Namespace(np.random, default_rng=_Generator)
         self.lib = types.SimpleNamespace(stride_tricks=_Namespace(np.lib.stride_tricks))
+        self.linalg = _Namespace(np.linalg)
 
     def __getattr__(self, name: str) -> Any:
         value = getattr(np, name)
@@ -240,3 +242,13 @@ class FakeCupy(types.ModuleType):
 def scatter_add(target: Any, key: Any, values: Any) -> None:
     """``cupyx.scatter_add``."""
     np.add.at(target, key, values)
+
+
+def scatter_max(target: Any, key: Any, values: Any) -> None:
+    """``cupyx.scatter_max``."""
+    np.maximum.at(target, key, values)
+
+
+def scatter_min(target: Any, key: Any, values: Any) -> None:
+    """``cupyx.scatter_min``."""
+    np.minimum.at(target, key, values)

@@ -4,7 +4,7 @@ import sys
 import types
 
 import pytest
-from _fake_cupy import FakeCupy, ndarray, scatter_add
+from _fake_cupy import FakeCupy, ndarray, scatter_add, scatter_max, scatter_min
 
 from nnrun import _backend
 
@@ -15,6 +15,10 @@ def fake_cuda(monkeypatch):
     monkeypatch.setattr(_backend, "_cupy", fake)
     monkeypatch.setattr(_backend, "_cupy_error", None)
     monkeypatch.setattr(_backend, "_cuda_devices", {})
-    monkeypatch.setitem(sys.modules, "cupyx", types.SimpleNamespace(scatter_add=scatter_add))
+    monkeypatch.setitem(
+        sys.modules,
+        "cupyx",
+        types.SimpleNamespace(scatter_add=scatter_add, scatter_max=scatter_max, scatter_min=scatter_min),
+    )
     monkeypatch.setattr(ndarray, "recorder", fake)
     return fake

@@ -1,4 +1,5 @@
-"""Matrix structure and running sums: ``tril``, ``triu``, ``diag``, ``cumsum``."""
+"""Matrix structure and running sums: ``tril``, ``triu``, ``diag``, ``diagonal``, ``diag_embed``,
+``trace``, ``block_diag``, ``cumsum``."""
 
 from __future__ import annotations
 
@@ -121,3 +122,118 @@ def diag(input: Any, diagonal: int = 0) -> Any:
 def cumsum(input: Any, dim: int, *, dtype: Any = None) -> Any:
     """Running sum along ``dim``; ``dtype`` casts the input first (integers and bools sum in int64)."""
     return Cumsum.apply(input, dim, None if dtype is None else _dtype.to_dtype(dtype).np)
+
+
+def _diagonal_key(xp: Any, shape: tuple[int, ...], offset: int, axis1: int, axis2: int) -> tuple[Any, int]:
+    """The index that reads the ``offset`` diagonal of axes ``axis1``, ``axis2`` of an array of ``shape``
+    into a last axis (other axes keep their order), and that diagonal's length."""
+    rows, cols = _diagonal_places(xp, (shape[axis1], shape[axis2]), offset)
+    key: list[Any] = [slice(None)] * len(shape)
+    key[axis1], key[axis2] = rows, cols
+    return tuple(key), int(rows.shape[0])
+
+
+class Diagonal(Function):
+    """The ``offset`` diagonal of the plane ``(axis1, axis2)`` as a last dimension (a copy, not a view)."""
+
+    @staticmethod
+    def forward(ctx, x, offset, axis1, axis2):
+        xp = ctx.xp
+        key, _ = _diagonal_key(xp, x.shape, offset, axis1, axis2)
+        ctx.in_shape, ctx.key = x.shape, key
+        ctx.at = _indexed_axis(axis1, axis2)
+        return xp.moveaxis(x[key], ctx.at, -1)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        xp = ctx.xp
+        grad = xp.zeros(ctx.in_shape, dtype=grad_out.dtype)
+        grad[ctx.key] = xp.moveaxis(grad_out, -1, ctx.at)
+        return grad, None, None, None
+
+
+def _indexed_axis(axis1: int, axis2: int) -> int:
+    """Where NumPy puts the axis of two index arrays: in their place when adjacent, else first."""
+    return min(axis1, axis2) if abs(axis1 - axis2) == 1 else 0
+
+
+class DiagEmbed(Function):
+    """A new plane ``(axis1, axis2)`` holding the last dimension of ``x`` on its ``offset`` diagonal."""
+
+    @staticmethod
+    def forward(ctx, x, offset, axis1, axis2):
+        xp = ctx.xp
+        n = x.shape[-1] + abs(offset)
+        out_shape = list(x.shape[:-1])
+        for axis in sorted((axis1, axis2)):
+            out_shape.insert(axis, n)
+        out = xp.zeros(out_shape, dtype=x.dtype)
+        key, _ = _diagonal_key(xp, tuple(out_shape), offset, axis1, axis2)
+        ctx.key, ctx.at = key, _indexed_axis(axis1, axis2)
+        out[key] = xp.moveaxis(x, -1, ctx.at)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return ctx.xp.moveaxis(grad_out[ctx.key], ctx.at, -1), None, None, None
+
+
+def diagonal(input: Any, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Any:
+    """The ``offset`` diagonal of the plane ``(dim1, dim2)``, as a last dimension."""
+    axis1, axis2 = _two_axes(dim1, dim2, input.ndim, "diagonal")
+    return Diagonal.apply(input, offset, axis1, axis2)
+
+
+def diag_embed(input: Any, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Any:
+    """A tensor one dimension larger whose ``(dim1, dim2)`` planes hold ``input``'s last dimension on
+    their ``offset`` diagonal."""
+    axis1, axis2 = _two_axes(dim1, dim2, input.ndim + 1, "diagonal")
+    return DiagEmbed.apply(input, offset, axis1, axis2)
+
+
+def _two_axes(dim1: int, dim2: int, ndim: int, name: str) -> tuple[int, int]:
+    axes = normalize_dims((dim1,), ndim) + normalize_dims((dim2,), ndim)
+    if axes[0] == axes[1]:
+        raise RuntimeError(f"{name} dimensions cannot be identical {dim1}, {dim2}")
+    return axes
+
+
+def trace(input: Any) -> Any:
+    """The sum of the main diagonal of a matrix."""
+    if input.ndim != 2:
+        raise RuntimeError("trace: expected a matrix, but got tensor with dim " + str(input.ndim))
+    return diagonal(input).sum()
+
+
+class BlockDiag(Function):
+    """The matrices (0-d as 1x1, 1-D as one row) along the diagonal of one larger matrix, zeros elsewhere."""
+
+    @staticmethod
+    def forward(ctx, *blocks):
+        xp = ctx.xp
+        for i, b in enumerate(blocks):
+            if b.ndim > 2:
+                raise RuntimeError(
+                    f"torch.block_diag: Input tensors must have 2 or fewer dimensions. Input {i} has "
+                    f"{b.ndim} dimensions"
+                )
+        shapes = [b.reshape((1, -1) if b.ndim < 2 else b.shape).shape for b in blocks]
+        dtype = xp.result_type(*blocks) if blocks else xp.float32
+        out = xp.zeros((sum(s[0] for s in shapes), sum(s[1] for s in shapes)), dtype=dtype)
+        places, r, c = [], 0, 0
+        for b, (rows, cols) in zip(blocks, shapes):
+            place = (slice(r, r + rows), slice(c, c + cols))
+            out[place] = b.reshape(rows, cols)
+            places.append(place)
+            r, c = r + rows, c + cols
+        ctx.places, ctx.in_shapes = places, [b.shape for b in blocks]
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return tuple(grad_out[p].reshape(s) for p, s in zip(ctx.places, ctx.in_shapes))
+
+
+def block_diag(*tensors: Any) -> Any:
+    """The tensors placed along the diagonal of one matrix (a 0-d tensor as 1x1, a 1-D one as a row)."""
+    return BlockDiag.apply(*tensors)

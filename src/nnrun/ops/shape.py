@@ -315,6 +315,12 @@ def roll(input: Any, shifts: Any, dims: Any = None) -> Any:
         shifts = tuple(shifts)
     if isinstance(dims, (list, tuple)):
         dims = tuple(dims)
+    n_shifts = len(shifts) if isinstance(shifts, tuple) else 1
+    n_dims = 0 if dims is None else len(dims) if isinstance(dims, tuple) else 1
+    if (dims is None and n_shifts != 1) or (dims is not None and n_shifts != n_dims):
+        raise RuntimeError(f"shifts and dimensions must align. shifts: {n_shifts}, dims:{n_dims}")
+    if dims is None and isinstance(shifts, tuple):
+        shifts = shifts[0]
     return Roll.apply(input, shifts, dims)
 
 
@@ -348,10 +354,16 @@ def chunk(input: Any, chunks: int, dim: int = 0) -> tuple[Any, ...]:
 def narrow(input: Any, dim: int, start: int, length: int) -> Any:
     (axis,) = normalize_dims(dim, input.ndim)
     size = input.shape[axis]
+    if not -size <= start <= size:
+        raise IndexError(
+            f"start out of range (expected to be in range of [{-size}, {size}], but got {start})"
+        )
     if start < 0:
         start += size
-    if not (start >= 0 and start + length <= size and length >= 0):
-        raise IndexError(f"start ({start}) + length ({length}) exceeds dimension size ({size}).")
+    if length < 0:
+        raise RuntimeError("narrow(): length must be non-negative.")
+    if start + length > size:
+        raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({size}).")
     index = [slice(None)] * input.ndim
     index[axis] = slice(start, start + length)
     return input[tuple(index)]
