@@ -88,6 +88,8 @@ from nnrun._tensor import Tensor
 from nnrun.autograd.grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from nnrun.linalg import det, logdet, matrix_power, pinverse, slogdet
 from nnrun.linalg import inv as inverse
+from nnrun.ops import activation_extra as _activation_extra
+from nnrun.ops.activation_extra import celu, celu_, hardshrink, rrelu, rrelu_, selu, selu_, threshold_
 from nnrun.ops.arithmetic import add, div, floor_divide, maximum, minimum, mul, pow, remainder, sub
 from nnrun.ops.binary_math import (
     addcdiv,
@@ -293,6 +295,7 @@ sigmoid = Tensor.sigmoid
 relu = Tensor.relu
 softmax = Tensor.softmax
 log_softmax = Tensor.log_softmax
+threshold = _activation_extra.threshold
 
 
 def is_tensor(obj: object) -> builtins.bool:

@@ -16,6 +16,7 @@ from nnrun.autograd.grad_mode import is_grad_enabled
 from nnrun.autograd.inplace import apply_inplace
 from nnrun.ops import (
     activation,
+    activation_extra,
     arithmetic,
     binary_math,
     comparison,
@@ -579,6 +580,7 @@ _METHODS: dict[str, Any] = {
     "tanh": unary.tanh,
     "sigmoid": unary.sigmoid,
     "relu": unary.relu,
+    "hardshrink": activation_extra.hardshrink,
     "softmax": softmax,
     "log_softmax": log_softmax,
     "clamp": unary.clamp,

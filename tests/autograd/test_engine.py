@@ -21,7 +21,7 @@ class CountedIdentity(Function):
 
     @staticmethod
     def forward(ctx, x):
-        return x.copy()
+        return x.clone()
 
     @staticmethod
     def backward(ctx, grad_out):

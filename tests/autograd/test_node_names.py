@@ -175,6 +175,74 @@ def test_fused_nodes_carry_torch_last_name(name):
         assert _walk(nnrun_root) == _spliced_walk(torch_root, fused)
 
 
+def _sequence(lib, dtype, batch_first=False):
+    lib.manual_seed(0)
+    shape = (2, 5, 3) if batch_first else (5, 2, 3)
+    return lib.randn(*shape, dtype=getattr(lib, dtype), requires_grad=True)
+
+
+def _layer_outputs(lib, mode, dtype, batch_first=False, unbatched=False, **options):
+    layer = getattr(lib.nn, mode)(3, 4, batch_first=batch_first, **options).to(getattr(lib, dtype))
+    x = _sequence(lib, dtype, batch_first)
+    output, state = layer(x[:, 0] if unbatched else x)
+    return (output, *(state if isinstance(state, tuple) else (state,)))
+
+
+def _packed_outputs(lib, mode, dtype, **options):
+    layer = getattr(lib.nn, mode)(3, 4, **options).to(getattr(lib, dtype))
+    packed = lib.nn.utils.rnn.pack_padded_sequence(_sequence(lib, dtype), [5, 3])
+    output, state = layer(packed)
+    return (output.data, *(state if isinstance(state, tuple) else (state,)))
+
+
+def _cell_outputs(lib, mode, dtype, **options):
+    cell = getattr(lib.nn, mode + "Cell")(3, 4, **options).to(getattr(lib, dtype))
+    out = cell(_sequence(lib, dtype)[0])
+    return out if isinstance(out, tuple) else (out,)
+
+
+# Recurrent layers and cells: each layer and direction is one nnrun node (ops/recurrent.py), named as torch's
+# CPU build names the step that makes that output (the README lists the differences).
+RECURRENT = {
+    f"{mode}_{dtype}_{variant}": (lambda lib, mode=mode, dtype=dtype, run=run: run(lib, mode, dtype))
+    for mode in ("LSTM", "GRU", "RNN")
+    for dtype in ("float32", "float64")
+    for variant, run in {
+        "one_layer": _layer_outputs,
+        "two_layers": lambda lib, m, d: _layer_outputs(lib, m, d, num_layers=2, dropout=0.5),
+        "bidirectional": lambda lib, m, d: _layer_outputs(lib, m, d, bidirectional=True, num_layers=2),
+        "batch_first": lambda lib, m, d: _layer_outputs(lib, m, d, batch_first=True),
+        "unbatched": lambda lib, m, d: _layer_outputs(lib, m, d, unbatched=True),
+        "no_bias": lambda lib, m, d: _layer_outputs(lib, m, d, bias=False),
+        "packed": _packed_outputs,
+        "packed_bidirectional": lambda lib, m, d: _packed_outputs(lib, m, d, bidirectional=True),
+        "cell": _cell_outputs,
+    }.items()
+}
+RECURRENT["LSTM_float32_projection"] = lambda lib: _layer_outputs(lib, "LSTM", "float32", proj_size=2)
+RECURRENT["RNN_float32_relu"] = lambda lib: _layer_outputs(lib, "RNN", "float32", nonlinearity="relu")
+RECURRENT["RNN_float32_relu_cell"] = lambda lib: _cell_outputs(lib, "RNN", "float32", nonlinearity="relu")
+# LSTMCell's h and c come from one node here, named after h (torch: h MulBackward0, c AddBackward0)
+RECURRENT_ONE_NODE = {"LSTM_float32_cell": 1, "LSTM_float64_cell": 1}
+
+
+def _first_child_name(node):
+    child = node.next_functions[0][0]
+    return None if child is None else child.name()
+
+
+@pytest.mark.filterwarnings("ignore:LSTM with projections is not supported with oneDNN")
+@pytest.mark.parametrize("name", sorted(RECURRENT))
+def test_recurrent_nodes_carry_torch_cpu_names(name):
+    ours, theirs = RECURRENT[name](nnrun), RECURRENT[name](torch)
+    compared = len(ours) - RECURRENT_ONE_NODE.get(name, 0)
+    assert [t.grad_fn.name() for t in ours[:compared]] == [t.grad_fn.name() for t in theirs[:compared]]
+    if "batch_first" in name or "unbatched" in name:  # the transpose or squeeze, then the layer's output
+        assert _first_child_name(ours[0].grad_fn) == _first_child_name(theirs[0].grad_fn)
+    if name in RECURRENT_ONE_NODE:
+        assert ours[1].grad_fn is ours[0].grad_fn and theirs[1].grad_fn.name() == "AddBackward0"
+
+
 def test_next_functions_shape_as_torch():
     x = nnrun.randn(3, requires_grad=True)
     y = nnrun.randn(3)

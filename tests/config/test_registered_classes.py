@@ -111,5 +111,5 @@ def test_unknown_names_list_the_registered_ones(config_file):
     (error,) = info.value.errors
     assert error.message == (
         "unknown optimizer 'PlainStp' (did you mean PlainStep?); "
-        "known: PlainStep, SGD, Adagrad, Adam, AdamW, RMSprop, Adadelta, Adamax, NAdam, RAdam"
+        "known: PlainStep, SGD, Adagrad, Adam, AdamW, RMSprop, Adadelta, Adamax, NAdam, RAdam, Rprop, ASGD"
     )

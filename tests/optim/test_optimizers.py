@@ -50,9 +50,27 @@ CONFIGS = [
     ("RAdam", {"lr": 0.01, "betas": (0.8, 0.5), "eps": 1e-6, "weight_decay": 0.1}),
     ("RAdam", {"lr": 0.01, "betas": (0.5, 0.9), "weight_decay": 0.1, "decoupled_weight_decay": True}),
     ("RAdam", {"lr": 0.01, "maximize": True}),
+    ("Rprop", {}),
+    ("Rprop", {"lr": 0.05, "etas": (0.3, 1.5), "step_sizes": (1e-3, 0.2)}),
+    ("Rprop", {"lr": 0.02, "maximize": True}),
+    ("ASGD", {}),
+    ("ASGD", {"lr": 0.05, "lambd": 1e-2, "alpha": 0.5, "t0": 4, "weight_decay": 0.1}),
+    ("ASGD", {"lr": 0.05, "t0": 2, "maximize": True}),
 ]
 IDS = [f"{name}-{'-'.join(f'{k}={v}' for k, v in kw.items())}" for name, kw in CONFIGS]
-NAMES = ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam"]
+NAMES = [
+    "SGD",
+    "Adam",
+    "AdamW",
+    "RMSprop",
+    "Adagrad",
+    "Adadelta",
+    "Adamax",
+    "NAdam",
+    "RAdam",
+    "Rprop",
+    "ASGD",
+]
 
 
 class Pair:
@@ -142,7 +160,7 @@ def test_matches_torch_float64(name, kwargs):
 
 
 FIRST = {name: next(i for i, config in enumerate(CONFIGS) if config[0] == name) for name in NAMES}
-IN_PLACE = [1, 3, 16, *(FIRST[name] for name in ("Adadelta", "Adamax", "NAdam", "RAdam"))]
+IN_PLACE = [1, 3, 16, *(FIRST[name] for name in ("Adadelta", "Adamax", "NAdam", "RAdam", "Rprop", "ASGD"))]
 
 
 @pytest.mark.parametrize(("name", "kwargs"), [CONFIGS[i] for i in IN_PLACE], ids=[IDS[i] for i in IN_PLACE])
@@ -412,6 +430,11 @@ def test_add_param_group_and_named_params():
         ("RAdam", {"eps": -1.0}),
         ("RAdam", {"betas": (0.9, 1.0)}),
         ("RAdam", {"weight_decay": -0.1}),
+        ("Rprop", {"lr": -0.1}),
+        ("Rprop", {"etas": (1.2, 0.5)}),
+        ("Rprop", {"etas": (0.0, 1.2)}),
+        ("ASGD", {"lr": -0.1}),
+        ("ASGD", {"weight_decay": -0.1}),
     ],
 )
 def test_validation_errors_match_torch(name, kwargs):
@@ -454,6 +477,8 @@ def test_param_errors_match_torch():
         ("Adamax", {"differentiable": True}),
         ("NAdam", {"foreach": True}),
         ("RAdam", {"capturable": True}),
+        ("Rprop", {"foreach": True}),
+        ("ASGD", {"capturable": True}),
     ],
 )
 def test_unsupported_kernels_are_refused(name, kwargs):
@@ -486,3 +511,20 @@ def test_layering():
     for path in (src / "optim").rglob("*.py"):
         assert not any(m.startswith(above) for m in imports(path)), path
         assert "torch" not in {m.split(".")[0] for m in imports(path)}, path
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_asgd_average_and_rprop_step_sizes_match_torch(dtype):
+    """The state the trajectories do not show: ASGD's running average once averaging starts (t0), and
+    Rprop's per-element step sizes, over a dozen steps."""
+    for name, kwargs, field in [("ASGD", {"lr": 0.05, "t0": 3}, "ax"), ("Rprop", {"lr": 0.05}, "step_size")]:
+        pair = Pair(dtype)
+        ours, theirs = _build(name, pair, kwargs)
+        rng = np.random.default_rng(8)
+        for _ in range(12):
+            pair.step_both(ours, theirs, rng)
+        tol = 1e-12 if dtype == np.float64 else 1e-6
+        for p, t in zip(pair.params()[:2], pair.t_params()[:2]):
+            got, expected = ours.state[p][field].numpy(), theirs.state[t][field].numpy()
+            assert got.dtype == expected.dtype
+            np.testing.assert_allclose(got, expected, rtol=tol, atol=tol)

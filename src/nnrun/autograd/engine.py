@@ -234,6 +234,8 @@ def _count_dependencies(starts: list[Function]) -> dict[Function, int]:
 
 def _materialize(node: Function, grads: list[Any]) -> list[Any]:
     """Zeros for outputs that received no gradient, so multi-output backwards see arrays only."""
+    if not node._materialize_grads:
+        return grads
     xp = node.xp
     return [xp.zeros(shape, dtype) if g is None else g for g, (shape, dtype) in zip(grads, node._output_meta)]
 

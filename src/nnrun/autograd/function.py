@@ -1,8 +1,13 @@
 """``Function``: one differentiable operation, and (as ``ctx``) the graph node that remembers it.
 
-``forward(ctx, *args)`` receives arrays (NumPy on ``cpu``, CuPy on ``cuda``; ``ctx.xp`` is that module) in
-place of tensors and returns an array or a tuple of arrays. ``backward(ctx, *grad_outputs)`` receives one
-gradient array per output and returns one gradient (or ``None``) per ``forward`` argument.
+A user's subclass (one defined outside the ``nnrun`` package) works as in torch: ``forward(ctx, *args)``
+receives tensors (sharing the inputs' memory, needing no gradient) and returns a tensor or a tuple of them;
+``backward(ctx, *grad_outputs)`` receives one gradient tensor per output and returns one gradient tensor (or
+``None``) per ``forward`` argument; ``ctx.saved_tensors`` gives back the tensors saved.
+
+nnrun's own ops skip the wrapping, for speed: their ``forward`` receives arrays (NumPy on ``cpu``, CuPy on
+``cuda``; ``ctx.xp`` is that module) in place of tensors and returns an array or a tuple of arrays, and their
+``backward`` receives and returns arrays.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import numpy as np
 from nnrun import _backend
 from nnrun._tensor import Tensor, type_name
 from nnrun.autograd import views
+from nnrun.autograd.grad_mode import _set as _set_grad_enabled
 from nnrun.autograd.grad_mode import is_grad_enabled
 
 _FREED_MESSAGE = (
@@ -30,6 +36,11 @@ class Function:
 
     # Outputs alias the first input's memory, so they share its in-place version counter.
     is_view = False
+    # A user's subclass (outside the nnrun package) sees tensors in forward and backward; nnrun's own ops,
+    # arrays. Set per class by ``__init_subclass__``.
+    _tensor_api = False
+    # Multi-output backward gets zeros for outputs that received no gradient (``set_materialize_grads``).
+    _materialize_grads = True
 
     # Per-node extras, set only on the few nodes that use them.
     _output_meta: tuple[tuple[Any, Any], ...] | None = None  # (shape, dtype) per output when several
@@ -45,6 +56,17 @@ class Function:
     xp: ModuleType
     needs_input_grad: tuple[bool, ...]
     next_edges: tuple[Any, ...]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        module = cls.__module__
+        if module == "nnrun" or module.startswith("nnrun."):
+            return
+        cls._tensor_api = True
+        backward = cls.__dict__.get("backward")
+        if backward is not None:  # wrap the user's backward so it sees and returns tensors
+            cls._user_backward = staticmethod(getattr(backward, "__func__", backward))
+            cls.backward = staticmethod(_backward_with_tensors)
 
     @staticmethod
     def forward(ctx: Function, *args: Any, **kwargs: Any) -> Any:
@@ -76,7 +98,12 @@ class Function:
         return saved
 
     def mark_non_differentiable(self, *arrays: Any) -> None:
-        self._non_differentiable = {id(a) for a in arrays}
+        self._non_differentiable = {id(a._data if isinstance(a, Tensor) else a) for a in arrays}
+
+    def set_materialize_grads(self, value: bool) -> None:
+        """Whether a multi-output backward gets zeros (True, the default) or None for outputs that received
+        no gradient."""
+        self._materialize_grads = bool(value)
 
     def release(self) -> None:
         """Free what backward kept (called after backward unless the graph is retained)."""
@@ -85,6 +112,8 @@ class Function:
 
     # ----- introspection, as torch's grad_fn objects offer -----
     def name(self) -> str:
+        if self._tensor_api:
+            return f"{type(self).__name__}Backward"  # torch names a user's Function's node without the 0
         return f"{type(self).__name__}Backward0"
 
     @property
@@ -125,6 +154,8 @@ class Function:
         return _NodeHookHandle(self._node_pre_hooks, fn)
 
     def __repr__(self) -> str:
+        if self._tensor_api:
+            return f"<nnrun.autograd.function.{self.name()} object at {id(self):#x}>"
         return f"<{self.name()} object at {id(self):#x}>"
 
     # ----- the one place graph edges are made -----
@@ -156,7 +187,10 @@ class Function:
                 needs.append(False)
         ctx.xp = np if first_array is None else _backend.array_module(first_array)
         ctx.needs_input_grad = needs = tuple(needs)
-        out = cls.forward(ctx, *arrays, **kwargs)
+        if cls._tensor_api:
+            out = _forward_with_tensors(cls, ctx, args, arrays, kwargs)
+        else:
+            out = cls.forward(ctx, *arrays, **kwargs)
         requires_grad = True in needs
         if type(out) is not tuple:
             requires_grad = requires_grad and out.dtype.kind == "f"  # integer/bool outputs get no gradient
@@ -171,6 +205,8 @@ class Function:
                 for i, o in enumerate(out)
             )
             ctx._output_meta = tuple((o.shape, o.dtype) for o in out)
+        if cls._tensor_api:
+            _share_returned_versions(ctx, outputs)
         if cls.is_view:
             _share_version_counter(args[0], outputs)
             views.record_views(cls, ctx.xp, args, outputs)
@@ -186,7 +222,10 @@ class Function:
             for arg, need in zip(args, needs)
         )
         if ctx._saved:
-            _record_saved_versions(ctx, args, outputs)
+            if cls._tensor_api:
+                _record_saved_tensor_versions(ctx)
+            else:
+                _record_saved_versions(ctx, args, outputs)
         return result
 
 
@@ -256,3 +295,99 @@ def _record_saved_versions(ctx: Function, args: tuple[Any, ...], outputs: tuple[
                 break
         records.append(record)
     ctx._saved_versions = records
+
+
+# ----- a user's Function: tensors in and out of forward and backward -----
+def _forward_with_tensors(
+    cls: type[Function], ctx: Function, args: tuple[Any, ...], arrays: list[Any], kwargs: dict[str, Any]
+) -> Any:
+    """Run a user's ``forward`` on tensors sharing the inputs' memory (and version counters), with
+    recording off as torch does; return the arrays of what it returned."""
+    inputs = []
+    for arg, array in zip(args, arrays):
+        if isinstance(arg, Tensor):
+            wrapped = Tensor._make(array)
+            wrapped._vc = arg._version_counter()
+            inputs.append(wrapped)
+        else:
+            inputs.append(arg)
+    previous = is_grad_enabled()
+    _set_grad_enabled(False)
+    try:
+        if "setup_context" in _class_attributes(cls):  # torch's newer style: forward without ctx
+            returned = cls.forward(*inputs, **kwargs)
+            cls.setup_context(ctx, tuple(inputs), returned)
+        else:
+            returned = cls.forward(ctx, *inputs, **kwargs)
+    finally:
+        _set_grad_enabled(previous)
+    for i, item in enumerate(ctx._saved):
+        if item is not None and not isinstance(item, Tensor):
+            raise TypeError(
+                "save_for_backward can only save variables, but argument "
+                f"{i} is of type {type(item).__name__}"
+            )
+    if type(returned) is tuple:
+        ctx._returned = returned
+        return tuple(_unwrap(o) for o in returned)
+    ctx._returned = (returned,)
+    return _unwrap(returned)
+
+
+def _class_attributes(cls: type[Function]) -> set[str]:
+    """Names defined by ``cls`` and its bases below ``Function``."""
+    names: set[str] = set()
+    for klass in cls.__mro__:
+        if klass is Function:
+            break
+        names.update(klass.__dict__)
+    return names
+
+
+def _unwrap(value: Any) -> Any:
+    return value._data if isinstance(value, Tensor) else value
+
+
+def _share_returned_versions(ctx: Function, outputs: tuple[Any, ...]) -> None:
+    """The tensors a user's ``forward`` returned and the outputs apply made of them share a version counter,
+    so an in-place change of an output is seen by the saved tensor (and the other way round)."""
+    for returned, output in zip(ctx._returned, outputs):
+        if isinstance(returned, Tensor):
+            output._vc = returned._version_counter()
+    ctx._returned = None
+
+
+def _record_saved_tensor_versions(ctx: Function) -> None:
+    records = []
+    for tensor in ctx._saved:
+        if tensor is None:
+            records.append(None)
+        else:
+            counter = tensor._version_counter()
+            records.append((counter, counter[0]))
+    ctx._saved_versions = records
+
+
+def _backward_with_tensors(ctx: Function, *grad_outputs: Any) -> Any:
+    """Call a user's ``backward`` with gradient tensors; return the arrays of the gradients it gives."""
+    grads = tuple(None if g is None else Tensor._make(g) for g in grad_outputs)
+    previous = is_grad_enabled()
+    _set_grad_enabled(False)
+    try:
+        result = type(ctx)._user_backward(ctx, *grads)
+    finally:
+        _set_grad_enabled(previous)
+    if type(result) is not tuple:
+        result = (result,)
+    expected = len(ctx.next_edges)
+    if len(result) > expected and all(g is None for g in result[expected:]):
+        result = result[:expected]  # torch lets backward return extra Nones
+    unwrapped = []
+    for g in result:
+        if g is None:
+            unwrapped.append(None)
+        elif isinstance(g, Tensor):
+            unwrapped.append(g._data)
+        else:
+            raise RuntimeError(f"expected Variable or None (got {type(g).__name__})")
+    return tuple(unwrapped)

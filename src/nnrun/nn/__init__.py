@@ -1,9 +1,10 @@
 """Neural-network building blocks shaped like ``torch.nn``: ``Module``, ``Parameter``, containers, layers."""
 
-from nnrun.nn import functional, init, modules, utils
+from nnrun.nn import functional, init, modules, parallel, utils
 from nnrun.nn.containers import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from nnrun.nn.module import Module
 from nnrun.nn.modules import *  # noqa: F403  (the layers; listed once, in modules.__all__)
+from nnrun.nn.parallel import DataParallel
 from nnrun.nn.parameter import Buffer, Parameter, UninitializedBuffer, UninitializedParameter
 from nnrun.nn.registry import LAYERS
 
@@ -11,6 +12,7 @@ __all__ = [
     *modules.__all__,
     "LAYERS",
     "Buffer",
+    "DataParallel",
     "Module",
     "ModuleDict",
     "ModuleList",
@@ -22,5 +24,6 @@ __all__ = [
     "UninitializedParameter",
     "functional",
     "init",
+    "parallel",
     "utils",
 ]

@@ -91,3 +91,38 @@ def linear(input: Any, weight: Any, bias: Any = None) -> Any:
     Shapes: input ``(*, in)``, weight ``(out, in)``, bias ``(out,)`` or None; output ``(*, out)``.
     """
     return Linear.apply(input, weight, bias)
+
+
+def bilinear(input1: Any, input2: Any, weight: Any, bias: Any = None) -> Any:
+    """``y[..., o] = sum_ij input1[..., i] weight[o, i, j] input2[..., j] + bias[o]``.
+
+    Shapes: input1 ``(*, in1)``, input2 ``(*, in2)`` (the same ``*``), weight ``(out, in1, in2)``, bias
+    ``(out,)`` or None; output ``(*, out)``.
+    """
+    if input1.ndim != input2.ndim:
+        raise RuntimeError(f"bilinear(): input dimensions do not match: got {input1.ndim} and {input2.ndim}")
+    for axis in range(input1.ndim - 1):
+        if input1.shape[axis] != input2.shape[axis]:
+            raise RuntimeError(
+                f"bilinear(): input batch dimensions do not match at dim {axis}: got {input1.shape[axis]} "
+                f"and {input2.shape[axis]}"
+            )
+    out_features, in1, in2 = weight.shape
+    for name, size, expected in (("input1", input1.shape[-1], in1), ("input2", input2.shape[-1], in2)):
+        if size != expected:
+            raise RuntimeError(
+                f"bilinear(): {name} size does not match weight size: got {size} but expected {expected}"
+            )
+    if bias is not None and bias.shape[-1] != out_features:
+        raise RuntimeError(
+            f"bilinear(): bias size does not match weight size: got {bias.shape[-1]} but expected "
+            f"{out_features}"
+        )
+    batch = tuple(input1.shape[:-1])
+    x1, x2 = input1.reshape(-1, in1), input2.reshape(-1, in2)
+    # (B, in1) @ (in1, out·in2) → (B, out, in2), then the sum over in2 against input2
+    left = (x1 @ weight.permute(1, 0, 2).reshape(in1, out_features * in2)).reshape(-1, out_features, in2)
+    out = (left * x2.unsqueeze(1)).sum(-1)
+    if bias is not None:
+        out = out + bias
+    return out.reshape(*batch, out_features)

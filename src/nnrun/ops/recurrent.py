@@ -186,10 +186,15 @@ class Recurrence(Function):
     ``w_hr`` ``(H_out, H)`` or None (LSTM projection); ``mode`` a key of ``GATES``; ``batch_sizes`` host ints;
     ``reverse`` runs from the last step to the first. Returns ``(y, h_n)``, and ``c_n`` for LSTM: ``y`` is
     ``x.shape[:-1] + (H_out,)``, the final states hold each sequence's state after its last step.
+    ``node`` is the name the node prints: the last step of torch's CPU build for that output (see
+    ``recurrence``).
     """
 
     @staticmethod
-    def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, mode, batch_sizes, reverse):
+    def forward(
+        ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, mode, batch_sizes, reverse, node="StackBackward0"
+    ):
+        ctx.node = node
         xp = ctx.xp
         shape = x.shape
         x2 = x.reshape(-1, shape[-1])
@@ -267,6 +272,9 @@ class Recurrence(Function):
             None,
         )
 
+    def name(self) -> str:
+        return self.node
+
     def release(self) -> None:
         super().release()
         self.tape = None
@@ -280,9 +288,14 @@ def recurrence(
     mode: str,
     batch_sizes: tuple[int, ...],
     reverse: bool = False,
+    node: str = "StackBackward0",
 ) -> tuple[Any, ...]:
     """Run one layer and direction; ``weights`` is ``[w_ih, w_hh]``, then ``b_ih, b_hh`` with bias, then
-    ``w_hr`` with a projection (the order of a layer's parameters in ``nn.LSTM``). See ``Recurrence``."""
+    ``w_hr`` with a projection (the order of a layer's parameters in ``nn.LSTM``). See ``Recurrence``.
+
+    ``node`` names the node as torch's CPU build names the step that makes the output: ``StackBackward0``
+    (the steps' outputs stacked), ``MkldnnRnnLayerBackward0`` (its fused float32 LSTM layer),
+    ``CatBackward0`` (a packed sequence), or a cell's last elementwise op."""
     w_ih, w_hh = weights[0], weights[1]
     b_ih = b_hh = w_hr = None
     rest = weights[2:]
@@ -290,4 +303,6 @@ def recurrence(
         b_ih, b_hh, rest = rest[0], rest[1], rest[2:]
     if rest:
         w_hr = rest[0]
-    return Recurrence.apply(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, mode, tuple(batch_sizes), reverse)
+    return Recurrence.apply(
+        x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, mode, tuple(batch_sizes), reverse, node=node
+    )

@@ -467,3 +467,40 @@ def pixel_unshuffle(input: Any, downscale_factor: int) -> Any:
     # (c, h, i, w, j) → (c, i, j, h, w)
     moved = Permute.apply(blocks, (*range(n), n, n + 2, n + 4, n + 1, n + 3))
     return Reshape.apply(moved, (*batch, channels * r * r, height // r, width // r), False)
+
+
+def channel_shuffle(input: Any, groups: int) -> Any:
+    """``(N, C, *)`` with channels ``(groups, C/groups)`` transposed to ``(C/groups, groups)``: channel
+    ``g·(C/groups) + k`` moves to ``k·groups + g`` (ShuffleNet)."""
+    if input.ndim <= 2:
+        raise RuntimeError(
+            f"channel_shuffle expects input with > 2 dims, but got input with sizes {list(input.shape)}"
+        )
+    if groups <= 0:
+        raise RuntimeError(
+            f"Number of groups to divide channels in must be positive. Value of groups:{groups}"
+        )
+    channels = input.shape[1]
+    if channels % groups:
+        raise RuntimeError(
+            f"Number of channels must be divisible by groups. Got {channels} channels and {groups} groups."
+        )
+    return ChannelShuffle.apply(input, groups)
+
+
+class ChannelShuffle(Function):
+    @staticmethod
+    def forward(ctx, x, groups):
+        ctx.groups = groups
+        return _shuffle_channels(ctx.xp, x, groups)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        # the inverse permutation: shuffling C/groups groups undoes shuffling groups ones
+        return _shuffle_channels(ctx.xp, grad_out, grad_out.shape[1] // ctx.groups), None
+
+
+def _shuffle_channels(xp: Any, x: Any, groups: int) -> Any:
+    batch, channels, *rest = x.shape
+    blocks = x.reshape(batch, groups, channels // groups, *rest)
+    return xp.ascontiguousarray(blocks.swapaxes(1, 2)).reshape(x.shape)

@@ -1,4 +1,5 @@
-"""Pooling layers, 1-D and 2-D: ``MaxPool``, ``AvgPool``, ``AdaptiveAvgPool``, ``AdaptiveMaxPool``."""
+"""Pooling layers, 1-D and 2-D: ``MaxPool``, ``AvgPool``, ``AdaptiveAvgPool``, ``AdaptiveMaxPool``,
+``LPPool``, ``MaxUnpool``."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 from nnrun._tensor import Tensor
 from nnrun.nn import functional as F
 from nnrun.nn.module import Module
+from nnrun.ops._window_args import int_tuple
 
 
 class MaxPool2d(Module):
@@ -198,3 +200,70 @@ class AdaptiveMaxPool1d(Module):
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
+
+
+class _LPPoolNd(Module):
+    norm_type: float
+    kernel_size: Any
+    stride: Any
+    ceil_mode: bool
+
+    def __init__(
+        self, norm_type: float, kernel_size: Any, stride: Any = None, ceil_mode: bool = False
+    ) -> None:
+        super().__init__()
+        self.norm_type = norm_type
+        self.kernel_size = kernel_size
+        self.stride = stride
+        self.ceil_mode = ceil_mode
+
+    def extra_repr(self) -> str:
+        return (
+            f"norm_type={self.norm_type}, kernel_size={self.kernel_size}, stride={self.stride}, "
+            f"ceil_mode={self.ceil_mode}"
+        )
+
+
+class LPPool1d(_LPPoolNd):
+    """The ``norm_type``-norm of each window: ``(N, C, L)`` → ``(N, C, L_out)``."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.lp_pool1d(input, float(self.norm_type), self.kernel_size, self.stride, self.ceil_mode)
+
+
+class LPPool2d(_LPPoolNd):
+    """The ``norm_type``-norm of each window: ``(N, C, H, W)`` → ``(N, C, H_out, W_out)``."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.lp_pool2d(input, float(self.norm_type), self.kernel_size, self.stride, self.ceil_mode)
+
+
+class _MaxUnpoolNd(Module):
+    _dims = 2
+
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0) -> None:
+        super().__init__()
+        self.kernel_size = int_tuple(kernel_size, self._dims, "kernel_size")
+        self.stride = int_tuple(stride if stride is not None else kernel_size, self._dims, "stride")
+        self.padding = int_tuple(padding, self._dims, "padding")
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class MaxUnpool1d(_MaxUnpoolNd):
+    """Undo ``MaxPool1d(return_indices=True)``: ``(N, C, l)`` and its indices → ``(N, C, L)``, zeros
+    where no maximum came from."""
+
+    _dims = 1
+
+    def forward(self, input: Tensor, indices: Tensor, output_size: Any = None) -> Tensor:
+        return F.max_unpool1d(input, indices, self.kernel_size, self.stride, self.padding, output_size)
+
+
+class MaxUnpool2d(_MaxUnpoolNd):
+    """Undo ``MaxPool2d(return_indices=True)``: ``(N, C, h, w)`` and its indices → ``(N, C, H, W)``, zeros
+    where no maximum came from."""
+
+    def forward(self, input: Tensor, indices: Tensor, output_size: Any = None) -> Tensor:
+        return F.max_unpool2d(input, indices, self.kernel_size, self.stride, self.padding, output_size)

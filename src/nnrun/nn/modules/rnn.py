@@ -1,5 +1,6 @@
 """Recurrent layers: ``RNN``, ``LSTM``, ``GRU`` (whole sequences) and ``RNNCell``, ``LSTMCell``, ``GRUCell``
-(one step). Each layer and direction runs as one node (``ops/recurrent.py``)."""
+(one step). Each layer and direction runs as one node (``ops/recurrent.py``), named as torch's CPU build names
+the step that makes its output."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import numbers
 import warnings
 from typing import Any
 
-from nnrun import _creation
+from nnrun import _creation, _dtype
 from nnrun._tensor import Tensor
 from nnrun.nn import functional as F
 from nnrun.nn import init
@@ -18,6 +19,15 @@ from nnrun.nn.utils.rnn import PackedSequence
 from nnrun.ops import indexing as _indexing
 from nnrun.ops import shape as _shape
 from nnrun.ops.recurrent import GATES, recurrence
+
+# torch's CPU build: the name of the node of a cell's new state (LSTMCell: h = o * tanh(c); c prints
+# AddBackward0 there, here the one node's name)
+_CELL_NODES = {
+    "RNN_TANH": "TanhBackward0",
+    "RNN_RELU": "ReluBackward0",
+    "LSTM": "MulBackward0",
+    "GRU": "AddBackward0",
+}
 
 
 def _check_sizes(input_size: Any, hidden_size: Any) -> None:
@@ -223,7 +233,10 @@ class RNNBase(Module):
             output = output.squeeze(1)
             finals = [s.squeeze(1) for s in finals]
         elif self.batch_first:
-            output = output.transpose(0, 1)
+            # torch transposes LSTM's output out of place, GRU's and RNN's in place (transpose_)
+            output = _shape.Permute.apply(
+                output, (1, 0, 2), node="TransposeBackward0" if self.mode == "LSTM" else "TransposeBackward1"
+            )
         return output, (tuple(finals) if self.mode == "LSTM" else finals[0])
 
     def _run(
@@ -239,6 +252,12 @@ class RNNBase(Module):
             for k, (state, shape) in enumerate(zip(states, expected)):
                 self._check_hidden(state, shape, f"hidden[{k}]" if lstm else "hidden")
         final_h, final_c = [], []
+        if len(data.shape) == 2:  # a packed sequence: torch concatenates the steps' outputs
+            node = "CatBackward0"
+        elif lstm and not self.proj_size and data.dtype == _dtype.float32:
+            node = "MkldnnRnnLayerBackward0"  # torch's CPU build runs a float32 LSTM layer as one oneDNN node
+        else:
+            node = "StackBackward0"
         layer_input = data
         for layer in range(self.num_layers):
             outputs = []
@@ -247,7 +266,7 @@ class RNNBase(Module):
                 h0 = None if states is None else states[0][index]
                 c0 = None if states is None or not lstm else states[1][index]
                 result = recurrence(
-                    layer_input, h0, c0, self.all_weights[index], self.mode, batch_sizes, direction == 1
+                    layer_input, h0, c0, self.all_weights[index], self.mode, batch_sizes, direction == 1, node
                 )
                 outputs.append(result[0])
                 final_h.append(result[1])
@@ -453,7 +472,7 @@ class RNNCellBase(Module):
             weights += [self.bias_ih, self.bias_hh]
         h0 = None if states is None else states[0]
         c0 = None if states is None or mode != "LSTM" else states[1]
-        result = recurrence(input, h0, c0, weights, mode, (input.shape[0],))[1:]
+        result = recurrence(input, h0, c0, weights, mode, (input.shape[0],), node=_CELL_NODES[mode])[1:]
         return result if batched else tuple(s.squeeze(0) for s in result)
 
 

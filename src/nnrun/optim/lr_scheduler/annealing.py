@@ -181,3 +181,69 @@ def _phases(total_steps: int, pct_start: float, three_phase: bool) -> list[dict[
         ]
     keys = ("end_step", "start_lr", "end_lr", "start_momentum", "end_momentum")
     return [dict(zip(keys, row)) for row in rows]
+
+
+class CosineAnnealingWarmRestarts(LRScheduler):
+    """Cosine annealing from ``initial_lr`` to ``eta_min`` restarted every period (SGDR, Loshchilov &
+    Hutter 2017): the first period lasts ``T_0`` epochs, each next one ``T_mult`` times longer;
+    ``lr = eta_min + (initial_lr - eta_min) · (1 + cos(π · T_cur / T_i)) / 2``, ``T_cur`` the epochs since
+    the last restart and ``T_i`` the current period. ``step(epoch)`` takes a fractional epoch (say
+    ``epoch + batch / batches``, once per batch) without a warning.
+    """
+
+    def __init__(
+        self, optimizer: Optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0, last_epoch: int = -1
+    ) -> None:
+        if T_0 <= 0 or not isinstance(T_0, int):
+            raise ValueError(f"Expected positive integer T_0, but got {T_0}")
+        if T_mult < 1 or not isinstance(T_mult, int):
+            raise ValueError(f"Expected integer T_mult >= 1, but got {T_mult}")
+        if not isinstance(eta_min, (float, int)):
+            raise ValueError(f"Expected float or int eta_min, but got {eta_min} of type {type(eta_min)}")
+        self.T_0 = T_0
+        self.T_i = T_0
+        self.T_mult = T_mult
+        self.eta_min = eta_min
+        self.T_cur = last_epoch
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        cosine = 1 + math.cos(math.pi * self.T_cur / self.T_i)
+        return [self.eta_min + (base - self.eta_min) * cosine / 2 for base in self.base_lrs]
+
+    def _advance(self) -> None:
+        """One epoch on: restart (and lengthen the period) when the period is over."""
+        self.T_cur = self.T_cur + 1
+        if self.T_cur >= self.T_i:
+            self.T_cur = self.T_cur % self.T_i
+            self.T_i = self.T_i * self.T_mult
+
+    def _initial_step(self) -> None:
+        self._advance()
+        super()._initial_step()
+
+    def step(self, epoch: float | None = None) -> None:
+        """Advance one epoch, or go to ``epoch`` (fractional allowed, no warning: this scheduler's way of
+        stepping per batch)."""
+        if epoch is None:
+            self._advance()
+            super().step()
+            return
+        self._step_count += 1
+        self._jump_to(epoch)
+
+    def _jump_to(self, epoch: float) -> None:
+        if epoch < 0:
+            raise ValueError(f"Expected non-negative epoch, but got {epoch}")
+        if epoch >= self.T_0:
+            if self.T_mult == 1:
+                self.T_cur = epoch % self.T_0
+            else:  # the restart before epoch: T_0 (T_mult^n - 1) / (T_mult - 1) <= epoch
+                n = int(math.log(epoch / self.T_0 * (self.T_mult - 1) + 1, self.T_mult))
+                self.T_cur = epoch - self.T_0 * (self.T_mult**n - 1) / (self.T_mult - 1)
+                self.T_i = self.T_0 * self.T_mult**n
+        else:
+            self.T_i = self.T_0
+            self.T_cur = epoch
+        self.last_epoch = math.floor(epoch)
+        self._set_lrs(self.get_lr())
