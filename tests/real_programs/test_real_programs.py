@@ -26,8 +26,8 @@ PROGRAMS = load_manifest()
 TORCH = torch_is_installed()
 needs_corpus = pytest.mark.skipif(
     not corpus_present(),
-    reason=f"the corpus's program files are third-party code kept outside the repository: none in {PROGRAMS_DIR} "
-    "(set NNRUN_REAL_PROGRAMS to their folder; corpus.yaml says where each comes from)",
+    reason="the corpus's program files are third-party code kept outside the repository: none in "
+    f"{PROGRAMS_DIR} (set NNRUN_REAL_PROGRAMS to their folder; corpus.yaml says where each comes from)",
 )
 
 
@@ -66,7 +66,8 @@ def test_manifest_names_each_program_once_with_its_source_licence_and_edits():
     assert len(files) == len(set(files))
     for program in PROGRAMS:
         assert program.source.startswith("https://github.com/"), program.name
-        assert "/blob/" in program.source and len(program.source.split("/")[6]) == 40, program.name  # a commit
+        parts = program.source.split("/")
+        assert parts[5] in ("blob", "tree") and len(parts[6]) == 40, program.name  # at a commit
         if program.file:
             assert program.licence and program.edits, program.name
 
