@@ -114,6 +114,10 @@ CASES = {
         lambda lib, a, b: (a - b) ** 2 / (b * b + 1.0) + 2.0 * a - 1.0 / (a.abs() + 1.0),
         (randn(2, 3), randn(seed=1)),
     ),
+    "true_divide": (
+        lambda lib, a, b: lib.true_divide(a, b.abs() + 0.5) + a.true_divide(3.0),
+        (randn(3, 4), randn(4, seed=1)),
+    ),
     "rsub_rdiv_rpow": (
         lambda lib, a: 3.0 - a + 2.0 / (a * a + 1.0) + 2.0**a,
         (randn(6),),

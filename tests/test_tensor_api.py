@@ -122,6 +122,22 @@ def test_legacy_constructor_errors():
         nnrun.FloatTensor([1], [2])
 
 
+def test_tensor_constructor_takes_sizes_as_torch():
+    torch = _torch()
+    for args in [(2, 3), (4,), (0,)]:
+        got, want = nnrun.Tensor(*args), torch.Tensor(*args)
+        assert tuple(got.shape) == tuple(want.shape) and not got.requires_grad
+        assert str(got.dtype).replace("nnrun.", "") == str(want.dtype).replace("torch.", "")
+    assert tuple(nnrun.Tensor(nnrun.Size([2, 5])).shape) == tuple(torch.Tensor(torch.Size([2, 5])).shape)
+    assert nnrun.Tensor([2, 3]).tolist() == torch.Tensor([2, 3]).tolist() == [2.0, 3.0]
+    assert nnrun.Tensor((2, 3)).tolist() == torch.Tensor((2, 3)).tolist()  # a plain tuple is data
+    assert nnrun.Tensor(1, 5).fill_(-1.0).tolist() == torch.Tensor(1, 5).fill_(-1.0).tolist()
+    with pytest.raises(TypeError, match="invalid combination of arguments"):
+        torch.Tensor([1], [2])
+    with pytest.raises(TypeError, match="invalid combination of arguments"):
+        nnrun.Tensor([1], [2])
+
+
 # ----- autograd.Variable -----
 def test_variable_gives_a_leaf_tensor():
     x = nnrun.ones(3)

@@ -90,7 +90,18 @@ from nnrun.linalg import det, logdet, matrix_power, pinverse, slogdet
 from nnrun.linalg import inv as inverse
 from nnrun.ops import activation_extra as _activation_extra
 from nnrun.ops.activation_extra import celu, celu_, hardshrink, rrelu, rrelu_, selu, selu_, threshold_
-from nnrun.ops.arithmetic import add, div, floor_divide, maximum, minimum, mul, pow, remainder, sub
+from nnrun.ops.arithmetic import (
+    add,
+    div,
+    floor_divide,
+    maximum,
+    minimum,
+    mul,
+    pow,
+    remainder,
+    sub,
+    true_divide,
+)
 from nnrun.ops.binary_math import (
     addcdiv,
     addcmul,

@@ -67,7 +67,19 @@ class Tensor:
         "grad_fn",
     )
 
-    def __init__(self, data: Any = None, requires_grad: bool = False) -> None:
+    def __init__(self, data: Any = None, *sizes: int, requires_grad: bool = False) -> None:
+        # torch.Tensor(2, 3) and torch.Tensor(torch.Size([2, 3])) give a tensor of that shape (its values
+        # unspecified: zeros here); torch.Tensor([2, 3]) gives the data
+        if (isinstance(data, int) and not isinstance(data, bool)) or sizes or isinstance(data, Size):
+            shape = tuple(data) if isinstance(data, Size) else (data, *sizes)
+            if not all(isinstance(n, int) and not isinstance(n, bool) for n in shape):
+                names = ", ".join(type(a).__name__ for a in (data, *sizes))
+                raise TypeError(
+                    f"new() received an invalid combination of arguments - got ({names}), but expected "
+                    "one of: (*, device), (Tensor other), (tuple of ints size, *, device), "
+                    "(object data, *, device)"
+                )
+            data = np.zeros(shape, dtype=_dtype.get_default_dtype().np)
         if data is None:
             data = np.zeros((0,), dtype=_dtype.get_default_dtype().np)
         elif isinstance(data, Tensor):

@@ -275,6 +275,14 @@ def test_conv2d_module_structure_and_init_bounds():
         ("Conv2d", (4, 4, (3, 2)), {"padding": "same", "dilation": 2, "groups": 2, "bias": False}),
         ("Conv1d", (3, 5, 3), {"stride": 2}),
         ("ConvTranspose2d", (4, 6, 3), {"stride": 2, "padding": 1, "output_padding": 1, "groups": 2}),
+        ("Conv2d", (3, 5, 4), {"stride": 2, "padding": 1, "padding_mode": "reflect"}),
+        ("Conv2d", (3, 5, 3), {"padding": (2, 1), "padding_mode": "replicate", "bias": False}),
+        (
+            "Conv2d",
+            (4, 4, (3, 2)),
+            {"padding": "same", "dilation": 2, "groups": 2, "padding_mode": "circular"},
+        ),
+        ("Conv1d", (3, 5, 3), {"padding": 2, "padding_mode": "reflect"}),
     ],
 )
 def test_conv_modules_match_torch(cls, args, kwargs):
@@ -284,6 +292,29 @@ def test_conv_modules_match_torch(cls, args, kwargs):
     shape = (2, args[0], 7) if cls == "Conv1d" else (2, args[0], 7, 6)
     x = _rng().standard_normal(shape).astype(np.float32)
     assert_close_to_torch(ours(nnrun.tensor(x)), theirs(torch.tensor(x)))
+
+
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
+def test_conv2d_padding_modes_float64_forward_and_backward_match_torch(mode):
+    ours = nn.Conv2d(2, 3, 3, stride=2, padding=(1, 2), padding_mode=mode, dtype=nnrun.float64)
+    theirs = torch.nn.Conv2d(2, 3, 3, stride=2, padding=(1, 2), padding_mode=mode, dtype=torch.float64)
+    theirs.load_state_dict({k: torch.tensor(v.numpy()) for k, v in ours.state_dict().items()})
+    x = _rng().standard_normal((2, 2, 5, 6))
+    a, b = nnrun.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    y_ours, y_theirs = ours(a), theirs(b)
+    np.testing.assert_allclose(y_ours.detach().numpy(), y_theirs.detach().numpy(), rtol=1e-10, atol=1e-12)
+    (y_ours * y_ours).sum().backward()
+    (y_theirs * y_theirs).sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(ours.weight.grad.numpy(), theirs.weight.grad.numpy(), rtol=1e-10, atol=1e-12)
+    assert str(ours) == str(theirs)
+
+
+def test_conv2d_reflect_padding_gradcheck():
+    layer = nn.Conv2d(2, 2, 3, padding=1, padding_mode="reflect", dtype=nnrun.float64)
+    x = nnrun.randn(1, 2, 4, 5, dtype=nnrun.float64, requires_grad=True)
+    assert gradcheck(lambda a, w: F.conv2d(F.pad(a, [1, 1, 1, 1], mode="reflect"), w), (x, layer.weight))
+    assert gradcheck(layer, (x,))
 
 
 @pytest.mark.parametrize(
@@ -386,9 +417,9 @@ def test_conv2d_wrong_input_channels_message():
             "to have 2 channels",
         ),
         (
-            lambda: nn.Conv2d(3, 4, 3, padding_mode="reflect"),
+            lambda: nn.ConvTranspose2d(3, 4, 3, padding_mode="reflect"),
             ValueError,
-            "padding_mode='reflect' is not supported",
+            'Only "zeros" padding mode is supported for ConvTranspose2d',
         ),
         (lambda: nn.Conv2d(3, 4, 3, padding_mode="mirror"), ValueError, "padding_mode must be one of"),
         (lambda: nn.Conv2d(3, 4, 3, groups=2), ValueError, "in_channels must be divisible by groups"),

@@ -28,6 +28,8 @@ BINARY = [
     ("mul_method", lambda a, b: a.mul(b), SIGNED, SIGNED),
     ("div", lambda a, b: a / b, SIGNED, NONZERO),
     ("div_fn", lambda a, b: nnrun.div(a, b), SIGNED, NONZERO),
+    ("true_divide_fn", lambda a, b: nnrun.true_divide(a, b), SIGNED, NONZERO),
+    ("true_divide_method", lambda a, b: a.true_divide(b), SIGNED, NONZERO),
     ("pow", lambda a, b: a**b, POSITIVE, SIGNED),
     ("pow_fn", lambda a, b: nnrun.pow(a, b), POSITIVE, SIGNED),
     ("maximum", lambda a, b: nnrun.maximum(a, b), SIGNED, SIGNED),

@@ -1,5 +1,7 @@
 """Float64 finite-difference gradient checks for shape and layout ops (views, copies, splits, joins)."""
 
+import re
+
 import pytest
 from grad_inputs import leaf
 
@@ -103,6 +105,17 @@ def test_cat(dim):
 def test_cat_with_constant_part():
     a, b = leaf(2, 3), leaf(1, 3).detach()
     assert gradcheck(lambda x: nnrun.cat([b, x, b]), (a,))
+
+
+@pytest.mark.parametrize("position", [0, 1])
+def test_cat_refuses_zero_dimensional_tensors_as_torch(position):
+    torch = pytest.importorskip("torch")
+    parts = [[1.0, 2.0], 3.0] if position else [3.0, [1.0, 2.0]]
+    message = f"zero-dimensional tensor (at position {position}) cannot be concatenated"
+    with pytest.raises(RuntimeError, match=re.escape(message)):
+        torch.cat([torch.tensor(p) for p in parts])
+    with pytest.raises(RuntimeError, match=re.escape(message)):
+        nnrun.cat([nnrun.tensor(p) for p in parts])
 
 
 @pytest.mark.parametrize("dim", [0, 1, 2, -1, -3])

@@ -143,7 +143,7 @@ class UninitializedBuffer(UninitializedTensorMixin, Tensor):
     cls_to_become = Tensor
 
     def __init__(self, requires_grad: bool = False, device: Any = None, dtype: Any = None) -> None:
-        super().__init__(_placeholder(device, dtype), requires_grad)
+        super().__init__(_placeholder(device, dtype), requires_grad=requires_grad)
 
 
 def is_lazy(value: Any) -> bool:

@@ -239,6 +239,11 @@ def div(input: Any, other: Any, *, rounding_mode: str | None = None, out: Any = 
     )
 
 
+def true_divide(dividend: Any, divisor: Any, *, out: Any = None) -> Any:
+    """``torch.true_divide``: ``div`` with no rounding, the true quotient (integers give a float result)."""
+    return div(dividend, divisor, out=out)
+
+
 def floor_divide(input: Any, other: Any) -> Any:
     """Element-wise floor of ``input / other``; not differentiable (as in torch)."""
     a, b = promote(array_of(input), array_of(other))

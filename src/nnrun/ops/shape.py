@@ -375,6 +375,9 @@ def cat(tensors: Any, dim: int = 0, *, out: Any = None) -> Any:
         return _out.into("cat", out, tuple(tensors), lambda: cat(tensors, dim))
     if not tensors:
         raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+    for i, t in enumerate(tensors):
+        if t.ndim == 0:
+            raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be concatenated")
     (axis,) = normalize_dims(dim, tensors[0].ndim)
     reference = tensors[0].shape
     for i, t in enumerate(tensors[1:], 1):

@@ -64,8 +64,8 @@ class _ConvNd(Module):
                 "padding_mode must be one of ['zeros', 'reflect', 'replicate', 'circular'], but got "
                 f"padding_mode='{padding_mode}'"
             )
-        if padding_mode != "zeros":
-            raise ValueError(f"padding_mode='{padding_mode}' is not supported by nnrun yet; use 'zeros'")
+        if transposed and padding_mode != "zeros":
+            raise ValueError(f'Only "zeros" padding mode is supported for {type(self).__name__}')
         self.stride = int_tuple(stride, dims, "stride", repeat_single=False)
         self.dilation = int_tuple(dilation, dims, "dilation", repeat_single=False)
         if isinstance(padding, str):
@@ -83,6 +83,10 @@ class _ConvNd(Module):
         self.output_padding = int_tuple(output_padding, dims, "output_padding", repeat_single=False)
         self.groups = groups
         self.padding_mode = padding_mode
+        # F.pad's (left, right) pairs, last dimension first, for the non-zeros padding modes
+        self._reversed_padding_repeated_twice = _reversed_padding(
+            self.padding, self.kernel_size, self.dilation
+        )
         shape = (
             (in_channels, out_channels // groups, *self.kernel_size)
             if transposed
@@ -118,6 +122,20 @@ class _ConvNd(Module):
         return text
 
 
+def _reversed_padding(padding: Any, kernel_size: tuple[int, ...], dilation: tuple[int, ...]) -> list[int]:
+    """The ``pad`` argument of ``F.pad`` that pads as ``padding`` does (for 'same', the odd pixel right)."""
+    pairs = []
+    for i in reversed(range(len(kernel_size))):
+        if padding == "valid":
+            pairs += [0, 0]
+        elif padding == "same":
+            total = dilation[i] * (kernel_size[i] - 1)
+            pairs += [total // 2, total - total // 2]
+        else:
+            pairs += [padding[i], padding[i]]
+    return pairs
+
+
 class _Conv(_ConvNd):
     """The arguments of ``Conv1d`` and ``Conv2d``, over ``_dims`` spatial dimensions."""
 
@@ -142,6 +160,14 @@ class _Conv(_ConvNd):
             bias, padding_mode, device, dtype,
         )  # fmt: skip
 
+    def _padded(self, input: Tensor) -> tuple[Tensor, Any]:
+        """``input`` and the padding the convolution adds: 'reflect', 'replicate' and 'circular' pad first
+        (through ``F.pad``) and convolve without padding."""
+        if self.padding_mode == "zeros":
+            return input, self.padding
+        padded = F.pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
+        return padded, (0,) * len(self.kernel_size)
+
 
 class Conv1d(_Conv):
     """1-D convolution: ``(N, C_in, L)`` → ``(N, C_out, L_out)`` (or unbatched ``(C_in, L)``)."""
@@ -149,7 +175,8 @@ class Conv1d(_Conv):
     _dims = 1
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.conv1d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+        input, padding = self._padded(input)
+        return F.conv1d(input, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
 
 
 class Conv2d(_Conv):
@@ -158,7 +185,8 @@ class Conv2d(_Conv):
     _dims = 2
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+        input, padding = self._padded(input)
+        return F.conv2d(input, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
 
 
 class _ConvTranspose(_ConvNd):
