@@ -217,7 +217,7 @@ class Function:
             if need
             # None: a floating tensor that needs no gradient; False: no differentiable input at all
             else None
-            if type(arg) is not bool and isinstance(arg, Tensor) and arg._data.dtype.kind in "fc"
+            if isinstance(arg, Tensor) and arg._data.dtype.kind in "fc"
             else False
             for arg, need in zip(args, needs)
         )
