@@ -41,6 +41,17 @@ def test_repeat_token_options_are_checked(options):
         load_dataset("repeat_token", **options)
 
 
+def test_validate_reports_a_bad_repeat_token_option_at_its_line(tmp_path):
+    text = CONFIG.read_text(encoding="utf-8").replace("vocab: 8", "vocab: 1")
+    config = tmp_path / "bad.yaml"
+    config.write_text(text, encoding="utf-8")
+    (tmp_path / "models").symlink_to(CONFIG.parent / "models")  # the config includes its model file
+    line = next(i for i, row in enumerate(text.splitlines(), 1) if "vocab: 1" in row)
+    result = CliRunner().invoke(app, ["validate", str(config)], env=PLAIN_ENV)
+    assert result.exit_code != 0
+    assert f"{config}:{line}:" in result.output and "repeat_token: vocab must be an int >= 2" in result.output
+
+
 def test_transformer_learns_the_repeat_token_task(tmp_path):
     started = time.perf_counter()
     result = CliRunner().invoke(

@@ -14,7 +14,7 @@ from nnrun.data.dataset import ArrayDataset
 from nnrun.data.datasets.cifar10 import load_cifar10
 from nnrun.data.datasets.mnist import FASHION_MNIST, MNIST, load_idx_family
 from nnrun.data.datasets.npz import load_npz
-from nnrun.data.datasets.repeat_token import load_repeat_token
+from nnrun.data.datasets.repeat_token import check_repeat_token, load_repeat_token
 from nnrun.data.datasets.sample import load_mnist_sample
 from nnrun.data.datasets.synthetic import (
     check_classification,
@@ -71,7 +71,9 @@ DATASETS = Registry(
         "first_token": DatasetEntry(
             make_first_token, reads_files=False, downloadable=False, check=check_first_token
         ),
-        "repeat_token": DatasetEntry(load_repeat_token, reads_files=False, downloadable=False),
+        "repeat_token": DatasetEntry(
+            load_repeat_token, reads_files=False, downloadable=False, check=check_repeat_token
+        ),
     },
 )
 

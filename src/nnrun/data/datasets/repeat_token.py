@@ -8,13 +8,14 @@ a linear layer cannot tell the two apart: tokens have to be compared with each o
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from nnrun.data.dataset import ArrayDataset
-from nnrun.data.errors import DatasetError
+from nnrun.data.datasets.synthetic import split_stream
+from nnrun.data.errors import OptionError
 from nnrun.data.transforms import BatchTransform
-
-_SPLIT_STREAM = {"train": 1, "test": 2}
 
 
 def make_repeat_token(
@@ -48,14 +49,30 @@ def load_repeat_token(
     transform: BatchTransform | None = None,
 ) -> ArrayDataset:
     """The ``split`` ("train" or "test", drawn from separate streams of ``seed``) as an ``ArrayDataset``."""
-    if split not in _SPLIT_STREAM:
-        raise DatasetError(f"Unknown split {split!r}: expected 'train' or 'test'.")
+    stream = split_stream(split)
+    check_repeat_token(length=length, vocab=vocab, train_size=train_size, test_size=test_size, seed=seed)
+    count = train_size if split == "train" else test_size
+    x, y = make_repeat_token(count, length, vocab, seed=seed * 3 + stream)
+    return ArrayDataset(x, y, transform)
+
+
+def check_repeat_token(
+    *,
+    length: Any = 12,
+    vocab: Any = 8,
+    train_size: Any = 4096,
+    test_size: Any = 1024,
+    seed: Any = 0,
+    **_: Any,
+) -> None:
+    """Check :func:`load_repeat_token`'s options, so that ``nnrun validate`` reports a bad one at its line;
+    raise :class:`OptionError` naming the first."""
     for name, value, least in (("length", length, 2), ("vocab", vocab, 2), ("train_size", train_size, 1),
                                ("test_size", test_size, 1), ("seed", seed, 0)):  # fmt: skip
         if type(value) is not int or value < least:
-            raise DatasetError(f"repeat_token: {name} must be an int >= {least}, got {value!r}")
-    count = train_size if split == "train" else test_size
-    if count * length * (vocab + 1) > 1 << 28:
-        raise DatasetError(f"repeat_token: {count:,} sequences of {length} x {vocab + 1} are too many")
-    x, y = make_repeat_token(count, length, vocab, seed=seed * 3 + _SPLIT_STREAM[split])
-    return ArrayDataset(x, y, transform)
+            raise OptionError(name, f"repeat_token: {name} must be an int >= {least}, got {value!r}")
+    for name, count in (("train_size", train_size), ("test_size", test_size)):
+        if count * length * (vocab + 1) > 1 << 28:
+            raise OptionError(
+                name, f"repeat_token: {count:,} sequences of {length} x {vocab + 1} are too many"
+            )

@@ -18,6 +18,13 @@ from nnrun.data.transforms import BatchTransform
 _SPLIT_STREAM = {"train": 1, "test": 2}
 
 
+def split_stream(split: str) -> int:
+    """The random stream a generated dataset draws ``split`` ("train" or "test") from."""
+    if split not in _SPLIT_STREAM:
+        raise DatasetError(f"Unknown split {split!r}: expected 'train' or 'test'.")
+    return _SPLIT_STREAM[split]
+
+
 def make_classification(
     split: str = "train",
     *,
@@ -36,8 +43,7 @@ def make_classification(
     Every split shares the class centres (drawn from ``seed``) and draws its own samples, so a model fitted
     on "train" generalises to "test". ``num_samples`` overrides the split's size.
     """
-    if split not in _SPLIT_STREAM:
-        raise DatasetError(f"Unknown split {split!r}: expected 'train' or 'test'.")
+    stream = split_stream(split)
     check_classification(
         num_samples=num_samples, num_classes=num_classes, shape=shape, train_size=train_size,
         test_size=test_size, separation=separation, noise=noise, seed=seed,
@@ -47,7 +53,7 @@ def make_classification(
     features = math.prod(shape)
     centres = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0,)))
     centres = separation * centres.standard_normal((num_classes, features))
-    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_SPLIT_STREAM[split],)))
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(stream,)))
     labels = rng.permutation(np.arange(n) % num_classes).astype(np.int64)
     x = centres[labels] + noise * rng.standard_normal((n, features))
     return ArrayDataset(x.astype(np.float32).reshape(n, *shape), labels, transform)
@@ -108,11 +114,10 @@ def make_first_token(
 ) -> ArrayDataset:
     """Float32 one-hot sequences (N, steps, tokens) of uniformly drawn tokens, labelled (int64) with the token
     of step 0: a model must carry it through ``steps - 1`` more steps (a recurrent layer's memory test)."""
-    if split not in _SPLIT_STREAM:
-        raise DatasetError(f"Unknown split {split!r}: expected 'train' or 'test'.")
+    stream = split_stream(split)
     check_first_token(steps=steps, tokens=tokens, train_size=train_size, test_size=test_size, seed=seed)
     n = train_size if split == "train" else test_size
-    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_SPLIT_STREAM[split],)))
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(stream,)))
     sequence = rng.integers(0, tokens, (n, steps))
     return ArrayDataset(
         np.eye(tokens, dtype=np.float32)[sequence], sequence[:, 0].astype(np.int64), transform
