@@ -42,12 +42,22 @@ def test_array_dataset_keeps_floats_unscaled():
     [
         (np.zeros((3, 2)), np.zeros(2, dtype=int), ValueError, "expects x"),
         (np.zeros((3, 2), dtype=np.int32), np.zeros(3, dtype=int), TypeError, "uint8 or floating"),
-        (np.zeros((3, 2)), np.zeros(3), TypeError, "labels must be integers"),
+        (np.zeros((3, 2)), np.array(["a", "b", "c"]), TypeError, "targets must be integers or floating"),
+        (np.zeros((3, 2)), np.zeros((3, 1, 1)), ValueError, "expects x"),
     ],
 )
 def test_array_dataset_validation(x, y, error, match):
     with pytest.raises(error, match=match):
         ArrayDataset(x, y)
+
+
+def test_array_dataset_keeps_float_targets_as_float32():
+    dataset = ArrayDataset(np.zeros((3, 2)), np.array([[1.5, 2.0], [0.0, -1.0], [3.0, 4.0]]))
+    _, y = dataset.get_batch(np.array([2, 0]))
+    assert y.dtype == np.float32 and y.tolist() == [[3.0, 4.0], [1.5, 2.0]]
+    assert dataset.num_classes == 0
+    labels = dataset.with_targets(np.array([0, 1, 1]))
+    assert labels.y.dtype == np.int64 and labels.x is dataset.x
 
 
 def test_random_split_fractions_and_lengths():

@@ -29,10 +29,22 @@ from nnrun.config.training_nodes import (
 from nnrun.config.yaml_source import YamlMap, dump_yaml, locate, parse_stored, to_plain
 from nnrun.data import OptionError
 from nnrun.data.datasets import DATASETS
+from nnrun.data.tasks import TASKS, Task
 from nnrun.registry import did_you_mean
 
 #: Top-level keys that make a document with ``model:`` a training config rather than a model config.
-TRAINING_KEYS = ("data", "loss", "optimizer", "scheduler", "train", "checkpoint", "seed", "device", "output")
+TRAINING_KEYS = (
+    "task",
+    "data",
+    "loss",
+    "optimizer",
+    "scheduler",
+    "train",
+    "checkpoint",
+    "seed",
+    "device",
+    "output",
+)
 
 Number = StrictInt | Annotated[float, Strict()]
 NonNegativeInt = Annotated[StrictInt, Field(ge=0)]
@@ -121,12 +133,13 @@ class CheckpointSchema(_Strict):
 class TrainingSchema(_Strict):
     name: PathText | None = None
     seed: NonNegativeInt = 0
+    task: Literal["classification", "binary", "multilabel", "regression"] = "classification"
     device: Annotated[StrictStr, AfterValidator(_device)] = "auto"
     output: PathText = "runs/${name}"
     input_shape: list[PositiveInt] | None = None
     model: Any = Field(...)
     data: DataSchema
-    loss: Any = "CrossEntropyLoss"
+    loss: Any = None  # the task's default loss
     optimizer: Any = Field(...)
     scheduler: Any = None
     train: TrainSchema = TrainSchema()
@@ -141,6 +154,7 @@ class TrainingConfig:
 
     name: str
     seed: int
+    task: Task
     device: str
     output: str
     file: str
@@ -157,8 +171,10 @@ class TrainingConfig:
 
     @property
     def loss_node(self) -> tuple[Any, str, Mark]:
-        """The loss node, its YAML path and mark (``nnrun.config.training_nodes.build_loss`` builds it)."""
-        return self.document.get("loss", "CrossEntropyLoss"), "loss", self.where("loss")
+        """The loss node (the task's default when none is written), its YAML path and mark
+        (``nnrun.config.training_nodes.build_loss`` builds it)."""
+        where = self.where("loss") if "loss" in self.document else self.where("task")
+        return _loss_of(self.document, self.task), "loss", where
 
     @property
     def best_mode(self) -> str:
@@ -180,13 +196,14 @@ class TrainingConfig:
     def yaml(self) -> str:
         """The resolved config: every section with its defaults, the model inlined; it loads again."""
         plain = to_plain(self.document)
-        resolved: dict[str, Any] = {"name": self.name, "seed": self.seed, "device": self.device}
+        resolved: dict[str, Any] = {"name": self.name, "seed": self.seed, "task": self.task.name}
+        resolved["device"] = self.device
         resolved["output"] = self.output
         if self.model.input_shape is not None:
             resolved["input_shape"] = list(self.model.input_shape)
         resolved["model"] = to_plain(self.model.section)
         resolved["data"] = self.data.model_dump()
-        resolved["loss"] = plain.get("loss", "CrossEntropyLoss")
+        resolved["loss"] = to_plain(_loss_of(self.document, self.task))
         resolved["optimizer"] = plain["optimizer"]
         if plain.get("scheduler") is not None:
             resolved["scheduler"] = plain["scheduler"]
@@ -237,9 +254,8 @@ def training_config(document: YamlMap, mark: Mark) -> TrainingConfig:
     data = document["data"]
     train_transforms = check_transforms(data.get("augment"), "data.augment", data_mark, issues)
     eval_transforms = check_transforms(data.get("transforms"), "data.transforms", data_mark, issues)
-    check_loss(
-        document.get("loss", "CrossEntropyLoss"), "loss", document.value_marks.get("loss", mark), issues
-    )
+    task = TASKS[spec.task]
+    check_loss(_loss_of(document, task), "loss", document.value_marks.get("loss", mark), issues)
     optimizer = check_optimizer(document["optimizer"], "optimizer", document.value_marks["optimizer"], issues)
     scheduler = None
     if document.get("scheduler") is not None:
@@ -254,6 +270,7 @@ def training_config(document: YamlMap, mark: Mark) -> TrainingConfig:
     config = TrainingConfig(
         name=name,
         seed=spec.seed,
+        task=task,
         device=spec.device,
         output=spec.output.replace("${name}", name),
         file=mark.file,
@@ -270,6 +287,12 @@ def training_config(document: YamlMap, mark: Mark) -> TrainingConfig:
     )
     _check_storable(config)
     return config
+
+
+def _loss_of(document: YamlMap, task: Task) -> Any:
+    """The loss node written in the config, or the task's default loss."""
+    loss = document.get("loss")
+    return task.default_loss if loss is None else loss
 
 
 def _check_storable(config: TrainingConfig) -> None:

@@ -51,7 +51,8 @@ class TensorDataset(Dataset):
 
 
 class ArrayDataset(Dataset):
-    """In-memory inputs ``x`` (N, ...) and integer labels ``y`` (N,) with a vectorized batch path.
+    """In-memory inputs ``x`` (N, ...) and targets ``y`` with a vectorized batch path: integer labels (N,),
+    kept as int64, or float targets (N,) or (N, K) (regression values, 0/1 labels), kept as float32.
 
     Images are kept as stored (uint8 (N, C, H, W) for MNIST and CIFAR-10). A batch is converted to float32
     once: uint8 inputs are scaled to [0, 1] (like torchvision's ``ToTensor``), float inputs are cast without
@@ -60,16 +61,16 @@ class ArrayDataset(Dataset):
 
     def __init__(self, x: np.ndarray, y: np.ndarray, transform: BatchTransform | None = None) -> None:
         x, y = np.asarray(x), np.asarray(y)
-        if x.ndim < 1 or y.ndim != 1 or len(x) != len(y):
+        if x.ndim < 1 or y.ndim not in (1, 2) or len(x) != len(y):
             raise ValueError(
-                f"ArrayDataset expects x (N, ...) and y (N,), got shapes {x.shape} and {y.shape}"
+                f"ArrayDataset expects x (N, ...) and y (N,) or (N, K), got shapes {x.shape} and {y.shape}"
             )
         if x.dtype != np.uint8 and x.dtype.kind != "f":
             raise TypeError(f"ArrayDataset inputs must be uint8 or floating point, got {x.dtype}")
-        if y.dtype.kind not in "iu":
-            raise TypeError(f"ArrayDataset labels must be integers, got {y.dtype}")
+        if y.dtype.kind not in "iuf":
+            raise TypeError(f"ArrayDataset targets must be integers or floating point, got {y.dtype}")
         self.x = np.ascontiguousarray(x)
-        self.y = np.ascontiguousarray(y, dtype=np.int64)
+        self.y = np.ascontiguousarray(y, dtype=np.int64 if y.dtype.kind in "iu" else np.float32)
         self.transform = transform
 
     def __len__(self) -> int:
@@ -78,7 +79,7 @@ class ArrayDataset(Dataset):
     def get_batch(
         self, indices: np.ndarray, rng: np.random.Generator | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Inputs (B, ...) as float32 after scaling and ``transform``, and labels (B,) as int64."""
+        """Inputs (B, ...) as float32 after scaling and ``transform``, and targets as stored."""
         raw = self.x[indices]
         x = raw.astype(np.float32)
         if raw.dtype == np.uint8:
@@ -96,9 +97,13 @@ class ArrayDataset(Dataset):
         indices = np.asarray(indices, dtype=np.int64)
         return ArrayDataset(self.x[indices], self.y[indices], self.transform)
 
+    def with_targets(self, y: np.ndarray) -> ArrayDataset:
+        """The same inputs and transform with other targets (a task's form of them)."""
+        return ArrayDataset(self.x, y, self.transform)
+
     @property
     def num_classes(self) -> int:
-        return int(self.y.max()) + 1 if len(self.y) else 0
+        return int(self.y.max()) + 1 if len(self.y) and self.y.dtype.kind in "iu" else 0
 
 
 class Subset(Dataset):

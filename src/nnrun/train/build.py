@@ -22,7 +22,9 @@ from nnrun.config.training_nodes import (
     first_steps,
     stand_in,
 )
-from nnrun.data import ArrayDataset, DataLoader, DatasetError, load_dataset
+from nnrun.data import DataLoader, Dataset, DatasetError, load_dataset
+from nnrun.data.fitted import FittedSource, fit_preprocessing, in_task_form, prepare_split
+from nnrun.data.tasks import TargetError
 from nnrun.optim import Optimizer
 from nnrun.train.callbacks import Callback
 from nnrun.train.config_callbacks import callbacks_from_config
@@ -46,6 +48,8 @@ class RunParts:
     device: str
     config: TrainingConfig | None = None
     callbacks: list[Callback] = field(default_factory=list)
+    #: the preprocessing fitted on the training rows (:mod:`nnrun.data.fitted`); ``{}`` when none is needed
+    preprocessing: dict[str, Any] = field(default_factory=dict)
 
 
 def load_run(
@@ -54,6 +58,7 @@ def load_run(
     need_test: bool = False,
     need_train: bool = True,
     communicator: distributed.Communicator | None = None,
+    preprocessing: dict[str, Any] | None = None,
 ) -> tuple[RunParts, distributed.Communicator]:
     """The parts a training config (a path, YAML text or loaded config, with ``key=value`` overrides)
     describes, with the communicator of its ranks (by default ``distributed.init()`` on its device); see
@@ -61,7 +66,7 @@ def load_run(
     cfg = config if isinstance(config, TrainingConfig) else load_training(config, tuple(overrides))
     comm = communicator or distributed.init(device=resolve_device(cfg))
     with DataParallel(comm).failure_ends_job():
-        parts = build_parts(cfg, need_test, comm, need_train)
+        parts = build_parts(cfg, need_test, comm, need_train, preprocessing)
         parts.callbacks = callbacks_from_config(cfg)
     return parts, comm
 
@@ -131,14 +136,18 @@ def build_parts(
     need_test: bool = False,
     comm: distributed.Communicator | None = None,
     need_train: bool = True,
+    preprocessing: dict[str, Any] | None = None,
 ) -> RunParts:
     """Seed the global generator with ``cfg.seed``, then build every part on the config's device; with a
     communicator of several ranks, the loaders read this rank's shard and each rank's generator is then
     reseeded from (seed, rank) so dropout masks differ between ranks. Without ``need_train`` (evaluation
-    on the test split), neither the training data nor the scheduler is built."""
+    on the test split), neither the training data nor the scheduler is built. ``preprocessing``: a
+    checkpoint's fitted preprocessing, used instead of fitting it again (:func:`datasets`)."""
     comm = comm or distributed.SingleProcess()
     device = resolve_device(cfg)
-    train_set, val_set, test_set = _datasets_once_per_machine(cfg, need_test, need_train, comm)
+    splits = _datasets_once_per_machine(cfg, need_test, need_train, comm, preprocessing)
+    train_set, val_set, test_set = splits.train, splits.val, splits.test
+    classes = splits.preprocessing.get("classes")
     nnrun.manual_seed(cfg.seed)
     model = build_model(cfg.model).to(device)
     loss_fn = build_loss(*cfg.loss_node).to(device)
@@ -160,9 +169,9 @@ def build_parts(
         )
     if train_loader is not None:
         check_training_data(cfg, train_set, batch, len(train_loader))
-        check_pipeline(cfg, train_set, cfg.train_transforms, model, loss_fn, batch)
+        check_pipeline(cfg, train_set, cfg.train_transforms, model, loss_fn, batch, classes)
     elif test_set is not None:
-        check_pipeline(cfg, test_set, cfg.eval_transforms, model, loss_fn, eval_batch)
+        check_pipeline(cfg, test_set, cfg.eval_transforms, model, loss_fn, eval_batch, classes)
     evaluation = {"device": device, "seed": cfg.seed, "even_shards": False, **shard}
     val_loader = DataLoader(val_set, eval_batch, **evaluation) if val_set else None
     test_loader = DataLoader(test_set, eval_batch, **evaluation) if test_set else None
@@ -173,7 +182,18 @@ def build_parts(
         epochs, per_epoch = cfg.train.epochs, len(train_loader)
         symbols = {"epochs": epochs, "steps_per_epoch": per_epoch, "steps": epochs * per_epoch}
         scheduler = _built(cfg, "scheduler", lambda: _scheduler(cfg, optimizer, symbols))
-    return RunParts(model, optimizer, loss_fn, train_loader, val_loader, test_loader, scheduler, device, cfg)
+    return RunParts(
+        model,
+        optimizer,
+        loss_fn,
+        train_loader,
+        val_loader,
+        test_loader,
+        scheduler,
+        device,
+        cfg,
+        preprocessing=splits.preprocessing,
+    )
 
 
 def _scheduler(cfg: TrainingConfig, optimizer: Optimizer, symbols: dict[str, int]) -> Any:
@@ -203,51 +223,103 @@ def _built(cfg: TrainingConfig, key: str, build: Callable[[], Any]) -> Any:
 
 
 def _datasets_once_per_machine(
-    cfg: TrainingConfig, need_test: bool, need_train: bool, comm: distributed.Communicator
-) -> tuple[ArrayDataset | None, ArrayDataset | None, ArrayDataset | None]:
+    cfg: TrainingConfig,
+    need_test: bool,
+    need_train: bool,
+    comm: distributed.Communicator,
+    preprocessing: dict[str, Any] | None,
+) -> Splits:
     """:func:`datasets`; with ``download`` on several ranks, the first rank of each machine fetches any
     missing files while the others wait, then they read what it wrote."""
     if comm.world_size == 1 or not cfg.data.download:
-        return datasets(cfg, need_test, need_train)
+        return datasets(cfg, need_test, need_train, preprocessing)
     first = distributed.local_rank() == 0
     if not first:
         comm.barrier()
-    loaded = datasets(cfg, need_test, need_train)
+    loaded = datasets(cfg, need_test, need_train, preprocessing)
     if first:
         comm.barrier()
     return loaded
 
 
+@dataclass
+class Splits:
+    """The datasets of a run, and the preprocessing fitted on its training rows (``{}``: none needed)."""
+
+    train: Dataset | None
+    val: Dataset | None
+    test: Dataset | None
+    preprocessing: dict[str, Any]
+
+
 def datasets(
-    cfg: TrainingConfig, need_test: bool = False, need_train: bool = True
-) -> tuple[ArrayDataset | None, ArrayDataset | None, ArrayDataset | None]:
-    """Train, validation (``val_split`` of train, drawn from the seed) and test sets with their transforms;
-    the test set only when ``train.test`` is on or ``need_test``; without ``need_train``, the test set alone
-    (so evaluating on it needs only its files)."""
-    test = _load(cfg, "test") if cfg.train.test or need_test or not need_train else None
+    cfg: TrainingConfig,
+    need_test: bool = False,
+    need_train: bool = True,
+    preprocessing: dict[str, Any] | None = None,
+) -> Splits:
+    """Train, validation (``val_split`` of train, drawn from the seed) and test sets with their transforms
+    and targets in the task's form; the test set only when ``train.test`` is on or ``need_test``; without
+    ``need_train``, the test set alone (so evaluating on it needs only its files).
+
+    Data that needs fitting (:class:`~nnrun.data.fitted.FittedSource`) is fitted on the training rows that
+    remain after the validation split, unless ``preprocessing`` (a checkpoint's) is given."""
+    train = val = test = None
+    fitted = preprocessing
     eval_transform = build_transform(cfg.eval_transforms)
-    if test is not None:
-        test = ArrayDataset(test.x, test.y, eval_transform)
-    if not need_train:
-        return None, None, test
-    train = _load(cfg, "train")
-    train_transform = build_transform(cfg.train_transforms)
-    val = None
-    if cfg.data.val_split > 0:
-        order = np.random.default_rng(cfg.seed).permutation(len(train))
-        n_val = max(1, round(len(train) * cfg.data.val_split))
-        val = ArrayDataset(train.x[order[:n_val]], train.y[order[:n_val]], eval_transform)
-        train = ArrayDataset(train.x[order[n_val:]], train.y[order[n_val:]], train_transform)
-    else:
-        train = ArrayDataset(train.x, train.y, train_transform)
-    return train, val, test
+    if need_train:
+        source = _load(cfg, "train")
+        order = np.arange(len(source))
+        n_val = 0
+        if cfg.data.val_split > 0:
+            order = np.random.default_rng(cfg.seed).permutation(len(source))
+            n_val = max(1, round(len(source) * cfg.data.val_split))
+        if fitted is None:
+            fitted = _data_step(cfg, lambda: fit_preprocessing(source, order[n_val:], cfg.task))
+        train_transform = build_transform(cfg.train_transforms)
+        train = _prepared(cfg, source, order[n_val:] if n_val else None, fitted, train_transform)
+        val = _prepared(cfg, source, order[:n_val], fitted, eval_transform) if n_val else None
+    if cfg.train.test or need_test or not need_train:
+        source = _load(cfg, "test")
+        if fitted is None:
+            if isinstance(source, FittedSource):
+                raise cfg.error_at(
+                    "data.dataset",
+                    f"{cfg.data.dataset} data is encoded with preprocessing fitted on the training rows: "
+                    "evaluate with a checkpoint, which holds it",
+                )
+            fitted = {}
+        test = _prepared(cfg, source, None, fitted, eval_transform)
+    return Splits(train, val, test, fitted or {})
 
 
-def _load(cfg: TrainingConfig, split: str) -> ArrayDataset:
-    """The ``split`` of the config's dataset; a failure names the config's data setting that led to it."""
+def _prepared(
+    cfg: TrainingConfig,
+    source: Dataset,
+    rows: np.ndarray | None,
+    preprocessing: dict[str, Any],
+    transform: Any,
+) -> Dataset:
+    return _data_step(cfg, lambda: prepare_split(source, rows, preprocessing, cfg.task, transform))
+
+
+def _data_step(cfg: TrainingConfig, step: Callable[[], Any]) -> Any:
+    """``step()``, with a target that does not fit the task reported at ``task`` (or at the dataset)."""
+    try:
+        return step()
+    except TargetError as exc:
+        key = "task" if "task" in cfg.document else "data.dataset"
+        message = f"{cfg.data.dataset} targets do not fit task {cfg.task.name}: {exc}"
+        raise cfg.error_at(key, message) from None
+
+
+def _load(cfg: TrainingConfig, split: str) -> Dataset:
+    """The ``split`` of the config's dataset in the task's form; a failure names the config's data
+    setting that led to it."""
     data = cfg.data
     try:
-        return load_dataset(data.dataset, data.root, split, download=data.download, **data.options)
+        loaded = load_dataset(data.dataset, data.root, split, download=data.download, **data.options)
     except DatasetError as exc:
         key = "data.root" if data.root is not None else "data.dataset"
         raise DatasetError(f"{cfg.where(key)}: {key}: {exc}") from None
+    return _data_step(cfg, lambda: in_task_form(loaded, cfg.task))

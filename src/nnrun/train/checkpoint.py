@@ -4,7 +4,8 @@ A checkpoint is a dict: ``model`` (state_dict), ``optimizer`` and ``scheduler`` 
 batch index within it, global step, time), ``tracker`` (the running epoch metrics), ``best``, ``rng`` (the
 global generator, which also drives dropout; the data order is a pure function of (seed, epoch)),
 ``config`` (the resolved config text), ``history`` (every metrics row so far), ``callbacks`` (the state of
-each callback that has one, by its ``state_key``; only when one has), ``nnrun_version``, and
+each callback that has one, by its ``state_key``; only when one has), ``preprocessing`` (how the data's
+inputs were encoded, fitted on the training rows; only when the data needs it), ``nnrun_version``, and
 ``checksum``: SHA-256 over every tensor's dtype, shape and bytes and every other value, verified on load.
 Because the model state is stored under ``model.<key>``, ``safetensors.torch.load_file(path)`` shows the
 weights to PyTorch as ``model.<state_dict key>``.
@@ -91,8 +92,9 @@ def _structure_problem(state: dict[str, Any]) -> str | None:
     for key, types in _ENTRIES.items():
         if not isinstance(state.get(key), types):
             return f"'{key}' is missing or a {type(state.get(key)).__name__}"
-    if not isinstance(state.get("callbacks", {}), dict):
-        return f"'callbacks' is a {type(state['callbacks']).__name__}"
+    for optional in ("callbacks", "preprocessing"):
+        if not isinstance(state.get(optional, {}), dict):
+            return f"'{optional}' is a {type(state[optional]).__name__}"
     for key in _PROGRESS:
         value = state["progress"].get(key)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:

@@ -18,12 +18,11 @@ from nnrun import nn
 from nnrun.config import ConfigError, TrainingConfig
 from nnrun.config.errors import Issues, describe_exception
 from nnrun.config.training_nodes import NodeSpec
-from nnrun.data import ArrayDataset
+from nnrun.data import ArrayDataset, Dataset
+from nnrun.data.tasks import CLASS_INDEX_LOSSES
 
-_CLASS_LOSSES = (nn.CrossEntropyLoss, nn.NLLLoss)
 
-
-def check_training_data(cfg: TrainingConfig, train: ArrayDataset, batch: int, batches: int) -> None:
+def check_training_data(cfg: TrainingConfig, train: Dataset, batch: int, batches: int) -> None:
     """There is at least one training batch (after ``val_split`` and ``drop_last``)."""
     if batches == 0 and len(train) == 0:
         source = "data.root" if cfg.data.root else "data.dataset"
@@ -35,17 +34,18 @@ def check_training_data(cfg: TrainingConfig, train: ArrayDataset, batch: int, ba
 
 def check_pipeline(
     cfg: TrainingConfig,
-    dataset: ArrayDataset,
+    dataset: Dataset,
     transforms: list[NodeSpec],
     model: nn.Module,
     loss_fn: nn.Module,
     batch: int,
+    class_names: list[str] | None = None,
 ) -> None:
-    """One batch of ``dataset`` goes through ``transforms``, ``model`` and ``loss_fn`` (see the module)."""
+    """One batch of ``dataset`` goes through ``transforms``, ``model`` and ``loss_fn`` (see the module);
+    ``class_names``: the classes the data names (a classifier must output one score per class)."""
     if not len(dataset):
         return
-    count = min(batch, len(dataset))
-    images, labels = ArrayDataset(dataset.x[:count], dataset.y[:count]).get_batch(np.arange(count))
+    images, labels = _untransformed_batch(dataset, min(batch, len(dataset)))
     rng = np.random.default_rng(cfg.seed)
     for spec in transforms:
         try:
@@ -54,14 +54,25 @@ def check_pipeline(
             message = f"{spec.name} on images of shape {list(images.shape[1:])}: {describe_exception(exc)}"
             raise ConfigError(Issues.one(spec.path, message, spec.mark)) from None
     output = _forward(cfg, model, images)
-    _check_labels(cfg, dataset, loss_fn, output)
+    _check_task(cfg, dataset, loss_fn, output, class_names)
     with nnrun.no_grad():
         try:
             loss_fn(output, nnrun.tensor(labels, device=output.device))
         except Exception as exc:
             described = f"{type(loss_fn).__name__} cannot take the model's output {list(output.shape)} "
-            message = described + f"and labels {_range(labels)}: {describe_exception(exc)}"
+            message = described + f"and {_targets(labels)}: {describe_exception(exc)}"
             raise cfg.error_at("loss", message) from None
+
+
+def _untransformed_batch(dataset: Dataset, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first ``count`` samples of ``dataset`` as arrays, before its transform."""
+    if isinstance(dataset, ArrayDataset):
+        return ArrayDataset(dataset.x[:count], dataset.y[:count]).get_batch(np.arange(count))
+    transform, dataset.transform = dataset.transform, None
+    try:
+        return dataset.get_batch(np.arange(count))
+    finally:
+        dataset.transform = transform
 
 
 def _forward(cfg: TrainingConfig, model: nn.Module, images: np.ndarray) -> Any:
@@ -83,12 +94,38 @@ def _forward(cfg: TrainingConfig, model: nn.Module, images: np.ndarray) -> Any:
         model.train(was_training)
 
 
-def _check_labels(cfg: TrainingConfig, dataset: ArrayDataset, loss_fn: nn.Module, output: Any) -> None:
-    """A classifier's labels must be classes of its output (all of them, not only the first batch's)."""
-    if not isinstance(loss_fn, _CLASS_LOSSES) or output.dim() != 2 or dataset.y.ndim != 1:
+def _check_task(
+    cfg: TrainingConfig, dataset: Dataset, loss_fn: nn.Module, output: Any, names: list[str] | None
+) -> None:
+    """The model's output and the loss fit the task's targets: a classifier's labels are classes of its
+    output (all of them, not only the first batch's); other tasks need one output per target column."""
+    task, loss_name = cfg.task, type(loss_fn).__name__
+    if task.name != "classification":
+        if loss_name in CLASS_INDEX_LOSSES:
+            raise cfg.error_at(
+                "loss",
+                f"{loss_name} takes class indices, but task {task.name} has float targets "
+                f"{_targets(dataset.y)}; use {task.default_loss} (the task's default: leave loss: out)",
+            )
+        width = task.output_width(dataset.y)
+        if output.dim() != 2 or int(output.shape[1]) != width:
+            raise cfg.error_at(
+                "model",
+                f"task {task.name} has {width} target value(s) per sample, so the model must output "
+                f"(N, {width}); it outputs {list(output.shape)}",
+            )
         return
-    labels = dataset.y[dataset.y != loss_fn.ignore_index]
+    if dataset.y.ndim != 1 or dataset.y.dtype.kind not in "iu":
+        return
+    if loss_name not in CLASS_INDEX_LOSSES or output.dim() != 2:
+        return
+    labels = dataset.y[dataset.y != getattr(loss_fn, "ignore_index", -100)]
     classes = int(output.shape[1])
+    if names is not None and len(names) != classes:
+        shown = ", ".join(map(str, names[:5])) + (", …" if len(names) > 5 else "")
+        raise cfg.error_at(
+            "model", f"the data has {len(names)} classes ({shown}), but the model outputs {classes} scores"
+        )
     if len(labels) and (labels.min() < 0 or labels.max() >= classes):
         message = f"the labels are {_range(labels)}, but the model's output has {classes} classes"
         raise cfg.error_at("data.dataset", f"{message} (0..{classes - 1})")
@@ -96,3 +133,9 @@ def _check_labels(cfg: TrainingConfig, dataset: ArrayDataset, loss_fn: nn.Module
 
 def _range(labels: np.ndarray) -> str:
     return f"{labels.min()}..{labels.max()}" if labels.size else "none"
+
+
+def _targets(targets: np.ndarray) -> str:
+    if targets.dtype.kind in "iu" and targets.ndim == 1:
+        return f"labels {_range(targets)}"
+    return f"targets of shape {list(targets.shape[1:])}"

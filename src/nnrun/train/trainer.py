@@ -68,6 +68,9 @@ class Trainer:
         config: the training config the parts were built from (:meth:`from_config` gives it): saved in the
             run folder and every checkpoint, and what a resume is checked against.
         device: the device the parts are on, as the run names it (by default the model's).
+        preprocessing: how the data's inputs were encoded, fitted on the training rows (a CSV's statistics
+            and categories, the class names; :mod:`nnrun.data.fitted`): saved in every checkpoint, so that
+            evaluation and prediction encode new inputs the same way.
     """
 
     def __init__(
@@ -87,6 +90,7 @@ class Trainer:
         tune_malloc: bool = True,
         config: TrainingConfig | None = None,
         device: str | None = None,
+        preprocessing: dict[str, Any] | None = None,
     ) -> None:
         if isinstance(model, (str, os.PathLike, TrainingConfig)):
             raise TypeError(
@@ -101,6 +105,7 @@ class Trainer:
         self.parallel.shard_loaders(train_loader, [val_loader, test_loader])
         self.config: TrainingConfig | None = config
         self.config_text = config.yaml if config else None  # saved in run folder and checkpoints
+        self.preprocessing = dict(preprocessing or {})  # saved in checkpoints
         self.settings = settings = settings or TrainSettings()
         self.model, self.optimizer, self.scheduler, self.loss_fn = model, optimizer, scheduler, loss_fn
         self.train_loader, self.val_loader, self.test_loader = train_loader, val_loader, test_loader
@@ -145,6 +150,7 @@ class Trainer:
         progress: bool | Callback = True,
         communicator: distributed.Communicator | None = None,
         tune_malloc: bool = True,
+        preprocessing: dict[str, Any] | None = None,
     ) -> Trainer:
         """A trainer for a training config (a path, YAML text or :class:`~nnrun.config.TrainingConfig`):
         its model, data, loss, optimizer, scheduler, settings and ``callbacks:`` (before the ``callbacks``
@@ -152,8 +158,9 @@ class Trainer:
 
         ``overrides``: ``key.path=value`` overrides of the config; ``need_test``: build the test split even
         when ``train.test`` is off; ``need_train=False``: build only the test split, for evaluation (which
-        then needs only its files)."""
-        parts, communicator = load_run(config, overrides, need_test, need_train, communicator)
+        then needs only its files); ``preprocessing``: a checkpoint's fitted preprocessing, to encode the
+        data with instead of fitting it on the training rows."""
+        parts, communicator = load_run(config, overrides, need_test, need_train, communicator, preprocessing)
         assert parts.config is not None
         return cls(
             parts.model,
@@ -170,6 +177,7 @@ class Trainer:
             tune_malloc=tune_malloc,
             config=parts.config,
             device=parts.device,
+            preprocessing=parts.preprocessing,
         )
 
     @property
@@ -432,6 +440,8 @@ class Trainer:
             "config": self.config_text,
             "history": self.history,
         }
+        if self.preprocessing:  # only then, like the callbacks' state
+            state["preprocessing"] = self.preprocessing
         callbacks = self.callbacks.state_dict()
         if callbacks:  # only then: a checkpoint without callback state keeps the layout it always had
             state["callbacks"] = callbacks
