@@ -12,6 +12,8 @@ of the reader that made it, and, for classifiers, ``classes``: the class names i
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -39,6 +41,24 @@ class FittedSource(Dataset):
         (``dataset.y``); a :class:`~nnrun.data.DatasetError` names the file, row and column that do not
         fit."""
         raise NotImplementedError(f"{type(self).__name__} must implement prepare")
+
+
+@dataclass
+class Inputs:
+    """New inputs read for prediction or evaluation: one name per sample (a file name, a CSV row's id or
+    line) and the dataset, encoded like training data; ``labelled``: ``dataset.y`` holds the targets in the
+    task's form (else it holds zeros and only the inputs count)."""
+
+    names: list[str]
+    dataset: Dataset
+    labelled: bool
+
+
+#: How a dataset reads new inputs: ``reader(paths, preprocessing, task, options, labelled) -> Inputs``;
+#: ``paths`` are files (expanded from a folder or glob by the caller where the reader takes files),
+#: ``preprocessing`` the checkpoint's, ``options`` the config's ``data.options``, ``labelled`` whether the
+#: targets are required (evaluation) or ignored when present (prediction).
+InputReader = Callable[[list[str], dict[str, Any], Task, dict[str, Any], bool], Inputs]
 
 
 def in_task_form(split: Dataset, task: Task) -> Dataset:

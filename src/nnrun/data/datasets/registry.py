@@ -23,6 +23,7 @@ from nnrun.data.datasets.synthetic import (
     make_first_token,
 )
 from nnrun.data.errors import DatasetError
+from nnrun.data.fitted import InputReader
 from nnrun.registry import Registry
 
 
@@ -34,6 +35,8 @@ class DatasetEntry:
     reads_files: bool
     downloadable: bool
     check: Callable[..., None] | None = None  # checks option values without loading (raises OptionError)
+    #: reads new inputs for ``nnrun predict`` / ``nnrun eval --data`` (None: this dataset cannot)
+    inputs: InputReader | None = None
 
     def options(self) -> list[str]:
         fixed = {"root", "split", "download_missing"}
