@@ -208,3 +208,24 @@ def test_settings_are_checked():
         None,
         None,
     )
+
+
+def test_a_forged_accumulated_entry_is_refused(tiny_config, tmp_path):
+    from nnrun.serialization import CheckpointError
+    from nnrun.train.checkpoint import save_checkpoint
+
+    overrides = ["train.accumulate_batches=5"]
+    stopped = Trainer.from_config(
+        tiny_config(), progress=False, overrides=overrides, callbacks=[CtrlCAtBatch(1, 3)]
+    )
+    with pytest.raises(TrainingInterrupted) as info:
+        stopped.fit()
+    state = load_checkpoint(info.value.checkpoint)
+    state["accumulated"] = {"not.a.parameter": state["accumulated"]["1.weight"]}
+    for key in ("format", "nnrun_version"):
+        state.pop(key)
+    save_checkpoint(state, tmp_path / "forged.safetensors")
+    with pytest.raises(CheckpointError, match="'accumulated' holds values that are not gradients"):
+        Trainer.from_config(tiny_config(), progress=False, overrides=overrides).resume(
+            tmp_path / "forged.safetensors"
+        )
