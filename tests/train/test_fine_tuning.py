@@ -264,3 +264,25 @@ def test_no_decay_selects_what_torch_users_select_by_hand():
     assert no_decay_names(model, ("norm",)) == by_hand
     assert no_decay_names(model, ("bias",)) == biases == {"0.bias", "1.bias", "3.bias", "6.bias", "8.bias"}
     assert no_decay_names(model, ("bias", "norm")) == by_hand | biases
+
+
+def test_a_resume_compares_every_group(write, tmp_path):
+    from nnrun.train.errors import ResumeRefused
+
+    groups = "optimizer:\n  SGD: {lr: 0.1}\n  param_groups: [{params: '^4\\.', lr: 0.01}]\n"
+    replace = {"optimizer: {SGD: {lr: 0.1, momentum: 0.9}}\n": groups}
+    config = write(name="groups", replace=replace)
+    Trainer.from_config(config, progress=False, overrides=["train.epochs=1"]).fit()
+    with pytest.raises(ResumeRefused, match=r"optimizer.param_groups.0.lr: 0.01 -> 0.02"):
+        Trainer.from_config(config, overrides=["optimizer.param_groups.0.lr=0.02"]).fit(resume="auto")
+    with pytest.raises(ResumeRefused, match=r"freeze: \(not set\) -> "):
+        Trainer.from_config(config, overrides=["freeze=['^1\\.']"]).fit(resume="auto")
+    # without a config (the Python API), the optimizers' groups are compared one by one
+    trainer = Trainer.from_config(config, progress=False)
+    model, groups = trainer.model, trainer.optimizer.param_groups
+    changed = nnrun.optim.SGD(
+        [{"params": groups[0]["params"]}, {"params": groups[1]["params"], "lr": 0.5}], lr=0.1
+    )
+    plain = Trainer(model, changed, nnrun.nn.CrossEntropyLoss(), trainer.train_loader, progress=False)
+    with pytest.raises(ResumeRefused, match=r"optimizer.param_groups.1.lr: 0.01 -> 0.5"):
+        plain.resume(tmp_path / "groups" / "checkpoints" / "last.safetensors")
