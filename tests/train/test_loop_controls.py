@@ -134,10 +134,13 @@ def test_max_steps_ends_the_run_with_its_checkpoint_and_summary(tiny_config):
     assert longer.fit()["steps"] == 24
 
 
-def test_val_every_steps_logs_validation_rows(tiny_config):
+def test_val_every_steps_logs_validation_rows(tiny_config, capsys):
+    from nnrun.train import PlainProgress
+
     config = tiny_config("val")
-    trainer = Trainer.from_config(config, progress=False, overrides=["train.val_every_steps=5"])
+    trainer = Trainer.from_config(config, progress=PlainProgress(), overrides=["train.val_every_steps=5"])
     trainer.fit()
+    assert "epoch 1/2  step 5/12  val/loss " in capsys.readouterr().out
     rows = [json.loads(line) for line in (config.parent / "val" / "metrics.jsonl").read_text().splitlines()]
     val = [(row["epoch"], row["step"]) for row in rows if row["kind"] == "val"]
     assert val == [(1, 5), (1, 10), (2, 15), (2, 20)]  # step 12 and 24 end an epoch: validated there

@@ -79,9 +79,9 @@ class PlainProgress(Callback):
     def on_log(self, trainer: Any, row: dict[str, Any]) -> None:
         if row["kind"] == "val":  # train.val_every_steps
             metrics = format_metrics({k: v for k, v in row.items() if k.startswith("val/")})
-            self._line(
-                trainer, f"epoch {row['epoch']}/{trainer.settings.epochs}  step {row['step']}: {metrics}"
-            )
+            epoch = f"{row['epoch']}/{trainer.settings.epochs}"
+            step = f"{row['batch']}/{trainer.steps_per_epoch}"
+            self._line(trainer, f"epoch {epoch}  step {step}  {metrics}")
             return
         self._line(
             trainer,
