@@ -179,7 +179,8 @@ DATA = {  # overrides, YAML path of the error, what it says
     "an output width that does not fit the targets": (
         ["task=regression"],
         "model",
-        "task regression has 1 target value(s) per sample, so the model must output (N, 1); it outputs [8, 3]",
+        "task regression has 1 target value(s) per sample, so the model must output (N, 1); it outputs "
+        "[8, 3]",
     ),
     "labels that are not 0/1 for a binary task": (
         ["task=binary"],

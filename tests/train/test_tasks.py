@@ -88,7 +88,8 @@ def test_regression_on_float_targets_trains(tmp_path):
     )
     trainer = Trainer.from_config(config, progress=False)
     trainer.fit()
-    assert trainer.test_loader.dataset.y.dtype == np.float32 and trainer.test_loader.dataset.y.shape == (16, 1)
+    targets = trainer.test_loader.dataset.y
+    assert targets.dtype == np.float32 and targets.shape == (16, 1)
     assert trainer.evaluate()["test/loss"] < 1e-3
 
 
