@@ -291,3 +291,5 @@ def test_inputs_are_encoded_with_the_saved_preprocessing_and_named(tmp_path):
         "p",
         "q",
     ]
+    with pytest.raises(DatasetError, match="trained on mnist, not on a csv table"):
+        reader([str(plain)], {"source": "mnist"}, REGRESSION, {}, False)

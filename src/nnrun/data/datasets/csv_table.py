@@ -281,6 +281,9 @@ def read_inputs(
     """New rows from CSV files, encoded with a checkpoint's ``preprocessing``: named by the id column's
     values, else ``line N`` (``file line N`` for several files); with ``labelled`` the target columns are
     required, else they are ignored when present."""
+    if preprocessing.get("source") != "csv":
+        source = preprocessing.get("source", "data that needs no fitting")
+        raise DatasetError(f"csv: the checkpoint's model was trained on {source}, not on a csv table")
     features = [feature["name"] for feature in preprocessing["features"]]
     categorical = {f["name"]: f["kind"] for f in preprocessing["features"] if f["kind"] in ENCODINGS}
     delimiter = options.get("delimiter", preprocessing.get("delimiter", "auto"))
