@@ -158,8 +158,8 @@ def test_a_missing_value_is_refused_with_file_line_and_column(tmp_path, cell):
         load_dataset("csv", tmp_path / "t.csv", target="y")
 
 
-def test_a_missing_target_is_refused_too(tmp_path):
-    write_table(tmp_path / "t.csv", ["a", "y"], [[1.0, 3.0], [1.0, "NA"]])
+def test_a_missing_target_is_refused_too_and_the_first_line_is_named(tmp_path):
+    write_table(tmp_path / "t.csv", ["a", "y"], [[1.0, 3.0], [1.0, "NA"], ["", 2.0]])
     with pytest.raises(DatasetError, match=r"t\.csv:3: column 'y' has a missing value"):
         load_dataset("csv", tmp_path / "t.csv", target="y")
 

@@ -30,6 +30,16 @@ ENCODINGS = ("onehot", "index")
 
 
 @dataclass(frozen=True)
+class Columns:
+    """The columns the options pick: targets, features (in input order), categorical encodings, id."""
+
+    target: list[str]
+    features: list[str]
+    categorical: dict[str, str]
+    id: str | None
+
+
+@dataclass(frozen=True)
 class ParsedRows:
     """Rows of a CSV file, parsed: ``lines`` (N,), numeric features as float64 (N,), categorical features,
     target cells and ids as strings (empty ``targets`` when the targets were not read)."""
@@ -63,7 +73,7 @@ class CsvSource(FittedSource):
         self,
         parsed: ParsedRows,
         every_target: ParsedRows,
-        columns: Any,
+        columns: Columns,
         delimiter: str,
         transform: BatchTransform | None = None,
     ) -> None:

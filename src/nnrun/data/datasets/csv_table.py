@@ -20,6 +20,7 @@ from nnrun._memory import too_large
 from nnrun.data.dataset import ArrayDataset
 from nnrun.data.datasets.csv_encoding import (
     ENCODINGS,
+    Columns,
     CsvSource,
     ParsedRows,
     encode_inputs,
@@ -34,6 +35,8 @@ from nnrun.registry import did_you_mean
 
 #: The delimiters ``delimiter: auto`` chooses from (the one seen most often in the header line).
 DELIMITERS = (",", "\t", ";", "|")
+#: Cells read as missing values (compared lower-cased), refused wherever a used column holds one.
+MISSING = frozenset({"", "na", "n/a", "nan", "null", "none", "?"})
 _SUFFIXES = (".csv", ".tsv", ".tab", ".txt")
 _TEST_STREAM = 0x7E57  # the random stream of the test_split hold-out, apart from val_split's
 
@@ -47,16 +50,6 @@ class Table:
     header: list[str]
     cells: list[list[str]]
     lines: np.ndarray
-
-
-@dataclass(frozen=True)
-class Columns:
-    """The columns the options pick: targets, features (in input order), categorical encodings, id."""
-
-    target: list[str]
-    features: list[str]
-    categorical: dict[str, str]
-    id: str | None
 
 
 def load_csv(
@@ -248,9 +241,9 @@ def parse_rows(table: Table, rows: np.ndarray, columns: Columns, with_targets: b
         *(columns.target if with_targets else []),
         *([columns.id] if columns.id else []),
     ]
-    for name in wanted:
-        column = index[name]
-        for record, line in zip(records, lines):
+    positions = [index[name] for name in wanted]
+    for record, line in zip(records, lines):  # row by row: the first line that has one is named
+        for name, column in zip(wanted, positions):
             if record[column].lower() in MISSING:
                 raise DatasetError(
                     f"{table.path}:{line}: column {name!r} has a missing value ({record[column]!r}); "
@@ -269,10 +262,6 @@ def parse_rows(table: Table, rows: np.ndarray, columns: Columns, with_targets: b
     )
     ids = [record[index[columns.id]] for record in records] if columns.id else None
     return ParsedRows(table.path, lines, numbers, strings, targets, ids)
-
-
-#: Cells read as missing values (compared lower-cased), refused wherever a used column holds one.
-MISSING = frozenset({"", "na", "n/a", "nan", "null", "none", "?"})
 
 
 def read_inputs(
