@@ -383,6 +383,8 @@ def _check_data(data: DataSchema, located: YamlMap, mark: Mark, issues: Issues) 
     elif not data.download and not os.path.exists(data.root):
         where = located.value_marks.get("root", mark)
         message = f"no such folder {data.root}; point root at the {data.dataset} files or set download: true"
+        if not entry.downloadable:  # nothing to download: a file (csv, npz) or a folder of them
+            message = f"no such file or folder {data.root}; point root at the {data.dataset} file(s)"
         issues.add("data.root", message, where)
 
 

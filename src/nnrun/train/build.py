@@ -22,7 +22,7 @@ from nnrun.config.training_nodes import (
     first_steps,
     stand_in,
 )
-from nnrun.data import DataLoader, Dataset, DatasetError, load_dataset
+from nnrun.data import DataLoader, Dataset, DatasetError, OptionError, load_dataset
 from nnrun.data.fitted import FittedSource, fit_preprocessing, in_task_form, prepare_split
 from nnrun.data.tasks import TargetError
 from nnrun.optim import Optimizer
@@ -337,7 +337,11 @@ def _load(cfg: TrainingConfig, split: str) -> Dataset:
     setting that led to it."""
     data = cfg.data
     try:
-        loaded = load_dataset(data.dataset, data.root, split, download=data.download, **data.options)
+        loaded = load_dataset(
+            data.dataset, data.root, split, download=data.download, run_seed=cfg.seed, **data.options
+        )
+    except OptionError as exc:  # an option that does not fit the files (a column the table lacks)
+        raise cfg.error_at(f"data.options.{exc.option}", str(exc)) from None
     except DatasetError as exc:
         key = "data.root" if data.root is not None else "data.dataset"
         raise DatasetError(f"{cfg.where(key)}: {key}: {exc}") from None

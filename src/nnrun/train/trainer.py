@@ -28,7 +28,7 @@ from nnrun.train.callbacks import Callback, CallbackList
 from nnrun.train.checkpoint import load_checkpoint
 from nnrun.train.checkpoint_folder import CheckpointFolder
 from nnrun.train.data_parallel import DataParallel
-from nnrun.train.errors import TrainingInterrupted
+from nnrun.train.errors import ResumeRefused, TrainingInterrupted
 from nnrun.train.extensions import (
     Checkpointer,
     Evaluation,
@@ -558,6 +558,12 @@ class Trainer:
         else:
             check_optimizer(path, state["optimizer"], self.optimizer)
         self.parallel.check_resume(path, state["progress"], self.train_loader)
+        if state.get("preprocessing", {}) != self.preprocessing:  # refitted on data that has changed since
+            raise ResumeRefused(
+                f"cannot resume from {path}: this run's data is encoded differently from the checkpoint's "
+                "(the preprocessing fitted on the training rows differs: a changed data file or "
+                "data.options); resume on the data it was trained on"
+            )
         try:
             self.load_state_dict(state)
         except (KeyError, RuntimeError, ValueError, TypeError) as exc:
