@@ -113,6 +113,7 @@ def settings_from(cfg: TrainingConfig) -> TrainSettings:
         checkpoint=checkpoint,
         test=cfg.train.test,
         name=cfg.name,
+        task=cfg.task.name,
     )
 
 

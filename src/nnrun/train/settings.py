@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from nnrun.data.tasks import Task, get_task
+
 
 @dataclass
 class CheckpointSettings:
@@ -26,16 +28,23 @@ class CheckpointSettings:
 class TrainSettings:
     """Settings of :class:`nnrun.train.Trainer` (a training config's ``train:``/``checkpoint:`` sections).
 
-    ``output`` is the run folder (None: no files are written); ``metrics`` are ``accuracy`` and ``topK``
-    names; ``scheduler_interval`` is ``epoch`` or ``step``; ``test`` evaluates the test loader at the end.
+    ``task`` is what the targets are (:mod:`nnrun.data.tasks`); ``metrics`` are names of :mod:`nnrun.metrics`
+    for that task (None: the task's default metrics); ``output`` is the run folder (None: no files are
+    written); ``scheduler_interval`` is ``epoch`` or ``step``; ``test`` evaluates the test loader at the end.
     """
 
     epochs: int = 1
     log_every: int = 50
     grad_clip_norm: float | None = None
-    metrics: tuple[str, ...] = ("accuracy",)
+    metrics: tuple[str, ...] | None = None
     scheduler_interval: str = "epoch"
     output: str | None = None
     checkpoint: CheckpointSettings = field(default_factory=CheckpointSettings)
     test: bool = True
     name: str = "run"
+    task: str = "classification"
+
+    def __post_init__(self) -> None:
+        task = get_task(self.task.name if isinstance(self.task, Task) else self.task)
+        self.task = task.name
+        self.metrics = tuple(task.default_metrics if self.metrics is None else self.metrics)
