@@ -4,6 +4,7 @@ non-scalar metrics in the run files, and an exact resume of a regression run."""
 
 import csv
 import json
+from math import nan
 
 import numpy as np
 import pytest
@@ -170,3 +171,19 @@ def test_an_interrupted_regression_run_resumes_exactly(tmp_path, crash_step):
     assert summary["final"] == straight_summary["final"] and summary["best"] == straight_summary["best"]
     for a, b in zip(_epoch_rows(resumed), _epoch_rows(straight), strict=True):  # epoch metrics exact too
         assert {k: v for k, v in a.items() if "/" in k} == {k: v for k, v in b.items() if "/" in k}
+
+
+def test_a_nan_metric_is_never_the_best():
+    """An AUROC of a validation split holding one class is NaN: it neither becomes nor blocks the best."""
+    from nnrun.train.extensions import Checkpointer
+    from nnrun.train.settings import CheckpointSettings
+
+    checkpointer = Checkpointer(None, CheckpointSettings(best="val/auroc", mode="max"))
+    rows = [
+        {"val/auroc": value, "epoch": epoch, "step": epoch}
+        for epoch, value in enumerate([nan, 0.7, nan, 0.6])
+    ]
+    assert [checkpointer._update_best(row) for row in rows] == [False, True, False, False]
+    assert checkpointer.best == {"metric": "val/auroc", "value": 0.7, "epoch": 1, "step": 1}
+    checkpointer.best = {"metric": "val/auroc", "value": nan, "epoch": 0, "step": 0}  # saved by an older run
+    assert checkpointer._update_best(rows[3])
