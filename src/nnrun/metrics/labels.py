@@ -139,19 +139,40 @@ class F1(ClassCounts):
         return ratio(2 * tp, predicted + actual)
 
 
-def _variant(base: type[ClassCounts], name: str, tasks: tuple[str, ...], scalar: bool) -> type[ClassCounts]:
-    doc = f"``{name}``: {base.__name__.lower()} of each class, " + (
-        "averaged over the classes (labels) with equal weight." if scalar else "as a list in class order."
-    )
-    return type(name, (base,), {"tasks": tasks, "scalar": scalar, "__doc__": doc, "__module__": __name__})
+class PrecisionMacro(Precision):
+    """``precision_macro``: the precision of each class (label), averaged with equal weight."""
+
+    tasks = ("classification", "multilabel")
 
 
-PrecisionMacro = _variant(Precision, "PrecisionMacro", ("classification", "multilabel"), True)
-RecallMacro = _variant(Recall, "RecallMacro", ("classification", "multilabel"), True)
-F1Macro = _variant(F1, "F1Macro", ("classification", "multilabel"), True)
-PrecisionPerClass = _variant(Precision, "PrecisionPerClass", ("classification", "multilabel"), False)
-RecallPerClass = _variant(Recall, "RecallPerClass", ("classification", "multilabel"), False)
-F1PerClass = _variant(F1, "F1PerClass", ("classification", "multilabel"), False)
+class RecallMacro(Recall):
+    """``recall_macro``: the recall of each class (label), averaged with equal weight."""
+
+    tasks = ("classification", "multilabel")
+
+
+class F1Macro(F1):
+    """``f1_macro``: the F1 of each class (label), averaged with equal weight."""
+
+    tasks = ("classification", "multilabel")
+
+
+class PrecisionPerClass(PrecisionMacro):
+    """``precision_per_class``: the precision of each class (label), a list in class order."""
+
+    scalar = False
+
+
+class RecallPerClass(RecallMacro):
+    """``recall_per_class``: the recall of each class (label), a list in class order."""
+
+    scalar = False
+
+
+class F1PerClass(F1Macro):
+    """``f1_per_class``: the F1 of each class (label), a list in class order."""
+
+    scalar = False
 
 
 class ConfusionMatrix(Metric):
