@@ -109,7 +109,7 @@ LAYERS = (
     ("tensor api", ("_creation", "_sampling", "_tensor_methods", "distributed", "linalg")),
     ("nn", ("models", "nn", "serialization", "summary")),
     ("optim", ("optim",)),
-    ("data", ("__init__", "data", "utils")),
+    ("data", ("__init__", "data", "metrics", "utils")),
     ("config", ("config",)),
     ("train", ("train",)),
     ("cli", ("nnrun_cli",)),

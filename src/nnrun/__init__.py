@@ -12,6 +12,7 @@ from nnrun import (
     cuda,
     data,
     linalg,
+    metrics,
     nn,
     optim,
     serialization,

@@ -158,7 +158,7 @@ BAD = {
     "unknown scheduler": ({"CosineAnnealingLR": "CosineLR"}, "unknown scheduler 'CosineLR'"),
     "bad scheduler symbol": ({"T_max: epochs": "T_max: epochs / 2"}, "only + - * // on ints"),
     "unknown loss": ({"loss: CrossEntropyLoss": "loss: CrossEntropy"}, "did you mean CrossEntropyLoss?"),
-    "unknown metric": ({"metrics: [accuracy]": "metrics: [acc]"}, "metrics are accuracy or topK"),
+    "unknown metric": ({"metrics: [accuracy]": "metrics: [acc]"}, "unknown metric 'acc'"),
     "best without a val split": ({"val_split: 0.25": "val_split: 0.0"}, "needs a validation split"),
     "unknown transform": (
         {"normalize:": "normalise:"},

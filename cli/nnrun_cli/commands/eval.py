@@ -10,6 +10,7 @@ from nnrun.utils import tune_malloc
 from nnrun_cli.commands.train import overrides_from
 from nnrun_cli.errors import CLIError, debug_requested, reported_errors
 from nnrun_cli.loading import config_api, existing_file
+from nnrun_cli.metric_tables import other_blocks, scalar_line
 from nnrun_cli.options import DebugOption, DeviceOption, SetOption
 
 
@@ -41,7 +42,9 @@ def evaluate(
         position = trainer.load_weights(checkpoint)
         tune_malloc()  # an evaluation run, like a training run (Trainer.fit tunes for nnrun train)
         metrics = trainer.evaluate(loader, split)
-        values = "  ".join(f"{key} {value:.4f}" for key, value in metrics.items())
+        values = scalar_line(metrics)
         samples = len(loader.dataset)
         if trainer.is_global_zero:  # under mpirun every rank evaluated its shard; rank 0 reports
             typer.echo(f"{checkpoint} ({position}) on {split}, {samples:,} samples: {values}")
+            for block in other_blocks(metrics, trainer.preprocessing.get("classes")):
+                typer.echo(block)

@@ -38,6 +38,7 @@ from nnrun.config.yaml_source import YamlMap, dump_yaml, locate, parse_stored, t
 from nnrun.data import OptionError
 from nnrun.data.datasets import DATASETS
 from nnrun.data.tasks import TASKS, Task
+from nnrun.metrics import metric_class, metric_problem
 from nnrun.registry import did_you_mean
 
 #: Top-level keys that make a document with ``model:`` a training config rather than a model config.
@@ -92,8 +93,9 @@ def _dataset(value: str) -> str:
 
 
 def _metric(value: str) -> str:
-    if value != "accuracy" and not re.fullmatch(r"top[1-9]\d*", value):
-        raise ValueError("metrics are accuracy or topK (top5, …)")
+    """A metric name's form; whether it fits the config's task is checked once the task is known."""
+    if not value.strip():
+        raise ValueError("must not be empty")
     return value
 
 
@@ -118,12 +120,14 @@ class DataSchema(_Strict):
 
 
 class TrainSchema(_Strict):
-    """``train:``: epochs, logging, gradient clipping, metrics, and whether to report the test split."""
+    """``train:``: epochs, logging, gradient clipping, metrics (default: the task's), and whether to report
+    the test split."""
 
     epochs: PositiveInt = 1
     log_every: PositiveInt = 50
     grad_clip_norm: Annotated[Number | None, AfterValidator(_positive)] = None
-    metrics: list[Annotated[StrictStr, AfterValidator(_metric)]] = Field(default_factory=lambda: ["accuracy"])
+    #: names of nnrun.metrics; None (not written): the task's default metrics
+    metrics: list[Annotated[StrictStr, AfterValidator(_metric)]] | None = None
     test: StrictBool = True
     #: gradients of this many batches are summed before each optimizer step (docs/fine_tuning.md)
     accumulate_batches: PositiveInt = 1
@@ -198,10 +202,11 @@ class TrainingConfig:
 
     @property
     def best_mode(self) -> str:
-        """``min`` or ``max`` for the best-checkpoint metric (``auto``: min for losses)."""
+        """``min`` or ``max`` for the best-checkpoint metric (``auto``: min for losses and for metrics that
+        are better lower, such as mse or hamming)."""
         if self.checkpoint.mode != "auto":
             return self.checkpoint.mode
-        return "min" if (self.checkpoint.best or "").endswith("loss") else "max"
+        return _best_mode(self.checkpoint.best)
 
     def where(self, path: str) -> Mark:
         """The mark of a dotted YAML path (as far as it exists)."""
@@ -294,6 +299,7 @@ def training_config(document: YamlMap, mark: Mark) -> TrainingConfig:
             document["scheduler"], "scheduler", document.value_marks["scheduler"], issues
         )
     _check_data(spec.data, data, data_mark, issues)
+    spec.train = _train_with_metrics(spec.train, task, document, mark, issues)
     _check_best(spec, document, mark, issues)
     _check_loop(spec, document, mark, issues)
     issues.raise_if_any()
@@ -388,17 +394,49 @@ def _check_data(data: DataSchema, located: YamlMap, mark: Mark, issues: Issues) 
         issues.add("data.root", message, where)
 
 
+def _train_with_metrics(
+    train: TrainSchema, task: Task, document: YamlMap, mark: Mark, issues: Issues
+) -> TrainSchema:
+    """``train`` with its metrics checked for ``task`` (each at its list item) or set to the task's."""
+    if train.metrics is None:
+        return train.model_copy(update={"metrics": list(task.default_metrics)})
+    for index, name in enumerate(train.metrics):
+        problem = metric_problem(name, task)
+        if problem is not None:
+            where = locate(document, mark, ("train", "metrics", index))
+            issues.add(f"train.metrics.{index}", problem, where)
+    return train
+
+
+def _best_mode(best: str | None) -> str:
+    name = (best or "").partition("/")[2]
+    if name == "loss":
+        return "min"
+    try:
+        return "max" if metric_class(name).higher_is_better else "min"
+    except KeyError:
+        return "max"
+
+
 def _check_best(spec: TrainingSchema, document: YamlMap, mark: Mark, issues: Issues) -> None:
     best = spec.checkpoint.best
     if best is None:
         return
-    names = ["loss", *spec.train.metrics]
+    metrics = spec.train.metrics or []
+    scalar = [name for name in metrics if _is_scalar(name, spec.task)]
+    names = ["loss", *scalar]
     choices = [f"{split}/{name}" for split in ("train", "val") for name in names]
     where = locate(document, mark, ("checkpoint", "best"))
+    split, _, name = best.partition("/")
     if best not in choices:
+        hint = ""
+        if split in ("train", "val") and name not in metrics and metric_problem(name, spec.task) is None:
+            hint = f"; {name} is not tracked: add it to train.metrics"
+        elif name in metrics:
+            hint = f"; {name} is not a number (not scalar), it cannot be the best"
         issues.add(
             "checkpoint.best",
-            f"unknown metric {best!r}{did_you_mean(best, choices)}; one of {choices}",
+            f"unknown metric {best!r}{did_you_mean(best, choices)}; one of {choices}{hint}",
             where,
         )
     elif best.startswith("val/") and spec.data.val_split == 0:
@@ -413,6 +451,12 @@ def _check_loop(spec: TrainingSchema, document: YamlMap, mark: Mark, issues: Iss
         where = locate(document, mark, ("train", "val_every_steps"))
         message = "validation every N steps needs a validation split: set data.val_split (e.g. 0.1)"
         issues.add("train.val_every_steps", message, where)
+
+
+def _is_scalar(name: str, task: str) -> bool:
+    if metric_problem(name, task) is not None:
+        return False
+    return metric_class(name).scalar
 
 
 def _default_name(file: str) -> str:

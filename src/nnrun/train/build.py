@@ -119,6 +119,7 @@ def settings_from(cfg: TrainingConfig) -> TrainSettings:
         max_steps=cfg.train.max_steps,
         val_every_steps=cfg.train.val_every_steps,
         limit_batches=cfg.train.limit_batches,
+        task=cfg.task.name,
     )
 
 

@@ -32,7 +32,8 @@ from nnrun.distributed import (
 )
 from nnrun.serialization import CheckpointError
 from nnrun.train.errors import CheckpointWriteError, ResumeRefused, RunFolderError, TrainingInterrupted
-from nnrun.train.metrics import MetricTracker
+from nnrun.train.metrics import MetricTracker, host_state
+from nnrun.train.state_bytes import pack_state, unpack_state
 
 
 def seed_for_rank(seed: int, rank: int) -> None:
@@ -101,14 +102,12 @@ class DataParallel:
         return reduce_sums(values, self.comm) if self.active else values
 
     def global_tracker(self, tracker: MetricTracker) -> MetricTracker:
-        """The tracker of all ranks together (its sums added up)."""
+        """The tracker of all ranks together: every rank's state gathered, then merged in rank order (the
+        same on every rank)."""
         if not self.active:
             return tracker
-        values = self.sums([tracker.samples, tracker.loss_sum, *(tracker.correct[k] for k in tracker.ks)])
-        merged = MetricTracker(tracker.metrics)
-        merged.samples, merged.loss_sum = int(values[0]), values[1]
-        merged.correct = {k: int(v) for k, v in zip(tracker.ks, values[2:])}
-        return merged
+        blobs = gather_bytes(pack_state(host_state(tracker.state_dict())), self.comm)
+        return tracker.merge([unpack_state(blob) for blob in blobs])
 
     def rng_states(self) -> list[Any]:
         """Every rank's global generator state, in rank order."""

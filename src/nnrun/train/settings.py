@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from nnrun.data.tasks import Task, get_task
+
 
 @dataclass
 class CheckpointSettings:
@@ -26,8 +28,9 @@ class CheckpointSettings:
 class TrainSettings:
     """Settings of :class:`nnrun.train.Trainer` (a training config's ``train:``/``checkpoint:`` sections).
 
-    ``output`` is the run folder (None: no files are written); ``metrics`` are ``accuracy`` and ``topK``
-    names; ``scheduler_interval`` is ``epoch`` or ``step``; ``test`` evaluates the test loader at the end.
+    ``task`` is what the targets are (:mod:`nnrun.data.tasks`); ``metrics`` are names of :mod:`nnrun.metrics`
+    for that task (None: the task's default metrics); ``output`` is the run folder (None: no files are
+    written); ``scheduler_interval`` is ``epoch`` or ``step``; ``test`` evaluates the test loader at the end.
 
     The loop (docs/fine_tuning.md): ``accumulate_batches`` batches' gradients are summed (each loss divided
     by it) before one optimizer step; training ends after ``epochs`` epochs or ``max_steps`` optimizer
@@ -38,7 +41,7 @@ class TrainSettings:
     epochs: int = 1
     log_every: int = 50
     grad_clip_norm: float | None = None
-    metrics: tuple[str, ...] = ("accuracy",)
+    metrics: tuple[str, ...] | None = None
     scheduler_interval: str = "epoch"
     output: str | None = None
     checkpoint: CheckpointSettings = field(default_factory=CheckpointSettings)
@@ -48,12 +51,16 @@ class TrainSettings:
     max_steps: int | None = None
     val_every_steps: int | None = None
     limit_batches: int | None = None
+    task: str = "classification"
 
     def __post_init__(self) -> None:
         for name in ("accumulate_batches", "max_steps", "val_every_steps", "limit_batches"):
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
                 raise ValueError(f"TrainSettings.{name} must be a positive int, got {value!r}")
+        task = get_task(self.task.name if isinstance(self.task, Task) else self.task)
+        self.task = task.name
+        self.metrics = tuple(task.default_metrics if self.metrics is None else self.metrics)
 
     def for_dry_run(self) -> TrainSettings:
         """These settings for a dry run: one training step on one batch, one batch of each evaluation

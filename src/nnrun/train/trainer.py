@@ -111,7 +111,7 @@ class Trainer:
         self.model, self.optimizer, self.scheduler, self.loss_fn = model, optimizer, scheduler, loss_fn
         self.train_loader, self.val_loader, self.test_loader = train_loader, val_loader, test_loader
         self.position = Position()
-        self.tracker = MetricTracker(settings.metrics)  # the running metrics of the epoch
+        self.tracker = MetricTracker(settings.metrics, settings.task)  # the running metrics of the epoch
         self.trackers = [self.tracker]  # every one gets each batch's loss, output and target
         self.history: list[dict[str, Any]] = []
         self.resumed_from: str | None = None
@@ -245,8 +245,9 @@ class Trainer:
         return before + time.perf_counter() - start
 
     def metric_names(self) -> list[str]:
-        """The metric columns: ``train/loss``, ``train/accuracy``, … then the ``val/`` ones."""
-        names = ["loss", *self.settings.metrics]
+        """The metric columns: ``train/loss``, ``train/accuracy``, … then the ``val/`` ones (scalar metrics
+        only; a confusion matrix or per-class values are in the rows of ``metrics.jsonl``)."""
+        names = ["loss", *self.tracker.scalar_names()]
         splits = ["train", "val"] if self.val_loader is not None else ["train"]
         return [f"{split}/{name}" for split in splits for name in names]
 
@@ -430,7 +431,7 @@ class Trainer:
         loader = loader if loader is not None else self.test_loader
         if loader is None:
             raise ValueError("evaluate: no loader given and this trainer has no test loader")
-        tracker = MetricTracker(self.settings.metrics)
+        tracker = MetricTracker(self.settings.metrics, self.settings.task)
         was_training = self.model.training
         self.model.eval()
         step_hooks = self.callbacks.hooks["on_evaluate_step"]

@@ -56,7 +56,10 @@ class Checkpointer(Callback):
             return False
         same_metric = self.best is not None and self.best.get("metric") == metric  # it may change on resume
         value, best = row[metric], self.best["value"] if same_metric else None
-        better = best is None or (value > best if self.settings.mode == "max" else value < best)
+        if value != value:  # NaN (an AUROC of one class): never the best, nor in the way of a later value
+            return False
+        unset = best is None or best != best
+        better = unset or (value > best if self.settings.mode == "max" else value < best)
         if better:
             self.best = {"metric": metric, "value": value, "epoch": row["epoch"], "step": row["step"]}
         return better
