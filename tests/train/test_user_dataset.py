@@ -12,7 +12,7 @@ pytest.importorskip("sklearn")
 from crash_at import Crash, CrashAt
 
 import nnrun
-from nnrun.config import ConfigError, load_training
+from nnrun.config import ConfigError, build_model, load_training
 from nnrun.data import Dataset, DatasetError
 from nnrun.data.datasets import DATASETS, load_dataset
 from nnrun.train import Trainer
@@ -57,6 +57,12 @@ class Ramp(Dataset):
     def __getitem__(self, index):
         x = np.array([index, -index], dtype=np.float32) if index != 3 or not self.ragged else np.zeros(3)
         return (x, index % 2) if self.pairs else x
+
+
+@nnrun.register
+class Twice(nnrun.nn.Module):
+    def forward(self, x):
+        return x * 2
 '''
 
 CONFIG = """\
@@ -93,6 +99,7 @@ def config(tmp_path):
     yield write
     DATASETS.unregister("Wine")
     DATASETS.unregister("ramp")
+    nnrun.nn.LAYERS.unregister("Twice")
     sys.modules.pop("nnrun_config_import_wine_data", None)
 
 
@@ -136,6 +143,11 @@ def test_options_are_checked_against_the_constructor_at_their_line(config):
             load_training(config(replace=replace))
         (error,) = info.value.errors
         assert message in error.message and error.line in (8, 11), (error.line, error.message)
+
+
+def test_top_level_imports_also_register_layers(config):
+    cfg = load_training(config(replace={"[{Linear: [13, 32]}": "[Twice, {Linear: [13, 32]}"}))
+    assert type(build_model(cfg.model)[0]).__name__ == "Twice"
 
 
 def test_a_missing_import_is_an_error_at_its_line(config):
