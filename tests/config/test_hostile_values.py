@@ -171,6 +171,22 @@ DATA = {  # overrides, YAML path of the error, what it says
         "loss",
         "MSELoss cannot take the model's output [8, 3] and labels",
     ),
+    "regression targets with a class-index loss": (
+        ["task=regression", "loss=CrossEntropyLoss"],
+        "loss",
+        "CrossEntropyLoss takes class indices, but task regression has float targets",
+    ),
+    "an output width that does not fit the targets": (
+        ["task=regression"],
+        "model",
+        "task regression has 1 target value(s) per sample, so the model must output (N, 1); it outputs "
+        "[8, 3]",
+    ),
+    "labels that are not 0/1 for a binary task": (
+        ["task=binary"],
+        "task",
+        "synthetic targets do not fit task binary: targets must be 0 or 1, but sample",
+    ),
     "data of another shape than the model's": (
         ["data.options.shape=[1, 8, 8]"],
         "data.dataset",

@@ -87,6 +87,7 @@ def main() -> None:
     parser.add_argument("--resume")
     parser.add_argument("--fail-at", type=int, help="rank 1 raises after this step")
     parser.add_argument("--stop-at", type=int, help="rank 1 requests a stop before this step")
+    parser.add_argument("--accumulate", type=int, default=1, help="train.accumulate_batches")
     args = parser.parse_args()
 
     comm = nnrun.distributed.init()
@@ -106,15 +107,26 @@ def main() -> None:
         optimizer=nnrun.optim.SGD(model.parameters(), lr=0.05, momentum=0.9),
         loss_fn=nn.CrossEntropyLoss(),
         train_loader=loader,
-        settings=TrainSettings(epochs=args.epochs, log_every=2, checkpoint=checkpoint, test=False),
+        settings=TrainSettings(
+            epochs=args.epochs,
+            log_every=2,
+            checkpoint=checkpoint,
+            test=False,
+            accumulate_batches=args.accumulate,
+        ),
         callbacks=callbacks,
         progress=False,
         communicator=comm,
     )
     if comm.rank == 0:  # what rank 0 built before the broadcast, for the "ranks start identical" test
         np.savez(os.path.join(args.out, "initial-0.npz"), **_weights(model))
+    averaged = []  # how often the gradients were averaged over ranks
+    average = trainer.parallel.average_gradients
+    trainer.parallel.average_gradients = lambda stop: (averaged.append(1), average(stop))[1]
     with contextlib.suppress(nnrun.train.TrainingInterrupted):  # --stop-at: the weights at the stop
         trainer.fit(resume=args.resume)
+    with open(os.path.join(args.out, f"averaged-{comm.rank}.txt"), "w", encoding="utf-8") as handle:
+        handle.write(f"{len(averaged)} {trainer.global_step}")
     np.savez(os.path.join(args.out, f"weights-{comm.rank}.npz"), **_weights(model))
     with open(os.path.join(args.out, f"history-{comm.rank}.txt"), "w", encoding="utf-8") as handle:
         handle.write(repr([(row["kind"], row["step"], row.get("train/loss")) for row in trainer.history]))

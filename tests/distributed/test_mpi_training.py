@@ -37,6 +37,19 @@ def test_two_ranks_equal_one_process_with_the_global_batch(mpi, tmp_path, model)
     assert np.allclose([row[2] for row in one], [row[2] for row in two], rtol=1e-9)
 
 
+def test_accumulated_batches_of_two_ranks_equal_one_process_with_the_whole_batch(mpi, tmp_path):
+    # 96 samples: one process takes 6 batches of 16 per epoch; two ranks take 12 batches of 4 each (global
+    # batches of 8), summed in groups of 2: the same 6 steps on the same 16 samples, averaged over ranks once
+    mpi.worker(None, tmp_path / "one", "--batch", "16", "--size", "96")
+    mpi.worker(2, tmp_path / "two", "--batch", "4", "--size", "96", "--accumulate", "2")
+    single = weights(tmp_path / "one" / "weights-0.npz")
+    rank0, rank1 = (weights(tmp_path / "two" / f"weights-{r}.npz") for r in (0, 1))
+    assert max_difference(rank0, rank1) == 0.0
+    assert max_difference(single, rank0) < 1e-6
+    for rank in (0, 1):  # the gradients were averaged once per optimizer step, not once per batch
+        assert (tmp_path / "two" / f"averaged-{rank}.txt").read_text() == "12 12"
+
+
 def test_broadcast_makes_ranks_start_identical(mpi, tmp_path):
     # each rank initialises its model from a different seed; rank 0's weights win
     mpi.worker(2, tmp_path / "seeded", "--seed-by-rank", "--epochs", "1")

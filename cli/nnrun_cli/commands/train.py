@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from nnrun.distributed import launched_rank
-from nnrun_cli.errors import debug_requested, reported_errors
+from nnrun_cli.errors import CLIError, debug_requested, reported_errors
 from nnrun_cli.loading import config_api, existing_file
 from nnrun_cli.options import DebugOption, DeviceOption, SetOption
 
@@ -95,6 +95,13 @@ def train(
     print_config: Annotated[
         bool, typer.Option("--print-config", help="Print the resolved config and exit.")
     ] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Build everything, run one training step, one val batch and one test batch, write nothing.",
+        ),
+    ] = False,
     debug: DebugOption = False,
 ) -> None:
     """Train the model of CONFIG: progress on the terminal, metrics and checkpoints in the run folder.
@@ -104,7 +111,10 @@ def train(
     run = RunOptions(config, list(set_ or []), device, output, epochs, quiet)
     try:
         with reported_errors(debug_requested(ctx, debug)):
-            _train(run, resume, overwrite, print_config)
+            if dry_run and not print_config:
+                _dry_run(run, resume)
+            else:
+                _train(run, resume, overwrite, print_config)
     except KeyboardInterrupt:  # a second Ctrl-C, or one before training started
         typer.echo("interrupted (no checkpoint saved at this point)", err=True)
         raise typer.Exit(INTERRUPTED) from None
@@ -119,6 +129,8 @@ def _train(run: RunOptions, resume: str | None, overwrite: bool, print_config: b
     from nnrun.train import Trainer, TrainingInterrupted
 
     trainer = Trainer.from_config(cfg, progress=not run.quiet)
+    if trainer.init_report is not None and trainer.is_global_zero:
+        typer.echo(str(trainer.init_report), err=True)
     try:
         trainer.fit(resume=resume, overwrite=overwrite)
     except TrainingInterrupted as stop:
@@ -127,3 +139,28 @@ def _train(run: RunOptions, resume: str | None, overwrite: bool, print_config: b
         where = f"saved {stop.checkpoint}" if stop.checkpoint else "no checkpoint folder"
         typer.echo(f"interrupted: {where}; continue with: {run.resume_command(trainer.world_size)}", err=True)
         raise typer.Exit(INTERRUPTED) from None
+
+
+def _dry_run(run: RunOptions, resume: str | None) -> None:
+    """``--dry-run``: the whole pipeline on one batch of each split, nothing written (like Lightning's
+    ``fast_dev_run``); a broken config, dataset, model or loss fails here in seconds."""
+    if resume is not None:
+        raise CLIError("--dry-run writes nothing and resumes nothing: drop --resume")
+    api = config_api()
+    cfg = api.load_training(existing_file(run.config), run.overrides())
+    from nnrun.train import Trainer
+    from nnrun.train.build import settings_from
+
+    settings = settings_from(cfg).for_dry_run()
+    trainer = Trainer.from_config(cfg, settings=settings, progress=False, need_test=True)
+    summary = trainer.fit()
+    if not trainer.is_global_zero:
+        return
+    final = summary["final"]
+    done = [f"1 training step (train/loss {final['train/loss']:.4f})"]
+    for split in ("val", "test"):
+        key = f"{split}/loss"
+        done.append(f"1 {split} batch ({key} {final[key]:.4f})" if key in final else f"no {split} split")
+    if trainer.init_report is not None:
+        done.insert(0, str(trainer.init_report))
+    typer.echo(f"dry run of {cfg.name} on {trainer.device}: {', '.join(done)}; nothing was written")

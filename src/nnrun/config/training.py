@@ -16,6 +16,14 @@ from pydantic import AfterValidator, Field, Strict, StrictBool, StrictInt, Stric
 
 from nnrun.config.document import ModelConfig, _parse, _top_input_shape, is_model_node, load_model_section
 from nnrun.config.errors import ConfigError, Issues, Mark
+from nnrun.config.fine_tuning import (
+    InitFrom,
+    ParamGroupSpec,
+    check_freeze,
+    check_init_from,
+    check_optimizer_extras,
+    split_optimizer,
+)
 from nnrun.config.imports import import_user_modules
 from nnrun.config.overrides import Override, apply_overrides
 from nnrun.config.schema import PositiveInt, _Strict, check
@@ -119,6 +127,11 @@ class TrainSchema(_Strict):
     grad_clip_norm: Annotated[Number | None, AfterValidator(_positive)] = None
     metrics: list[Annotated[StrictStr, AfterValidator(_metric)]] = Field(default_factory=lambda: ["accuracy"])
     test: StrictBool = True
+    #: gradients of this many batches are summed before each optimizer step (docs/fine_tuning.md)
+    accumulate_batches: PositiveInt = 1
+    max_steps: PositiveInt | None = None
+    val_every_steps: PositiveInt | None = None
+    limit_batches: PositiveInt | None = None
 
 
 class CheckpointSchema(_Strict):
@@ -151,6 +164,9 @@ class TrainingSchema(_Strict):
     checkpoint: CheckpointSchema = CheckpointSchema()
     #: ``Name`` or ``{Name: {argument: value}}`` items, looked up and built by ``nnrun.train``
     callbacks: list[Any] = Field(default_factory=list)
+    #: weights to start from, and parameters to leave untrained (:mod:`nnrun.config.fine_tuning`)
+    init_from: Any = None
+    freeze: list[StrictStr] = Field(default_factory=list)
 
 
 @dataclass
@@ -173,6 +189,10 @@ class TrainingConfig:
     eval_transforms: list[NodeSpec]
     document: YamlMap = field(repr=False)
     mark: Mark = field(repr=False)
+    init_from: InitFrom | None = None
+    freeze: list[str] = field(default_factory=list)
+    param_groups: list[ParamGroupSpec] = field(default_factory=list)
+    no_decay: tuple[str, ...] = ()
 
     @property
     def loss_node(self) -> tuple[Any, str, Mark]:
@@ -218,6 +238,10 @@ class TrainingConfig:
         resolved["checkpoint"] = self.checkpoint.model_dump()
         if plain.get("callbacks"):
             resolved["callbacks"] = plain["callbacks"]
+        if plain.get("init_from") is not None:
+            resolved["init_from"] = plain["init_from"]
+        if plain.get("freeze"):
+            resolved["freeze"] = plain["freeze"]
         return dump_yaml(resolved)
 
 
@@ -264,7 +288,14 @@ def training_config(document: YamlMap, mark: Mark) -> TrainingConfig:
     eval_transforms = check_transforms(data.get("transforms"), "data.transforms", data_mark, issues)
     task = TASKS[spec.task]
     check_loss(_loss_of(document, task), "loss", document.value_marks.get("loss", mark), issues)
-    optimizer = check_optimizer(document["optimizer"], "optimizer", document.value_marks["optimizer"], issues)
+    optimizer_node, optimizer_extras = split_optimizer(document["optimizer"])
+    optimizer_mark = document.value_marks["optimizer"]
+    optimizer = check_optimizer(optimizer_node, "optimizer", optimizer_mark, issues)
+    param_groups, no_decay = check_optimizer_extras(optimizer_extras, optimizer, optimizer_mark, issues)
+    init_from = check_init_from(
+        document.get("init_from"), document.value_marks.get("init_from", mark), issues
+    )
+    freeze = check_freeze(document.get("freeze"), document.value_marks.get("freeze", mark), issues)
     scheduler = None
     if document.get("scheduler") is not None:
         scheduler = check_scheduler(
@@ -272,6 +303,7 @@ def training_config(document: YamlMap, mark: Mark) -> TrainingConfig:
         )
     _check_data(spec.data, data, data_mark, issues)
     _check_best(spec, document, mark, issues)
+    _check_loop(spec, document, mark, issues)
     issues.raise_if_any()
     assert model is not None and optimizer is not None
     name = spec.name or _default_name(mark.file)
@@ -292,6 +324,10 @@ def training_config(document: YamlMap, mark: Mark) -> TrainingConfig:
         eval_transforms=eval_transforms,
         document=document,
         mark=mark,
+        init_from=init_from,
+        freeze=freeze,
+        param_groups=param_groups,
+        no_decay=no_decay,
     )
     _check_storable(config)
     return config
@@ -375,6 +411,8 @@ def _check_data(data: DataSchema, located: YamlMap, mark: Mark, issues: Issues) 
     elif not data.download and not os.path.exists(data.root):
         where = located.value_marks.get("root", mark)
         message = f"no such folder {data.root}; point root at the {data.dataset} files or set download: true"
+        if not entry.downloadable:  # nothing to download: a file (csv, npz) or a folder of them
+            message = f"no such file or folder {data.root}; point root at the {data.dataset} file(s)"
         issues.add("data.root", message, where)
 
 
@@ -395,6 +433,14 @@ def _check_best(spec: TrainingSchema, document: YamlMap, mark: Mark, issues: Iss
         issues.add(
             "checkpoint.best", f"{best} needs a validation split: set data.val_split (e.g. 0.1)", where
         )
+
+
+def _check_loop(spec: TrainingSchema, document: YamlMap, mark: Mark, issues: Issues) -> None:
+    """``train.val_every_steps`` validates: it needs a validation split."""
+    if spec.train.val_every_steps is not None and spec.data.val_split == 0:
+        where = locate(document, mark, ("train", "val_every_steps"))
+        message = "validation every N steps needs a validation split: set data.val_split (e.g. 0.1)"
+        issues.add("train.val_every_steps", message, where)
 
 
 def _default_name(file: str) -> str:

@@ -209,10 +209,16 @@ def symbols_used(spec: NodeSpec) -> set[str]:
 def with_defaults(value: Any, kind: str) -> Any:
     """A plain ``kind`` node (``optimizer``, ``scheduler`` or ``loss``) in one form: ``{Name: {argument:
     value}}`` with every argument the constructor defaults filled in and YAML 1.2 floats read as numbers, so
-    that ``SGD`` and ``{SGD: {momentum: 0}}`` compare equal. A scheduler keeps ``interval`` beside it."""
+    that ``SGD`` and ``{SGD: {momentum: 0}}`` compare equal. A scheduler keeps ``interval`` beside it, an
+    optimizer its ``param_groups`` and ``no_decay``."""
     if kind == "scheduler" and isinstance(value, dict):
         rest = {key: item for key, item in value.items() if key != "interval"}
         return {**with_defaults(rest, "scheduler_node"), "interval": value.get("interval", "epoch")}
+    extras = ("param_groups", "no_decay")  # written beside an optimizer node, kept as they are
+    if kind == "optimizer" and isinstance(value, dict) and any(key in value for key in extras):
+        rest = {key: item for key, item in value.items() if key not in extras}
+        kept = {key: _numbers(value[key]) for key in extras if key in value}
+        return {**with_defaults(rest, "optimizer"), **kept}
     name, arguments = (value, {}) if isinstance(value, str) else _single(value)
     known = {"optimizer": OPTIMIZERS, "scheduler_node": SCHEDULERS, "loss": LAYERS}[kind]
     if name not in known or not isinstance(arguments, dict):

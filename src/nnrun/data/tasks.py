@@ -98,12 +98,12 @@ def _class_labels(y: np.ndarray) -> np.ndarray:
         if not whole.all():
             row = int(np.argmin(whole))
             raise TargetError(
-                f"classification targets are class indices, but sample {row} has {y[row]!r}; "
+                f"classification targets are class indices, but sample {row} has {y[row].item()!r}; "
                 "for numbers use task: regression"
             )
     if len(y) and y.min() < 0:
         row = int(np.argmin(y))
-        raise TargetError(f"class indices start at 0, but sample {row} has {y[row]!r}")
+        raise TargetError(f"class indices start at 0, but sample {row} has {y[row].item()!r}")
     return y.astype(np.int64)
 
 

@@ -22,7 +22,7 @@ from nnrun.config.training_nodes import (
     first_steps,
     stand_in,
 )
-from nnrun.data import DataLoader, Dataset, DatasetError, load_dataset
+from nnrun.data import DataLoader, Dataset, DatasetError, OptionError, load_dataset
 from nnrun.data.fitted import FittedSource, fit_preprocessing, in_task_form, prepare_split
 from nnrun.data.tasks import TargetError
 from nnrun.optim import Optimizer
@@ -30,6 +30,7 @@ from nnrun.train.callbacks import Callback
 from nnrun.train.config_callbacks import callbacks_from_config
 from nnrun.train.data_checks import check_pipeline, check_training_data
 from nnrun.train.data_parallel import DataParallel, seed_for_rank
+from nnrun.train.fine_tuning import InitReport, freeze, init_weights, optimizer_params
 from nnrun.train.settings import CheckpointSettings, TrainSettings
 
 
@@ -50,6 +51,7 @@ class RunParts:
     callbacks: list[Callback] = field(default_factory=list)
     #: the preprocessing fitted on the training rows (:mod:`nnrun.data.fitted`); ``{}`` when none is needed
     preprocessing: dict[str, Any] = field(default_factory=dict)
+    init_report: InitReport | None = None  # what init_from loaded
 
 
 def load_run(
@@ -113,6 +115,10 @@ def settings_from(cfg: TrainingConfig) -> TrainSettings:
         checkpoint=checkpoint,
         test=cfg.train.test,
         name=cfg.name,
+        accumulate_batches=cfg.train.accumulate_batches,
+        max_steps=cfg.train.max_steps,
+        val_every_steps=cfg.train.val_every_steps,
+        limit_batches=cfg.train.limit_batches,
     )
 
 
@@ -150,8 +156,11 @@ def build_parts(
     classes = splits.preprocessing.get("classes")
     nnrun.manual_seed(cfg.seed)
     model = build_model(cfg.model).to(device)
+    init_report = init_weights(cfg, model)
+    freeze(cfg, model)
     loss_fn = build_loss(*cfg.loss_node).to(device)
-    optimizer = _built(cfg, "optimizer", lambda: build_optimizer(cfg.optimizer, model.parameters()))
+    params = optimizer_params(cfg, model)
+    optimizer = _built(cfg, "optimizer", lambda: build_optimizer(cfg.optimizer, params))
     data = cfg.data
     batch = rank_batch_size(cfg, comm.world_size)
     eval_batch = data.eval_batch_size or batch
@@ -179,10 +188,11 @@ def build_parts(
         seed_for_rank(cfg.seed, comm.rank)
     scheduler = None
     if cfg.scheduler is not None and train_loader is not None:
-        epochs, per_epoch = cfg.train.epochs, len(train_loader)
-        symbols = {"epochs": epochs, "steps_per_epoch": per_epoch, "steps": epochs * per_epoch}
+        epochs, per_epoch = cfg.train.epochs, optimizer_steps_per_epoch(cfg, len(train_loader))
+        steps = min(epochs * per_epoch, cfg.train.max_steps or epochs * per_epoch)
+        symbols = {"epochs": epochs, "steps_per_epoch": per_epoch, "steps": steps}
         scheduler = _built(cfg, "scheduler", lambda: _scheduler(cfg, optimizer, symbols))
-    return RunParts(
+    parts = RunParts(
         model,
         optimizer,
         loss_fn,
@@ -194,6 +204,15 @@ def build_parts(
         cfg,
         preprocessing=splits.preprocessing,
     )
+    parts.init_report = init_report
+    return parts
+
+
+def optimizer_steps_per_epoch(cfg: TrainingConfig, batches: int) -> int:
+    """Optimizer steps in an epoch of ``batches`` batches, after ``train.limit_batches`` and with
+    ``train.accumulate_batches`` batches a step (an epoch's last, incomplete group steps too)."""
+    batches = min(batches, cfg.train.limit_batches or batches)
+    return -(-batches // cfg.train.accumulate_batches)
 
 
 def _scheduler(cfg: TrainingConfig, optimizer: Optimizer, symbols: dict[str, int]) -> Any:
@@ -318,7 +337,11 @@ def _load(cfg: TrainingConfig, split: str) -> Dataset:
     setting that led to it."""
     data = cfg.data
     try:
-        loaded = load_dataset(data.dataset, data.root, split, download=data.download, **data.options)
+        loaded = load_dataset(
+            data.dataset, data.root, split, download=data.download, run_seed=cfg.seed, **data.options
+        )
+    except OptionError as exc:  # an option that does not fit the files (a column the table lacks)
+        raise cfg.error_at(f"data.options.{exc.option}", str(exc)) from None
     except DatasetError as exc:
         key = "data.root" if data.root is not None else "data.dataset"
         raise DatasetError(f"{cfg.where(key)}: {key}: {exc}") from None

@@ -59,7 +59,8 @@ class Callback:
         """Before the first batch of ``trainer.epoch`` (not called when resuming mid-epoch)."""
 
     def on_before_backward(self, trainer: Any, loss: Any) -> None:
-        """After each forward pass, with the batch's loss (raising here leaves the weights as they were)."""
+        """After each forward pass, with the batch's loss (raising here leaves the weights as they were);
+        with ``accumulate_batches``, for every batch of a group."""
 
     def on_every_n_steps(self, trainer: Any) -> None:
         """Every ``every_n_steps`` optimizer steps, before the ``on_step_end`` hooks of that step. The step's
@@ -67,11 +68,13 @@ class Callback:
         average of the weights) is updated here, with ``every_n_steps = 1``, rather than in on_step_end."""
 
     def on_step_end(self, trainer: Any, loss: Any) -> None:
-        """After each optimizer step, with that batch's loss: a detached 0-d tensor on the training device
-        (``float(loss)`` reads it; on a GPU that waits for the step to finish)."""
+        """After each optimizer step, with that batch's loss (with ``accumulate_batches``, the group's last
+        batch's): a detached 0-d tensor on the training device (``float(loss)`` reads it; on a GPU that
+        waits for the step to finish)."""
 
     def on_log(self, trainer: Any, row: dict[str, Any]) -> None:
-        """Every ``log_every`` steps, with the row written to the metrics files."""
+        """Every ``log_every`` steps, with the row written to the metrics files (``kind: step``), and with
+        each ``val_every_steps`` validation row (``kind: val``)."""
 
     def on_epoch_metrics(self, trainer: Any, row: dict[str, Any]) -> None:
         """At the end of an epoch, when its row holds the training metrics: add metrics to it (validation)

@@ -5,7 +5,9 @@ batch index within it, global step, time), ``tracker`` (the running epoch metric
 global generator, which also drives dropout; the data order is a pure function of (seed, epoch)),
 ``config`` (the resolved config text), ``history`` (every metrics row so far), ``callbacks`` (the state of
 each callback that has one, by its ``state_key``; only when one has), ``preprocessing`` (how the data's
-inputs were encoded, fitted on the training rows; only when the data needs it), ``nnrun_version``, and
+inputs were encoded, fitted on the training rows; only when the data needs it), ``accumulated`` (the
+gradients summed so far, by parameter name, only when it was written in the middle of a
+``train.accumulate_batches`` group), ``nnrun_version``, and
 ``checksum``: SHA-256 over every tensor's dtype, shape and bytes and every other value, verified on load.
 Because the model state is stored under ``model.<key>``, ``safetensors.torch.load_file(path)`` shows the
 weights to PyTorch as ``model.<state_dict key>``.
@@ -95,6 +97,11 @@ def _structure_problem(state: dict[str, Any]) -> str | None:
     for optional in ("callbacks", "preprocessing"):
         if not isinstance(state.get(optional, {}), dict):
             return f"'{optional}' is a {type(state[optional]).__name__}"
+    accumulated = state.get("accumulated", {})
+    if not isinstance(accumulated, dict) or not all(
+        key in state["model"] and isinstance(value, Tensor) for key, value in accumulated.items()
+    ):
+        return "'accumulated' holds values that are not gradients of the model's parameters"
     for key in _PROGRESS:
         value = state["progress"].get(key)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:

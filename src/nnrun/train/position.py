@@ -24,10 +24,11 @@ class Position:
     train_time_s: float = 0.0
     epoch_time_s: float = 0.0
 
-    def advance(self, samples: int) -> None:
-        """Count one optimizer step on a batch of ``samples`` (over all ranks)."""
+    def advance(self, samples: int, stepped: bool = True) -> None:
+        """Count one batch of ``samples`` (over all ranks), and an optimizer step if it ``stepped`` (with
+        ``train.accumulate_batches``, only the last batch of each group does)."""
         self.batch_index += 1
-        self.global_step += 1
+        self.global_step += int(stepped)
         self.samples_seen += samples
 
     def next_epoch(self) -> None:

@@ -4,7 +4,8 @@ A training checkpoint keeps the resolved config it was trained with. The config 
 compared with it setting by setting. Changes that leave the run's data order, model, optimizer state and
 schedule meaning what they meant are allowed: how long to train (``train.epochs``, unless the scheduler's
 arguments use ``epochs`` or ``steps``), logging, checkpoints, test reporting, the device, the run's name and
-folder, where the data files are and the evaluation batch size. Every other change is refused, naming the
+folder, where the data files are and the evaluation batch size, ``init_from`` (the checkpoint's weights win)
+and ``train.val_every_steps``. Every other change is refused, naming the
 key and both values: a resumed optimizer keeps its checkpointed state, so a new learning rate would be
 silently ignored. On another number of ranks, the batch size may change as long as the global batch stays
 the same (:meth:`DataParallel.check_resume` compares it).
@@ -35,6 +36,8 @@ SAFE = (
     "data.root",
     "data.download",
     "data.eval_batch_size",
+    "init_from",  # a resumed run takes its weights from the checkpoint; init_from is not applied again
+    "train.val_every_steps",  # validation reads the weights, it does not change them
 )
 #: Settings that may change with the number of ranks, as long as the global batch stays the same (compared
 #: through the data split that the checkpoint records).

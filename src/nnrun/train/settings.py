@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 
 @dataclass
@@ -28,6 +28,11 @@ class TrainSettings:
 
     ``output`` is the run folder (None: no files are written); ``metrics`` are ``accuracy`` and ``topK``
     names; ``scheduler_interval`` is ``epoch`` or ``step``; ``test`` evaluates the test loader at the end.
+
+    The loop (docs/fine_tuning.md): ``accumulate_batches`` batches' gradients are summed (each loss divided
+    by it) before one optimizer step; training ends after ``epochs`` epochs or ``max_steps`` optimizer
+    steps, whichever comes first; ``val_every_steps`` also validates every that many steps;
+    ``limit_batches`` caps the batches of every training epoch and of every evaluation.
     """
 
     epochs: int = 1
@@ -39,3 +44,27 @@ class TrainSettings:
     checkpoint: CheckpointSettings = field(default_factory=CheckpointSettings)
     test: bool = True
     name: str = "run"
+    accumulate_batches: int = 1
+    max_steps: int | None = None
+    val_every_steps: int | None = None
+    limit_batches: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("accumulate_batches", "max_steps", "val_every_steps", "limit_batches"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise ValueError(f"TrainSettings.{name} must be a positive int, got {value!r}")
+
+    def for_dry_run(self) -> TrainSettings:
+        """These settings for a dry run: one training step on one batch, one batch of each evaluation
+        split, nothing written (no run folder, no checkpoints)."""
+        return replace(
+            self,
+            epochs=1,
+            max_steps=1,
+            limit_batches=1,
+            val_every_steps=None,
+            output=None,
+            checkpoint=CheckpointSettings(dir=None),
+            test=True,
+        )

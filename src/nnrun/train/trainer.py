@@ -10,6 +10,7 @@ the final weights are equal bit for bit.
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 from collections.abc import Iterable
@@ -27,7 +28,7 @@ from nnrun.train.callbacks import Callback, CallbackList
 from nnrun.train.checkpoint import load_checkpoint
 from nnrun.train.checkpoint_folder import CheckpointFolder
 from nnrun.train.data_parallel import DataParallel
-from nnrun.train.errors import TrainingInterrupted
+from nnrun.train.errors import ResumeRefused, TrainingInterrupted
 from nnrun.train.extensions import (
     Checkpointer,
     Evaluation,
@@ -115,6 +116,8 @@ class Trainer:
         self.history: list[dict[str, Any]] = []
         self.resumed_from: str | None = None
         self.should_stop = False
+        #: what the config's ``init_from`` loaded (:class:`~nnrun.train.fine_tuning.InitReport`), or None
+        self.init_report: Any = None
         folder = settings.checkpoint.dir
         self.checkpoints = CheckpointFolder(folder, settings.checkpoint.keep_last) if folder else None
         self.checkpointer = Checkpointer(self.checkpoints, settings.checkpoint)
@@ -162,7 +165,7 @@ class Trainer:
         data with instead of fitting it on the training rows."""
         parts, communicator = load_run(config, overrides, need_test, need_train, communicator, preprocessing)
         assert parts.config is not None
-        return cls(
+        trainer = cls(
             parts.model,
             parts.optimizer,
             parts.loss_fn,
@@ -179,6 +182,8 @@ class Trainer:
             device=parts.device,
             preprocessing=parts.preprocessing,
         )
+        trainer.init_report = parts.init_report
+        return trainer
 
     @property
     def global_rank(self) -> int:
@@ -213,7 +218,13 @@ class Trainer:
 
     @property
     def steps_per_epoch(self) -> int:
-        return len(self.train_loader)
+        """Training batches per epoch (at most ``settings.limit_batches``)."""
+        return min(len(self.train_loader), self.settings.limit_batches or len(self.train_loader))
+
+    @property
+    def max_steps_reached(self) -> bool:
+        """Whether ``settings.max_steps`` optimizer steps have been taken."""
+        return self.settings.max_steps is not None and self.position.global_step >= self.settings.max_steps
 
     @property
     def best(self) -> dict[str, Any] | None:
@@ -279,6 +290,8 @@ class Trainer:
                 np.errstate(over="ignore", invalid="ignore", divide="ignore"),
             ):
                 while self.position.epoch < self.settings.epochs and not self.should_stop:
+                    if self.max_steps_reached:
+                        break
                     self._run_epoch()
                 summary = self._summary()
         except BaseException as error:
@@ -297,32 +310,54 @@ class Trainer:
             position.epoch_time_s = 0.0
             self.callbacks.call("on_epoch_start", self)
         batches = loader.iter_from(position.batch_index) if position.batch_index else iter(loader)
+        total, group = self.steps_per_epoch, self.settings.accumulate_batches
+        if total < len(loader):  # train.limit_batches
+            batches = itertools.islice(batches, max(total - position.batch_index, 0))
         self.model.train()
         every_n_steps, step_end = self.callbacks.every_n_steps, self.callbacks.hooks["on_step_end"]
         ranks = self.world_size
         self._clock = time.perf_counter()
         for inputs, target in batches:
-            loss = self._step(inputs, target)
-            position.advance(int(target.shape[0]) * ranks)  # equal shards: as many samples on every rank
-            for n, hook in every_n_steps:
-                if position.global_step % n == 0:
-                    hook(self)
-            for hook in step_end:
-                hook(self, loss)
+            # a group of `group` batches ends in one optimizer step; so does the epoch's last, shorter one
+            first = position.batch_index % group == 0
+            last = (position.batch_index + 1) % group == 0 or position.batch_index + 1 == total
+            loss = self._step(inputs, target, first, last)
+            position.advance(int(target.shape[0]) * ranks, last)  # equal shards: as many on every rank
+            if last:
+                for n, hook in every_n_steps:
+                    if position.global_step % n == 0:
+                        hook(self)
+                for hook in step_end:
+                    hook(self, loss)
             if self.parallel.should_stop(self._interrupt.requested):
                 self._stop()
+            if last and self._after_step(position.batch_index == total):
+                break
         self._count_time()
         self._clock = None
         self._end_epoch()
 
-    def _step(self, inputs: Any, target: Any) -> Tensor:
-        """One optimizer step; returns the batch's loss, detached."""
-        self.optimizer.zero_grad()
+    def _step(self, inputs: Any, target: Any, first: bool = True, last: bool = True) -> Tensor:
+        """One batch: forward and backward, its gradients added to those of the group's earlier batches
+        (``first``: a new group starts), and with the group's ``last`` batch the optimizer step. Returns the
+        batch's loss, detached."""
+        if first:
+            self.optimizer.zero_grad()
         output = self.model(inputs)
         loss = self.loss_fn(output, target)
         for hook in self.callbacks.hooks["on_before_backward"]:
             hook(self, loss)
-        loss.backward()
+        group = self.settings.accumulate_batches
+        (loss / group if group > 1 else loss).backward()  # a sum of N losses / N: the mean of the group
+        if last:
+            self._optimizer_step()
+        loss, output = loss.detach(), output.detach()
+        for tracker in self.trackers:
+            tracker.update(loss, output, target)
+        return loss
+
+    def _optimizer_step(self) -> None:
+        """Average the gradients over ranks, clip them, step the optimizer (and a per-step scheduler)."""
         self.parallel.average_gradients(self._interrupt.requested)
         if self.settings.grad_clip_norm:
             nn.utils.clip_grad_norm_(self.model.parameters(), self.settings.grad_clip_norm)
@@ -330,10 +365,24 @@ class Trainer:
         self.parallel.share_buffers()
         if self.scheduler is not None and self.settings.scheduler_interval == "step":
             self.scheduler.step()
-        loss, output = loss.detach(), output.detach()
-        for tracker in self.trackers:
-            tracker.update(loss, output, target)
-        return loss
+
+    def _after_step(self, epoch_done: bool) -> bool:
+        """After an optimizer step: validate every ``val_every_steps`` steps (unless the epoch's end is
+        about to); True when ``max_steps`` is reached (the epoch ends there, and so does training)."""
+        every = self.settings.val_every_steps
+        reached = self.max_steps_reached
+        due = every and self.global_step % every == 0 and not (epoch_done or reached)
+        if due and self.val_loader is not None:
+            self._count_time()
+            row: dict[str, Any] = {"kind": "val", "epoch": self.epoch + 1, "batch": self.batch_index}
+            row.update({"step": self.global_step, "lr": self.lr})
+            row.update(self.evaluate(self.val_loader, "val"))
+            self.history.append(row)
+            self.callbacks.call("on_log", self, row)
+            self._clock = time.perf_counter()  # validation is not training time
+        if reached:
+            self.should_stop = True  # like an early stop: this epoch is the last, and it is saved
+        return reached
 
     def _end_epoch(self) -> None:
         position = self.position
@@ -387,8 +436,11 @@ class Trainer:
         step_hooks = self.callbacks.hooks["on_evaluate_step"]
         try:
             batches = len(loader) if hasattr(loader, "__len__") else 0
+            limit = self.settings.limit_batches
+            if limit is not None:
+                batches = min(batches, limit) if batches else limit
             with nnrun.no_grad():
-                for batch, (inputs, target) in enumerate(loader, start=1):
+                for batch, (inputs, target) in enumerate(itertools.islice(loader, limit), start=1):
                     if self._interrupt.requested and not self.parallel.active:  # Ctrl-C while evaluating
                         raise TrainingInterrupted(self.checkpoints.last_saved if self.checkpoints else None)
                     output = self.model(inputs)
@@ -445,7 +497,15 @@ class Trainer:
         callbacks = self.callbacks.state_dict()
         if callbacks:  # only then: a checkpoint without callback state keeps the layout it always had
             state["callbacks"] = callbacks
+        if self._group_open():  # mid-accumulation (an interrupt): the gradients summed so far
+            named = self.model.named_parameters()
+            state["accumulated"] = {name: p.grad for name, p in named if p.grad is not None}
         return state
+
+    def _group_open(self) -> bool:
+        """Whether some batches of an accumulation group are done but its optimizer step is not."""
+        index = self.position.batch_index
+        return index % self.settings.accumulate_batches != 0 and index < self.steps_per_epoch
 
     def _data_split(self) -> dict[str, int]:
         """How the ranks split the data (a resume with another number of ranks must split it the same)."""
@@ -469,6 +529,9 @@ class Trainer:
         self.history = list(state["history"])
         self.callbacks.load_state_dict(state.get("callbacks", {}))
         self.parallel.restore_rng(state["rng"])
+        accumulated = state.get("accumulated", {})
+        for name, param in self.model.named_parameters():
+            param.grad = accumulated[name].to(self.device) if name in accumulated else None
 
     def load_weights(self, checkpoint: str | os.PathLike) -> str:
         """Load only the model weights of a checkpoint (for evaluation); returns ``epoch N, step S``."""
@@ -495,6 +558,12 @@ class Trainer:
         else:
             check_optimizer(path, state["optimizer"], self.optimizer)
         self.parallel.check_resume(path, state["progress"], self.train_loader)
+        if state.get("preprocessing", {}) != self.preprocessing:  # refitted on data that has changed since
+            raise ResumeRefused(
+                f"cannot resume from {path}: this run's data is encoded differently from the checkpoint's "
+                "(the preprocessing fitted on the training rows differs: a changed data file or "
+                "data.options); resume on the data it was trained on"
+            )
         try:
             self.load_state_dict(state)
         except (KeyError, RuntimeError, ValueError, TypeError) as exc:

@@ -12,6 +12,7 @@ from typing import Any
 
 from nnrun.data.dataset import Dataset
 from nnrun.data.datasets.cifar10 import load_cifar10
+from nnrun.data.datasets.csv_table import check_csv, load_csv, read_inputs
 from nnrun.data.datasets.image_folder import check_image_folder, load_image_folder, read_image_inputs
 from nnrun.data.datasets.mnist import FASHION_MNIST, MNIST, load_idx_family
 from nnrun.data.datasets.npz import load_npz
@@ -43,7 +44,7 @@ class DatasetEntry:
     dataset_class: type | None = None
 
     def options(self) -> list[str]:
-        fixed = {"root", "split", "download_missing"}
+        fixed = {"root", "split", "download_missing", "run_seed"}  # run_seed: given by the run, not an option
         return [name for name in inspect.signature(self.reader).parameters if name not in fixed]
 
     def option_defaults(self) -> dict[str, Any]:
@@ -109,6 +110,9 @@ DATASETS = DatasetRegistry(
             check=check_image_folder,
             inputs=read_image_inputs,
         ),
+        "csv": DatasetEntry(
+            load_csv, reads_files=True, downloadable=False, check=check_csv, inputs=read_inputs
+        ),
         "synthetic": DatasetEntry(
             make_classification, reads_files=False, downloadable=False, check=check_classification
         ),
@@ -128,17 +132,20 @@ def load_dataset(
     root: str | os.PathLike[str] | None = None,
     split: str = "train",
     download: bool = False,
+    *,
+    run_seed: int = 0,
     **options: Any,
 ) -> Dataset:
     """The ``split`` ("train" or "test") of dataset ``name`` as an ``ArrayDataset`` (or a source to fit).
 
     ``name`` is one of mnist, fashion_mnist, cifar10, npz, image_folder, synthetic, mnist_sample,
-    first_token, repeat_token, or a registered ``Dataset`` subclass. File datasets read ``root``; with
+    first_token, repeat_token, csv, or a registered ``Dataset`` subclass. File datasets read ``root``; with
     ``download=True`` missing files are fetched (MNIST family and CIFAR-10). Options go to the reader:
     ``transform`` for all; ``num_classes``, ``shape``, ``seed``… for synthetic; ``steps``, ``tokens``… for
-    first_token; ``length``, ``vocab``… for repeat_token; ``size``, ``cache``… for image_folder, which
-    returns a :class:`~nnrun.data.fitted.FittedSource` to fit and prepare. Every problem is a
-    ``DatasetError`` that names the file or folder.
+    first_token; ``length``, ``vocab``… for repeat_token; ``size``, ``cache``… for image_folder and
+    ``target``, ``features``… for csv (both return a :class:`~nnrun.data.fitted.FittedSource` to fit and
+    encode). ``run_seed``: the run's seed, for readers that draw from it (csv's ``test_split``). Every
+    problem is a ``DatasetError`` that names the file or folder.
     """
     if name not in DATASETS:
         raise DatasetError(f"Unknown dataset {name!r}: expected one of {', '.join(DATASETS)}.")
@@ -155,6 +162,8 @@ def load_dataset(
             f"Dataset {name!r} has no option {', '.join(map(repr, unknown))}; "
             f"its options are: {', '.join(entry.options())}."
         )
+    if "run_seed" in inspect.signature(entry.reader).parameters:
+        options["run_seed"] = run_seed
     if entry.downloadable:
         return entry.reader(root, split, download_missing=download, **options)
     if entry.reads_files:

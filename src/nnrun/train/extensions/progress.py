@@ -77,6 +77,12 @@ class PlainProgress(Callback):
         self._line(trainer, line)
 
     def on_log(self, trainer: Any, row: dict[str, Any]) -> None:
+        if row["kind"] == "val":  # train.val_every_steps
+            metrics = format_metrics({k: v for k, v in row.items() if k.startswith("val/")})
+            epoch = f"{row['epoch']}/{trainer.settings.epochs}"
+            step = f"{row['batch']}/{trainer.steps_per_epoch}"
+            self._line(trainer, f"epoch {epoch}  step {step}  {metrics}")
+            return
         self._line(
             trainer,
             f"epoch {row['epoch']}/{trainer.settings.epochs}  step {row['batch']}/{trainer.steps_per_epoch}  "
@@ -148,7 +154,9 @@ class RichProgress(PlainProgress):
             self.bar.update(self.task, completed=trainer.batch_index)
 
     def on_log(self, trainer: Any, row: dict[str, Any]) -> None:
-        if self.bar is not None:
+        if row["kind"] == "val":
+            super().on_log(trainer, row)
+        elif self.bar is not None:
             speed = f"{row['samples_per_s']:,.0f}"
             self.bar.update(self.task, loss=f"{row['train/loss']:.4f}", speed=speed)
 
