@@ -125,6 +125,7 @@ LAZY_IMPORTS = {
     ("src/nnrun/_backend.py", "cupyx"): "optional dependency, reached only with a CuPy array",
     ("src/nnrun/distributed/mpi.py", "mpi4py"): "optional dependency, imported when a launch needs MPI",
     ("src/nnrun/data/datasets/download.py", "rich.progress"): "rich draws bars on a terminal only",
+    ("src/nnrun/data/datasets/pillow.py", "PIL"): "optional dependency (images extra), imported to decode",
     ("src/nnrun/train/extensions/progress.py", "rich.console"): "rich draws bars on a terminal only",
     ("src/nnrun/train/extensions/progress.py", "rich.progress"): "rich draws bars on a terminal only",
 }

@@ -24,8 +24,10 @@ from nnrun.config.fine_tuning import (
     check_optimizer_extras,
     split_optimizer,
 )
+from nnrun.config.imports import import_user_modules
 from nnrun.config.overrides import Override, apply_overrides
 from nnrun.config.schema import PositiveInt, _Strict, check
+from nnrun.config.signature import schema_for, validate_arguments
 from nnrun.config.training_nodes import (
     NodeSpec,
     SchedulerSpec,
@@ -148,6 +150,9 @@ class CheckpointSchema(_Strict):
 
 
 class TrainingSchema(_Strict):
+    #: modules or ``.py`` files (relative to the config) imported first: their ``@nnrun.register`` classes
+    #: (datasets, layers, losses, optimizers, …) can then be named anywhere in the config
+    imports: list[StrictStr] = Field(default_factory=list)
     name: PathText | None = None
     seed: NonNegativeInt = 0
     task: Literal["classification", "binary", "multilabel", "regression"] = "classification"
@@ -222,6 +227,8 @@ class TrainingConfig:
         """The resolved config: every section with its defaults, the model inlined; it loads again."""
         plain = to_plain(self.document)
         resolved: dict[str, Any] = {"name": self.name, "seed": self.seed, "task": self.task.name}
+        if plain.get("imports"):
+            resolved = {"imports": plain["imports"], **resolved}
         resolved["device"] = self.device
         resolved["output"] = self.output
         if self.model.input_shape is not None:
@@ -274,6 +281,7 @@ def load_training(source: str | os.PathLike, overrides: Sequence[str | Override]
 def training_config(document: YamlMap, mark: Mark) -> TrainingConfig:
     """Validate a parsed (and overridden) training document."""
     issues = Issues()
+    _import_modules(document, mark, issues)
     spec = check(TrainingSchema, document, mark, "", issues)
     model = _model(document, mark, issues)
     if spec is None:
@@ -351,6 +359,20 @@ def _check_storable(config: TrainingConfig) -> None:
         ) from None
 
 
+def _import_modules(document: YamlMap, mark: Mark, issues: Issues) -> None:
+    """Import the config's top-level ``imports:`` (``.py`` files relative to the config's folder) before
+    anything else is checked, so that the datasets and other classes they register are known."""
+    names = document.get("imports")
+    if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+        return  # the schema reports it
+
+    def report(i: int, message: str) -> None:
+        issues.add(f"imports.{i}", message, locate(document, mark, ("imports", i)))
+
+    base = os.path.dirname(mark.file) if os.path.isfile(mark.file) else os.getcwd()
+    import_user_modules(names, base, report)
+
+
 def _model(document: YamlMap, mark: Mark, issues: Issues) -> ModelConfig | None:
     if "model" not in document:
         return None
@@ -379,6 +401,12 @@ def _check_data(data: DataSchema, located: YamlMap, mark: Mark, issues: Issues) 
         except OptionError as exc:
             where = locate(located, mark, ("options", exc.option))
             issues.add(f"data.options.{exc.option}", str(exc), where)
+        if entry.dataset_class is not None:  # a user's dataset: its options are its constructor's arguments
+            schema = schema_for(entry.dataset_class)
+            _, messages = validate_arguments(schema, dict(data.options), frozenset(("root", "split")))
+            for key, message in messages.items():
+                where = locate(located, mark, ("options", key))
+                issues.add(f"data.options.{key}", message, where)
     if data.download and not entry.downloadable:
         where = located.value_marks.get("download", mark)
         issues.add("data.download", f"{data.dataset} cannot be downloaded; set download: false", where)

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from nnrun.data.dataset import ArrayDataset
+from nnrun.data.dataset import Dataset
 from nnrun.data.datasets.cifar10 import load_cifar10
 from nnrun.data.datasets.csv_table import check_csv, load_csv, read_inputs
+from nnrun.data.datasets.image_folder import check_image_folder, load_image_folder, read_image_inputs
 from nnrun.data.datasets.mnist import FASHION_MNIST, MNIST, load_idx_family
 from nnrun.data.datasets.npz import load_npz
 from nnrun.data.datasets.repeat_token import check_repeat_token, load_repeat_token
@@ -23,6 +24,7 @@ from nnrun.data.datasets.synthetic import (
     make_classification,
     make_first_token,
 )
+from nnrun.data.datasets.user import user_reader
 from nnrun.data.errors import DatasetError
 from nnrun.data.fitted import InputReader
 from nnrun.registry import Registry
@@ -32,12 +34,14 @@ from nnrun.registry import Registry
 class DatasetEntry:
     """How to load a named dataset: ``reader(root?, split, download_missing?, **options)``."""
 
-    reader: Callable[..., ArrayDataset]
+    reader: Callable[..., Dataset]
     reads_files: bool
     downloadable: bool
     check: Callable[..., None] | None = None  # checks option values without loading (raises OptionError)
     #: reads new inputs for ``nnrun predict`` / ``nnrun eval --data`` (None: this dataset cannot)
     inputs: InputReader | None = None
+    #: the user's ``Dataset`` subclass this entry constructs (None for built-in datasets)
+    dataset_class: type | None = None
 
     def options(self) -> list[str]:
         fixed = {"root", "split", "download_missing", "run_seed"}  # run_seed: given by the run, not an option
@@ -59,8 +63,39 @@ class DatasetEntry:
             self.check(**options)
 
 
-DATASETS = Registry(
+class DatasetRegistry(Registry):
+    """Datasets by name, each a :class:`DatasetEntry`: the built-in ones, and ``Dataset`` subclasses users
+    register (``@nnrun.register``), each listed as the entry that constructs and materialises it
+    (:mod:`nnrun.data.datasets.user`)."""
+
+    def register(self, obj: Any = None, *, name: str | None = None) -> Any:
+        """Add a ``Dataset`` subclass (or a ready :class:`DatasetEntry`) under ``name`` (default: the
+        class's name); ``ValueError`` when the name belongs to another dataset."""
+
+        def add(target: Any) -> Any:
+            if isinstance(target, DatasetEntry):
+                entry = target
+            elif isinstance(target, type) and issubclass(target, Dataset):
+                reader, reads_files = user_reader(target)
+                entry = DatasetEntry(reader, reads_files, downloadable=False, dataset_class=target)
+            else:
+                raise TypeError(f"a dataset must be a Dataset subclass, got {target!r}")
+            key = name or getattr(target, "__name__", None)
+            if not isinstance(key, str) or not key:
+                raise ValueError("a dataset needs a name; pass name=...")
+            taken = self.entries().get(key)
+            if taken is not None and taken is not target and taken.dataset_class is not target:
+                owner = taken.dataset_class or taken.reader
+                raise ValueError(f"dataset name {key!r} is already registered for {owner!r}")
+            self._registered[key] = entry
+            return target
+
+        return add if obj is None else add(obj)
+
+
+DATASETS = DatasetRegistry(
     "dataset",
+    base=Dataset,
     builtins=lambda: {
         "mnist": DatasetEntry(partial(load_idx_family, MNIST), reads_files=True, downloadable=True),
         "fashion_mnist": DatasetEntry(
@@ -68,6 +103,13 @@ DATASETS = Registry(
         ),
         "cifar10": DatasetEntry(load_cifar10, reads_files=True, downloadable=True),
         "npz": DatasetEntry(load_npz, reads_files=True, downloadable=False),
+        "image_folder": DatasetEntry(
+            load_image_folder,
+            reads_files=True,
+            downloadable=False,
+            check=check_image_folder,
+            inputs=read_image_inputs,
+        ),
         "csv": DatasetEntry(
             load_csv, reads_files=True, downloadable=False, check=check_csv, inputs=read_inputs
         ),
@@ -93,17 +135,17 @@ def load_dataset(
     *,
     run_seed: int = 0,
     **options: Any,
-) -> ArrayDataset:
-    """The ``split`` ("train" or "test") of dataset ``name`` as an ``ArrayDataset``.
+) -> Dataset:
+    """The ``split`` ("train" or "test") of dataset ``name`` as an ``ArrayDataset`` (or a source to fit).
 
-    ``name`` is one of mnist, fashion_mnist, cifar10, npz, synthetic, mnist_sample, first_token,
-    repeat_token, csv. File datasets read ``root``; with ``download=True`` missing files are fetched (MNIST
-    family and CIFAR-10). Options go to the reader: ``transform`` for all; ``num_classes``, ``shape``,
-    ``seed``… for synthetic; ``steps``, ``tokens``… for first_token; ``length``, ``vocab``… for
-    repeat_token; ``target``, ``features``… for csv (which returns a
-    :class:`~nnrun.data.fitted.FittedSource` to fit and encode). ``run_seed``: the run's seed, for readers
-    that draw from it (csv's ``test_split``). Every problem is a ``DatasetError`` that names the file or
-    folder.
+    ``name`` is one of mnist, fashion_mnist, cifar10, npz, image_folder, synthetic, mnist_sample,
+    first_token, repeat_token, csv, or a registered ``Dataset`` subclass. File datasets read ``root``; with
+    ``download=True`` missing files are fetched (MNIST family and CIFAR-10). Options go to the reader:
+    ``transform`` for all; ``num_classes``, ``shape``, ``seed``… for synthetic; ``steps``, ``tokens``… for
+    first_token; ``length``, ``vocab``… for repeat_token; ``size``, ``cache``… for image_folder and
+    ``target``, ``features``… for csv (both return a :class:`~nnrun.data.fitted.FittedSource` to fit and
+    encode). ``run_seed``: the run's seed, for readers that draw from it (csv's ``test_split``). Every
+    problem is a ``DatasetError`` that names the file or folder.
     """
     if name not in DATASETS:
         raise DatasetError(f"Unknown dataset {name!r}: expected one of {', '.join(DATASETS)}.")
