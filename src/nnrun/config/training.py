@@ -26,7 +26,7 @@ from nnrun.config.training_nodes import (
     check_scheduler,
     check_transforms,
 )
-from nnrun.config.yaml_source import YamlMap, dump_yaml, locate, parse_stored, to_plain
+from nnrun.config.yaml_source import YamlMap, dump_yaml, locate, parse_stored, parse_yaml, to_plain
 from nnrun.data import OptionError
 from nnrun.data.datasets import DATASETS
 from nnrun.data.tasks import TASKS, Task
@@ -242,11 +242,25 @@ def load_training(source: str | os.PathLike, overrides: Sequence[str | Override]
     return training_config(document, mark)
 
 
-def training_config(document: YamlMap, mark: Mark) -> TrainingConfig:
-    """Validate a parsed (and overridden) training document."""
+def load_stored_training(text: str, origin: str, overrides: Sequence[str | Override] = ()) -> TrainingConfig:
+    """The training config kept in a checkpoint, with ``overrides``: parsed as data only, like
+    :func:`~nnrun.config.load_stored` (no ``!include``; ``imports:`` may only name modules imported
+    already), so reading it runs no code; ``origin`` names it in errors (``ckpt.safetensors[config]:3:5``)."""
+    document, mark = parse_yaml(text, origin, stored=True)
+    if not isinstance(document, YamlMap):
+        raise ConfigError(
+            Issues.one("", "a training config is a mapping with model:, data:, optimizer:, …", mark)
+        )
+    apply_overrides(document, overrides)
+    return training_config(document, mark, allow_imports=False)
+
+
+def training_config(document: YamlMap, mark: Mark, *, allow_imports: bool = True) -> TrainingConfig:
+    """Validate a parsed (and overridden) training document (``allow_imports``: see
+    :func:`~nnrun.config.load`)."""
     issues = Issues()
     spec = check(TrainingSchema, document, mark, "", issues)
-    model = _model(document, mark, issues)
+    model = _model(document, mark, issues, allow_imports)
     if spec is None:
         issues.raise_if_any()
     assert spec is not None
@@ -309,13 +323,15 @@ def _check_storable(config: TrainingConfig) -> None:
         ) from None
 
 
-def _model(document: YamlMap, mark: Mark, issues: Issues) -> ModelConfig | None:
+def _model(document: YamlMap, mark: Mark, issues: Issues, allow_imports: bool = True) -> ModelConfig | None:
     if "model" not in document:
         return None
     try:
         shape = document.get("input_shape")
         shape = _top_input_shape(shape, document) if shape is not None else None
-        return load_model_section(document["model"], document.value_marks["model"], input_shape=shape)
+        return load_model_section(
+            document["model"], document.value_marks["model"], input_shape=shape, allow_imports=allow_imports
+        )
     except ConfigError as exc:
         issues.errors.extend(error for error in exc.errors if error not in issues.errors)
         return None

@@ -13,7 +13,7 @@ from typing import Any
 from nnrun.data.dataset import ArrayDataset
 from nnrun.data.datasets.cifar10 import load_cifar10
 from nnrun.data.datasets.mnist import FASHION_MNIST, MNIST, load_idx_family
-from nnrun.data.datasets.npz import load_npz
+from nnrun.data.datasets.npz import load_npz, read_npz_inputs
 from nnrun.data.datasets.repeat_token import check_repeat_token, load_repeat_token
 from nnrun.data.datasets.sample import load_mnist_sample
 from nnrun.data.datasets.synthetic import (
@@ -66,7 +66,7 @@ DATASETS = Registry(
             partial(load_idx_family, FASHION_MNIST), reads_files=True, downloadable=True
         ),
         "cifar10": DatasetEntry(load_cifar10, reads_files=True, downloadable=True),
-        "npz": DatasetEntry(load_npz, reads_files=True, downloadable=False),
+        "npz": DatasetEntry(load_npz, reads_files=True, downloadable=False, inputs=read_npz_inputs),
         "synthetic": DatasetEntry(
             make_classification, reads_files=False, downloadable=False, check=check_classification
         ),
