@@ -8,10 +8,16 @@ from typing import Annotated
 import typer
 
 from nnrun.utils import tune_malloc
-from nnrun_cli.commands.predict import OutputOption, OverwriteOption, checked_output, write
+from nnrun_cli.commands.predict import (
+    OutputOption,
+    OverwriteOption,
+    checked_output,
+    checkpoint_file,
+    write,
+)
 from nnrun_cli.commands.train import overrides_from
 from nnrun_cli.errors import CLIError, debug_requested, reported_errors
-from nnrun_cli.loading import existing_file, is_checkpoint
+from nnrun_cli.loading import existing_file
 from nnrun_cli.options import DebugOption, DeviceOption, SetOption
 
 SPLITS = ("test", "val", "train")
@@ -55,11 +61,7 @@ def evaluate(
             raise CLIError(f"--split is test, val or train, got {split!r}")
         config = None
         if checkpoint is None:  # nnrun eval CHECKPOINT: the config comes from the checkpoint
-            if not is_checkpoint(existing_file(target)):
-                raise CLIError(
-                    f"{target} is not a checkpoint; give one (nnrun eval CHECKPOINT), or a training config "
-                    "with its checkpoint (nnrun eval CONFIG --checkpoint CHECKPOINT)"
-                )
+            checkpoint_file(target, "nnrun eval CHECKPOINT (or CONFIG --checkpoint CHECKPOINT)")
             checkpoint, device = target, device or "auto"
         else:
             config = existing_file(target)

@@ -11,7 +11,7 @@ import typer
 
 from nnrun._launcher import is_terminal
 from nnrun_cli.errors import CLIError, debug_requested, reported_errors
-from nnrun_cli.loading import existing_file
+from nnrun_cli.loading import existing_file, is_checkpoint
 from nnrun_cli.options import DebugOption
 
 SHOWN_ROWS = 10  # rows printed without --output
@@ -48,7 +48,7 @@ def predict(
     class names applied): one row per input with its name, the prediction and the scores. Prints the first
     rows, or writes them all with --output (never over an existing file without --overwrite)."""
     with reported_errors(debug_requested(ctx, debug)):
-        existing_file(checkpoint)
+        checkpoint_file(checkpoint, "nnrun predict CHECKPOINT INPUT")
         target = checked_output(output, overwrite)
         import nnrun
 
@@ -60,6 +60,12 @@ def predict(
             write(predictions, target, overwrite)
         else:
             print_table(predictions)
+
+
+def checkpoint_file(target: str, usage: str) -> None:
+    """Refuse a ``target`` that is missing or not a checkpoint (a config given by mistake)."""
+    if not is_checkpoint(existing_file(target)):
+        raise CLIError(f"{target} is not a checkpoint; {usage} takes one written by nnrun train")
 
 
 def checked_output(output: str | None, overwrite: bool) -> str | None:
