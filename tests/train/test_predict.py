@@ -78,7 +78,9 @@ def _expected(trainer, x):
 def test_predictions_equal_the_in_memory_model(tmp_path, task):
     trainer, checkpoint, x, y = _train(tmp_path, task)
     predictions, scores = _expected(trainer, x)
+    before = nnrun.get_rng_state()
     found = nnrun.predict(checkpoint, tmp_path / "test.npz", batch_size=7)
+    assert nnrun.get_rng_state().equal(before)  # the global generator is left as it was
     assert found.task == task and found.names == [str(i) for i in range(40)]
     np.testing.assert_array_equal(found.predictions, predictions)
     np.testing.assert_allclose(found.scores, scores.reshape(40, -1), rtol=1e-6, atol=1e-7)
@@ -195,6 +197,10 @@ def test_folders_and_globs_are_read_in_sorted_order(tmp_path):
         (lambda d: (d / "empty").mkdir() or d / "empty", "the folder holds no files"),
         (lambda d: (d / "bad.npz").write_bytes(b"text") and d / "bad.npz", "not a readable .npz file"),
         (lambda d: np.savez(d / "no_x.npz", y=np.zeros(3)) or d / "no_x.npz", "expected an array 'x'"),
+        (
+            lambda d: np.savez(d / "wide.npz", x=np.zeros((3, 7), np.float32)) or d / "wide.npz",
+            r"wide.npz: samples of shape \[7\] .* but the model takes \[6\]",
+        ),
     ],
 )
 def test_unreadable_inputs_are_named(tmp_path, make, message):

@@ -113,7 +113,7 @@ def predict(
     run = open_checkpoint(checkpoint, [device_override(device)])
     where = resolve_device(run.config)
     read = read_inputs(run.config, run.preprocessing, input_files(inputs), labelled=False)
-    loader = DataLoader(read.dataset, batch_size, device=where)
+    loader = DataLoader(read.dataset, batch_size, device=where, seed=run.config.seed)  # draws nothing
     model = run.model(where)
     return predict_batches(
         model,
@@ -166,7 +166,8 @@ def evaluation(
         read = read_inputs(cfg, run.preprocessing, input_files(data), labelled=True)
         trainer = _trainer_without_data(run, device)
         batch = cfg.data.eval_batch_size or cfg.data.batch_size
-        return Evaluation(run, trainer, DataLoader(read.dataset, batch, device=device), "data", read.names)
+        loader = DataLoader(read.dataset, batch, device=device, seed=cfg.seed)
+        return Evaluation(run, trainer, loader, "data", read.names)
     trainer = Trainer.from_config(
         cfg,
         progress=False,

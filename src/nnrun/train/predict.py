@@ -119,7 +119,24 @@ def read_inputs(
     if len(inputs.dataset) == 0:
         raise DatasetError(f"{', '.join(files)}: no samples to read.")
     inputs.dataset = with_transform(inputs.dataset, build_transform(cfg.eval_transforms))
+    _check_shape(cfg, inputs.dataset, files)
     return inputs
+
+
+def _check_shape(cfg: TrainingConfig, dataset: Dataset, files: list[str]) -> None:
+    """Inputs whose samples (after the transforms) are not the model's input shape, named before the model
+    fails on them."""
+    expected = cfg.model.input_shape
+    get_batch = getattr(dataset, "get_batch", None)
+    if expected is None or get_batch is None:
+        return
+    shape = tuple(get_batch(np.arange(1), None)[0].shape[1:])
+    if shape != tuple(expected):
+        where = files[0] if len(files) == 1 else f"{files[0]} and {len(files) - 1} more files"
+        raise DatasetError(
+            f"{where}: samples of shape {list(shape)} (after data.transforms), but the model takes "
+            f"{list(expected)} (input_shape in the checkpoint's config)."
+        )
 
 
 def with_transform(dataset: Dataset, transform: Any) -> Dataset:
@@ -209,9 +226,9 @@ def _in_prediction_form(targets: np.ndarray, task: Task) -> np.ndarray:
 
 def loader_for(data: Any, batch_size: int, device: Any) -> Any:
     """``data`` itself when it is a loader (anything with ``dataset`` that iterates), else a loader over the
-    dataset, in order."""
+    dataset, in order (seeded: reading it draws nothing from the global generator)."""
     if isinstance(data, Dataset):
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-        return DataLoader(data, batch_size, device=device)
+        return DataLoader(data, batch_size, device=device, seed=0)
     return data
