@@ -121,6 +121,7 @@ LAYER_OF = {name: rank for rank, (_, names) in enumerate(LAYERS) for name in nam
 LAZY_IMPORTS = {
     ("src/nnrun/__init__.py", "nnrun.config"): "config (pydantic, yaml) sits above the package front",
     ("src/nnrun/__init__.py", "nnrun.distributed"): "loaded on first use, like torch.distributed",
+    ("src/nnrun/__init__.py", "nnrun.train"): "nnrun.predict reads a checkpoint with the train layer above",
     ("src/nnrun/_backend.py", "cupy"): "optional dependency, imported when a GPU is first asked for",
     ("src/nnrun/_backend.py", "cupyx"): "optional dependency, reached only with a CuPy array",
     ("src/nnrun/distributed/mpi.py", "mpi4py"): "optional dependency, imported when a launch needs MPI",

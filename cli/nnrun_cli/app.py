@@ -10,6 +10,7 @@ import nnrun
 from nnrun._launcher import under_launcher
 from nnrun_cli.commands.eval import evaluate
 from nnrun_cli.commands.inspect import inspect
+from nnrun_cli.commands.predict import predict
 from nnrun_cli.commands.train import train
 from nnrun_cli.commands.validate import validate
 from nnrun_cli.options import Command, Group
@@ -54,6 +55,7 @@ app.command(cls=Command)(inspect)
 app.command(cls=Command)(validate)
 app.command(cls=Command)(train)
 app.command(cls=Command, name="eval")(evaluate)
+app.command(cls=Command)(predict)
 
 
 def main() -> None:

@@ -332,6 +332,22 @@ def load(f: str | _PathLike, map_location: serialization.MapLocation = None) -> 
     return serialization.load(f, map_location, build_module=_build_module)
 
 
+def predict(
+    checkpoint: str | _PathLike,
+    inputs: _Any,
+    *,
+    batch_size: builtins.int = 256,
+    device: str = "auto",  # noqa: F811 (the argument shadows nnrun.device inside this function only)
+    progress: _Any = None,
+) -> _Any:
+    """The predictions of a training checkpoint's model on new ``inputs`` (a file, a folder, a glob or a
+    list of them), read and encoded as in training: a :class:`nnrun.train.predict.Predictions` with one row
+    per input (names, predictions, scores). See :func:`nnrun.train.checkpoint_run.predict`."""
+    from nnrun.train import checkpoint_run  # the train layer sits above the package front
+
+    return checkpoint_run.predict(checkpoint, inputs, batch_size=batch_size, device=device, progress=progress)
+
+
 # The lazy config import: nnrun.config (pydantic, yaml) sits above the core, and only a Module needs it.
 # (`at` names the place in the saved object: `where` is nnrun.where here.)
 def _module_config(module: nn.Module, at: str) -> str:

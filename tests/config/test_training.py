@@ -133,3 +133,18 @@ def test_more_optimizers_check_their_arguments_like_torch():
     assert (
         error.path == "optimizer.Adadelta" and error.message == "Adadelta: ValueError: Invalid rho value: 1.5"
     )
+
+
+def test_a_stored_config_imports_nothing_new(tmp_path):
+    """A checkpoint's config is data: its top-level imports: may only name modules imported already."""
+    from nnrun.config import load_stored_training
+
+    marker = tmp_path / "ran"
+    (tmp_path / "evil.py").write_text(f"open({str(marker)!r}, 'w').close()\n")
+    text = (
+        f"imports: [{tmp_path / 'evil.py'}]\nmodel: {{Linear: [4, 2]}}\ndata: {{dataset: synthetic}}\n"
+        "optimizer: SGD\n"
+    )
+    with pytest.raises(ConfigError, match="is not imported; import it before loading"):
+        load_stored_training(text, "ckpt.safetensors[config]")
+    assert not marker.exists()

@@ -17,7 +17,7 @@ from nnrun.config.document import (
 from nnrun.config.errors import ConfigError, ConfigIssue, Mark
 from nnrun.config.overrides import Override
 from nnrun.config.to_yaml import to_yaml
-from nnrun.config.training import TrainingConfig, is_training_document, load_training
+from nnrun.config.training import TrainingConfig, is_training_document, load_stored_training, load_training
 from nnrun.config.yaml_source import YamlMap, YamlSeq, parse_file, parse_stored, parse_yaml
 from nnrun.nn import LAYERS
 from nnrun.registry import register
@@ -39,6 +39,7 @@ __all__ = [
     "load",
     "load_model_section",
     "load_stored",
+    "load_stored_training",
     "load_training",
     "parse_file",
     "parse_stored",

@@ -36,7 +36,7 @@ from nnrun.config.training_nodes import (
     check_scheduler,
     check_transforms,
 )
-from nnrun.config.yaml_source import YamlMap, dump_yaml, locate, parse_stored, to_plain
+from nnrun.config.yaml_source import YamlMap, dump_yaml, locate, parse_stored, parse_yaml, to_plain
 from nnrun.data import OptionError
 from nnrun.data.datasets import DATASETS
 from nnrun.data.tasks import TASKS, Task
@@ -278,12 +278,26 @@ def load_training(source: str | os.PathLike, overrides: Sequence[str | Override]
     return training_config(document, mark)
 
 
-def training_config(document: YamlMap, mark: Mark) -> TrainingConfig:
-    """Validate a parsed (and overridden) training document."""
+def load_stored_training(text: str, origin: str, overrides: Sequence[str | Override] = ()) -> TrainingConfig:
+    """The training config kept in a checkpoint, with ``overrides``: parsed as data only, like
+    :func:`~nnrun.config.load_stored` (no ``!include``; ``imports:`` may only name modules imported
+    already), so reading it runs no code; ``origin`` names it in errors (``ckpt.safetensors[config]:3:5``)."""
+    document, mark = parse_yaml(text, origin, stored=True)
+    if not isinstance(document, YamlMap):
+        raise ConfigError(
+            Issues.one("", "a training config is a mapping with model:, data:, optimizer:, …", mark)
+        )
+    apply_overrides(document, overrides)
+    return training_config(document, mark, allow_imports=False)
+
+
+def training_config(document: YamlMap, mark: Mark, *, allow_imports: bool = True) -> TrainingConfig:
+    """Validate a parsed (and overridden) training document (``allow_imports``: see
+    :func:`~nnrun.config.load`)."""
     issues = Issues()
-    _import_modules(document, mark, issues)
+    _import_modules(document, mark, issues, allow_imports)
     spec = check(TrainingSchema, document, mark, "", issues)
-    model = _model(document, mark, issues)
+    model = _model(document, mark, issues, allow_imports)
     if spec is None:
         issues.raise_if_any()
     assert spec is not None
@@ -359,9 +373,10 @@ def _check_storable(config: TrainingConfig) -> None:
         ) from None
 
 
-def _import_modules(document: YamlMap, mark: Mark, issues: Issues) -> None:
+def _import_modules(document: YamlMap, mark: Mark, issues: Issues, allow_imports: bool = True) -> None:
     """Import the config's top-level ``imports:`` (``.py`` files relative to the config's folder) before
-    anything else is checked, so that the datasets and other classes they register are known."""
+    anything else is checked, so that the datasets and other classes they register are known; without
+    ``allow_imports`` (a stored config), only modules imported already are accepted and nothing runs."""
     names = document.get("imports")
     if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
         return  # the schema reports it
@@ -370,16 +385,18 @@ def _import_modules(document: YamlMap, mark: Mark, issues: Issues) -> None:
         issues.add(f"imports.{i}", message, locate(document, mark, ("imports", i)))
 
     base = os.path.dirname(mark.file) if os.path.isfile(mark.file) else os.getcwd()
-    import_user_modules(names, base, report)
+    import_user_modules(names, base, report, allow_new=allow_imports)
 
 
-def _model(document: YamlMap, mark: Mark, issues: Issues) -> ModelConfig | None:
+def _model(document: YamlMap, mark: Mark, issues: Issues, allow_imports: bool = True) -> ModelConfig | None:
     if "model" not in document:
         return None
     try:
         shape = document.get("input_shape")
         shape = _top_input_shape(shape, document) if shape is not None else None
-        return load_model_section(document["model"], document.value_marks["model"], input_shape=shape)
+        return load_model_section(
+            document["model"], document.value_marks["model"], input_shape=shape, allow_imports=allow_imports
+        )
     except ConfigError as exc:
         issues.errors.extend(error for error in exc.errors if error not in issues.errors)
         return None

@@ -22,6 +22,7 @@ import nnrun
 from nnrun import distributed, nn, utils
 from nnrun._tensor import Tensor
 from nnrun.config import TrainingConfig
+from nnrun.data.tasks import TASKS
 from nnrun.serialization import CheckpointError
 from nnrun.train.build import load_run, settings_from
 from nnrun.train.callbacks import Callback, CallbackList
@@ -41,6 +42,7 @@ from nnrun.train.folders import Claim, claim
 from nnrun.train.interrupt import DeferredInterrupt
 from nnrun.train.metrics import MetricTracker
 from nnrun.train.position import Position
+from nnrun.train.predict import Predictions, loader_for, predict_batches
 from nnrun.train.resume_rules import check_config, check_optimizer
 from nnrun.train.settings import TrainSettings
 
@@ -453,6 +455,23 @@ class Trainer:
         if getattr(loader, "num_replicas", 1) == self.world_size > 1:  # each rank saw its own shard
             tracker = self.parallel.global_tracker(tracker)
         return {f"{split}/{key}": value for key, value in tracker.compute().items()}
+
+    def predict(
+        self, data: Any, *, names: list[str] | None = None, with_targets: bool = False, batch_size: int = 256
+    ) -> Predictions:
+        """The model's predictions on ``data`` (a loader, or a dataset read in batches of ``batch_size``), on
+        one process, read by the config's task (classification without a config); ``names``: one per sample
+        (default: the sample indices); ``with_targets``: keep the data's targets beside the predictions."""
+        task = self.config.task if self.config is not None else TASKS["classification"]
+        loader = loader_for(data, batch_size, self.device)
+        return predict_batches(
+            self.model,
+            loader,
+            task,
+            names=names,
+            preprocessing=self.preprocessing,
+            with_targets=with_targets,
+        )
 
     def _summary(self) -> dict[str, Any]:
         epochs = [row for row in self.history if row["kind"] == "epoch"]

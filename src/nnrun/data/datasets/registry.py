@@ -15,7 +15,7 @@ from nnrun.data.datasets.cifar10 import load_cifar10
 from nnrun.data.datasets.csv_table import check_csv, load_csv, read_inputs
 from nnrun.data.datasets.image_folder import check_image_folder, load_image_folder, read_image_inputs
 from nnrun.data.datasets.mnist import FASHION_MNIST, MNIST, load_idx_family
-from nnrun.data.datasets.npz import load_npz
+from nnrun.data.datasets.npz import load_npz, read_npz_inputs
 from nnrun.data.datasets.repeat_token import check_repeat_token, load_repeat_token
 from nnrun.data.datasets.sample import load_mnist_sample
 from nnrun.data.datasets.synthetic import (
@@ -102,7 +102,7 @@ DATASETS = DatasetRegistry(
             partial(load_idx_family, FASHION_MNIST), reads_files=True, downloadable=True
         ),
         "cifar10": DatasetEntry(load_cifar10, reads_files=True, downloadable=True),
-        "npz": DatasetEntry(load_npz, reads_files=True, downloadable=False),
+        "npz": DatasetEntry(load_npz, reads_files=True, downloadable=False, inputs=read_npz_inputs),
         "image_folder": DatasetEntry(
             load_image_folder,
             reads_files=True,
