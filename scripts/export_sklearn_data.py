@@ -10,11 +10,13 @@ Nothing is downloaded: scikit-learn installs these tables and images with itself
 - ``wine.csv``: 178 wines, 13 chemical measurements and ``cultivar`` (``class_0``…``class_2``, classification).
 - ``iris.csv``: 150 flowers, 4 measurements and ``species`` (classification).
 - ``digits/train/<digit>/*.png`` and ``digits/test/<digit>/*.png``: the 1,797 8×8 grey images of
-  handwritten digits, 0..16 scaled to 0..255, 20 % of each digit held out as test images (seeded).
+  handwritten digits (each value v in 0..16 becomes the gray level round(v × 255 / 16)), a seeded quarter of
+  them held out as test images (1,348 training and 449 test images).
 - ``digits_multilabel.csv``: the same images as 64 pixel columns (0..16) with three labels derived from
   each image's digit, ``even``, ``large`` (5 and above) and ``prime`` (multilabel).
 
-The files are written the same way every time (fixed seed, row order as scikit-learn gives it).
+The files are written the same way every time (fixed seed, row order as scikit-learn gives it). The tests
+export them under a temporary folder with these functions; the data is scikit-learn's, never committed here.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 SEED = 0
-TEST_FRACTION = 0.2
+TEST_FRACTION = 0.25
 PRIMES = (2, 3, 5, 7)
 
 
@@ -72,30 +74,34 @@ def export_tables(out: Path) -> list[Path]:
     return written
 
 
-def digit_split(labels: np.ndarray) -> np.ndarray:
-    """True for the images held out as test images: a seeded 20 % of each digit."""
-    rng = np.random.default_rng(SEED)
-    test = np.zeros(len(labels), dtype=bool)
-    for digit in range(10):
-        rows = np.flatnonzero(labels == digit)
-        test[rng.permutation(rows)[: round(len(rows) * TEST_FRACTION)]] = True
-    return test
+def digit_levels(images: np.ndarray) -> np.ndarray:
+    """The uint8 gray levels the exported PNG files hold for digits pixels ``images`` (values 0..16)."""
+    return np.round(np.asarray(images, dtype=np.float64) * 255 / 16).astype(np.uint8)
 
 
-def export_digits(out: Path) -> Path:
-    """The digits as an image folder (``train/`` and ``test/``, one folder per digit); returns its root."""
+def export_digits(
+    root: Path, test_fraction: float = TEST_FRACTION, seed: int = SEED
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The digits as an image folder under ``root`` (``train/`` and ``test/``, one folder per digit, a
+    seeded ``test_fraction`` of the images held out); returns ``{split: (levels (N, 1, 8, 8), labels (N,))}``
+    in the order an image folder reads them (class folders sorted, then file names sorted)."""
     try:
         from PIL import Image
     except ImportError:
         sys.exit("writing the digits as PNG images needs Pillow: pip install Pillow")
-    bunch = _sklearn_datasets().load_digits()
-    root = out / "digits"
-    images = np.round(bunch.images * (255 / 16)).astype(np.uint8)
-    for i, (image, digit, test) in enumerate(zip(images, bunch.target, digit_split(bunch.target))):
-        folder = root / ("test" if test else "train") / str(digit)
-        folder.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(image).save(folder / f"{i:04d}.png")
-    return root
+    digits = _sklearn_datasets().load_digits()
+    levels, labels = digit_levels(digits.images), digits.target
+    order = np.random.default_rng(seed).permutation(len(labels))
+    n_test = round(len(labels) * test_fraction)
+    expected = {}
+    for split, rows in (("test", order[:n_test]), ("train", order[n_test:])):
+        rows = sorted(rows, key=lambda row: (labels[row], row))
+        for row in rows:
+            folder = Path(root) / split / str(labels[row])
+            folder.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(levels[row]).save(folder / f"{row:04d}.png")
+        expected[split] = (levels[rows][:, None], labels[rows])
+    return expected
 
 
 def export_digits_multilabel(out: Path) -> Path:
@@ -116,8 +122,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("out", nargs="?", default="data/sklearn", help="folder to write into")
     out = Path(parser.parse_args().out)
-    paths = [*export_tables(out), export_digits(out), export_digits_multilabel(out)]
-    for path in paths:
+    export_digits(out / "digits")
+    for path in [*export_tables(out), out / "digits", export_digits_multilabel(out)]:
         print(path)
 
 

@@ -90,3 +90,25 @@ class _NanAfter(nn.Module):
 def nan_loss_after():
     """``nan_loss_after(calls)``: a cross-entropy loss module that gives NaN after ``calls`` calls."""
     return _NanAfter
+
+
+@pytest.fixture(scope="session")
+def sklearn_data(tmp_path_factory):
+    """A folder holding ``data/sklearn/``, written by ``scripts/export_sklearn_data.py`` from the datasets
+    that ship inside scikit-learn (the example configs read them from there); skips without scikit-learn
+    or Pillow."""
+    pytest.importorskip("sklearn")
+    pytest.importorskip("PIL")
+    import importlib.util
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "export_sklearn_data.py"
+    spec = importlib.util.spec_from_file_location("export_sklearn_data", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    root = tmp_path_factory.mktemp("sklearn")
+    out = root / "data" / "sklearn"
+    module.export_tables(out)
+    module.export_digits(out / "digits")
+    module.export_digits_multilabel(out)
+    return root

@@ -1,12 +1,12 @@
 """scikit-learn's 8×8 digits written as an image folder at test time (never committed), by the functions of
-``scripts/export_digits_images.py``: each pixel's value v in 0..16 becomes the gray level round(v × 255 / 16)
+``scripts/export_sklearn_data.py``: each pixel's value v in 0..16 becomes the gray level round(v × 255 / 16)
 of an 8×8 PNG file."""
 
 import importlib.util
 from pathlib import Path
 
-_SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "export_digits_images.py"
-_spec = importlib.util.spec_from_file_location("export_digits_images", _SCRIPT)
+_SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "export_sklearn_data.py"
+_spec = importlib.util.spec_from_file_location("export_sklearn_data", _SCRIPT)
 _module = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_module)
 

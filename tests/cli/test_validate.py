@@ -23,10 +23,18 @@ def _no_traceback(result):
 
 def test_zoo_is_found():
     assert {"lenet_mnist.yaml", "mlp_mnist.yaml"} <= {path.name for path in ZOO}
+    examples = {path.name for path in READS_SKLEARN_DATA}
+    assert {"diabetes_regression.yaml", "digits_image_folder.yaml"} <= examples
+
+
+#: Configs that read files written by scripts/export_sklearn_data.py (from the data scikit-learn ships).
+READS_SKLEARN_DATA = {path for path in ZOO if "root: data/sklearn/" in path.read_text(encoding="utf-8")}
 
 
 @pytest.mark.parametrize("path", ZOO, ids=lambda path: path.name)
-def test_zoo_configs_are_valid(invoke, path):
+def test_zoo_configs_are_valid(invoke, path, request, monkeypatch):
+    if path in READS_SKLEARN_DATA:
+        monkeypatch.chdir(request.getfixturevalue("sklearn_data"))
     result = invoke("validate", path)
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith(f"ok: {path}: model ")
