@@ -76,8 +76,16 @@ def test_model_files_are_usable_alone():
 
 
 def test_every_zoo_file_is_tested():
-    # the Transformer config has no Python reference model: tests/train/test_transformer_task.py trains it
+    # the Transformer config has no Python reference model: tests/train/test_transformer_task.py trains it;
+    # the examples on scikit-learn's data are trained by tests/train/test_example_configs.py
     tested = set(ZOO) | {"containers_demo.yaml", "transformer_repeat_token.yaml"}
+    tested |= {
+        "diabetes_regression.yaml",
+        "breast_cancer_binary.yaml",
+        "wine_classification.yaml",
+        "digits_image_folder.yaml",
+        "digits_multilabel.yaml",
+    }
     assert {path.name for path in CONFIGS.glob("*.yaml")} == tested
 
 
