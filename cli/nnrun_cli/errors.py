@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import sys
 from collections.abc import Iterator
 
 import typer
@@ -50,7 +52,7 @@ def _describe(error: Exception) -> tuple[str, int]:
         return f"invalid config ({count} error{'s' if count > 1 else ''}):\n{error}", USAGE_ERROR
     if isinstance(error, RunFolderError):
         return error.advice(RUN_FOLDER_WAYS), USAGE_ERROR
-    if isinstance(error, (DistributedError, DatasetError, ResumeRefused)):
+    if isinstance(error, (DistributedError, DatasetError, ResumeRefused, ImportError)):
         return str(error), USAGE_ERROR
     if isinstance(error, (CheckpointWriteError, TrainingError)):
         return str(error), RUN_ERROR
@@ -71,6 +73,9 @@ def reported_errors(debug: bool) -> Iterator[None]:
         yield
     except (typer.Exit, typer.Abort, typer.TyperException):  # Typer's own exits and usage errors
         raise
+    except BrokenPipeError:  # the reader of the output went away (nnrun predict … | head): not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more to flush at exit
+        raise typer.Exit(0) from None
     except Exception as error:
         if debug:
             raise

@@ -17,6 +17,14 @@ DeviceOption = Annotated[
     str | None,
     typer.Option("--device", metavar="DEVICE", help="cpu, cuda, cuda:N or auto (overrides device)."),
 ]
+ImportOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--import",
+        metavar="FILE.py|MODULE",
+        help="Import it first (repeatable): what the checkpoint's config lists under imports:.",
+    ),
+]
 DebugOption = Annotated[bool, typer.Option("--debug", help="Show the Python traceback of an error.")]
 
 

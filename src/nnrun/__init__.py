@@ -339,13 +339,17 @@ def predict(
     batch_size: builtins.int = 256,
     device: str = "auto",  # noqa: F811 (the argument shadows nnrun.device inside this function only)
     progress: _Any = None,
+    imports: _Any = (),
 ) -> _Any:
     """The predictions of a training checkpoint's model on new ``inputs`` (a file, a folder, a glob or a
     list of them), read and encoded as in training: a :class:`nnrun.train.predict.Predictions` with one row
-    per input (names, predictions, scores). See :func:`nnrun.train.checkpoint_run.predict`."""
+    per input (names, predictions, scores). ``imports``: the Python files its config lists under
+    ``imports:``. See :func:`nnrun.train.checkpoint_run.predict`."""
     from nnrun.train import checkpoint_run  # the train layer sits above the package front
 
-    return checkpoint_run.predict(checkpoint, inputs, batch_size=batch_size, device=device, progress=progress)
+    return checkpoint_run.predict(
+        checkpoint, inputs, batch_size=batch_size, device=device, progress=progress, imports=imports
+    )
 
 
 # The lazy config import: nnrun.config (pydantic, yaml) sits above the core, and only a Module needs it.

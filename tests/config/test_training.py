@@ -145,6 +145,6 @@ def test_a_stored_config_imports_nothing_new(tmp_path):
         f"imports: [{tmp_path / 'evil.py'}]\nmodel: {{Linear: [4, 2]}}\ndata: {{dataset: synthetic}}\n"
         "optimizer: SGD\n"
     )
-    with pytest.raises(ConfigError, match="is not imported; import it before loading"):
+    with pytest.raises(ConfigError, match="is not imported, and loading never imports code: import it first"):
         load_stored_training(text, "ckpt.safetensors[config]")
     assert not marker.exists()

@@ -34,7 +34,7 @@ BOMB = "bomb:\n  l0: &l0 [a, b, c]\n" + "".join(
 FORGERIES = {  # how the stored config is changed, and what the refusal says
     "imports a .py file": (
         lambda text, d: text.replace("model:\n", f"model:\n  imports: [{d / 'evil.py'}]\n", 1),
-        "is not imported; import it before loading",
+        "is not imported, and loading never imports code",
     ),
     "imports a relative .py file": (
         lambda text, d: text.replace("model:\n", "model:\n  imports: [evil.py]\n", 1),

@@ -19,7 +19,7 @@ from nnrun_cli.commands.train import overrides_from
 from nnrun_cli.errors import CLIError, debug_requested, reported_errors
 from nnrun_cli.loading import existing_file
 from nnrun_cli.metric_tables import other_blocks, scalar_line
-from nnrun_cli.options import DebugOption, DeviceOption, SetOption
+from nnrun_cli.options import DebugOption, DeviceOption, ImportOption, SetOption
 
 SPLITS = ("test", "val", "train")
 
@@ -49,6 +49,7 @@ def evaluate(
     overwrite: OverwriteOption = False,
     set_: SetOption = None,
     device: DeviceOption = None,
+    imports: ImportOption = None,
     debug: DebugOption = False,
 ) -> None:
     """Report the loss and metrics of CHECKPOINT's model on a labelled file (--data) or on a split of the
@@ -76,6 +77,7 @@ def evaluate(
             split=split or "test",
             overrides=overrides_from(set_, device),
             config=config,
+            imports=imports or (),
         )
         if destination is not None and chosen.trainer.world_size > 1:
             raise CLIError("eval --output runs on one process; leave out --output under mpirun")

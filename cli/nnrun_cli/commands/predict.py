@@ -12,7 +12,7 @@ import typer
 from nnrun._launcher import is_terminal
 from nnrun_cli.errors import CLIError, debug_requested, reported_errors
 from nnrun_cli.loading import existing_file, is_checkpoint
-from nnrun_cli.options import DebugOption
+from nnrun_cli.options import DebugOption, ImportOption
 
 SHOWN_ROWS = 10  # rows printed without --output
 SHOWN_SCORES = 5  # score columns printed without --output
@@ -42,6 +42,7 @@ def predict(
         str, typer.Option("--device", metavar="DEVICE", help="cpu, cuda, cuda:N or auto.")
     ] = "auto",
     overwrite: OverwriteOption = False,
+    imports: ImportOption = None,
     debug: DebugOption = False,
 ) -> None:
     """Predict with CHECKPOINT's model on INPUT, read like its training data (its saved preprocessing and
@@ -54,7 +55,12 @@ def predict(
 
         with progress_bar() as progress:
             predictions = nnrun.predict(
-                checkpoint, inputs, batch_size=batch_size, device=device, progress=progress
+                checkpoint,
+                inputs,
+                batch_size=batch_size,
+                device=device,
+                progress=progress,
+                imports=imports or (),
             )
         if target is not None:
             write(predictions, target, overwrite)

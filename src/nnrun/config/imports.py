@@ -27,11 +27,18 @@ def import_user_modules(
 ) -> None:
     """Import each entry of a config's ``imports:`` (a module name, or a ``.py`` file relative to
     ``base_dir``) so that its ``@nnrun.register`` decorators run; ``report(i, message)`` on failure.
-    ``allow_new=False`` only accepts modules that are imported already."""
+    ``allow_new=False`` (a checkpoint's config) only accepts modules that are imported already: the entry's
+    own import, or a module of the same name that the user imported (``import my_layers`` for
+    ``my_layers.py``)."""
     for i, entry in enumerate(names):
         if not allow_new:
-            if _module_name(entry, base_dir) not in sys.modules:
-                report(i, f"{entry!r} is not imported; import it before loading (loading never imports code)")
+            stem = os.path.splitext(os.path.basename(entry))[0] if entry.endswith(".py") else entry
+            if _module_name(entry, base_dir) not in sys.modules and stem not in sys.modules:
+                report(
+                    i,
+                    f"{entry!r} is not imported, and loading never imports code: import it first (nnrun "
+                    f"predict/eval --import {entry}, or import {stem} in Python)",
+                )
             continue
         try:
             if entry.endswith(".py"):

@@ -14,6 +14,7 @@ from typing import Any
 import nnrun
 from nnrun import nn
 from nnrun.config import Override, TrainingConfig, build_model, load_stored_training, load_training
+from nnrun.config.imports import import_user_modules
 from nnrun.config.training_nodes import build_loss, build_optimizer, build_transform
 from nnrun.data import DataLoader
 from nnrun.serialization import CheckpointError
@@ -68,14 +69,18 @@ def open_checkpoint(
     path: str | os.PathLike[str],
     overrides: Iterable[str | Override] = (),
     config: str | os.PathLike[str] | TrainingConfig | None = None,
+    imports: Sequence[str | os.PathLike[str]] = (),
 ) -> CheckpointRun:
     """Read a training checkpoint and the config saved in it (read as data only, with ``overrides``), or
     ``config`` instead when given (a path or loaded config, for ``nnrun eval CONFIG --checkpoint``).
+    ``imports``: Python files or modules to import first, those the config lists under ``imports:`` (its
+    registered layers, datasets, metrics): the config saved in a checkpoint never imports code itself.
 
     Raises :class:`~nnrun.serialization.CheckpointError` for a file that is not a complete checkpoint or
     was saved without a config (by a Trainer built from objects rather than a config)."""
     path = os.fspath(path)
     state = load_checkpoint(path, complete=True)
+    _import_first(imports)
     if isinstance(config, TrainingConfig):
         cfg = config
     elif config is not None:
@@ -91,6 +96,14 @@ def open_checkpoint(
     return CheckpointRun(path, state, cfg, dict(state.get("preprocessing") or {}))
 
 
+def _import_first(imports: Sequence[str | os.PathLike[str]]) -> None:
+    """Import what the user named (as a training config's ``imports:`` would); a failure is an ImportError."""
+    problems: list[str] = []
+    import_user_modules([os.fspath(entry) for entry in imports], os.getcwd(), lambda i, m: problems.append(m))
+    if problems:
+        raise ImportError("; ".join(problems))
+
+
 def device_override(device: str) -> Override:
     """The override that sets the run's device (``cpu``, ``cuda``, ``cuda:N`` or ``auto``)."""
     return Override(f"device={json.dumps(device)}", "--device")
@@ -103,14 +116,16 @@ def predict(
     batch_size: int = 256,
     device: str = "auto",
     progress: ProgressHook | None = None,
+    imports: Sequence[str | os.PathLike[str]] = (),
 ) -> Predictions:
     """The predictions of a training checkpoint's model on new ``inputs``: a file, a folder (its files,
     sorted), a glob, or a list of them, read by the checkpoint's dataset with its saved preprocessing and
     the config's evaluation transforms (``data.transforms``), in batches of ``batch_size`` on ``device``
-    (``auto``: cuda when available); ``progress(done, total)`` is called after each batch."""
+    (``auto``: cuda when available); ``progress(done, total)`` is called after each batch; ``imports``:
+    the Python files the checkpoint's config lists under ``imports:`` (see :func:`open_checkpoint`)."""
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-    run = open_checkpoint(checkpoint, [device_override(device)])
+    run = open_checkpoint(checkpoint, [device_override(device)], imports=imports)
     where = resolve_device(run.config)
     read = read_inputs(run.config, run.preprocessing, input_files(inputs), labelled=False)
     loader = DataLoader(read.dataset, batch_size, device=where, seed=run.config.seed)  # draws nothing
@@ -152,14 +167,16 @@ def evaluation(
     split: str = "test",
     overrides: Iterable[str | Override] = (),
     config: str | os.PathLike[str] | TrainingConfig | None = None,
+    imports: Sequence[str | os.PathLike[str]] = (),
 ) -> Evaluation:
     """The evaluation of a checkpoint on labelled files ``data`` (read like :func:`predict`'s inputs, with
     their targets), or on ``split`` of its config's data: ``test``, ``val`` (the rows ``val_split`` drew)
     or ``train`` (the training rows, without augmentation), encoded with the checkpoint's preprocessing
-    (nothing is fitted again). ``config``: a training config to use instead of the checkpoint's."""
+    (nothing is fitted again). ``config``: a training config to use instead of the checkpoint's;
+    ``imports``: see :func:`open_checkpoint`."""
     if data is None and split not in SPLITS:
         raise ValueError(f"split is one of {', '.join(SPLITS)}, got {split!r}")
-    run = open_checkpoint(checkpoint, overrides, config)
+    run = open_checkpoint(checkpoint, overrides, config, imports)
     cfg = run.config
     if data is not None:
         device = resolve_device(cfg)
