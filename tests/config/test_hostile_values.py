@@ -192,6 +192,11 @@ DATA = {  # overrides, YAML path of the error, what it says
         "data.dataset",
         "the model cannot run on this data, inputs of shape [1, 8, 8] (input_shape: [1, 4, 4])",
     ),
+    "data of another shape than the model's, with the fix": (
+        ["data.options.shape=[1, 8, 8]"],
+        "data.dataset",
+        "make the model take [1, 8, 8] (input_shape and the first layer)",
+    ),
     "a schedule that fails at its first steps": (
         ["scheduler={CosineAnnealingLR: {T_max: epochs - 1}}"],
         "scheduler",

@@ -100,6 +100,8 @@ def test_best_refuses_a_non_scalar_or_untracked_metric():
     assert "checkpoint.best: unknown metric 'val/confusion_matrix'" in message and "not a number" in message
     message = _error(task="binary", first="auroc", second="confusion_matrix", best="val/f1")
     assert "f1 is not tracked: add it to train.metrics" in message
+    message = _error(task="regression", first="auroc", second="r2", best="val/auroc")
+    assert "not a number" not in message and "auroc" in message and "binary" in message
 
 
 class MeanAbsolutePercentageError(Metric):

@@ -184,6 +184,8 @@ def test_an_undeclared_text_column_names_its_first_row_and_suggests_categorical(
             "categorical",
             "not a",
         ),
+        ({"target": ["price", "price"]}, "target", "column 'price' is named twice in target"),
+        ({"target": "price", "features": ["size", "size"]}, "features", "'size' is named twice"),
     ],
 )
 def test_an_unknown_column_is_an_option_error_with_did_you_mean(tmp_path, options, option, text):

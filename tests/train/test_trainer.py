@@ -76,6 +76,12 @@ def test_plain_progress_lines(tiny_config, capsys):
     assert out[-1].startswith("done in ") and "test/accuracy" in out[-1]
 
 
+def test_the_first_line_counts_optimizer_steps_of_accumulated_batches(tiny_config, capsys):
+    Trainer.from_config(tiny_config(), progress=True, overrides=["train.accumulate_batches=5"]).fit()
+    first = capsys.readouterr().out.splitlines()[0]
+    assert "192 samples, 12 batches (3 optimizer steps of 5 batches) per epoch, 2 epochs" in first
+
+
 def _parts(n=96, batch=16):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(n, 4)).astype(np.float32)

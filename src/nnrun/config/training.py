@@ -475,8 +475,11 @@ def _check_best(spec: TrainingSchema, document: YamlMap, mark: Mark, issues: Iss
     split, _, name = best.partition("/")
     if best not in choices:
         hint = ""
-        if split in ("train", "val") and name not in metrics and metric_problem(name, spec.task) is None:
+        problem = metric_problem(name, spec.task)
+        if split in ("train", "val") and name not in metrics and problem is None:
             hint = f"; {name} is not tracked: add it to train.metrics"
+        elif name in metrics and problem is not None:
+            hint = f"; {problem}"
         elif name in metrics:
             hint = f"; {name} is not a number (not scalar), it cannot be the best"
         issues.add(

@@ -87,8 +87,12 @@ def _forward(cfg: TrainingConfig, model: nn.Module, images: np.ndarray) -> Any:
         shape = f"inputs of shape {list(images.shape[1:])}" + (
             f" (input_shape: {list(declared)})" if declared else ""
         )
+        hint = ""
+        if declared and tuple(declared) != tuple(images.shape[1:]):
+            sample = ", ".join(map(str, images.shape[1:]))
+            hint = f"; make the model take [{sample}] (input_shape and the first layer)"
         raise cfg.error_at(
-            "data.dataset", f"the model cannot run on this data, {shape}: {describe_exception(exc)}"
+            "data.dataset", f"the model cannot run on this data, {shape}: {describe_exception(exc)}{hint}"
         ) from None
     finally:
         model.train(was_training)
@@ -104,7 +108,7 @@ def _check_task(
         if loss_name in CLASS_INDEX_LOSSES:
             raise cfg.error_at(
                 "loss",
-                f"{loss_name} takes class indices, but task {task.name} has float targets "
+                f"{loss_name} takes class indices, but task {task.name} has float "
                 f"{_targets(dataset.y)}; use {task.default_loss} (the task's default: leave loss: out)",
             )
         width = task.output_width(dataset.y)

@@ -205,6 +205,10 @@ def select_columns(
     targets = [target] if isinstance(target, str) else list(target)
     for option, names in (("target", targets), ("id", [id] if id else [])):
         _known(table, option, names)
+    for option, names in (("target", targets), ("features", features if isinstance(features, list) else [])):
+        repeated = [name for i, name in enumerate(names) if name in names[:i]]
+        if repeated:
+            raise OptionError(option, f"csv: column {repeated[0]!r} is named twice in {option}")
     leave_out = {*targets, *([id] if id else [])}
     if isinstance(features, dict):
         _known(table, "features", features["all_except"])
@@ -225,7 +229,8 @@ def select_columns(
     if stray:
         raise OptionError(
             "categorical",
-            f"csv: categorical column {stray[0]!r} is not a feature (targets' classes are found by the task)",
+            f"csv: categorical column {stray[0]!r} is not a feature"
+            + (" (a target's classes are found by the task)" if stray[0] in targets else ""),
         )
     return Columns(targets, chosen, dict(categorical), id)
 

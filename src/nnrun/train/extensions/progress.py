@@ -23,6 +23,15 @@ def plural(count: int, noun: str) -> str:
     return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
+def _per_epoch(trainer: Any) -> str:
+    """``120 steps per epoch``; with accumulated batches, how many batches make how many steps."""
+    batches, accumulate = trainer.steps_per_epoch, trainer.settings.accumulate_batches
+    if accumulate == 1:
+        return f"{plural(batches, 'step')} per epoch"
+    steps = -(-batches // accumulate)
+    return f"{batches:,} batches ({plural(steps, 'optimizer step')} of {accumulate} batches) per epoch"
+
+
 class PlainProgress(Callback):
     """One line per log step and per epoch, for logs and pipes; when ``every_s`` seconds pass without a
     line (``log_every`` larger than an epoch, slow steps), a line with the step reached and its loss."""
@@ -69,7 +78,7 @@ class PlainProgress(Callback):
                 where += f", global batch {batch * trainer.world_size}"
         line = (
             f"training {trainer.settings.name} on {where}: {plural(samples, 'sample')}, "
-            f"{plural(trainer.steps_per_epoch, 'step')} per epoch, {plural(trainer.settings.epochs, 'epoch')}"
+            f"{_per_epoch(trainer)}, {plural(trainer.settings.epochs, 'epoch')}"
         )
         if trainer.resumed_from:
             where = f"epoch {trainer.epoch + 1}, step {trainer.global_step}"
