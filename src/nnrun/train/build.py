@@ -189,11 +189,11 @@ def build_parts(
         seed_for_rank(cfg.seed, comm.rank)
     scheduler = None
     if cfg.scheduler is not None and train_loader is not None:
-        epochs, per_epoch = cfg.train.epochs, optimizer_steps_per_epoch(cfg, len(train_loader))
+        epochs, per_epoch = cfg.train.epochs, settings_from(cfg).optimizer_steps(len(train_loader))
         steps = min(epochs * per_epoch, cfg.train.max_steps or epochs * per_epoch)
         symbols = {"epochs": epochs, "steps_per_epoch": per_epoch, "steps": steps}
         scheduler = _built(cfg, "scheduler", lambda: _scheduler(cfg, optimizer, symbols))
-    parts = RunParts(
+    return RunParts(
         model,
         optimizer,
         loss_fn,
@@ -204,16 +204,8 @@ def build_parts(
         device,
         cfg,
         preprocessing=splits.preprocessing,
+        init_report=init_report,
     )
-    parts.init_report = init_report
-    return parts
-
-
-def optimizer_steps_per_epoch(cfg: TrainingConfig, batches: int) -> int:
-    """Optimizer steps in an epoch of ``batches`` batches, after ``train.limit_batches`` and with
-    ``train.accumulate_batches`` batches a step (an epoch's last, incomplete group steps too)."""
-    batches = min(batches, cfg.train.limit_batches or batches)
-    return -(-batches // cfg.train.accumulate_batches)
 
 
 def _scheduler(cfg: TrainingConfig, optimizer: Optimizer, symbols: dict[str, int]) -> Any:

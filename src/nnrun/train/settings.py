@@ -62,6 +62,12 @@ class TrainSettings:
         self.task = task.name
         self.metrics = tuple(task.default_metrics if self.metrics is None else self.metrics)
 
+    def optimizer_steps(self, batches: int) -> int:
+        """Optimizer steps in an epoch of ``batches`` batches: at most ``limit_batches`` of them, in groups
+        of ``accumulate_batches`` (an epoch's last, incomplete group steps too)."""
+        batches = min(batches, self.limit_batches or batches)
+        return -(-batches // self.accumulate_batches)
+
     def for_dry_run(self) -> TrainSettings:
         """These settings for a dry run: one training step on one batch, one batch of each evaluation
         split, nothing written (no run folder, no checkpoints)."""

@@ -28,7 +28,7 @@ def _per_epoch(trainer: Any) -> str:
     batches, accumulate = trainer.steps_per_epoch, trainer.settings.accumulate_batches
     if accumulate == 1:
         return f"{plural(batches, 'step')} per epoch"
-    steps = -(-batches // accumulate)
+    steps = trainer.settings.optimizer_steps(batches)
     return f"{batches:,} batches ({plural(steps, 'optimizer step')} of {accumulate} batches) per epoch"
 
 
