@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import itertools
 import math
 from collections.abc import Sequence
@@ -123,6 +124,13 @@ class Subset(Dataset):
         if not has_batch_path(self.dataset):
             raise TypeError(f"{type(self.dataset).__name__} has no get_batch()")
         return self.dataset.get_batch(self.indices[indices], rng)
+
+
+def with_transform(dataset: Dataset, transform: BatchTransform | None) -> Dataset:
+    """A shallow copy of ``dataset`` whose batches go through ``transform`` (its arrays are shared)."""
+    changed = copy.copy(dataset)
+    changed.transform = transform  # type: ignore[attr-defined]
+    return changed
 
 
 def has_batch_path(dataset: Dataset) -> bool:

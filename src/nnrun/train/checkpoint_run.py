@@ -17,6 +17,7 @@ from nnrun.config import Override, TrainingConfig, build_model, load_stored_trai
 from nnrun.config.imports import import_user_modules
 from nnrun.config.training_nodes import build_loss, build_optimizer, build_transform
 from nnrun.data import DataLoader
+from nnrun.data.dataset import with_transform
 from nnrun.serialization import CheckpointError
 from nnrun.train.build import rank_batch_size, resolve_device, settings_from
 from nnrun.train.checkpoint import load_checkpoint
@@ -26,7 +27,6 @@ from nnrun.train.predict import (
     input_files,
     predict_batches,
     read_inputs,
-    with_transform,
 )
 from nnrun.train.settings import CheckpointSettings
 from nnrun.train.trainer import Trainer

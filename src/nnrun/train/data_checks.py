@@ -18,7 +18,8 @@ from nnrun import nn
 from nnrun.config import ConfigError, TrainingConfig
 from nnrun.config.errors import Issues, describe_exception
 from nnrun.config.training_nodes import NodeSpec
-from nnrun.data import ArrayDataset, Dataset
+from nnrun.data import Dataset
+from nnrun.data.dataset import with_transform
 from nnrun.data.tasks import CLASS_INDEX_LOSSES
 
 
@@ -66,13 +67,7 @@ def check_pipeline(
 
 def _untransformed_batch(dataset: Dataset, count: int) -> tuple[np.ndarray, np.ndarray]:
     """The first ``count`` samples of ``dataset`` as arrays, before its transform."""
-    if isinstance(dataset, ArrayDataset):
-        return ArrayDataset(dataset.x[:count], dataset.y[:count]).get_batch(np.arange(count))
-    transform, dataset.transform = dataset.transform, None
-    try:
-        return dataset.get_batch(np.arange(count))
-    finally:
-        dataset.transform = transform
+    return with_transform(dataset, None).get_batch(np.arange(count))
 
 
 def _forward(cfg: TrainingConfig, model: nn.Module, images: np.ndarray) -> Any:

@@ -8,7 +8,6 @@ its value columns after them.
 
 from __future__ import annotations
 
-import copy
 import glob
 import os
 from collections.abc import Callable, Sequence
@@ -22,6 +21,7 @@ from nnrun import nn
 from nnrun.config import TrainingConfig
 from nnrun.config.training_nodes import build_transform
 from nnrun.data import DataLoader, Dataset, DatasetError
+from nnrun.data.dataset import with_transform
 from nnrun.data.datasets import DATASETS
 from nnrun.data.fitted import Inputs
 from nnrun.data.tasks import TargetError, Task
@@ -137,13 +137,6 @@ def _check_shape(cfg: TrainingConfig, dataset: Dataset, files: list[str]) -> Non
             f"{where}: samples of shape {list(shape)} (after data.transforms), but the model takes "
             f"{list(expected)} (input_shape in the checkpoint's config)."
         )
-
-
-def with_transform(dataset: Dataset, transform: Any) -> Dataset:
-    """A shallow copy of ``dataset`` whose batches go through ``transform`` (its arrays are shared)."""
-    changed = copy.copy(dataset)
-    changed.transform = transform  # type: ignore[attr-defined]
-    return changed
 
 
 def predict_batches(
